@@ -1,0 +1,725 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Loading a plugin and calling it.  Owns the plugin's lifecycle (load,
+ * config, config_complete, thread_model, get_ready, after_fork, open,
+ * close, cleanup, unload), the API 1 / API 2 differences, the thread
+ * model locks, and the emulations the broker relies on: FUA by flush,
+ * WRITE_ZEROES by pwrite, CACHE by pread, extents for plugins without
+ * them.  Runs in worker threads; every callback may block.
+ */
+#include <config.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nbd-protocol.h"
+#include "worker.h"
+
+struct host	host = {
+	.all_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* The smallest struct any plugin can have: up to the API 1 callbacks. */
+#define HOST_MIN_STRUCT	offsetof(struct nbdbroker_plugin, errno_is_preserved)
+#define HOST_ZERO_BUF	(1024 * 1024)
+
+static const uint8_t	*zero_buf;	/* HOST_ZERO_BUF read-only zeroes */
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * dlopen the plugin and copy its struct into host.p: min(ours, its)
+ * bytes, the rest zero.  Checks the API version and the callbacks
+ * every plugin must have.
+ */
+int
+host_load(const char *path, char *err, size_t errlen)
+{
+	struct nbdbroker_plugin	*(*reg)(void);
+	struct nbdbroker_plugin	*p;
+	size_t			 n;
+	const char		*c;
+
+	if ((host.path = strdup(path)) == NULL) {
+		set_err(err, errlen, "strdup: %s", strerror(errno));
+		return -1;
+	}
+	host.dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (host.dl == NULL) {
+		set_err(err, errlen, "cannot load plugin: %s", dlerror());
+		return -1;
+	}
+	*(void **)&reg = dlsym(host.dl, "nbdbroker_plugin_register");
+	if (reg == NULL) {
+		if (dlsym(host.dl, "plugin_init") != NULL)
+			set_err(err, errlen, "%s: this is an nbdkit plugin; "
+			    "this worker cannot host nbdkit plugins", path);
+		else
+			set_err(err, errlen, "%s: not an nbdbroker plugin "
+			    "(no nbdbroker_plugin_register symbol)", path);
+		return -1;
+	}
+	if ((p = reg()) == NULL) {
+		set_err(err, errlen, "%s: plugin registration returned NULL",
+		    path);
+		return -1;
+	}
+	if (p->_api_version < 1 || p->_api_version > 2) {
+		set_err(err, errlen, "%s: plugin uses API version %d; this "
+		    "worker supports versions 1 to 2", path, p->_api_version);
+		return -1;
+	}
+	if (p->_struct_size < HOST_MIN_STRUCT ||
+	    p->_struct_size > 65536) {
+		set_err(err, errlen, "%s: implausible plugin struct size "
+		    "%" PRIu64, path, p->_struct_size);
+		return -1;
+	}
+	n = p->_struct_size < sizeof(host.p) ? p->_struct_size :
+	    sizeof(host.p);
+	memset(&host.p, 0, sizeof(host.p));
+	memcpy(&host.p, p, n);
+	host.api_version = p->_api_version;
+	host.thread_model = p->_thread_model;
+	if (host.thread_model < NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS ||
+	    host.thread_model > NBDBROKER_THREAD_MODEL_PARALLEL) {
+		set_err(err, errlen, "%s: unknown thread model %d", path,
+		    host.thread_model);
+		return -1;
+	}
+
+	if (host.p.name == NULL || host.p.name[0] == '\0') {
+		set_err(err, errlen, "%s: plugin has no .name", path);
+		return -1;
+	}
+	for (c = host.p.name; *c; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		    *c == '-' || *c == '_')) {
+			set_err(err, errlen, "%s: plugin name must be "
+			    "[a-z0-9_-]+", path);
+			return -1;
+		}
+	}
+	if (host.p.open == NULL) {
+		set_err(err, errlen, "plugin %s: required callback .open "
+		    "is missing", host.p.name);
+		return -1;
+	}
+	if (host.p.get_size == NULL) {
+		set_err(err, errlen, "plugin %s: required callback .get_size "
+		    "is missing", host.p.name);
+		return -1;
+	}
+	if ((host.api_version == 1 ? host.p._pread_v1 == NULL :
+	    host.p.pread == NULL)) {
+		set_err(err, errlen, "plugin %s: required callback .pread "
+		    "is missing", host.p.name);
+		return -1;
+	}
+	if (host.api_version == 1) {
+		/* Slots an API 1 plugin cannot have set on purpose. */
+		host.p.pread = NULL;
+		host.p.pwrite = NULL;
+		host.p.flush = NULL;
+		host.p.trim = NULL;
+		host.p.zero = NULL;
+	}
+	if (host.p.durability < NBDBROKER_DURABILITY_UNSPECIFIED ||
+	    host.p.durability > NBDBROKER_DURABILITY_VOLATILE)
+		host.p.durability = NBDBROKER_DURABILITY_UNSPECIFIED;
+
+	zero_buf = mmap(NULL, HOST_ZERO_BUF, PROT_READ,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (zero_buf == MAP_FAILED) {
+		set_err(err, errlen, "mmap: %s", strerror(errno));
+		zero_buf = NULL;
+		return -1;
+	}
+
+	if (host.p.load != NULL)
+		host.p.load();
+	host.loaded = true;
+	return 0;
+}
+
+/*
+ * Run config for each parameter (a bare word goes to the plugin's
+ * magic_config_key), then config_complete, thread_model, get_ready and
+ * after_fork.  On failure *stage names the step.
+ */
+int
+host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
+{
+	size_t	i;
+	int	tm;
+
+	*stage = "config";
+	for (i = 0; i < cfg->n_params; i++) {
+		const Nbdbroker__Rpc__Param	*pa = cfg->params[i];
+		const char			*key = pa->key;
+		const char			*value = pa->value;
+
+		if (!pa->has_value) {
+			if (host.p.magic_config_key == NULL) {
+				nbdbroker_error("plugin %s: '%s' is not "
+				    "KEY=VALUE and the plugin has no magic "
+				    "config key", host.p.name, pa->key);
+				return -1;
+			}
+			key = host.p.magic_config_key;
+			value = pa->key;
+		}
+		if (host.p.config == NULL) {
+			nbdbroker_error("plugin %s takes no parameters, "
+			    "but got %s=%s", host.p.name, key, value);
+			return -1;
+		}
+		if (host.p.config(key, value) == -1) {
+			if (rpc_last_error()[0] == '\0')
+				nbdbroker_error("plugin %s: parameter %s=%s "
+				    "was refused", host.p.name, key, value);
+			return -1;
+		}
+	}
+
+	*stage = "config_complete";
+	if (host.p.config_complete != NULL && host.p.config_complete() == -1) {
+		if (rpc_last_error()[0] == '\0')
+			nbdbroker_error("plugin %s: configuration is "
+			    "incomplete", host.p.name);
+		return -1;
+	}
+
+	*stage = "thread_model";
+	if (host.p.thread_model != NULL) {
+		if ((tm = host.p.thread_model()) == -1)
+			return -1;
+		if (tm < host.thread_model)
+			host.thread_model = tm;
+	}
+
+	*stage = "get_ready";
+	if (host.p.get_ready != NULL && host.p.get_ready() == -1)
+		return -1;
+	*stage = "after_fork";
+	if (host.p.after_fork != NULL && host.p.after_fork() == -1)
+		return -1;
+	*stage = NULL;
+	return 0;
+}
+
+void
+host_unload(void)
+{
+	if (host.loaded) {
+		if (host.p.cleanup != NULL)
+			host.p.cleanup();
+		if (host.p.unload != NULL)
+			host.p.unload();
+		host.loaded = false;
+	}
+	sdk_cleanup();
+	/* The plugin stays mapped: its atexit handlers may still run. */
+}
+
+void
+host_fill_ready(Nbdbroker__Rpc__Ready *r)
+{
+	r->name = (char *)host.p.name;
+	r->longname = (char *)(host.p.longname ? host.p.longname : "");
+	r->version = (char *)(host.p.version ? host.p.version : "");
+	r->description = (char *)(host.p.description ?
+	    host.p.description : "");
+	r->api_version = host.api_version;
+	r->thread_model = host.thread_model;
+	r->durability = host.p.durability;
+	r->has_list_exports = host.p.list_exports != NULL;
+	r->nbdkit_plugin = host.nbdkit;
+}
+
+/* The errno the client should see after a callback returned -1. */
+static int
+callback_errno(int saved_errno)
+{
+	int	e = sdk_get_error();
+
+	if (e == 0 && host.p.errno_is_preserved)
+		e = saved_errno;
+	return e > 0 ? e : EIO;
+}
+
+/* Run a can_* style callback: -1 on error, else its value. */
+static int
+call_can(int (*fn)(void *), void *h, int dflt)
+{
+	return fn != NULL ? fn(h) : dflt;
+}
+
+void
+host_lock_request(struct handle *hd)
+{
+	if (host.thread_model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
+		pthread_mutex_lock(&host.all_lock);
+	else if (host.thread_model == NBDBROKER_THREAD_MODEL_SERIALIZE_REQUESTS
+	    && hd != NULL)
+		pthread_mutex_lock(&hd->lock);
+}
+
+void
+host_unlock_request(struct handle *hd)
+{
+	if (host.thread_model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
+		pthread_mutex_unlock(&host.all_lock);
+	else if (host.thread_model == NBDBROKER_THREAD_MODEL_SERIALIZE_REQUESTS
+	    && hd != NULL)
+		pthread_mutex_unlock(&hd->lock);
+}
+
+/* Validate what block_size returned; 0 if acceptable. */
+static int
+check_block_size(uint32_t min, uint32_t pref, uint32_t max)
+{
+	if (min == 0 && pref == 0 && max == 0)
+		return 0;
+	if (min == 0 || min > 65536 || (min & (min - 1)) != 0)
+		return -1;
+	if (pref < 512 || pref < min || pref > 32 * 1024 * 1024 ||
+	    (pref & (pref - 1)) != 0)
+		return -1;
+	if (max != 0xffffffff && (max < pref || max % min != 0))
+		return -1;
+	return 0;
+}
+
+/*
+ * Open a plugin handle for one connection and gather what the broker
+ * needs to answer the client: size, capabilities, block sizes and
+ * description.  hd->conn.export_name holds the name the client asked
+ * for; it is replaced by the plugin's default export for "".  Called
+ * with the request lock held.  Fills r; returns 0, or -1 with r->err
+ * set.
+ */
+int
+host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
+    Nbdbroker__Rpc__OpenReply *r)
+{
+	const struct nbdbroker_plugin	*p = &host.p;
+	const char			*name = hd->conn.export_name;
+	int				 rw = !o->readonly, v;
+	int64_t				 size;
+	uint32_t			 bmin = 0, bpref = 0, bmax = 0;
+
+	hd->readonly = o->readonly;
+	sdk_reset_error();
+	if (p->preconnect != NULL && p->preconnect(o->readonly) == -1)
+		goto err;
+	if (name[0] == '\0' && p->default_export != NULL) {
+		char	*dup;
+
+		if ((name = p->default_export(o->readonly, o->tls)) == NULL) {
+			nbdbroker_error("plugin %s: no default export",
+			    p->name);
+			nbdbroker_set_error(ENOENT);
+			goto err;
+		}
+		if ((dup = strdup(name)) == NULL)
+			goto err;
+		free((char *)hd->conn.export_name);
+		hd->conn.export_name = dup;
+	}
+	r->canonical_name = (char *)hd->conn.export_name;
+
+	if ((hd->h = p->open(o->readonly)) == NULL) {
+		if (sdk_get_error() == 0)
+			nbdbroker_set_error(EIO);
+		goto err;
+	}
+	if ((size = p->get_size(hd->h)) < 0) {
+		if (size != -1)
+			nbdbroker_error("plugin %s: get_size returned %" PRId64,
+			    p->name, size);
+		goto err_close;
+	}
+	hd->size = size;
+
+	/* Capabilities, each with nbdkit's defaults. */
+	if (rw) {
+		v = call_can(p->can_write, hd->h,
+		    p->pwrite != NULL || p->_pwrite_v1 != NULL);
+		if (v == -1)
+			goto err_close;
+		rw = v > 0;
+	}
+	hd->can_write = rw;
+	if ((v = call_can(p->can_flush, hd->h,
+	    p->flush != NULL || p->_flush_v1 != NULL)) == -1)
+		goto err_close;
+	hd->can_flush = v > 0;
+	if ((v = call_can(p->is_rotational, hd->h, 0)) == -1)
+		goto err_close;
+	if (v > 0)
+		r->caps |= RPC_CAP_ROTATIONAL;
+	if ((v = call_can(p->can_multi_conn, hd->h, 0)) == -1)
+		goto err_close;
+	if (v > 0)
+		r->caps |= RPC_CAP_MULTI_CONN;
+	if ((v = call_can(p->can_extents, hd->h, p->extents != NULL)) == -1)
+		goto err_close;
+	hd->can_extents = v > 0 && p->extents != NULL;
+	if (hd->can_extents)
+		r->caps |= RPC_CAP_EXTENTS;
+	if (p->can_cache != NULL) {
+		if ((v = p->can_cache(hd->h)) == -1)
+			goto err_close;
+		hd->cache = v;
+		if (hd->cache == NBDBROKER_CACHE_NATIVE && p->cache == NULL)
+			hd->cache = NBDBROKER_CACHE_EMULATE;
+	} else
+		hd->cache = p->cache != NULL ? NBDBROKER_CACHE_NATIVE :
+		    NBDBROKER_CACHE_NONE;
+	if (hd->cache < NBDBROKER_CACHE_NONE ||
+	    hd->cache > NBDBROKER_CACHE_NATIVE)
+		hd->cache = NBDBROKER_CACHE_NONE;
+
+	if (hd->can_write) {
+		r->caps |= RPC_CAP_WRITE | RPC_CAP_ZERO;
+		if ((v = call_can(p->can_trim, hd->h,
+		    p->trim != NULL || p->_trim_v1 != NULL)) == -1)
+			goto err_close;
+		hd->can_trim = v > 0 && (p->trim || p->_trim_v1);
+		if ((v = call_can(p->can_zero, hd->h, 1)) == -1)
+			goto err_close;
+		hd->zero_native = v > 0 && (p->zero || p->_zero_v1);
+		if (p->can_fast_zero != NULL) {
+			if ((v = p->can_fast_zero(hd->h)) == -1)
+				goto err_close;
+			hd->can_fast_zero = v > 0;
+		} else
+			/* Emulated zeroes fail fast instead of writing. */
+			hd->can_fast_zero = !hd->zero_native;
+		if (p->can_fua != NULL) {
+			if ((v = p->can_fua(hd->h)) == -1)
+				goto err_close;
+			if (v > NBDBROKER_FUA_NATIVE)
+				v = NBDBROKER_FUA_NATIVE;
+			if (v == NBDBROKER_FUA_NATIVE && host.api_version == 1)
+				v = NBDBROKER_FUA_EMULATE;
+			if (v == NBDBROKER_FUA_EMULATE && !hd->can_flush)
+				v = NBDBROKER_FUA_NONE;
+			hd->fua = v;
+		} else
+			hd->fua = hd->can_flush ? NBDBROKER_FUA_EMULATE :
+			    NBDBROKER_FUA_NONE;
+		if (hd->can_trim)
+			r->caps |= RPC_CAP_TRIM;
+		if (hd->can_fast_zero)
+			r->caps |= RPC_CAP_FAST_ZERO;
+	}
+	if (hd->can_flush)
+		r->caps |= RPC_CAP_FLUSH;
+	r->fua = hd->fua;
+	r->cache = hd->cache;
+
+	if (p->block_size != NULL) {
+		if (p->block_size(hd->h, &bmin, &bpref, &bmax) == -1)
+			goto err_close;
+		if (check_block_size(bmin, bpref, bmax) == -1) {
+			nbdbroker_error("plugin %s: block_size returned "
+			    "invalid sizes %" PRIu32 "/%" PRIu32 "/%" PRIu32,
+			    p->name, bmin, bpref, bmax);
+			nbdbroker_set_error(EINVAL);
+			goto err_close;
+		}
+		r->block_min = bmin;
+		r->block_preferred = bpref;
+		r->block_max = bmax;
+	}
+	if (p->export_description != NULL) {
+		const char	*d = p->export_description(hd->h);
+
+		if (d != NULL) {
+			r->description = (char *)d;
+			r->has_description = true;
+		}
+	}
+	r->size = size;
+	r->handle = hd->id;
+	r->err = 0;
+	return 0;
+
+ err_close:
+	{
+		int	e = callback_errno(errno);
+
+		if (p->close != NULL)
+			p->close(hd->h);
+		hd->h = NULL;
+		nbdbroker_set_error(e);
+	}
+ err:
+	r->err = callback_errno(errno);
+	return -1;
+}
+
+void
+host_close(struct handle *hd)
+{
+	if (hd->h != NULL && host.p.close != NULL)
+		host.p.close(hd->h);
+	hd->h = NULL;
+}
+
+/* Data callbacks, one wrapper each, hiding the API version. */
+
+static int
+do_flush(struct handle *hd)
+{
+	if (host.api_version == 1)
+		return host.p._flush_v1(hd->h);
+	return host.p.flush(hd->h, 0);
+}
+
+static int
+do_pwrite(struct handle *hd, const void *buf, uint32_t count,
+    uint64_t off, uint32_t flags)
+{
+	if (host.api_version == 1)
+		return host.p._pwrite_v1(hd->h, buf, count, off);
+	return host.p.pwrite(hd->h, buf, count, off, flags);
+}
+
+static int
+emulate_zero(struct handle *hd, uint32_t count, uint64_t off)
+{
+	while (count > 0) {
+		uint32_t	n = count < HOST_ZERO_BUF ? count :
+		    HOST_ZERO_BUF;
+
+		if (do_pwrite(hd, zero_buf, n, off, 0) == -1)
+			return -1;
+		off += n;
+		count -= n;
+	}
+	return 0;
+}
+
+static int
+do_zero(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags)
+{
+	int	r, e;
+
+	if (!hd->zero_native) {
+		if (flags & NBDBROKER_FLAG_FAST_ZERO) {
+			nbdbroker_set_error(ENOTSUP);
+			return -1;
+		}
+		return emulate_zero(hd, count, off);
+	}
+	sdk_reset_error();
+	errno = 0;
+	if (host.api_version == 1)
+		r = host.p._zero_v1(hd->h, count, off,
+		    !!(flags & NBDBROKER_FLAG_MAY_TRIM));
+	else
+		r = host.p.zero(hd->h, count, off, flags);
+	if (r == 0)
+		return 0;
+	e = callback_errno(errno);
+	if ((e == ENOTSUP || e == EOPNOTSUPP) &&
+	    !(flags & NBDBROKER_FLAG_FAST_ZERO)) {
+		sdk_reset_error();
+		return emulate_zero(hd, count, off);
+	}
+	nbdbroker_set_error(e);
+	return -1;
+}
+
+static int
+emulate_cache(struct handle *hd, uint32_t count, uint64_t off)
+{
+	static __thread uint8_t	*scratch;
+	const uint32_t		 chunk = 1024 * 1024;
+
+	if (scratch == NULL && (scratch = malloc(chunk)) == NULL)
+		return -1;
+	while (count > 0) {
+		uint32_t	n = count < chunk ? count : chunk;
+		int		r;
+
+		if (host.api_version == 1)
+			r = host.p._pread_v1(hd->h, scratch, n, off);
+		else
+			r = host.p.pread(hd->h, scratch, n, off, 0);
+		if (r == -1)
+			return -1;
+		off += n;
+		count -= n;
+	}
+	return 0;
+}
+
+/* Fill ext for [offset, offset+count); all data if no extents. */
+static int
+do_extents(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags,
+    struct nbdbroker_extents *ext)
+{
+	sdk_extents_init(ext, off, off + count);
+	if (!hd->can_extents)
+		return nbdbroker_add_extent(ext, off, count, 0);
+	if (host.p.extents(hd->h, count, off, flags, ext) == -1)
+		return -1;
+	if (ext->n == 0) {
+		nbdbroker_error("plugin %s: extents callback returned no "
+		    "extents for offset %" PRIu64, host.p.name, off);
+		nbdbroker_set_error(EIO);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Serve one data request.  The broker has validated it against what
+ * host_open reported, so this only checks what keeps the worker
+ * itself safe (arena bounds).  Fills rp->err (0 on success); for
+ * BLOCK_STATUS the extents are left in *ext for the caller to send and
+ * free.
+ */
+int
+host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
+    Nbdbroker__Rpc__Reply *rp, struct nbdbroker_extents *ext)
+{
+	uint32_t	 flags = rq->flags, count = rq->count;
+	uint64_t	 off = rq->offset;
+	int		 r = -1;
+	bool		 fua_emul = false;
+
+	sdk_reset_error();
+	errno = 0;
+	if ((flags & NBDBROKER_FLAG_FUA) && hd->fua != NBDBROKER_FUA_NATIVE) {
+		flags &= ~NBDBROKER_FLAG_FUA;
+		fua_emul = true;
+	}
+	if (host.api_version == 1 || hd->fua != NBDBROKER_FUA_NATIVE)
+		flags &= ~NBDBROKER_FLAG_FUA;
+
+	switch (rq->type) {
+	case NBD_CMD_READ: {
+		uint8_t	*buf = rpc_arena_in(rq->slot, count);
+
+		if (buf == NULL) {
+			nbdbroker_set_error(EINVAL);
+			break;
+		}
+		if (host.api_version == 1)
+			r = host.p._pread_v1(hd->h, buf, count, off);
+		else
+			r = host.p.pread(hd->h, buf, count, off, 0);
+		break;
+	}
+	case NBD_CMD_WRITE: {
+		const uint8_t	*buf = rpc_arena_out(rq->slot, count);
+
+		if (buf == NULL || !hd->can_write) {
+			nbdbroker_set_error(buf ? EROFS : EINVAL);
+			break;
+		}
+		r = do_pwrite(hd, buf, count, off, flags);
+		break;
+	}
+	case NBD_CMD_FLUSH:
+		r = hd->can_flush ? do_flush(hd) : 0;
+		fua_emul = false;
+		break;
+	case NBD_CMD_TRIM:
+		if (!hd->can_trim) {	/* trim is advisory */
+			r = 0;
+			fua_emul = false;
+			break;
+		}
+		if (host.api_version == 1)
+			r = host.p._trim_v1(hd->h, count, off);
+		else
+			r = host.p.trim(hd->h, count, off, flags);
+		break;
+	case NBD_CMD_WRITE_ZEROES:
+		if (!hd->can_write) {
+			nbdbroker_set_error(EROFS);
+			break;
+		}
+		r = do_zero(hd, count, off, flags);
+		break;
+	case NBD_CMD_CACHE:
+		fua_emul = false;
+		if (hd->cache == NBDBROKER_CACHE_NATIVE)
+			r = host.p.cache(hd->h, count, off, 0);
+		else if (hd->cache == NBDBROKER_CACHE_EMULATE)
+			r = emulate_cache(hd, count, off);
+		else
+			r = 0;
+		break;
+	case NBD_CMD_BLOCK_STATUS:
+		fua_emul = false;
+		r = do_extents(hd, count, off,
+		    flags & NBDBROKER_FLAG_REQ_ONE, ext);
+		break;
+	default:
+		nbdbroker_error("worker: unknown request type %" PRIu32,
+		    rq->type);
+		nbdbroker_set_error(EINVAL);
+		break;
+	}
+	if (r == 0 && fua_emul)
+		r = do_flush(hd);
+	rp->err = r == 0 ? 0 : callback_errno(errno);
+	return r;
+}
+
+/*
+ * Collect the plugin's export list.  Without list_exports the list is
+ * the default export alone (named by default_export, else "").
+ */
+int
+host_list_exports(const Nbdbroker__Rpc__ListExports *le,
+    struct nbdbroker_exports *x)
+{
+	const char	*def = "";
+	size_t		 i;
+
+	memset(x, 0, sizeof(*x));
+	sdk_reset_error();
+	if (host.p.list_exports != NULL) {
+		if (host.p.list_exports(le->readonly, le->tls, x) == -1)
+			return -1;
+	} else
+		x->use_default = true;
+	if (!x->use_default)
+		return 0;
+	if (host.p.default_export != NULL &&
+	    (def = host.p.default_export(le->readonly, le->tls)) == NULL)
+		return -1;
+	for (i = 0; i < x->n; i++)
+		if (strcmp(x->v[i].name, def) == 0)
+			return 0;
+	return nbdbroker_add_export(x, def, NULL);
+}

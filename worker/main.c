@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nbdbroker-worker: started by the broker (never by hand) with the RPC
+ * socket and the two payload arenas on fixed descriptors.  Exchanges
+ * Hello, receives Config, loads and configures the plugin, reports
+ * Ready (or Failed), then serves until the broker hangs up.
+ *
+ * Exit status: 0 when the broker closed the socket, 1 when start-up
+ * failed (the reason was sent as Failed and logged), 2 for a protocol
+ * mismatch with the broker.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "worker.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "nbdbroker-worker is started by nbdbroker; "
+	    "it is not meant to be run by hand.\n");
+	exit(2);
+}
+
+/* Send Failed{stage, message} and exit 1. */
+static void __attribute__((noreturn))
+fail_startup(const char *stage, const char *msg)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Failed		f = NBDBROKER__RPC__FAILED__INIT;
+
+	f.stage = (char *)stage;
+	f.message = (char *)(msg && *msg ? msg : "failed without a message");
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_FAILED;
+	env.failed = &f;
+	rpc_send(&env);
+	exit(EXIT_FAILURE);
+}
+
+static int
+exchange_hello(void)
+{
+	Nbdbroker__Rpc__Envelope	 env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Hello		 h = NBDBROKER__RPC__HELLO__INIT;
+	RpcEnvelope			*in;
+
+	if (rpc_recv_one(&in) == -1)
+		return -1;
+	if (in->body_case != NBDBROKER__RPC__ENVELOPE__BODY_HELLO) {
+		log_err("expected Hello from broker, got %s",
+		    rpc_body_name(in->body_case));
+		rpc_envelope_free(in);
+		exit(2);
+	}
+	h.major = RPC_PROTOCOL_MAJOR;
+	h.minor = RPC_PROTOCOL_MINOR;
+	h.api_min = 1;
+	h.api_max = 2;
+	h.pid = getpid();
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_HELLO;
+	env.hello = &h;
+	rpc_send(&env);
+	if (in->hello->major != RPC_PROTOCOL_MAJOR) {
+		/* The broker logs the mismatch from our Hello too. */
+		log_err("broker speaks protocol %" PRIu32 ".%" PRIu32
+		    ", this worker speaks %d.%d", in->hello->major,
+		    in->hello->minor, RPC_PROTOCOL_MAJOR, RPC_PROTOCOL_MINOR);
+		rpc_envelope_free(in);
+		exit(2);
+	}
+	rpc_envelope_free(in);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "rpc-fd", required_argument, NULL, 'r' },
+		{ "broker-pid", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 }
+	};
+	Nbdbroker__Rpc__Envelope	 env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Ready		 ready = NBDBROKER__RPC__READY__INIT;
+	RpcEnvelope			*in;
+	const Nbdbroker__Rpc__Config	*cfg;
+	char				 err[1024];
+	const char			*stage;
+	pid_t				 broker = 0;
+	unsigned			 threads;
+	int				 c;
+
+	log_init("nbdbroker-worker", LOG_DEST_STDERR, 0);
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			break;	/* fixed: RPC_WORKER_FD */
+		case 'b':
+			broker = atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (fcntl(RPC_WORKER_FD, F_GETFD) == -1 ||
+	    fcntl(RPC_WORKER_ARENA_OUT_FD, F_GETFD) == -1 ||
+	    fcntl(RPC_WORKER_ARENA_IN_FD, F_GETFD) == -1)
+		usage();
+
+	/* Die with the broker; it may already be gone. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		fatal("prctl(PR_SET_PDEATHSIG)");
+	if (broker != 0 && getppid() != broker)
+		exit(EXIT_FAILURE);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (rpc_server_init(RPC_WORKER_FD, RPC_WORKER_ARENA_OUT_FD,
+	    RPC_WORKER_ARENA_IN_FD) == -1)
+		fatal("cannot map payload arenas");
+	if (exchange_hello() == -1)
+		exit(EXIT_FAILURE);
+
+	if (rpc_recv_one(&in) == -1)
+		exit(EXIT_FAILURE);
+	if (in->body_case != NBDBROKER__RPC__ENVELOPE__BODY_CONFIG)
+		fatalx("expected Config from broker, got %s",
+		    rpc_body_name(in->body_case));
+	cfg = in->config;
+	rpc_set_verbose(cfg->verbose);
+	log_init("nbdbroker-worker", LOG_DEST_STDERR, cfg->verbose);
+
+	/* Relative paths in parameters mean what they meant to the user. */
+	if (cfg->cwd[0] != '\0' && chdir(cfg->cwd) == -1)
+		log_warn("chdir %s: %s", cfg->cwd, strerror(errno));
+	if (host_load(cfg->plugin_path, err, sizeof(err)) == -1)
+		fail_startup("load", err);
+	if (host_configure(cfg, &stage) == -1)
+		fail_startup(stage, rpc_last_error());
+
+	host_fill_ready(&ready);
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;
+	env.ready = &ready;
+	rpc_send(&env);
+
+	threads = cfg->threads ? cfg->threads : WORKER_DEFAULT_THREADS;
+	if (threads > WORKER_MAX_THREADS)
+		threads = WORKER_MAX_THREADS;
+	if (host.thread_model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
+		threads = 1;
+	rpc_envelope_free(in);
+
+	rpc_serve(threads);
+	host_unload();
+	return EXIT_SUCCESS;
+}
