@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nbdbroker: the trusted front end.  Speaks NBD to clients, forwards
+ * every request to a worker process over the RPC socket, and restarts
+ * workers that die.  This header is the module map of broker/.
+ *
+ * Everything here runs on one libevent loop and never blocks.  Worker
+ * input is never trusted: every message is checked against what the
+ * broker asked for, and a worker that breaks the rules is killed.
+ */
+#ifndef NBDBROKER_BROKER_H
+#define NBDBROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <event2/event.h>
+
+#include "nbd-protocol.h"
+#include "rpc-frame.h"
+
+/* Limits. */
+#define BROKER_MAX_REQUEST	(32u * 1024 * 1024)	/* READ/WRITE payload */
+#define BROKER_MAX_NAME		4096		/* export names, strings */
+#define BROKER_MAX_OPTLEN	(BROKER_MAX_NAME + 4096) /* option data */
+#define BROKER_MAX_OPTIONS	1024		/* per negotiation */
+#define CONN_MAX_INFLIGHT	256		/* requests per connection */
+#define CONN_IBUF_SIZE		(64 * 1024)
+#define CONN_MAX_OUT_ITEMS	64		/* iovecs per writev */
+#define ARENA_PAGE		4096
+#define ARENA_DEFAULT_SIZE	(64u * 1024 * 1024)
+#define BACKEND_MAX_INFLIGHT	4096		/* requests per worker */
+#define WORKER_LOG_BURST	200		/* log lines per ... */
+#define WORKER_LOG_PERIOD_S	10		/* ... this many seconds */
+#define WORKER_LOG_MAX		8192		/* bytes per log line */
+
+/* Export and server configuration, from the command line. */
+struct config {
+	char		 *plugin_arg;	/* as given */
+	char		 *plugin_path;	/* resolved absolute path */
+	char		**params;	/* KEY=VALUE or bare words */
+	size_t		  nparams;
+	char		 *cwd;		/* for relative paths in params */
+	bool		  readonly;	/* -r */
+	bool		  foreground;	/* -f */
+	bool		  verbose;	/* -v */
+	bool		  exit_with_parent;
+	bool		  print_uri;
+	bool		  single;	/* -s: one client on stdin/stdout */
+	char		 *unix_path;	/* -U */
+	bool		  unix_private;	/* -U - */
+	char		 *port;		/* -p */
+	char		 *ipaddr;	/* -i */
+	char		 *pidfile;	/* -P */
+	char		 *exportname;	/* -e, for --run and the URI */
+	char		 *run;		/* --run */
+	unsigned	  threads;	/* -t, 0: worker default */
+	size_t		  arena_size;
+	char		 *worker_path;
+	char		 *plugin_dir;
+	char		 *policy_path;	/* --policy */
+};
+
+/* A slot in an arena: pages [page, page + npages). */
+struct slot {
+	uint32_t	page;
+	uint32_t	npages;		/* 0: no slot */
+};
+
+/*
+ * A shared-memory arena (memfd) the broker owns and hands to each
+ * worker it starts.  Pages are allocated first-fit from a rover.
+ */
+struct arena {
+	int		 fd;		/* kept for the next worker */
+	uint8_t		*base;		/* broker's read-write mapping */
+	size_t		 size;
+	uint32_t	 npages;
+	uint32_t	 nfree;
+	uint32_t	 rover;
+	uint64_t	*bitmap;	/* 1 = page in use */
+};
+
+enum req_kind {
+	REQ_DATA,		/* an NBD command */
+	REQ_OPEN,		/* NBD_OPT_GO/INFO/EXPORT_NAME, or a re-open */
+	REQ_CLOSE,
+	REQ_LIST,		/* NBD_OPT_LIST */
+};
+
+/*
+ * One request to a worker.  Data requests are owned by their
+ * connection until answered; control requests by the backend.
+ */
+struct req {
+	uint64_t		 id;		/* RPC id, 0 when not queued */
+	enum req_kind		 kind;
+	struct conn		*conn;		/* borrowed; NULL if orphaned */
+	struct backend		*be;
+	TAILQ_ENTRY(req)	 bq;		/* be->pending or be->inflight */
+	int			 where;
+#define REQ_NOWHERE	0
+#define REQ_PENDING	1
+#define REQ_INFLIGHT	2
+	/* NBD command (REQ_DATA). */
+	uint64_t		 cookie;	/* client's handle */
+	uint16_t		 cmd;
+	uint16_t		 nbd_flags;
+	uint32_t		 flags;		/* NBDBROKER_FLAG_* */
+	uint64_t		 offset;
+	uint32_t		 count;
+	struct slot		 slot;		/* out arena (WRITE), in (READ) */
+	unsigned		 crashes;	/* workers that died with it */
+	uint64_t		 sent_ms;	/* when sent to the worker */
+	/* Reply to the client. */
+	uint8_t			 hdr[32];	/* reply or chunk header */
+	size_t			 hdr_len;
+	uint8_t			*extra;		/* owned payload (extents) */
+	size_t			 extra_len;
+	int			 err;		/* errno for the client */
+	/* REQ_OPEN: what to ask. */
+	bool			 info_only;
+	bool			 reopen;	/* after a worker restart */
+	/* REQ_CLOSE: the handle to close. */
+	uint64_t		 handle;
+};
+TAILQ_HEAD(req_list, req);
+
+enum backend_state {
+	BE_ST_SPAWNED,		/* waiting for the worker's Hello */
+	BE_ST_CONFIGURING,	/* Config sent, waiting for Ready */
+	BE_ST_READY,
+	BE_ST_DOWN,		/* no worker; restart pending */
+	BE_ST_FAILED,		/* start-up failed at first start */
+};
+
+/*
+ * A plugin instance: the arenas, the request table and the worker
+ * process currently serving it.  Outlives its workers.
+ */
+struct backend {
+	uint64_t		 id;
+	enum backend_state	 state;
+	unsigned		 generation;	/* workers started so far */
+	/* Current worker. */
+	pid_t			 pid;		/* 0: none */
+	int			 fd;		/* RPC socket, -1: none */
+	int			 errfd;		/* worker stdout+stderr */
+	struct event		*ev_read;
+	struct event		*ev_write;
+	struct event		*ev_err;
+	struct event		*ev_restart;	/* backoff timer */
+	struct rpc_buf		 rbuf;
+	struct rpc_buf		 wbuf;
+	struct rpc_buf		 errbuf;	/* partial stderr line */
+	unsigned		 log_tokens;
+	uint64_t		 log_period_start;
+	unsigned		 log_dropped;
+	/* From Ready. */
+	char			*plugin_name;
+	uint32_t		 api_version;
+	uint32_t		 thread_model;
+	uint32_t		 durability;
+	bool			 has_list_exports;
+	/* Payload arenas. */
+	struct arena		 out;		/* WRITE payloads, to worker */
+	struct arena		 in;		/* READ results, from worker */
+	/* Requests. */
+	struct req		**table;	/* index = id & 0xffff */
+	uint32_t		 table_gen;
+	unsigned		 ninflight;
+	struct req_list		 pending;	/* waiting to be sent */
+	struct req_list		 inflight;	/* sent, in send order */
+	TAILQ_HEAD(, conn)	 conns;		/* attached connections */
+	TAILQ_HEAD(, conn)	 waiters;	/* waiting for arena space */
+	unsigned		 reopening;	/* conns re-opening handles */
+	/* Restarts. */
+	unsigned		 restarts;
+	unsigned		 backoff_ms;
+	uint64_t		 last_start_ms;
+	bool			 ever_ready;
+	bool			 dirty;		/* writes accepted since start */
+	char			 last_failure[1536];
+};
+
+enum conn_state {
+	CONN_ST_HS_FLAGS,	/* reading the client's flags */
+	CONN_ST_HS_OPT,		/* reading an option header */
+	CONN_ST_HS_OPT_DATA,	/* reading option data */
+	CONN_ST_HS_WAIT,	/* waiting for the worker */
+	CONN_ST_TX,		/* reading request headers */
+	CONN_ST_TX_PAYLOAD,	/* reading a WRITE payload into its slot */
+	CONN_ST_TX_DRAIN,	/* discarding a refused WRITE payload */
+	CONN_ST_CLOSING,	/* flushing output, then close */
+};
+
+/* One queued output segment. */
+struct out_item {
+	const uint8_t		*base;
+	size_t			 len;
+	void			*owned;		/* free() when sent */
+	struct req		*req;		/* finish when sent */
+};
+
+struct conn {
+	uint64_t		 id;		/* log identity */
+	enum conn_state		 state;
+	int			 flags;
+#define CONN_DEAD		0x01	/* closed; freed from the loop */
+#define CONN_REOPENING		0x02	/* re-opening after a restart */
+#define CONN_NO_ZEROES		0x04
+#define CONN_FIXED_NEWSTYLE	0x08
+#define CONN_STRUCTURED		0x10
+#define CONN_HANDLE_OPEN	0x20	/* worker has a handle for us */
+#define CONN_DISC		0x40	/* NBD_CMD_DISC received */
+#define CONN_WAIT_ARENA		0x80	/* on be->waiters */
+#define CONN_FREEING		0x800	/* free scheduled */
+	int			 pause;		/* reasons not to read */
+#define PAUSE_HS		0x01	/* waiting for the worker */
+#define PAUSE_INFLIGHT		0x02	/* CONN_MAX_INFLIGHT reached */
+#define PAUSE_ARENA		0x04	/* waiting for a slot */
+#define PAUSE_DISC		0x08	/* NBD_CMD_DISC: read no more */
+#define CONN_DIRTY		0x100	/* output to flush */
+#define CONN_UNIX		0x200
+#define CONN_STALE		0x400	/* export changed after restart */
+	int			 fd;		/* read side */
+	int			 wfd;		/* write side (same, except -s) */
+	struct event		*ev_read;
+	struct event		*ev_write;
+	struct backend		*be;		/* borrowed */
+	TAILQ_ENTRY(conn)	 link;		/* all connections */
+	TAILQ_ENTRY(conn)	 belink;	/* be->conns */
+	TAILQ_ENTRY(conn)	 wlink;		/* be->waiters */
+	TAILQ_ENTRY(conn)	 dlink;		/* dirty list */
+	/* Peer. */
+	struct sockaddr_storage	 peer;
+	socklen_t		 peer_len;
+	int64_t			 peer_pid, peer_uid, peer_gid;
+	/* Input. */
+	uint8_t			*ibuf;
+	size_t			 ioff;		/* first unconsumed byte */
+	size_t			 ilen;		/* bytes valid in ibuf */
+	size_t			 need;		/* bytes the state wants */
+	struct req		*cur;		/* request reading its payload */
+	size_t			 got;		/* payload bytes read */
+	uint64_t		 drain;		/* payload bytes to discard */
+	/* Handshake. */
+	uint32_t		 opt;		/* option being read */
+	uint32_t		 optlen;
+	unsigned		 nopts;
+	uint8_t			*optdata;
+	struct req		*hs_req;	/* Open/List in progress */
+	uint16_t		*info_reqs;	/* NBD_OPT_GO info requests */
+	size_t			 ninfo_reqs;
+	/* The export, from OpenReply. */
+	char			*export_name;	/* as the client asked */
+	bool			 readonly;
+	uint64_t		 handle;	/* worker's handle id */
+	int64_t			 size;
+	uint32_t		 caps;		/* RPC_CAP_* */
+	uint32_t		 fua;
+	uint32_t		 cache;
+	uint32_t		 block_min, block_pref, block_max;
+	uint16_t		 eflags;	/* transmission flags sent */
+	/* Requests. */
+	unsigned		 inflight;	/* data requests not finished */
+	size_t			 arena_bytes;	/* slots held */
+	/* Output. */
+	struct out_item		*out;
+	size_t			 out_head, out_len, out_cap;
+};
+
+/* The whole server. */
+struct broker {
+	struct config		 cfg;
+	struct event_base	*base;
+	struct backend		*be;		/* the plugin instance */
+	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, conn)	 dirty;
+	uint64_t		 next_conn_id;
+	unsigned		 nconns;
+	bool			 shutting_down;
+	int			 exit_status;
+	pid_t			 run_pid;	/* --run child */
+	char			*tmpdir;	/* -U - */
+	bool			 pidfile_written;
+};
+
+extern struct broker	 broker;
+
+/* main.c */
+void	broker_shutdown(const char *why);
+uint64_t now_ms(void);
+
+/* listen.c */
+int	listen_start(void);
+void	listen_stop(void);
+int	listen_single(void);
+const char *listen_uri(void);
+int	listen_port(void);
+
+/* arena.c */
+int	arena_init(struct arena *a, size_t size, bool seal_writes);
+void	arena_destroy(struct arena *a);
+int	arena_alloc(struct arena *a, uint32_t len, struct slot *s);
+void	arena_free(struct arena *a, struct slot *s);
+static inline uint64_t
+slot_offset(const struct slot *s)
+{
+	return (uint64_t)s->page * ARENA_PAGE;
+}
+
+/* conn.c */
+struct conn	*conn_new(int fd, int wfd, const struct sockaddr *sa,
+		    socklen_t salen);
+void	conn_close(struct conn *c, const char *why);
+void	conn_queue(struct conn *c, const void *base, size_t len,
+	    void *owned, struct req *req);
+int	conn_queue_copy(struct conn *c, const void *data, size_t len);
+void	conn_mark_dirty(struct conn *c);
+void	conn_flush_dirty(void);
+void	conn_pause(struct conn *c, int why);
+void	conn_unpause(struct conn *c, int why);
+void	conn_set_state(struct conn *c, enum conn_state st, size_t need);
+void	conn_consume(struct conn *c, size_t n);
+const uint8_t *conn_input(struct conn *c);
+void	conn_log(struct conn *c, int level, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* nbd-handshake.c */
+void	hs_start(struct conn *c);
+int	hs_step(struct conn *c);
+void	hs_open_done(struct conn *c, struct req *r,
+	    const Nbdbroker__Rpc__OpenReply *rep);
+void	hs_list_done(struct conn *c, struct req *r,
+	    const Nbdbroker__Rpc__ExportList *el);
+int	hs_opt_info_parse(const uint8_t *data, uint32_t len,
+	    const char **name, uint32_t *namelen, const uint8_t **infos,
+	    uint16_t *ninfos);
+uint16_t hs_eflags(const struct conn *c);
+
+/* nbd-transmission.c */
+int	tx_step(struct conn *c);
+int	tx_payload_done(struct conn *c);
+void	tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep);
+void	tx_finish(struct req *r);
+int	tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
+	    uint64_t offset, uint32_t count);
+uint32_t nbd_errno(int err);
+bool	tx_retry_waiting(struct conn *c);
+
+/* backend.c */
+void	backend_send_pending(struct backend *be);
+void	backend_worker_log(struct backend *be, int level, const char *what,
+	    const char *msg, size_t len);
+int	backend_connect(struct backend *be, int fd);
+void	backend_disconnect(struct backend *be);
+struct backend	*backend_new(void);
+void	backend_free(struct backend *be);
+void	backend_attach(struct backend *be, struct conn *c);
+void	backend_detach(struct backend *be, struct conn *c);
+struct req	*req_new(struct backend *be, enum req_kind kind,
+		    struct conn *c);
+void	req_free(struct req *r);
+void	backend_submit(struct backend *be, struct req *r);
+void	backend_flush(struct backend *be);
+void	backend_close_handle(struct backend *be, struct conn *c);
+void	backend_arena_released(struct backend *be);
+bool	backend_ready(const struct backend *be);
+
+/* supervisor.c */
+int	sup_start(struct backend *be);
+void	sup_worker_lost(struct backend *be, const char *why);
+void	sup_reaped(pid_t pid, int status);
+void	sup_stop(struct backend *be);
+int	sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd,
+	    char *why, size_t whylen);
+void	sup_failed(struct backend *be, const Nbdbroker__Rpc__Failed *f);
+void	sup_reopen_done(struct backend *be, struct req *r,
+	    const Nbdbroker__Rpc__OpenReply *rep);
+
+#endif /* NBDBROKER_BROKER_H */

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NBD client connections: creation, non-blocking input and output,
+ * back-pressure and teardown.  The protocol phases live in
+ * nbd-handshake.c and nbd-transmission.c; this file moves bytes.
+ *
+ * Input is read into a fixed buffer, except WRITE payloads, which are
+ * read straight into their arena slot (readv with the slot first and
+ * the buffer second, so the next request header arrives in the same
+ * call).  Output is a queue of segments written with writev; READ data
+ * is sent straight from the arena.
+ *
+ * A closed connection stays allocated, marked CONN_DEAD, until the
+ * worker has answered every request it had in flight; then its handle
+ * is closed and it is freed from the event loop.
+ *
+ * Runs in the event loop only; never blocks.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+
+static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_write_cb(evutil_socket_t, short, void *);
+static void	conn_flush(struct conn *c);
+static void	conn_maybe_free(struct conn *c);
+
+void
+conn_log(struct conn *c, int level, const char *fmt, ...)
+{
+	char	msg[2048];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(level, "conn %" PRIu64 ": %s", c->id, msg);
+}
+
+static int
+set_nonblock(int fd)
+{
+	int	fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Take ownership of an accepted socket (or, for -s, of stdin/stdout:
+ * fd reads, wfd writes) and start the handshake.  Returns the new
+ * connection, or NULL (the descriptors are closed).
+ */
+struct conn *
+conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct conn	*c;
+	struct ucred	 cred;
+	socklen_t	 credlen = sizeof(cred);
+	int		 one = 1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ibuf = malloc(CONN_IBUF_SIZE)) == NULL) {
+		log_err("accept: %s", strerror(errno));
+		goto err;
+	}
+	c->id = ++broker.next_conn_id;
+	c->fd = fd;
+	c->wfd = wfd;
+	c->peer_pid = c->peer_uid = c->peer_gid = -1;
+	if (sa != NULL && salen <= sizeof(c->peer)) {
+		memcpy(&c->peer, sa, salen);
+		c->peer_len = salen;
+	}
+	if (sa != NULL && sa->sa_family == AF_UNIX) {
+		c->flags |= CONN_UNIX;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred,
+		    &credlen) == 0) {
+			c->peer_pid = cred.pid;
+			c->peer_uid = cred.uid;
+			c->peer_gid = cred.gid;
+		}
+	} else if (sa != NULL)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (set_nonblock(fd) == -1 || (wfd != fd && set_nonblock(wfd) == -1)) {
+		log_err("conn %" PRIu64 ": fcntl: %s", c->id, strerror(errno));
+		goto err;
+	}
+	c->ev_read = event_new(broker.base, fd, EV_READ | EV_PERSIST,
+	    conn_read_cb, c);
+	c->ev_write = event_new(broker.base, wfd, EV_WRITE, conn_write_cb, c);
+	if (c->ev_read == NULL || c->ev_write == NULL ||
+	    event_add(c->ev_read, NULL) == -1) {
+		log_err("conn %" PRIu64 ": cannot register events", c->id);
+		goto err;
+	}
+	TAILQ_INSERT_TAIL(&broker.conns, c, link);
+	broker.nconns++;
+	backend_attach(broker.be, c);
+	hs_start(c);
+	conn_flush(c);
+	return c;
+
+ err:
+	if (c != NULL) {
+		if (c->ev_read)
+			event_free(c->ev_read);
+		if (c->ev_write)
+			event_free(c->ev_write);
+		free(c->ibuf);
+		free(c);
+	}
+	close(fd);
+	if (wfd != fd)
+		close(wfd);
+	return NULL;
+}
+
+void
+conn_set_state(struct conn *c, enum conn_state st, size_t need)
+{
+	c->state = st;
+	c->need = need;
+	/* Nothing may be read while the worker or the close is awaited. */
+	if (st == CONN_ST_HS_WAIT || st == CONN_ST_CLOSING)
+		conn_pause(c, PAUSE_HS);
+	else
+		conn_unpause(c, PAUSE_HS);
+}
+
+const uint8_t *
+conn_input(struct conn *c)
+{
+	return c->ibuf + c->ioff;
+}
+
+void
+conn_consume(struct conn *c, size_t n)
+{
+	c->ioff += n;
+	if (c->ioff == c->ilen)
+		c->ioff = c->ilen = 0;
+}
+
+/* Stop reading for reason why (PAUSE_*); see conn_unpause. */
+void
+conn_pause(struct conn *c, int why)
+{
+	if (c->pause == 0 && !(c->flags & CONN_DEAD))
+		event_del(c->ev_read);
+	c->pause |= why;
+}
+
+/* Process whatever is buffered; stop at a state that waits. */
+static void
+conn_process(struct conn *c)
+{
+	while (!(c->flags & CONN_DEAD) && c->pause == 0) {
+		size_t	avail = c->ilen - c->ioff, n;
+		int	r;
+
+		switch (c->state) {
+		case CONN_ST_HS_FLAGS:
+		case CONN_ST_HS_OPT:
+		case CONN_ST_HS_OPT_DATA:
+			if (avail < c->need)
+				return;
+			r = hs_step(c);
+			break;
+		case CONN_ST_TX:
+			if (avail < c->need)
+				return;
+			r = tx_step(c);
+			break;
+		case CONN_ST_TX_DRAIN:
+			if (avail == 0)
+				return;
+			n = avail < c->drain ? avail : c->drain;
+			conn_consume(c, n);
+			c->drain -= n;
+			if (c->drain == 0)
+				conn_set_state(c, CONN_ST_TX,
+				    sizeof(struct nbd_request));
+			r = 0;
+			break;
+		default:
+			return;
+		}
+		if (r == -1) {
+			conn_close(c, "protocol error");
+			return;
+		}
+	}
+}
+
+/*
+ * Clear a pause reason; when none is left, reading resumes from a
+ * fresh callback (input may already be buffered), never from here:
+ * callers are often deep inside another connection's processing.
+ */
+void
+conn_unpause(struct conn *c, int why)
+{
+	if (!(c->pause & why) || (c->flags & CONN_DEAD))
+		return;
+	c->pause &= ~why;
+	if (c->pause == 0) {
+		event_add(c->ev_read, NULL);
+		event_active(c->ev_read, EV_READ, 0);
+	}
+}
+
+/*
+ * One readv: into the payload slot first (TX_PAYLOAD), then the input
+ * buffer.  Returns bytes read, 0 at EOF, -1 with errno.
+ */
+static ssize_t
+conn_fill(struct conn *c)
+{
+	struct iovec	 iov[2];
+	int		 n = 0;
+	size_t		 want = 0;
+	ssize_t		 r;
+
+	if (c->state == CONN_ST_TX_PAYLOAD) {
+		struct req	*rq = c->cur;
+
+		want = rq->count - c->got;
+		iov[n].iov_base = broker.be->out.base +
+		    slot_offset(&rq->slot) + c->got;
+		iov[n].iov_len = want;
+		n++;
+	}
+	if (c->ioff > 0 && c->ioff == c->ilen)
+		c->ioff = c->ilen = 0;
+	if (c->ioff > 0 && c->ilen == CONN_IBUF_SIZE) {
+		memmove(c->ibuf, c->ibuf + c->ioff, c->ilen - c->ioff);
+		c->ilen -= c->ioff;
+		c->ioff = 0;
+	}
+	if (c->ilen < CONN_IBUF_SIZE) {
+		iov[n].iov_base = c->ibuf + c->ilen;
+		iov[n].iov_len = CONN_IBUF_SIZE - c->ilen;
+		n++;
+	}
+	if (n == 0) {	/* buffer full and not consumable: wait */
+		errno = EAGAIN;
+		return -1;
+	}
+	r = readv(c->fd, iov, n);
+	if (r <= 0)
+		return r;
+	if (c->state == CONN_ST_TX_PAYLOAD) {
+		size_t	p = (size_t)r < want ? (size_t)r : want;
+
+		c->got += p;
+		c->ilen += r - p;
+	} else
+		c->ilen += r;
+	return r;
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	ssize_t		 r;
+	int		 loops = 0;
+
+	(void)fd;
+	(void)what;
+	conn_process(c);	/* input left from before a pause */
+	while (!(c->flags & CONN_DEAD) && c->pause == 0 && loops++ < 16) {
+		r = conn_fill(c);
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			break;
+		if (r == -1) {
+			conn_close(c, strerror(errno));
+			break;
+		}
+		if (r == 0) {
+			if (c->state == CONN_ST_TX_PAYLOAD ||
+			    c->ilen != c->ioff)
+				conn_close(c, "client closed the connection "
+				    "in the middle of a message");
+			else
+				conn_close(c, NULL);
+			break;
+		}
+		if (c->state == CONN_ST_TX_PAYLOAD &&
+		    c->got == c->cur->count && tx_payload_done(c) == -1) {
+			conn_close(c, "protocol error");
+			break;
+		}
+		conn_process(c);
+		if ((size_t)r < CONN_IBUF_SIZE / 2 &&
+		    c->state != CONN_ST_TX_PAYLOAD)
+			break;		/* probably drained the socket */
+	}
+	backend_flush(broker.be);
+	conn_flush_dirty();
+}
+
+/* Output. */
+
+void
+conn_queue(struct conn *c, const void *base, size_t len, void *owned,
+    struct req *req)
+{
+	struct out_item	*it;
+
+	if (c->flags & CONN_DEAD) {
+		free(owned);
+		return;
+	}
+	if (c->out_len == c->out_cap) {
+		size_t		 ncap = c->out_cap ? c->out_cap * 2 : 32, i;
+		struct out_item	*p = calloc(ncap, sizeof(*p));
+
+		if (p == NULL) {
+			free(owned);
+			conn_close(c, "out of memory queueing output");
+			return;
+		}
+		for (i = 0; i < c->out_len; i++)
+			p[i] = c->out[(c->out_head + i) % c->out_cap];
+		free(c->out);
+		c->out = p;
+		c->out_cap = ncap;
+		c->out_head = 0;
+	}
+	it = &c->out[(c->out_head + c->out_len) % c->out_cap];
+	it->base = base;
+	it->len = len;
+	it->owned = owned;
+	it->req = req;
+	c->out_len++;
+	conn_mark_dirty(c);
+}
+
+int
+conn_queue_copy(struct conn *c, const void *data, size_t len)
+{
+	void	*p;
+
+	if ((p = malloc(len ? len : 1)) == NULL) {
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	memcpy(p, data, len);
+	conn_queue(c, p, len, p, NULL);
+	return 0;
+}
+
+void
+conn_mark_dirty(struct conn *c)
+{
+	if (!(c->flags & CONN_DIRTY)) {
+		c->flags |= CONN_DIRTY;
+		TAILQ_INSERT_TAIL(&broker.dirty, c, dlink);
+	}
+}
+
+void
+conn_flush_dirty(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&broker.dirty)) != NULL) {
+		TAILQ_REMOVE(&broker.dirty, c, dlink);
+		c->flags &= ~CONN_DIRTY;
+		conn_flush(c);
+	}
+}
+
+/* Drop the first output item; its request (if any) is finished. */
+static void
+out_pop(struct conn *c)
+{
+	struct out_item	it = c->out[c->out_head];
+
+	c->out_head = (c->out_head + 1) % c->out_cap;
+	c->out_len--;
+	free(it.owned);
+	if (it.req != NULL)
+		tx_finish(it.req);
+}
+
+static void
+conn_flush(struct conn *c)
+{
+	struct iovec	iov[CONN_MAX_OUT_ITEMS];
+	ssize_t		r;
+	size_t		i, n;
+
+	while (c->out_len > 0 && !(c->flags & CONN_DEAD)) {
+		n = c->out_len < CONN_MAX_OUT_ITEMS ? c->out_len :
+		    CONN_MAX_OUT_ITEMS;
+		for (i = 0; i < n; i++) {
+			struct out_item	*it =
+			    &c->out[(c->out_head + i) % c->out_cap];
+
+			iov[i].iov_base = (void *)it->base;
+			iov[i].iov_len = it->len;
+		}
+		r = writev(c->wfd, iov, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			event_add(c->ev_write, NULL);
+			return;
+		}
+		if (r == -1) {
+			conn_close(c, strerror(errno));
+			return;
+		}
+		while (r > 0 && c->out_len > 0) {
+			struct out_item	*it = &c->out[c->out_head];
+
+			if ((size_t)r < it->len) {
+				it->base += r;
+				it->len -= r;
+				r = 0;
+				break;
+			}
+			r -= it->len;
+			out_pop(c);
+		}
+		/* Zero-length items (none expected) must not spin. */
+		while (c->out_len > 0 && c->out[c->out_head].len == 0)
+			out_pop(c);
+	}
+	if (c->out_len == 0 && c->state == CONN_ST_CLOSING &&
+	    !(c->flags & CONN_DEAD))
+		conn_close(c, NULL);
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_flush(c);
+	backend_flush(broker.be);
+	conn_flush_dirty();
+}
+
+static void
+conn_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	free(c->ibuf);
+	free(c->optdata);
+	free(c->info_reqs);
+	free(c->export_name);
+	free(c);
+}
+
+/*
+ * Free a dead connection once nothing refers to it any more: no data
+ * request in flight and no handshake request pending.  Its worker
+ * handle is closed first.
+ */
+static void
+conn_maybe_free(struct conn *c)
+{
+	if (!(c->flags & CONN_DEAD) || (c->flags & CONN_FREEING) ||
+	    c->inflight > 0 || c->hs_req != NULL)
+		return;
+	if (c->flags & CONN_HANDLE_OPEN)
+		backend_close_handle(c->be, c);
+	if (c->flags & CONN_WAIT_ARENA) {
+		TAILQ_REMOVE(&c->be->waiters, c, wlink);
+		c->flags &= ~CONN_WAIT_ARENA;
+	}
+	backend_detach(c->be, c);
+	c->flags |= CONN_FREEING;
+	event_base_once(broker.base, -1, EV_TIMEOUT, conn_free_cb, c, NULL);
+}
+
+/*
+ * Close a connection: stop I/O, drop queued output, and free it once
+ * the worker has answered what it had in flight.  Idempotent.  why is
+ * logged (NULL: a normal disconnect).
+ */
+void
+conn_close(struct conn *c, const char *why)
+{
+	if (c->flags & CONN_DEAD) {
+		conn_maybe_free(c);
+		return;
+	}
+	if (why != NULL)
+		conn_log(c, LOG_WARNING, "closing: %s", why);
+	else
+		conn_log(c, LOG_DEBUG, "client disconnected");
+	c->flags |= CONN_DEAD;
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	event_free(c->ev_read);
+	event_free(c->ev_write);
+	c->ev_read = c->ev_write = NULL;
+	if (c->flags & CONN_DIRTY) {
+		TAILQ_REMOVE(&broker.dirty, c, dlink);
+		c->flags &= ~CONN_DIRTY;
+	}
+	/* Queued replies: their requests are finished without sending. */
+	while (c->out_len > 0)
+		out_pop(c);
+	free(c->out);
+	c->out = NULL;
+	c->out_cap = 0;
+	if (c->cur != NULL) {		/* reading its payload, or waiting */
+		struct req	*r = c->cur;
+
+		c->cur = NULL;
+		tx_finish(r);		/* never sent: just released */
+	}
+	close(c->fd);
+	if (c->wfd != c->fd)
+		close(c->wfd);
+	c->fd = c->wfd = -1;
+	TAILQ_REMOVE(&broker.conns, c, link);
+	broker.nconns--;
+	if (broker.cfg.single)
+		broker_shutdown("the client on stdin/stdout disconnected");
+	conn_maybe_free(c);
+}

@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The NBD transmission phase: request headers are validated here,
+ * before anything is allocated, then become requests to the worker;
+ * the worker's answers become simple replies or structured reply
+ * chunks.  READ data goes to the client straight from the arena slot
+ * the worker filled; WRITE payloads were read straight into theirs.
+ *
+ * Errors a client can cause are answered with the NBD error a client
+ * expects (out of range: ENOSPC for writes, EINVAL otherwise; writes
+ * to a read-only export: EPERM; unknown flags and commands: EINVAL)
+ * and never cost the connection, except a bad request magic, after
+ * which the stream cannot be trusted.
+ *
+ * Runs in the event loop only.
+ */
+#include <config.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#define NBDBROKER_API_VERSION 2
+#include "nbdbroker-plugin.h"
+
+uint32_t
+nbd_errno(int err)
+{
+	switch (err) {
+	case 0:
+		return NBD_SUCCESS;
+	case EPERM:
+	case EROFS:
+		return NBD_EPERM;
+	case EIO:
+		return NBD_EIO;
+	case ENOMEM:
+		return NBD_ENOMEM;
+	case EINVAL:
+		return NBD_EINVAL;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return NBD_ENOSPC;
+	case EOVERFLOW:
+		return NBD_EOVERFLOW;
+	case ENOTSUP:
+#if EOPNOTSUPP != ENOTSUP
+	case EOPNOTSUPP:
+#endif
+		return NBD_ENOTSUP;
+	case ESHUTDOWN:
+		return NBD_ESHUTDOWN;
+	default:
+		return NBD_EIO;
+	}
+}
+
+static bool
+is_write_cmd(uint16_t cmd)
+{
+	return cmd == NBD_CMD_WRITE || cmd == NBD_CMD_TRIM ||
+	    cmd == NBD_CMD_WRITE_ZEROES;
+}
+
+/*
+ * Check one request against the export.  Returns 0 if it may go to the
+ * worker, else the errno to answer with.
+ */
+int
+tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
+    uint64_t offset, uint32_t count)
+{
+	uint16_t	allowed = 0;
+
+	switch (cmd) {
+	case NBD_CMD_READ:
+		allowed = NBD_CMD_FLAG_DF;
+		break;
+	case NBD_CMD_WRITE:
+	case NBD_CMD_TRIM:
+		allowed = NBD_CMD_FLAG_FUA;
+		break;
+	case NBD_CMD_WRITE_ZEROES:
+		allowed = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE |
+		    NBD_CMD_FLAG_FAST_ZERO;
+		break;
+	case NBD_CMD_BLOCK_STATUS:
+		allowed = NBD_CMD_FLAG_REQ_ONE;
+		break;
+	case NBD_CMD_FLUSH:
+	case NBD_CMD_CACHE:
+		break;
+	default:
+		return EINVAL;		/* unknown command */
+	}
+	if (flags & ~allowed)
+		return EINVAL;
+	if ((flags & NBD_CMD_FLAG_FUA) && !(c->eflags & NBD_FLAG_SEND_FUA))
+		return EINVAL;
+	if ((flags & NBD_CMD_FLAG_FAST_ZERO) &&
+	    !(c->eflags & NBD_FLAG_SEND_FAST_ZERO))
+		return EINVAL;
+	if ((flags & NBD_CMD_FLAG_DF) && !(c->flags & CONN_STRUCTURED))
+		return EINVAL;
+
+	if (is_write_cmd(cmd) && (c->eflags & NBD_FLAG_READ_ONLY))
+		return EPERM;
+	switch (cmd) {
+	case NBD_CMD_FLUSH:
+		if (!(c->eflags & NBD_FLAG_SEND_FLUSH))
+			return EINVAL;
+		return offset == 0 && count == 0 ? 0 : EINVAL;
+	case NBD_CMD_TRIM:
+		if (!(c->eflags & NBD_FLAG_SEND_TRIM))
+			return EINVAL;
+		break;
+	case NBD_CMD_CACHE:
+		if (!(c->eflags & NBD_FLAG_SEND_CACHE))
+			return EINVAL;
+		break;
+	case NBD_CMD_BLOCK_STATUS:
+		return EINVAL;		/* no meta context negotiated */
+	default:
+		break;
+	}
+	if (count == 0)
+		return EINVAL;
+	if ((cmd == NBD_CMD_READ || cmd == NBD_CMD_WRITE) &&
+	    count > c->block_max)
+		return EINVAL;
+	if (offset > (uint64_t)c->size ||
+	    count > (uint64_t)c->size - offset)
+		return (cmd == NBD_CMD_WRITE || cmd == NBD_CMD_WRITE_ZEROES) ?
+		    ENOSPC : EINVAL;
+	return 0;
+}
+
+/* Queue a reply carrying only an error (or success without data). */
+static void
+queue_status_reply(struct conn *c, uint16_t cmd, uint64_t cookie, int err,
+    struct req *r)
+{
+	uint8_t	 buf[32], *hdr = r != NULL ? r->hdr : buf;
+	size_t	 len;
+
+	if ((c->flags & CONN_STRUCTURED) && err != 0 &&
+	    (cmd == NBD_CMD_READ || cmd == NBD_CMD_BLOCK_STATUS)) {
+		struct nbd_structured_reply		sr;
+		struct nbd_structured_reply_error	se;
+
+		sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
+		sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
+		sr.type = htobe16(NBD_REPLY_TYPE_ERROR);
+		sr.handle = cookie;
+		sr.length = htobe32(sizeof(se));
+		se.error = htobe32(nbd_errno(err));
+		se.len = 0;
+		memcpy(hdr, &sr, sizeof(sr));
+		memcpy(hdr + sizeof(sr), &se, sizeof(se));
+		len = sizeof(sr) + sizeof(se);
+	} else {
+		struct nbd_simple_reply	sr;
+
+		sr.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
+		sr.error = htobe32(nbd_errno(err));
+		sr.handle = cookie;
+		memcpy(hdr, &sr, sizeof(sr));
+		len = sizeof(sr);
+	}
+	if (r != NULL) {
+		r->hdr_len = len;
+		conn_queue(c, r->hdr, len, NULL, r);
+	} else
+		conn_queue_copy(c, buf, len);
+}
+
+/* Convert NBD command flags to the flags plugins see. */
+static uint32_t
+plugin_flags(uint16_t cmd, uint16_t f)
+{
+	uint32_t	pf = 0;
+
+	if (f & NBD_CMD_FLAG_FUA)
+		pf |= NBDBROKER_FLAG_FUA;
+	if (cmd == NBD_CMD_WRITE_ZEROES && !(f & NBD_CMD_FLAG_NO_HOLE))
+		pf |= NBDBROKER_FLAG_MAY_TRIM;
+	if (f & NBD_CMD_FLAG_FAST_ZERO)
+		pf |= NBDBROKER_FLAG_FAST_ZERO;
+	if (f & NBD_CMD_FLAG_REQ_ONE)
+		pf |= NBDBROKER_FLAG_REQ_ONE;
+	return pf;
+}
+
+/*
+ * Give c->cur its arena slot, or wait for one.  Returns true when the
+ * slot is there.  A connection may hold at most BROKER_MAX_REQUEST
+ * bytes of arena at once, so one client cannot starve the others.
+ */
+static bool
+get_slot(struct conn *c)
+{
+	struct req	*r = c->cur;
+	struct arena	*a = r->cmd == NBD_CMD_WRITE ? &c->be->out :
+	    &c->be->in;
+
+	if (c->arena_bytes > 0 &&
+	    c->arena_bytes + r->count > BROKER_MAX_REQUEST)
+		goto wait;
+	if (arena_alloc(a, r->count, &r->slot) == -1)
+		goto wait;
+	c->arena_bytes += r->count;
+	return true;
+
+ wait:
+	if (!(c->flags & CONN_WAIT_ARENA)) {
+		c->flags |= CONN_WAIT_ARENA;
+		TAILQ_INSERT_TAIL(&c->be->waiters, c, wlink);
+	}
+	conn_pause(c, PAUSE_ARENA);
+	return false;
+}
+
+/* Copy what is buffered of c->cur's payload; submit it if complete. */
+static void
+start_payload(struct conn *c)
+{
+	struct req	*r = c->cur;
+	size_t		 avail = c->ilen - c->ioff;
+	size_t		 n = avail < r->count ? avail : r->count;
+
+	memcpy(c->be->out.base + slot_offset(&r->slot), conn_input(c), n);
+	conn_consume(c, n);
+	c->got = n;
+	if (c->got == r->count)
+		tx_payload_done(c);
+	else
+		conn_set_state(c, CONN_ST_TX_PAYLOAD, r->count - c->got);
+}
+
+/* c->cur has its slot: go on with it. */
+static void
+cur_proceed(struct conn *c)
+{
+	struct req	*r = c->cur;
+
+	if (r->cmd == NBD_CMD_WRITE) {
+		start_payload(c);
+		return;
+	}
+	c->cur = NULL;
+	backend_submit(c->be, r);
+}
+
+/*
+ * Retry a connection waiting for arena space.  Returns true if it got
+ * its slot (and reading resumes).
+ */
+bool
+tx_retry_waiting(struct conn *c)
+{
+	if (c->cur == NULL || (c->flags & CONN_DEAD))
+		return true;
+	c->flags &= ~CONN_WAIT_ARENA;
+	TAILQ_REMOVE(&c->be->waiters, c, wlink);
+	if (!get_slot(c))
+		return false;
+	cur_proceed(c);
+	conn_unpause(c, PAUSE_ARENA);
+	return true;
+}
+
+int
+tx_payload_done(struct conn *c)
+{
+	struct req	*r = c->cur;
+
+	c->cur = NULL;
+	c->got = 0;
+	conn_set_state(c, CONN_ST_TX, sizeof(struct nbd_request));
+	backend_submit(c->be, r);
+	return 0;
+}
+
+/*
+ * Handle one request header (c->need bytes buffered).  Returns 0, or
+ * -1 when the stream is corrupt and the connection must go.
+ */
+int
+tx_step(struct conn *c)
+{
+	struct nbd_request	 h;
+	struct req		*r;
+	uint16_t		 cmd, flags;
+	uint64_t		 offset;
+	uint32_t		 count;
+	int			 err;
+
+	memcpy(&h, conn_input(c), sizeof(h));
+	conn_consume(c, sizeof(h));
+	if (be32toh(h.magic) != NBD_REQUEST_MAGIC) {
+		conn_log(c, LOG_WARNING, "bad request magic 0x%08x",
+		    be32toh(h.magic));
+		return -1;
+	}
+	cmd = be16toh(h.type);
+	flags = be16toh(h.flags);
+	offset = be64toh(h.offset);
+	count = be32toh(h.count);
+
+	if (cmd == NBD_CMD_DISC) {
+		conn_log(c, LOG_DEBUG, "NBD_CMD_DISC");
+		c->flags |= CONN_DISC;
+		conn_pause(c, PAUSE_DISC);
+		if (c->inflight == 0) {
+			conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+			conn_mark_dirty(c);
+		}
+		return 0;
+	}
+
+	if ((err = tx_validate(c, cmd, flags, offset, count)) != 0) {
+		conn_log(c, LOG_DEBUG, "%s offset=%" PRIu64 " count=%" PRIu32
+		    " flags=0x%x: refused: %s", nbd_cmd_name(cmd), offset,
+		    count, flags, strerror(err));
+		queue_status_reply(c, cmd, h.handle, err, NULL);
+		if (cmd == NBD_CMD_WRITE && count > 0) {
+			c->drain = count;
+			conn_set_state(c, CONN_ST_TX_DRAIN, 1);
+		}
+		return 0;
+	}
+
+	if ((r = req_new(c->be, REQ_DATA, c)) == NULL) {
+		conn_log(c, LOG_ERR, "out of memory");
+		return -1;
+	}
+	r->cookie = h.handle;	/* kept in wire order, echoed as is */
+	r->cmd = cmd;
+	r->nbd_flags = flags;
+	r->flags = plugin_flags(cmd, flags);
+	r->offset = offset;
+	r->count = count;
+	c->inflight++;
+	if (c->inflight >= CONN_MAX_INFLIGHT)
+		conn_pause(c, PAUSE_INFLIGHT);
+
+	c->cur = r;
+	if (cmd == NBD_CMD_READ || cmd == NBD_CMD_WRITE) {
+		if (!get_slot(c))
+			return 0;	/* resumes in tx_retry_waiting */
+	}
+	cur_proceed(c);
+	return 0;
+}
+
+/*
+ * The worker answered r (rep), or r failed without an answer (rep is
+ * NULL, r->err set).  Queue the reply to the client; r is finished
+ * once it has been written (tx_finish).
+ */
+void
+tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
+{
+	struct conn	*c = r->conn;
+	int		 err = rep != NULL ? rep->err : r->err;
+
+	if (c->flags & CONN_DEAD) {
+		tx_finish(r);
+		return;
+	}
+	r->err = err;
+	if (err != 0) {
+		conn_log(c, LOG_DEBUG, "%s offset=%" PRIu64 " count=%" PRIu32
+		    ": %s", nbd_cmd_name(r->cmd), r->offset, r->count,
+		    strerror(err));
+		queue_status_reply(c, r->cmd, r->cookie, err, r);
+		return;
+	}
+	if (r->cmd == NBD_CMD_READ) {
+		const uint8_t	*data = c->be->in.base + slot_offset(&r->slot);
+
+		if (c->flags & CONN_STRUCTURED) {
+			struct nbd_structured_reply	sr;
+			uint64_t			off = htobe64(r->offset);
+
+			sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
+			sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
+			sr.type = htobe16(NBD_REPLY_TYPE_OFFSET_DATA);
+			sr.handle = r->cookie;
+			sr.length = htobe32(8 + r->count);
+			memcpy(r->hdr, &sr, sizeof(sr));
+			memcpy(r->hdr + sizeof(sr), &off, 8);
+			r->hdr_len = sizeof(sr) + 8;
+		} else {
+			struct nbd_simple_reply	sr;
+
+			sr.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
+			sr.error = 0;
+			sr.handle = r->cookie;
+			memcpy(r->hdr, &sr, sizeof(sr));
+			r->hdr_len = sizeof(sr);
+		}
+		conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
+		conn_queue(c, data, r->count, NULL, r);
+		return;
+	}
+	queue_status_reply(c, r->cmd, r->cookie, 0, r);
+}
+
+/*
+ * A data request is over: its reply was written, or it never will be.
+ * Releases its slot and lets the connection read again.
+ */
+void
+tx_finish(struct req *r)
+{
+	struct conn	*c = r->conn;
+	struct backend	*be = r->be;
+	bool		 freed = r->slot.npages != 0;
+
+	if (freed) {
+		arena_free(r->cmd == NBD_CMD_WRITE ? &be->out : &be->in,
+		    &r->slot);
+		c->arena_bytes -= r->count;
+	}
+	c->inflight--;
+	req_free(r);
+	if (freed)
+		backend_arena_released(be);
+	if (c->flags & CONN_DEAD) {
+		conn_close(c, NULL);	/* frees it when this was the last */
+		return;
+	}
+	if (c->inflight < CONN_MAX_INFLIGHT)
+		conn_unpause(c, PAUSE_INFLIGHT);
+	if ((c->flags & CONN_DISC) && c->inflight == 0 &&
+	    c->state != CONN_ST_CLOSING) {
+		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+		conn_mark_dirty(c);
+	}
+}

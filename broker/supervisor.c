@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker supervisor: starts workers (posix_spawn of
+ * nbdbroker-worker with the RPC socket and the arenas on fixed
+ * descriptors, stdin on /dev/null, stdout and stderr into a pipe the
+ * broker logs, a fresh environment), notices their death (the socket
+ * closing, SIGCHLD), restarts them with backoff, re-opens every
+ * connection's handle on the new worker and replays, in order, what
+ * the dead one had in flight.
+ *
+ * Honest durability: a volatile plugin (or one that does not say)
+ * that accepted writes loses them with its worker.  Connections that
+ * were open to it then get EIO for every request instead of silently
+ * different data; new connections get a fresh disk.
+ *
+ * Runs in the event loop only; never blocks.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#define NBDBROKER_API_VERSION 2
+#include "nbdbroker-plugin.h"
+
+#define SUP_BACKOFF_MIN_MS	250
+#define SUP_BACKOFF_MAX_MS	30000
+#define SUP_STABLE_MS		5000	/* up this long: reset backoff */
+
+extern char	**environ;
+
+/* A worker's stdout+stderr pipe; lives until the pipe's EOF. */
+struct errpipe {
+	int		 fd;
+	struct event	*ev;
+	struct backend	*be;
+	pid_t		 pid;
+	char		 line[1024];
+	size_t		 len;
+};
+
+static const char *const env_keep[] = {
+	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS",
+	"MALLOC_PERTURB_", "MALLOC_CHECK_", "LD_LIBRARY_PATH",
+	"NBDBROKER_WORKER_DEBUG", NULL,
+};
+
+static int
+hi_fd(int fd)
+{
+	int	hi;
+
+	if (fd >= 10)
+		return fd;
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	close(fd);
+	return hi;
+}
+
+static void
+errpipe_flush_line(struct errpipe *ep)
+{
+	int		 level = LOG_WARNING;
+	const char	*msg = ep->line;
+
+	if (ep->len == 0)
+		return;
+	ep->line[ep->len] = '\0';
+	/* The worker's own log lines say their level. */
+	if (strstr(msg, ": debug: ") != NULL)
+		level = LOG_DEBUG;
+	else if (strstr(msg, ": info: ") != NULL)
+		level = LOG_INFO;
+	else if (strstr(msg, ": error: ") != NULL)
+		level = LOG_ERR;
+	backend_worker_log(ep->be, level, "", msg, ep->len);
+	ep->len = 0;
+}
+
+static void
+errpipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct errpipe	*ep = arg;
+	char		 buf[4096];
+	ssize_t		 n, i;
+
+	(void)what;
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		errpipe_flush_line(ep);
+		event_free(ep->ev);
+		close(ep->fd);
+		free(ep);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\n' || ep->len == sizeof(ep->line) - 1)
+			errpipe_flush_line(ep);
+		if (buf[i] != '\n')
+			ep->line[ep->len++] = buf[i];
+	}
+}
+
+static char **
+worker_env(void)
+{
+	static char	*envp[16];
+	size_t		 i, n = 0;
+
+	for (i = 0; env_keep[i] != NULL && n < 15; i++) {
+		size_t	l = strlen(env_keep[i]);
+		char	**e;
+
+		for (e = environ; *e != NULL; e++)
+			if (strncmp(*e, env_keep[i], l) == 0 && (*e)[l] == '=')
+				envp[n++] = *e;
+	}
+	envp[n] = NULL;
+	return envp;
+}
+
+static int
+queue_config(struct backend *be)
+{
+	Nbdbroker__Rpc__Envelope	  env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Hello		  h = NBDBROKER__RPC__HELLO__INIT;
+	Nbdbroker__Rpc__Config		  cfg = NBDBROKER__RPC__CONFIG__INIT;
+	Nbdbroker__Rpc__Param		 *pv = NULL, **pp = NULL;
+	const struct config		 *bc = &broker.cfg;
+	size_t				  i;
+	int				  r = -1;
+
+	h.major = RPC_PROTOCOL_MAJOR;
+	h.minor = RPC_PROTOCOL_MINOR;
+	h.api_min = 1;
+	h.api_max = 2;
+	h.pid = getpid();
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_HELLO;
+	env.hello = &h;
+	if (rpc_frame_encode(&be->wbuf, &env) == -1)
+		return -1;
+
+	if (bc->nparams > 0) {
+		pv = calloc(bc->nparams, sizeof(*pv));
+		pp = calloc(bc->nparams, sizeof(*pp));
+		if (pv == NULL || pp == NULL)
+			goto out;
+	}
+	for (i = 0; i < bc->nparams; i++) {
+		char	*eq = strchr(bc->params[i], '=');
+
+		nbdbroker__rpc__param__init(&pv[i]);
+		if (eq != NULL) {
+			pv[i].key = strndup(bc->params[i], eq - bc->params[i]);
+			pv[i].value = eq + 1;
+			pv[i].has_value = true;
+		} else {
+			pv[i].key = strdup(bc->params[i]);
+			pv[i].value = (char *)"";
+		}
+		if (pv[i].key == NULL)
+			goto out;
+		pp[i] = &pv[i];
+	}
+	cfg.plugin_path = bc->plugin_path;
+	cfg.n_params = bc->nparams;
+	cfg.params = pp;
+	cfg.verbose = bc->verbose;
+	cfg.threads = bc->threads;
+	cfg.policy_path = (char *)(bc->policy_path ? bc->policy_path : "");
+	cfg.instance = be->generation;
+	cfg.cwd = bc->cwd;
+	memset(&env, 0, sizeof(env));
+	nbdbroker__rpc__envelope__init(&env);
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_CONFIG;
+	env.config = &cfg;
+	r = rpc_frame_encode(&be->wbuf, &env);
+ out:
+	for (i = 0; pv != NULL && i < bc->nparams; i++)
+		free(pv[i].key);
+	free(pv);
+	free(pp);
+	return r;
+}
+
+/*
+ * Start a worker for be.  Returns 0 (the worker reports Ready or
+ * Failed later), or -1 if it could not even be spawned.
+ */
+int
+sup_start(struct backend *be)
+{
+	posix_spawn_file_actions_t	 fa;
+	posix_spawnattr_t		 at;
+	sigset_t			 none, all;
+	struct errpipe			*ep = NULL;
+	char				 pidarg[32];
+	char				*argv[4];
+	int				 sv[2] = { -1, -1 }, ep_fds[2] = { -1, -1 };
+	pid_t				 pid;
+	int				 e;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    pipe2(ep_fds, O_CLOEXEC) == -1) {
+		log_err("cannot start worker: %s", strerror(errno));
+		goto err;
+	}
+	sv[0] = hi_fd(sv[0]);
+	sv[1] = hi_fd(sv[1]);
+	ep_fds[0] = hi_fd(ep_fds[0]);
+	ep_fds[1] = hi_fd(ep_fds[1]);
+	if (sv[0] == -1 || sv[1] == -1 || ep_fds[0] == -1 || ep_fds[1] == -1) {
+		log_err("cannot start worker: %s", strerror(errno));
+		goto err;
+	}
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], RPC_WORKER_FD);
+	posix_spawn_file_actions_adddup2(&fa, be->out.fd,
+	    RPC_WORKER_ARENA_OUT_FD);
+	posix_spawn_file_actions_adddup2(&fa, be->in.fd,
+	    RPC_WORKER_ARENA_IN_FD);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+	    O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, ep_fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, ep_fds[1], STDERR_FILENO);
+	posix_spawn_file_actions_addclosefrom_np(&fa, RPC_WORKER_ARENA_IN_FD +
+	    1);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	/* Its own process group: a terminal's ^C is for the broker. */
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)getpid());
+	argv[0] = broker.cfg.worker_path;
+	argv[1] = (char *)"--broker-pid";
+	argv[2] = pidarg;
+	argv[3] = NULL;
+	e = posix_spawn(&pid, broker.cfg.worker_path, &fa, &at, argv,
+	    worker_env());
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e != 0) {
+		log_err("cannot start worker %s: %s", broker.cfg.worker_path,
+		    strerror(e));
+		goto err;
+	}
+	close(sv[1]);
+	close(ep_fds[1]);
+	sv[1] = ep_fds[1] = -1;
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(ep_fds[0], F_SETFL, O_NONBLOCK);
+
+	be->pid = pid;
+	be->generation++;
+	be->last_start_ms = now_ms();
+	be->state = BE_ST_SPAWNED;
+	be->dirty = false;
+	if ((ep = calloc(1, sizeof(*ep))) != NULL) {
+		ep->fd = ep_fds[0];
+		ep->be = be;
+		ep->pid = pid;
+		ep->ev = event_new(broker.base, ep->fd, EV_READ | EV_PERSIST,
+		    errpipe_cb, ep);
+		if (ep->ev == NULL || event_add(ep->ev, NULL) == -1) {
+			if (ep->ev)
+				event_free(ep->ev);
+			free(ep);
+			close(ep_fds[0]);
+		}
+	} else
+		close(ep_fds[0]);
+	if (backend_connect(be, sv[0]) == -1 || queue_config(be) == -1) {
+		sup_worker_lost(be, "cannot set up the RPC socket");
+		return 0;	/* the reaper restarts it */
+	}
+	log_debug("worker %d started (instance %u)", (int)pid, be->generation);
+	backend_flush(be);
+	return 0;
+
+ err:
+	if (sv[0] != -1)
+		close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
+	if (ep_fds[0] != -1)
+		close(ep_fds[0]);
+	if (ep_fds[1] != -1)
+		close(ep_fds[1]);
+	return -1;
+}
+
+static bool
+valid_plugin_name(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    *s == '-' || *s == '_'))
+			return false;
+	return n > 0 && n <= 64;
+}
+
+/* Fail every queued data request of c with err. */
+static void
+fail_conn_requests(struct backend *be, struct conn *c, int err)
+{
+	struct req	*r, *next;
+
+	for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, bq);
+		if (r->kind != REQ_DATA || r->conn != c)
+			continue;
+		TAILQ_REMOVE(&be->pending, r, bq);
+		r->where = REQ_NOWHERE;
+		r->err = err;
+		tx_complete(r, NULL);
+	}
+}
+
+static void
+reopen_finished(struct backend *be, struct conn *c)
+{
+	if (c->flags & CONN_REOPENING) {
+		c->flags &= ~CONN_REOPENING;
+		be->reopening--;
+	}
+}
+
+/* Start re-opening the handles of connections the dead worker served. */
+static void
+reopen_conns(struct backend *be)
+{
+	struct conn	*c;
+	struct req	*r;
+
+	TAILQ_FOREACH(c, &be->conns, belink) {
+		if (!(c->flags & CONN_REOPENING))
+			continue;
+		if ((c->flags & (CONN_DEAD | CONN_STALE)) ||
+		    (r = req_new(be, REQ_OPEN, c)) == NULL) {
+			reopen_finished(be, c);
+			if (!(c->flags & CONN_DEAD))
+				fail_conn_requests(be, c, EIO);
+			continue;
+		}
+		r->reopen = true;
+		c->inflight++;	/* pins c like a data request */
+		r->where = REQ_PENDING;
+		TAILQ_INSERT_HEAD(&be->pending, r, bq);
+	}
+}
+
+int
+sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
+    size_t whylen)
+{
+	if (!valid_plugin_name(rd->name) || rd->api_version < 1 ||
+	    rd->api_version > 2 ||
+	    rd->thread_model > NBDBROKER_THREAD_MODEL_PARALLEL ||
+	    rd->durability > NBDBROKER_DURABILITY_VOLATILE) {
+		snprintf(why, whylen, "Ready with invalid contents");
+		return -1;
+	}
+	if (be->plugin_name != NULL && strcmp(be->plugin_name, rd->name) != 0)
+		log_warn("plugin name changed from %s to %s on restart",
+		    be->plugin_name, rd->name);
+	free(be->plugin_name);
+	if ((be->plugin_name = strdup(rd->name)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	be->api_version = rd->api_version;
+	be->thread_model = rd->thread_model;
+	be->durability = rd->durability;
+	be->has_list_exports = rd->has_list_exports;
+	be->state = BE_ST_READY;
+	if (!be->ever_ready) {
+		static const char *const models[] = {
+			"serialize_connections", "serialize_all_requests",
+			"serialize_requests", "parallel",
+		};
+
+		be->ever_ready = true;
+		log_info("plugin %s ready in worker %d (API %" PRIu32
+		    ", thread model %s)", be->plugin_name, (int)be->pid,
+		    be->api_version, models[be->thread_model]);
+		event_base_loopbreak(broker.base);	/* start-up goes on */
+	} else
+		log_info("worker %d (instance %u) ready; re-opening and "
+		    "replaying", (int)be->pid, be->generation);
+	reopen_conns(be);
+	backend_send_pending(be);
+	return 0;
+}
+
+void
+sup_failed(struct backend *be, const Nbdbroker__Rpc__Failed *f)
+{
+	char	stage[64], msg[1024];
+
+	log_escape(stage, sizeof(stage), f->stage, strlen(f->stage));
+	log_escape(msg, sizeof(msg), f->message, strlen(f->message));
+	snprintf(be->last_failure, sizeof(be->last_failure),
+	    "plugin %s: %s failed: %s", broker.cfg.plugin_arg, stage, msg);
+	log_err("%s", be->last_failure);
+}
+
+/*
+ * The worker answered a re-open.  The export must look the same as
+ * before (size and capabilities), else the client would see different
+ * data: it gets EIO and is disconnected.
+ */
+void
+sup_reopen_done(struct backend *be, struct req *r,
+    const Nbdbroker__Rpc__OpenReply *rep)
+{
+	struct conn	*c = r->conn;
+
+	req_free(r);
+	c->inflight--;
+	reopen_finished(be, c);
+	if (c->flags & CONN_DEAD) {
+		if (rep->err == 0) {
+			c->handle = rep->handle;
+			c->flags |= CONN_HANDLE_OPEN;
+		}
+		conn_close(c, NULL);
+		return;
+	}
+	if (rep->err != 0 || rep->size != c->size || rep->caps != c->caps ||
+	    rep->fua != c->fua || rep->cache != c->cache) {
+		if (rep->err != 0)
+			conn_log(c, LOG_ERR, "export '%s': re-open after "
+			    "worker restart failed: %s", c->export_name,
+			    strerror(rep->err));
+		else {
+			conn_log(c, LOG_ERR, "export '%s' changed across a "
+			    "worker restart (size %" PRId64 " -> %" PRId64
+			    ", caps 0x%x -> 0x%x): disconnecting",
+			    c->export_name, c->size, rep->size, c->caps,
+			    rep->caps);
+			c->handle = rep->handle;
+			c->flags |= CONN_HANDLE_OPEN;
+		}
+		c->flags |= CONN_STALE;
+		fail_conn_requests(be, c, EIO);
+		conn_close(c, "export changed or unavailable after restart");
+		return;
+	}
+	c->handle = rep->handle;
+	c->flags |= CONN_HANDLE_OPEN;
+	backend_send_pending(be);
+}
+
+/*
+ * The worker is gone or must go: kill it, take back what it had in
+ * flight (to replay, in order, on its replacement), and mark every
+ * connection it served for re-opening.  The restart itself happens
+ * when the process has been reaped (sup_reaped).  Idempotent.
+ */
+void
+sup_worker_lost(struct backend *be, const char *why)
+{
+	struct req_list	 back;
+	struct req	*r, *next;
+	struct conn	*c;
+	bool		 lost_data;
+
+	if (be->fd == -1)
+		return;
+	/* A worker that reported Failed already said why it stops. */
+	log_msg(!be->ever_ready && be->last_failure[0] ? LOG_DEBUG :
+	    LOG_WARNING, "worker %d (plugin %s): %s", (int)be->pid,
+	    be->plugin_name ? be->plugin_name : broker.cfg.plugin_arg, why);
+	if (be->pid > 0)
+		kill(be->pid, SIGKILL);
+	backend_disconnect(be);
+	lost_data = be->dirty && (be->durability ==
+	    NBDBROKER_DURABILITY_VOLATILE || be->durability ==
+	    NBDBROKER_DURABILITY_UNSPECIFIED);
+	if (be->state != BE_ST_READY && !be->ever_ready)
+		be->state = BE_ST_FAILED;
+	else
+		be->state = BE_ST_DOWN;
+
+	/* In flight, in send order, goes back to the head of pending. */
+	TAILQ_INIT(&back);
+	while ((r = TAILQ_FIRST(&be->inflight)) != NULL) {
+		TAILQ_REMOVE(&be->inflight, r, bq);
+		be->table[r->id & 0xffffffff] = NULL;
+		be->ninflight--;
+		r->id = 0;
+		if (r->kind == REQ_DATA)
+			r->crashes++;
+		TAILQ_INSERT_TAIL(&back, r, bq);
+	}
+	TAILQ_CONCAT(&back, &be->pending, bq);
+	TAILQ_INIT(&be->pending);
+	TAILQ_CONCAT(&be->pending, &back, bq);
+	TAILQ_FOREACH(r, &be->pending, bq)
+		r->where = REQ_PENDING;
+
+	/* Handles of the dead worker: closes are moot, re-opens redone. */
+	for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, bq);
+		if (r->kind == REQ_CLOSE || (r->kind == REQ_OPEN && r->reopen)) {
+			TAILQ_REMOVE(&be->pending, r, bq);
+			r->where = REQ_NOWHERE;
+			if (r->kind == REQ_OPEN) {
+				r->conn->inflight--;
+				if (r->conn->flags & CONN_DEAD) {
+					struct conn	*dc = r->conn;
+
+					req_free(r);
+					reopen_finished(be, dc);
+					conn_close(dc, NULL);
+					continue;
+				}
+			}
+			req_free(r);
+		}
+	}
+	TAILQ_FOREACH(c, &be->conns, belink) {
+		if (!(c->flags & (CONN_HANDLE_OPEN | CONN_REOPENING)))
+			continue;
+		c->flags &= ~CONN_HANDLE_OPEN;
+		if (lost_data && !(c->flags & CONN_STALE)) {
+			c->flags |= CONN_STALE;
+			conn_log(c, LOG_ERR, "export '%s': the %s plugin "
+			    "keeps its data in the worker, which died after "
+			    "accepting writes; this connection gets errors "
+			    "from now on", c->export_name,
+			    be->plugin_name ? be->plugin_name : "?");
+		}
+		if (c->flags & CONN_STALE) {
+			fail_conn_requests(be, c, EIO);
+			continue;
+		}
+		if (!(c->flags & CONN_REOPENING)) {
+			c->flags |= CONN_REOPENING;
+			be->reopening++;
+		}
+	}
+	if (lost_data)
+		log_err("plugin %s: data written to the volatile plugin was "
+		    "lost with worker %d; new connections get a fresh disk",
+		    be->plugin_name ? be->plugin_name : "?", (int)be->pid);
+}
+
+static void
+restart_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct backend	*be = arg;
+
+	(void)fd;
+	(void)what;
+	if (broker.shutting_down)
+		return;
+	if (sup_start(be) == -1)
+		sup_reaped(0, 0);	/* schedule the next attempt */
+}
+
+static void
+schedule_restart(struct backend *be)
+{
+	uint64_t	up = now_ms() - be->last_start_ms;
+	struct timeval	tv;
+
+	if (broker.shutting_down)
+		return;
+	if (up >= SUP_STABLE_MS)
+		be->backoff_ms = 0;
+	else if (be->backoff_ms == 0)
+		be->backoff_ms = SUP_BACKOFF_MIN_MS;
+	else if ((be->backoff_ms *= 2) > SUP_BACKOFF_MAX_MS)
+		be->backoff_ms = SUP_BACKOFF_MAX_MS;
+	be->restarts++;
+	if (be->ev_restart == NULL)
+		be->ev_restart = evtimer_new(broker.base, restart_cb, be);
+	tv.tv_sec = be->backoff_ms / 1000;
+	tv.tv_usec = (be->backoff_ms % 1000) * 1000;
+	if (be->backoff_ms > 0)
+		log_info("restarting worker in %u ms", be->backoff_ms);
+	evtimer_add(be->ev_restart, &tv);
+}
+
+static void
+describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WTERMSIG(status) == SIGSYS ? ": a sandbox violation" : "");
+	else
+		snprintf(buf, len, "status 0x%x", status);
+}
+
+/*
+ * A child was reaped.  For the current worker: finish the loss (if
+ * the socket did not already tell us) and restart, or, if the plugin
+ * never became ready, fail start-up.  pid 0 means "spawning failed".
+ */
+void
+sup_reaped(pid_t pid, int status)
+{
+	struct backend	*be = broker.be;
+	char		 desc[128];
+
+	if (be == NULL || (pid != 0 && pid != be->pid))
+		return;
+	if (pid != 0) {
+		describe_status(status, desc, sizeof(desc));
+		if (be->fd != -1)
+			sup_worker_lost(be, desc);
+		else if (!broker.shutting_down)
+			log_warn("worker %d %s", (int)pid, desc);
+		be->pid = 0;
+	}
+	if (!be->ever_ready) {
+		be->state = BE_ST_FAILED;
+		event_base_loopbreak(broker.base);	/* start-up fails */
+		return;
+	}
+	schedule_restart(be);
+}
+
+/*
+ * Shutdown: close the worker's socket so it unloads the plugin and
+ * exits, then wait a little for it, then kill it.  Blocking is fine
+ * here: the event loop is over.
+ */
+void
+sup_stop(struct backend *be)
+{
+	int	i, status;
+
+	if (be->ev_restart != NULL) {
+		event_free(be->ev_restart);
+		be->ev_restart = NULL;
+	}
+	backend_disconnect(be);
+	if (be->pid <= 0)
+		return;
+	for (i = 0; i < 200; i++) {	/* 2 s */
+		pid_t	r = waitpid(be->pid, &status, WNOHANG);
+
+		if (r == be->pid || (r == -1 && errno == ECHILD)) {
+			be->pid = 0;
+			return;
+		}
+		usleep(10000);
+	}
+	log_warn("worker %d did not exit; killing it", (int)be->pid);
+	kill(be->pid, SIGKILL);
+	while (waitpid(be->pid, &status, 0) == -1 && errno == EINTR)
+		;
+	be->pid = 0;
+}
