@@ -339,18 +339,20 @@ void	hs_open_done(struct conn *c, struct req *r,
 	    const Nbdbroker__Rpc__OpenReply *rep);
 void	hs_list_done(struct conn *c, struct req *r,
 	    const Nbdbroker__Rpc__ExportList *el);
+uint16_t hs_eflags(const struct conn *c);
+
+/* nbd-validate.c */
 int	hs_opt_info_parse(const uint8_t *data, uint32_t len,
 	    const char **name, uint32_t *namelen, const uint8_t **infos,
 	    uint16_t *ninfos);
-uint16_t hs_eflags(const struct conn *c);
+int	tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
+	    uint64_t offset, uint32_t count);
 
 /* nbd-transmission.c */
 int	tx_step(struct conn *c);
 int	tx_payload_done(struct conn *c);
 void	tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep);
 void	tx_finish(struct req *r);
-int	tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
-	    uint64_t offset, uint32_t count);
 uint32_t nbd_errno(int err);
 bool	tx_retry_waiting(struct conn *c);
 

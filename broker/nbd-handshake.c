@@ -93,34 +93,6 @@ hs_eflags(const struct conn *c)
 	return f;
 }
 
-/*
- * Parse NBD_OPT_INFO/GO data: u32 name length, name, u16 number of
- * info requests, u16 each.  0, or -1 if the lengths do not add up.
- */
-int
-hs_opt_info_parse(const uint8_t *data, uint32_t len, const char **name,
-    uint32_t *namelen, const uint8_t **infos, uint16_t *ninfos)
-{
-	uint32_t	nl;
-	uint16_t	ni;
-
-	if (len < 6)
-		return -1;
-	memcpy(&nl, data, 4);
-	nl = be32toh(nl);
-	if (nl > BROKER_MAX_NAME || nl > len - 6)
-		return -1;
-	memcpy(&ni, data + 4 + nl, 2);
-	ni = be16toh(ni);
-	if ((uint64_t)len != 6 + (uint64_t)nl + 2 * (uint64_t)ni)
-		return -1;
-	*name = (const char *)data + 4;
-	*namelen = nl;
-	*infos = data + 6 + nl;
-	*ninfos = ni;
-	return 0;
-}
-
 static bool
 valid_name(const char *name, size_t len)
 {

@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Shared helpers for tests/test-*.sh.  Each test starts with:
+#
+#   source ./functions.sh        (or "$srcdir/functions.sh")
+#   set -e
+#   set -x
+#
+# and exits 0 (pass), 77 (skip: a required tool is missing) or 99
+# (hard error).  Servers started here are stopped when the test exits.
+
+# Debian's python3 has the nbd module; another python3 may come first.
+export PATH="/usr/bin:$PATH"
+export LIBNBD_DEBUG=${LIBNBD_DEBUG:-0}
+
+: "${NBDBROKER:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/nbdbroker}"
+: "${abs_top_builddir:=$(cd "$(dirname "$NBDBROKER")" && pwd)}"
+: "${abs_top_srcdir:=$abs_top_builddir}"
+export NBDBROKER abs_top_builddir abs_top_srcdir
+
+_cleanup_fns=()
+
+# cleanup_fn CMD [ARGS...]: run CMD at exit, most recent first.
+cleanup_fn() {
+	local q
+	printf -v q '%q ' "$@"
+	_cleanup_fns+=("$q")
+}
+
+_run_cleanups() {
+	local status=$?
+	local i
+	set +e
+	for ((i = ${#_cleanup_fns[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanup_fns[i]}"
+	done
+	exit $status
+}
+trap _run_cleanups EXIT INT TERM
+
+# requires CMD [ARGS...]: skip the test unless CMD runs successfully.
+requires() {
+	if ! "$@" >/dev/null 2>&1; then
+		echo "$0: test skipped: '$*' failed" >&2
+		exit 77
+	fi
+}
+
+requires_nbd_python() {
+	requires /usr/bin/python3 -c 'import nbd'
+}
+
+# A fresh temporary directory, removed at exit.
+tmpdir() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/nbdbroker-test.XXXXXX")
+	cleanup_fn rm -rf "$d"
+	echo "$d"
+}
+
+# wait_for_socket PATH [SECONDS]
+wait_for_socket() {
+	local i
+	for ((i = 0; i < ${2:-30} * 10; i++)); do
+		[ -S "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "$0: socket $1 did not appear" >&2
+	return 1
+}
+
+# start_nbdbroker -U SOCKET [-P PIDFILE] ARGS...: run the built server in
+# the foreground, in the background of this test, log to $SOCKET.log,
+# wait until it listens, and stop it at exit.  The pid is in
+# $nbdbroker_pid.
+start_nbdbroker() {
+	local sock="" prev="" a
+	for a in "$@"; do
+		[ "$prev" = "-U" ] && sock=$a
+		prev=$a
+	done
+	if [ -z "$sock" ]; then
+		echo "start_nbdbroker: -U SOCKET is required" >&2
+		return 99
+	fi
+	rm -f "$sock"
+	"$NBDBROKER" -f "$@" 2>"$sock.log" &
+	nbdbroker_pid=$!
+	cleanup_fn _stop_server "$nbdbroker_pid" "$sock.log"
+	if ! wait_for_socket "$sock" 30; then
+		cat "$sock.log" >&2
+		return 1
+	fi
+}
+
+_stop_server() {
+	kill "$1" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	echo "--- server log ($2) ---" >&2
+	cat "$2" >&2 2>/dev/null || true
+}
+
+# nbd_uri SOCKET [EXPORT]
+nbd_uri() {
+	echo "nbd+unix:///${2:-}?socket=$1"
+}
+
+# worker_pids: pids of the nbdbroker-worker children of $nbdbroker_pid.
+worker_pids() {
+	pgrep -P "$nbdbroker_pid" -f nbdbroker-worker || true
+}
