@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -32,6 +33,13 @@
 #include "worker.h"
 
 #define RPC_READ_CHUNK	(256 * 1024)
+#define RPC_FLUSH_BYTES	(128 * 1024)	/* flush a deferred batch early */
+/*
+ * A thread serves a batch inline (no hand-off to other threads) while
+ * the expected cost of the batch, at the measured average service
+ * time, stays under this.  Above it, work is spread over the pool.
+ */
+#define RPC_INLINE_BUDGET_NS	(200 * 1000)
 
 static int		 rpc_fd = -1;
 static const uint8_t	*arena_out;	/* read-only mapping */
@@ -50,7 +58,7 @@ static pthread_cond_t	 q_cond = PTHREAD_COND_INITIALIZER;
 static RpcEnvelope	**q_v;
 static size_t		 q_head, q_len, q_cap;
 static bool		 reader_busy;
-static unsigned		 active;	/* threads serving a message */
+static unsigned		 idle;		/* threads waiting on q_cond */
 
 /* Output, guarded by w_lock. */
 static pthread_mutex_t	 w_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -160,21 +168,19 @@ write_all(struct rpc_buf *b)
 	}
 }
 
-int
-rpc_send(const RpcEnvelope *env)
+/*
+ * Write out everything queued in wbuf.  Whoever finds no writer active
+ * becomes the writer and keeps writing until wbuf stays empty.
+ */
+static void
+rpc_flush(void)
 {
 	struct rpc_buf	mine = { 0 };
 
 	pthread_mutex_lock(&w_lock);
-	if (rpc_frame_encode(&wbuf, env) == -1) {
+	if (writing || rpc_buf_len(&wbuf) == 0) {
 		pthread_mutex_unlock(&w_lock);
-		log_err("rpc: cannot encode %s: %s",
-		    rpc_body_name(env->body_case), strerror(errno));
-		return -1;
-	}
-	if (writing) {		/* the active writer will send it */
-		pthread_mutex_unlock(&w_lock);
-		return 0;
+		return;		/* the active writer will send it */
 	}
 	writing = true;
 	while (rpc_buf_len(&wbuf) > 0) {
@@ -193,6 +199,27 @@ rpc_send(const RpcEnvelope *env)
 	}
 	pthread_mutex_unlock(&w_lock);
 	rpc_buf_free(&mine);
+}
+
+/* Set while a thread serves a batch inline: replies leave at its end. */
+static __thread bool	defer_flush;
+
+int
+rpc_send(const RpcEnvelope *env)
+{
+	size_t	queued;
+
+	pthread_mutex_lock(&w_lock);
+	if (rpc_frame_encode(&wbuf, env) == -1) {
+		pthread_mutex_unlock(&w_lock);
+		log_err("rpc: cannot encode %s: %s",
+		    rpc_body_name(env->body_case), strerror(errno));
+		return -1;
+	}
+	queued = rpc_buf_len(&wbuf);
+	pthread_mutex_unlock(&w_lock);
+	if (!defer_flush || queued >= RPC_FLUSH_BYTES)
+		rpc_flush();
 	return 0;
 }
 
@@ -592,6 +619,53 @@ q_pop(void)
 	return env;
 }
 
+/*
+ * Average time one message takes to serve, in ns: rises at once with
+ * a slow request, decays slowly (so one fast request does not make a
+ * slow plugin look cheap).  Read and written without a lock; it only
+ * steers scheduling.
+ */
+static uint64_t		 avg_serve_ns;
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+serve_timed(RpcEnvelope *env)
+{
+	uint64_t	t0 = mono_ns(), d, a;
+
+	serve(env);
+	d = mono_ns() - t0;
+	a = __atomic_load_n(&avg_serve_ns, __ATOMIC_RELAXED);
+	a = d > a ? (a + d) / 2 : a - a / 16 + d / 16;
+	__atomic_store_n(&avg_serve_ns, a, __ATOMIC_RELAXED);
+}
+
+/* Would n more messages take longer than the inline budget? */
+static bool
+is_slow(size_t n)
+{
+	return __atomic_load_n(&avg_serve_ns, __ATOMIC_RELAXED) * n >
+	    RPC_INLINE_BUDGET_NS;
+}
+
+/*
+ * Pool threads.  A thread with nothing to do takes the reader role if
+ * it is free, else sleeps.  A reader that gets a batch either serves
+ * it all itself, replies deferred to one write at the end, when the
+ * plugin is cheap (is_slow false); or, for slow plugins, queues it,
+ * hands the reader role to an idle thread and serves queued messages
+ * one at a time, waking one more thread per message taken while work
+ * remains.  Cheap plugins thus see no thread hand-offs at all; slow
+ * ones get every thread.
+ */
 static void *
 pool_thread(void *arg)
 {
@@ -603,24 +677,38 @@ pool_thread(void *arg)
 	for (;;) {
 		RpcEnvelope	*env;
 
-		while (q_len == 0 && reader_busy && !eof)
-			pthread_cond_wait(&q_cond, &q_lock);
 		if ((env = q_pop()) != NULL) {
-			active++;
+			if (idle > 0 && (q_len > 0 || !reader_busy) &&
+			    is_slow(q_len + 1))
+				pthread_cond_signal(&q_cond);
 			pthread_mutex_unlock(&q_lock);
-			serve(env);
+			serve_timed(env);
 			pthread_mutex_lock(&q_lock);
-			active--;
-			if (eof)
-				pthread_cond_broadcast(&q_cond);
 			continue;
 		}
 		if (eof)
 			break;
+		if (reader_busy) {
+			idle++;
+			pthread_cond_wait(&q_cond, &q_lock);
+			idle--;
+			continue;
+		}
 		/* Take the reader role. */
 		reader_busy = true;
 		pthread_mutex_unlock(&q_lock);
 		n = read_frames(batch, sizeof(batch) / sizeof(batch[0]));
+		if (n > 0 && !is_slow(n)) {
+			/* Cheap: serve it all here, keep the reader role. */
+			defer_flush = true;
+			for (i = 0; i < n; i++)
+				serve_timed(batch[i]);
+			defer_flush = false;
+			rpc_flush();
+			pthread_mutex_lock(&q_lock);
+			reader_busy = false;
+			continue;
+		}
 		pthread_mutex_lock(&q_lock);
 		reader_busy = false;
 		if (n == 0) {
@@ -628,19 +716,15 @@ pool_thread(void *arg)
 			pthread_cond_broadcast(&q_cond);
 			break;
 		}
-		for (i = 1; i < n; i++) {
+		for (i = 0; i < n; i++) {
 			if (q_push(batch[i]) == -1) {
 				log_err("rpc: out of memory queueing work");
 				_exit(EXIT_FAILURE);
 			}
-			pthread_cond_signal(&q_cond);
 		}
-		pthread_cond_signal(&q_cond);	/* for the reader role */
-		active++;
-		pthread_mutex_unlock(&q_lock);
-		serve(batch[0]);
-		pthread_mutex_lock(&q_lock);
-		active--;
+		/* Someone must read while this thread serves. */
+		if (idle > 0)
+			pthread_cond_signal(&q_cond);
 	}
 	pthread_mutex_unlock(&q_lock);
 	return NULL;
