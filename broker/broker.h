@@ -27,7 +27,8 @@
 /* Limits. */
 #define BROKER_MAX_REQUEST	(32u * 1024 * 1024)	/* READ/WRITE payload */
 #define BROKER_MAX_NAME		4096		/* export names, strings */
-#define BROKER_MAX_OPTLEN	(BROKER_MAX_NAME + 4096) /* option data */
+#define BROKER_MAX_OPTLEN	(32 * 1024)	/* option data */
+#define META_ID_BASE_ALLOC	1		/* our base:allocation id */
 #define BROKER_MAX_OPTIONS	1024		/* per negotiation */
 #define CONN_MAX_INFLIGHT	256		/* requests per connection */
 #define CONN_IBUF_SIZE		(64 * 1024)
@@ -199,6 +200,23 @@ enum conn_state {
 	CONN_ST_CLOSING,	/* flushing output, then close */
 };
 
+/*
+ * How a connection moves bytes: plain sockets, or TLS (tls.c).  Both
+ * are non-blocking; -1 with EAGAIN means "wait for the socket".
+ */
+struct transport {
+	const char	*name;
+	ssize_t		(*readv)(struct conn *c, const struct iovec *iov,
+			    int n);
+	ssize_t		(*writev)(struct conn *c, const struct iovec *iov,
+			    int n);
+	/* Bytes already received and buffered inside the transport. */
+	bool		(*pending)(struct conn *c);
+	void		(*free)(struct conn *c);
+};
+
+extern const struct transport	transport_plain;
+
 /* One queued output segment. */
 struct out_item {
 	const uint8_t		*base;
@@ -220,6 +238,7 @@ struct conn {
 #define CONN_DISC		0x40	/* NBD_CMD_DISC received */
 #define CONN_WAIT_ARENA		0x80	/* on be->waiters */
 #define CONN_FREEING		0x800	/* free scheduled */
+#define CONN_META_ALLOC		0x1000	/* base:allocation selected */
 	int			 pause;		/* reasons not to read */
 #define PAUSE_HS		0x01	/* waiting for the worker */
 #define PAUSE_INFLIGHT		0x02	/* CONN_MAX_INFLIGHT reached */
@@ -230,6 +249,8 @@ struct conn {
 #define CONN_STALE		0x400	/* export changed after restart */
 	int			 fd;		/* read side */
 	int			 wfd;		/* write side (same, except -s) */
+	const struct transport	*tr;
+	void			*tls;		/* transport state (tls.c) */
 	struct event		*ev_read;
 	struct event		*ev_write;
 	struct backend		*be;		/* borrowed */
@@ -259,6 +280,7 @@ struct conn {
 	size_t			 ninfo_reqs;
 	/* The export, from OpenReply. */
 	char			*export_name;	/* as the client asked */
+	char			*meta_export;	/* name given with SET_META */
 	bool			 readonly;
 	uint64_t		 handle;	/* worker's handle id */
 	int64_t			 size;
@@ -285,6 +307,7 @@ struct broker {
 	uint64_t		 next_conn_id;
 	unsigned		 nconns;
 	bool			 shutting_down;
+	struct event		*ev_shutdown;	/* grace period timer */
 	int			 exit_status;
 	pid_t			 run_pid;	/* --run child */
 	char			*tmpdir;	/* -U - */
@@ -294,7 +317,9 @@ struct broker {
 extern struct broker	 broker;
 
 /* main.c */
+#define SHUTDOWN_GRACE_S	10	/* in-flight requests get this long */
 void	broker_shutdown(const char *why);
+void	broker_conn_gone(void);
 uint64_t now_ms(void);
 
 /* listen.c */
@@ -329,6 +354,7 @@ void	conn_unpause(struct conn *c, int why);
 void	conn_set_state(struct conn *c, enum conn_state st, size_t need);
 void	conn_consume(struct conn *c, size_t n);
 const uint8_t *conn_input(struct conn *c);
+void	conn_shutdown(struct conn *c);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
@@ -347,6 +373,9 @@ int	hs_opt_info_parse(const uint8_t *data, uint32_t len,
 	    uint16_t *ninfos);
 int	tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
 	    uint64_t offset, uint32_t count);
+int	hs_meta_parse(const uint8_t *data, uint32_t len, const char **name,
+	    uint32_t *namelen, uint32_t *nqueries,
+	    int (*fn)(void *arg, const char *q, uint32_t qlen), void *arg);
 
 /* nbd-transmission.c */
 int	tx_step(struct conn *c);

@@ -34,6 +34,24 @@
 #include "broker.h"
 #include "log.h"
 
+static ssize_t
+plain_readv(struct conn *c, const struct iovec *iov, int n)
+{
+	return readv(c->fd, iov, n);
+}
+
+static ssize_t
+plain_writev(struct conn *c, const struct iovec *iov, int n)
+{
+	return writev(c->wfd, iov, n);
+}
+
+const struct transport	transport_plain = {
+	.name = "plain",
+	.readv = plain_readv,
+	.writev = plain_writev,
+};
+
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
 static void	conn_flush(struct conn *c);
@@ -82,6 +100,7 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 	c->id = ++broker.next_conn_id;
 	c->fd = fd;
 	c->wfd = wfd;
+	c->tr = &transport_plain;
 	c->peer_pid = c->peer_uid = c->peer_gid = -1;
 	if (sa != NULL && salen <= sizeof(c->peer)) {
 		memcpy(&c->peer, sa, salen);
@@ -262,7 +281,7 @@ conn_fill(struct conn *c)
 		errno = EAGAIN;
 		return -1;
 	}
-	r = readv(c->fd, iov, n);
+	r = c->tr->readv(c, iov, n);
 	if (r <= 0)
 		return r;
 	if (c->state == CONN_ST_TX_PAYLOAD) {
@@ -291,7 +310,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		    errno == EINTR))
 			break;
 		if (r == -1) {
-			conn_close(c, strerror(errno));
+			conn_close(c, errno == ECONNRESET ? NULL :
+			    strerror(errno));
 			break;
 		}
 		if (r == 0) {
@@ -310,7 +330,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		conn_process(c);
 		if ((size_t)r < CONN_IBUF_SIZE / 2 &&
-		    c->state != CONN_ST_TX_PAYLOAD)
+		    c->state != CONN_ST_TX_PAYLOAD &&
+		    (c->tr->pending == NULL || !c->tr->pending(c)))
 			break;		/* probably drained the socket */
 	}
 	backend_flush(broker.be);
@@ -419,7 +440,7 @@ conn_flush(struct conn *c)
 			iov[i].iov_base = (void *)it->base;
 			iov[i].iov_len = it->len;
 		}
-		r = writev(c->wfd, iov, n);
+		r = c->tr->writev(c, iov, n);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -427,7 +448,8 @@ conn_flush(struct conn *c)
 			return;
 		}
 		if (r == -1) {
-			conn_close(c, strerror(errno));
+			conn_close(c, errno == EPIPE || errno == ECONNRESET ?
+			    NULL : strerror(errno));
 			return;
 		}
 		while (r > 0 && c->out_len > 0) {
@@ -474,7 +496,9 @@ conn_free_cb(evutil_socket_t fd, short what, void *arg)
 	free(c->optdata);
 	free(c->info_reqs);
 	free(c->export_name);
+	free(c->meta_export);
 	free(c);
+	broker_conn_gone();
 }
 
 /*
@@ -537,6 +561,8 @@ conn_close(struct conn *c, const char *why)
 		c->cur = NULL;
 		tx_finish(r);		/* never sent: just released */
 	}
+	if (c->tr->free != NULL)
+		c->tr->free(c);
 	close(c->fd);
 	if (c->wfd != c->fd)
 		close(c->wfd);
@@ -546,4 +572,31 @@ conn_close(struct conn *c, const char *why)
 	if (broker.cfg.single)
 		broker_shutdown("the client on stdin/stdout disconnected");
 	conn_maybe_free(c);
+}
+
+/*
+ * The server is shutting down: a connection still negotiating is
+ * closed; one in transmission finishes what it has in flight (new
+ * requests get ESHUTDOWN) and is closed when nothing is left.
+ */
+void
+conn_shutdown(struct conn *c)
+{
+	if (c->flags & CONN_DEAD)
+		return;
+	switch (c->state) {
+	case CONN_ST_TX:
+	case CONN_ST_TX_PAYLOAD:
+	case CONN_ST_TX_DRAIN:
+		if (c->inflight == 0) {
+			conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+			conn_mark_dirty(c);
+		}
+		break;
+	case CONN_ST_CLOSING:
+		break;
+	default:
+		conn_close(c, "server shutting down");
+		break;
+	}
 }

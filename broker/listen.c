@@ -273,7 +273,12 @@ listen_single(void)
 void
 listen_stop(void)
 {
-	size_t	i;
+	static bool	stopped;
+	size_t		i;
+
+	if (stopped)
+		return;
+	stopped = true;
 
 	for (i = 0; i < nlisteners; i++) {
 		event_free(listeners[i].ev);
@@ -281,8 +286,11 @@ listen_stop(void)
 		close(listeners[i].fd);
 	}
 	nlisteners = 0;
-	if (broker.cfg.unix_path != NULL)
+	if (broker.cfg.unix_path != NULL && !broker.cfg.single)
 		unlink(broker.cfg.unix_path);
-	if (broker.tmpdir != NULL)
+	if (broker.tmpdir != NULL) {
 		rmdir(broker.tmpdir);
+		free(broker.tmpdir);
+		broker.tmpdir = NULL;
+	}
 }

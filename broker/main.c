@@ -425,14 +425,55 @@ start_run(void)
 	broker.run_pid = pid;
 }
 
+static void
+shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_warn("shutdown: %u connection(s) still busy after %d s; "
+	    "closing them", broker.nconns, SHUTDOWN_GRACE_S);
+	event_base_loopexit(broker.base, NULL);
+}
+
+/*
+ * Stop accepting, let connections finish what they have in flight
+ * (new requests get ESHUTDOWN), then leave the event loop; after
+ * SHUTDOWN_GRACE_S, leave it anyway.
+ */
 void
 broker_shutdown(const char *why)
 {
+	struct conn	*c, *next;
+	struct timeval	 tv = { SHUTDOWN_GRACE_S, 0 };
+
 	if (broker.shutting_down)
 		return;
 	broker.shutting_down = true;
 	log_info("shutting down: %s", why);
-	event_base_loopexit(broker.base, NULL);
+	if (broker.be == NULL || !broker.be->ever_ready) {
+		event_base_loopexit(broker.base, NULL);
+		return;
+	}
+	listen_stop();
+	for (c = TAILQ_FIRST(&broker.conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		conn_shutdown(c);
+	}
+	conn_flush_dirty();
+	broker.ev_shutdown = evtimer_new(broker.base, shutdown_timeout_cb,
+	    NULL);
+	if (broker.ev_shutdown != NULL)
+		evtimer_add(broker.ev_shutdown, &tv);
+	broker_conn_gone();
+}
+
+/* A connection was freed: during shutdown, the last one ends the loop. */
+void
+broker_conn_gone(void)
+{
+	if (broker.shutting_down && TAILQ_EMPTY(&broker.conns))
+		event_base_loopexit(broker.base, NULL);
 }
 
 static void

@@ -200,6 +200,15 @@ open_rep_error(int err)
 static void
 enter_tx(struct conn *c)
 {
+	/* Contexts were chosen for the export named in SET_META_CONTEXT. */
+	if ((c->flags & CONN_META_ALLOC) && (c->meta_export == NULL ||
+	    strcmp(c->meta_export, c->export_name) != 0)) {
+		conn_log(c, LOG_INFO, "meta context was set for export '%s', "
+		    "not '%s': block status disabled", c->meta_export ?
+		    c->meta_export : "", c->export_name);
+		c->flags &= ~CONN_META_ALLOC;
+		c->eflags = hs_eflags(c);
+	}
 	c->flags |= CONN_HANDLE_OPEN;
 	conn_set_state(c, CONN_ST_TX, sizeof(struct nbd_request));
 	conn_log(c, LOG_DEBUG, "export '%s': size %" PRId64 ", flags 0x%x",
@@ -347,6 +356,84 @@ hs_list_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__ExportList *el
 	conn_set_state(c, CONN_ST_HS_OPT, sizeof(struct nbd_option));
 }
 
+/* State for one LIST/SET_META_CONTEXT option. */
+struct meta_q {
+	struct conn	*c;
+	bool		 set;		/* SET (else LIST) */
+	bool		 matched;	/* base:allocation replied already */
+};
+
+static const char	base_alloc[] = "base:allocation";
+
+static int
+meta_reply(struct conn *c, uint32_t id)
+{
+	uint8_t		buf[4 + sizeof(base_alloc) - 1];
+	uint32_t	beid = htobe32(id);
+
+	memcpy(buf, &beid, 4);
+	memcpy(buf + 4, base_alloc, sizeof(base_alloc) - 1);
+	return send_opt_reply(c, c->opt, NBD_REP_META_CONTEXT, buf,
+	    sizeof(buf));
+}
+
+/* One query: we know base:allocation (and, for LIST, "base:"). */
+static int
+meta_query(void *arg, const char *q, uint32_t ql)
+{
+	struct meta_q	*m = arg;
+	bool		 hit;
+
+	hit = (ql == sizeof(base_alloc) - 1 &&
+	    memcmp(q, base_alloc, ql) == 0) ||
+	    (!m->set && ql == 5 && memcmp(q, "base:", 5) == 0);
+	if (hit && !m->matched) {
+		m->matched = true;
+		if (m->set)
+			m->c->flags |= CONN_META_ALLOC;
+		return meta_reply(m->c, m->set ? META_ID_BASE_ALLOC : 0);
+	}
+	return 0;
+}
+
+/*
+ * NBD_OPT_LIST_META_CONTEXT and NBD_OPT_SET_META_CONTEXT.  We offer
+ * base:allocation, answered by the plugin's extents (plugins without
+ * them report all data).  SET replaces the previous selection.
+ */
+static int
+opt_meta(struct conn *c)
+{
+	struct meta_q	 m = { .c = c, .set = c->opt == NBD_OPT_SET_META_CONTEXT };
+	const char	*name;
+	uint32_t	 namelen, nq;
+
+	if (!(c->flags & CONN_STRUCTURED))
+		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
+	/* Check the whole option before replying anything. */
+	if (hs_meta_parse(c->optdata, c->optlen, &name, &namelen, &nq, NULL,
+	    NULL) == -1)
+		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
+	if (m.set) {
+		char	*n = strndup(name, namelen);
+
+		if (n == NULL) {
+			conn_close(c, "out of memory");
+			return -1;
+		}
+		c->flags &= ~CONN_META_ALLOC;
+		free(c->meta_export);
+		c->meta_export = n;
+	}
+	if (!m.set && nq == 0) {
+		if (meta_reply(c, 0) == -1)
+			return -1;
+	} else if (hs_meta_parse(c->optdata, c->optlen, &name, &namelen, &nq,
+	    meta_query, &m) == -1)
+		return -1;
+	return send_opt_reply(c, c->opt, NBD_REP_ACK, NULL, 0);
+}
+
 /* Handle one complete option (header and data read). */
 static int
 hs_option(struct conn *c)
@@ -383,6 +470,9 @@ hs_option(struct conn *c)
 	case NBD_OPT_INFO:
 	case NBD_OPT_GO:
 		return opt_info_go(c);
+	case NBD_OPT_LIST_META_CONTEXT:
+	case NBD_OPT_SET_META_CONTEXT:
+		return opt_meta(c);
 	case NBD_OPT_STRUCTURED_REPLY:
 		if (c->optlen != 0)
 			return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID,

@@ -105,7 +105,8 @@ plugin_flags(uint16_t cmd, uint16_t f)
 {
 	uint32_t	pf = 0;
 
-	if (f & NBD_CMD_FLAG_FUA)
+	if ((f & NBD_CMD_FLAG_FUA) && (cmd == NBD_CMD_WRITE ||
+	    cmd == NBD_CMD_TRIM || cmd == NBD_CMD_WRITE_ZEROES))
 		pf |= NBDBROKER_FLAG_FUA;
 	if (cmd == NBD_CMD_WRITE_ZEROES && !(f & NBD_CMD_FLAG_NO_HOLE))
 		pf |= NBDBROKER_FLAG_MAY_TRIM;
@@ -243,7 +244,9 @@ tx_step(struct conn *c)
 		return 0;
 	}
 
-	if ((err = tx_validate(c, cmd, flags, offset, count)) != 0) {
+	err = broker.shutting_down ? ESHUTDOWN : (c->flags & CONN_STALE) ?
+	    EIO : tx_validate(c, cmd, flags, offset, count);
+	if (err != 0) {
 		conn_log(c, LOG_DEBUG, "%s offset=%" PRIu64 " count=%" PRIu32
 		    " flags=0x%x: refused: %s", nbd_cmd_name(cmd), offset,
 		    count, flags, strerror(err));
@@ -329,6 +332,22 @@ tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
 		conn_queue(c, data, r->count, NULL, r);
 		return;
 	}
+	if (r->cmd == NBD_CMD_BLOCK_STATUS && r->extra != NULL) {
+		struct nbd_structured_reply	sr;
+		uint32_t			id = htobe32(META_ID_BASE_ALLOC);
+
+		memcpy(r->extra, &id, 4);
+		sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
+		sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
+		sr.type = htobe16(NBD_REPLY_TYPE_BLOCK_STATUS);
+		sr.handle = r->cookie;
+		sr.length = htobe32(r->extra_len);
+		memcpy(r->hdr, &sr, sizeof(sr));
+		r->hdr_len = sizeof(sr);
+		conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
+		conn_queue(c, r->extra, r->extra_len, NULL, r);
+		return;
+	}
 	queue_status_reply(c, r->cmd, r->cookie, 0, r);
 }
 
@@ -358,8 +377,8 @@ tx_finish(struct req *r)
 	}
 	if (c->inflight < CONN_MAX_INFLIGHT)
 		conn_unpause(c, PAUSE_INFLIGHT);
-	if ((c->flags & CONN_DISC) && c->inflight == 0 &&
-	    c->state != CONN_ST_CLOSING) {
+	if ((c->flags & CONN_DISC || broker.shutting_down) &&
+	    c->inflight == 0 && c->state != CONN_ST_CLOSING) {
 		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
 		conn_mark_dirty(c);
 	}

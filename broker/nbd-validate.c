@@ -78,9 +78,11 @@ tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
 	default:
 		return EINVAL;		/* unknown command */
 	}
+	/* FUA is valid on every command once advertised (it is ignored
+	 * where nothing is written); without SEND_FUA it is invalid. */
+	if (c->eflags & NBD_FLAG_SEND_FUA)
+		allowed |= NBD_CMD_FLAG_FUA;
 	if (flags & ~allowed)
-		return EINVAL;
-	if ((flags & NBD_CMD_FLAG_FUA) && !(c->eflags & NBD_FLAG_SEND_FUA))
 		return EINVAL;
 	if ((flags & NBD_CMD_FLAG_FAST_ZERO) &&
 	    !(c->eflags & NBD_FLAG_SEND_FAST_ZERO))
@@ -104,7 +106,9 @@ tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
 			return EINVAL;
 		break;
 	case NBD_CMD_BLOCK_STATUS:
-		return EINVAL;		/* no meta context negotiated */
+		if (!(c->flags & CONN_META_ALLOC))
+			return EINVAL;	/* no meta context negotiated */
+		break;
 	default:
 		break;
 	}
@@ -120,3 +124,54 @@ tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
 	return 0;
 }
 
+
+/*
+ * Parse NBD_OPT_LIST/SET_META_CONTEXT data: u32 export name length,
+ * name, u32 number of queries, then each query as u32 length and
+ * string.  Calls fn for each query (stopping if it returns -1).
+ * Returns 0, or -1 if the lengths do not add up exactly or a string
+ * is too long or contains NUL.
+ */
+int
+hs_meta_parse(const uint8_t *data, uint32_t len, const char **name,
+    uint32_t *namelen, uint32_t *nqueries,
+    int (*fn)(void *arg, const char *q, uint32_t qlen), void *arg)
+{
+	uint32_t	off = 0, nl, nq, i, ql;
+
+	if (len < 8)
+		return -1;
+	memcpy(&nl, data, 4);
+	nl = be32toh(nl);
+	if (nl > BROKER_MAX_NAME || nl > len - 8)
+		return -1;
+	if (memchr(data + 4, '\0', nl) != NULL)
+		return -1;
+	*name = (const char *)data + 4;
+	*namelen = nl;
+	off = 4 + nl;
+	memcpy(&nq, data + off, 4);
+	nq = be32toh(nq);
+	off += 4;
+	/* Each query needs at least its 4-byte length. */
+	if (nq > (len - off) / 4)
+		return -1;
+	for (i = 0; i < nq; i++) {
+		if (len - off < 4)
+			return -1;
+		memcpy(&ql, data + off, 4);
+		ql = be32toh(ql);
+		off += 4;
+		if (ql > BROKER_MAX_NAME || ql > len - off)
+			return -1;
+		if (memchr(data + off, '\0', ql) != NULL)
+			return -1;
+		if (fn != NULL && fn(arg, (const char *)data + off, ql) == -1)
+			return -1;
+		off += ql;
+	}
+	if (off != len)
+		return -1;
+	*nqueries = nq;
+	return 0;
+}
