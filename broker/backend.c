@@ -16,11 +16,13 @@
  */
 #include <config.h>
 
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,7 +44,7 @@ backend_new(void)
 
 	if ((be = calloc(1, sizeof(*be))) == NULL)
 		return NULL;
-	be->id = 1;
+	be->id = ++broker.next_backend_id;
 	be->fd = be->errfd = -1;
 	be->state = BE_ST_DOWN;
 	TAILQ_INIT(&be->pending);
@@ -50,19 +52,22 @@ backend_new(void)
 	TAILQ_INIT(&be->conns);
 	TAILQ_INIT(&be->waiters);
 	be->table = calloc(BACKEND_MAX_INFLIGHT, sizeof(*be->table));
-	if (be->table == NULL)
+	be->deaths = calloc(broker.cfg.rs.intensity + 1, sizeof(uint64_t));
+	if (be->table == NULL || be->deaths == NULL)
 		goto err;
 	if (arena_init(&be->out, broker.cfg.arena_size, true) == -1 ||
 	    arena_init(&be->in, broker.cfg.arena_size, false) == -1) {
 		log_err("cannot create payload arenas: %s", strerror(errno));
 		goto err;
 	}
+	TAILQ_INSERT_TAIL(&broker.backends, be, link);
 	return be;
 
  err:
 	arena_destroy(&be->out);
 	arena_destroy(&be->in);
 	free(be->table);
+	free(be->deaths);
 	free(be);
 	return NULL;
 }
@@ -72,14 +77,22 @@ backend_free(struct backend *be)
 {
 	struct req	*r;
 
+	/* Only control requests can be left: connections are gone. */
 	while ((r = TAILQ_FIRST(&be->pending)) != NULL) {
 		TAILQ_REMOVE(&be->pending, r, bq);
+		r->where = REQ_NOWHERE;
 		req_free(r);
 	}
 	while ((r = TAILQ_FIRST(&be->inflight)) != NULL) {
 		TAILQ_REMOVE(&be->inflight, r, bq);
+		r->where = REQ_NOWHERE;
 		req_free(r);
 	}
+	TAILQ_REMOVE(&broker.backends, be, link);
+	if (be->ev_restart != NULL)
+		event_free(be->ev_restart);
+	if (be->ev_retire != NULL)
+		event_free(be->ev_retire);
 	arena_destroy(&be->out);
 	arena_destroy(&be->in);
 	rpc_buf_free(&be->rbuf);
@@ -87,7 +100,58 @@ backend_free(struct backend *be)
 	rpc_buf_free(&be->errbuf);
 	free(be->plugin_name);
 	free(be->table);
+	free(be->deaths);
 	free(be);
+}
+
+struct backend *
+backend_by_pid(pid_t pid)
+{
+	struct backend	*be;
+
+	TAILQ_FOREACH(be, &broker.backends, link)
+		if (be->pid == pid)
+			return be;
+	return NULL;
+}
+
+static void
+retire_kill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct backend	*be = arg;
+
+	(void)fd;
+	(void)what;
+	if (be->pid > 0) {
+		log_warn("worker %d did not exit after its connection "
+		    "closed; killing it", (int)be->pid);
+		kill(be->pid, SIGKILL);
+	}
+}
+
+/*
+ * A per-connection backend whose connection is gone: hang up on the
+ * worker (it unloads the plugin and exits) and free the backend once
+ * the worker has been reaped, killing it if it lingers.
+ */
+void
+backend_retire(struct backend *be)
+{
+	struct timeval	tv = { RESTART_RETIRE_MS / 1000,
+	    (RESTART_RETIRE_MS % 1000) * 1000 };
+
+	be->retiring = true;
+	if (be->ev_restart != NULL)
+		evtimer_del(be->ev_restart);
+	backend_disconnect(be);
+	be->state = BE_ST_DOWN;
+	if (be->pid <= 0) {
+		backend_free(be);
+		return;
+	}
+	if ((be->ev_retire = evtimer_new(broker.base, retire_kill_cb,
+	    be)) != NULL)
+		evtimer_add(be->ev_retire, &tv);
 }
 
 bool
@@ -159,6 +223,7 @@ backend_close_handle(struct backend *be, struct conn *c)
 void
 backend_submit(struct backend *be, struct req *r)
 {
+	r->queued_ms = now_ms();
 	r->where = REQ_PENDING;
 	TAILQ_INSERT_TAIL(&be->pending, r, bq);
 	if (be->state == BE_ST_READY)
@@ -217,31 +282,40 @@ encode_req(struct backend *be, struct req *r)
 	return rpc_frame_encode(&be->wbuf, &env);
 }
 
-/* May r go to the worker now?  Not while its connection re-opens. */
-static bool
-req_sendable(const struct req *r)
-{
-	return r->kind != REQ_DATA || !(r->conn->flags & CONN_REOPENING);
-}
-
 /*
  * Move pending requests to the worker (up to BACKEND_MAX_INFLIGHT),
  * assigning ids, and encode them into one batch.
+ *
+ * Data requests wait while their connection re-opens its handle.
+ * After a crash with several requests in flight, those requests are
+ * suspects: they are replayed one at a time, alone, so that a request
+ * that crashes the worker again is identified (and, past the replay
+ * limit, failed alone); every other data request waits meanwhile.
  */
 void
 backend_send_pending(struct backend *be)
 {
 	struct req	*r, *next;
 	uint32_t	 idx = 0;
+	bool		 data_inflight = false;
 
 	if (be->state != BE_ST_READY)
 		return;
+	if (be->nsuspects > 0)
+		TAILQ_FOREACH(r, &be->inflight, bq)
+			if (r->kind == REQ_DATA)
+				data_inflight = true;
 	for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, bq);
 		if (be->ninflight >= BACKEND_MAX_INFLIGHT)
 			break;
-		if (be->reopening > 0 && !req_sendable(r))
+		if (r->kind == REQ_DATA && (r->conn->flags & CONN_REOPENING))
 			continue;
+		if (r->kind == REQ_DATA && be->nsuspects > 0) {
+			if (!r->suspect || data_inflight)
+				continue;
+			data_inflight = true;	/* one suspect at a time */
+		}
 		while (be->table[idx] != NULL)	/* a free index exists */
 			idx++;
 		r->id = (uint64_t)++be->table_gen << 32 | idx;
@@ -412,6 +486,10 @@ handle_reply(struct backend *be, uint64_t id, const Nbdbroker__Rpc__Reply *rep,
 		return -1;
 	}
 	take_req(be, r);
+	if (r->suspect) {
+		r->suspect = false;
+		be->nsuspects--;
+	}
 	if (rep->err == 0 && (r->cmd == NBD_CMD_WRITE ||
 	    r->cmd == NBD_CMD_TRIM || r->cmd == NBD_CMD_WRITE_ZEROES))
 		be->dirty = true;

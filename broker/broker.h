@@ -40,6 +40,27 @@
 #define WORKER_LOG_PERIOD_S	10		/* ... this many seconds */
 #define WORKER_LOG_MAX		8192		/* bytes per log line */
 
+/*
+ * Restart rules: the policy's [restart] section and isolation, which
+ * command-line options may override.
+ */
+struct restart_cfg {
+	bool		 per_connection;	/* isolation = connection */
+	uint64_t	 request_timeout_ms;	/* 0: never */
+	unsigned	 replays;		/* crashes a request may cause */
+	unsigned	 intensity;		/* crashes allowed ... */
+	uint64_t	 period_ms;		/* ... per this long, then backoff */
+	int		 durability;		/* -1: as the plugin says */
+};
+
+#define RESTART_DEFAULT_TIMEOUT_MS	(30 * 1000)
+#define RESTART_DEFAULT_REPLAYS		2
+#define RESTART_DEFAULT_INTENSITY	5
+#define RESTART_DEFAULT_PERIOD_MS	(60 * 1000)
+#define RESTART_BACKOFF_MIN_MS		250
+#define RESTART_BACKOFF_MAX_MS		(30 * 1000)
+#define RESTART_RETIRE_MS		2000	/* then SIGKILL */
+
 /* Export and server configuration, from the command line. */
 struct config {
 	char		 *plugin_arg;	/* as given */
@@ -65,6 +86,7 @@ struct config {
 	char		 *worker_path;
 	char		 *plugin_dir;
 	char		 *policy_path;	/* --policy */
+	struct restart_cfg rs;
 };
 
 /* A slot in an arena: pages [page, page + npages). */
@@ -116,7 +138,9 @@ struct req {
 	uint64_t		 offset;
 	uint32_t		 count;
 	struct slot		 slot;		/* out arena (WRITE), in (READ) */
-	unsigned		 crashes;	/* workers that died with it */
+	unsigned		 crashes;	/* workers it alone was in */
+	bool			 suspect;	/* replay alone (probation) */
+	uint64_t		 queued_ms;	/* when submitted */
 	uint64_t		 sent_ms;	/* when sent to the worker */
 	/* Reply to the client. */
 	uint8_t			 hdr[32];	/* reply or chunk header */
@@ -146,6 +170,9 @@ enum backend_state {
  */
 struct backend {
 	uint64_t		 id;
+	TAILQ_ENTRY(backend)	 link;		/* broker.backends */
+	bool			 retiring;	/* freed once reaped */
+	struct event		*ev_retire;	/* SIGKILL if it lingers */
 	enum backend_state	 state;
 	unsigned		 generation;	/* workers started so far */
 	/* Current worker. */
@@ -180,10 +207,16 @@ struct backend {
 	TAILQ_HEAD(, conn)	 conns;		/* attached connections */
 	TAILQ_HEAD(, conn)	 waiters;	/* waiting for arena space */
 	unsigned		 reopening;	/* conns re-opening handles */
+	unsigned		 nsuspects;	/* data requests on probation */
 	/* Restarts. */
 	unsigned		 restarts;
 	unsigned		 backoff_ms;
 	uint64_t		 last_start_ms;
+	uint64_t		 lost_ms;	/* when the last worker died */
+	uint64_t		*deaths;	/* ring of recent death times */
+	unsigned		 ndeaths;
+	char			 lost_why[256];	/* why the worker went */
+	struct req		*hung;		/* killed for this request */
 	bool			 ever_ready;
 	bool			 dirty;		/* writes accepted since start */
 	char			 last_failure[1536];
@@ -301,11 +334,15 @@ struct conn {
 struct broker {
 	struct config		 cfg;
 	struct event_base	*base;
-	struct backend		*be;		/* the plugin instance */
+	struct backend		*be;		/* shared plugin instance */
+	TAILQ_HEAD(, backend)	 backends;	/* every backend, live or not */
+	uint64_t		 next_backend_id;
+	struct event		*ev_tick;	/* timeouts, once a second */
 	TAILQ_HEAD(, conn)	 conns;
 	TAILQ_HEAD(, conn)	 dirty;
 	uint64_t		 next_conn_id;
 	unsigned		 nconns;
+	bool			 started;	/* first worker ready, serving */
 	bool			 shutting_down;
 	struct event		*ev_shutdown;	/* grace period timer */
 	int			 exit_status;
@@ -393,6 +430,8 @@ int	backend_connect(struct backend *be, int fd);
 void	backend_disconnect(struct backend *be);
 struct backend	*backend_new(void);
 void	backend_free(struct backend *be);
+void	backend_retire(struct backend *be);
+struct backend	*backend_by_pid(pid_t pid);
 void	backend_attach(struct backend *be, struct conn *c);
 void	backend_detach(struct backend *be, struct conn *c);
 struct req	*req_new(struct backend *be, enum req_kind kind,
@@ -408,7 +447,9 @@ bool	backend_ready(const struct backend *be);
 int	sup_start(struct backend *be);
 void	sup_worker_lost(struct backend *be, const char *why);
 void	sup_reaped(pid_t pid, int status);
-void	sup_stop(struct backend *be);
+void	sup_stop_all(void);
+void	sup_tick(void);
+void	sup_restart_summary(void);
 int	sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd,
 	    char *why, size_t whylen);
 void	sup_failed(struct backend *be, const Nbdbroker__Rpc__Failed *f);

@@ -128,9 +128,25 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 		log_err("conn %" PRIu64 ": cannot register events", c->id);
 		goto err;
 	}
+	if (broker.cfg.rs.per_connection) {
+		struct backend	*be;
+
+		/* isolation = connection: a worker of its own. */
+		if ((be = backend_new()) == NULL || sup_start(be) == -1) {
+			log_err("conn %" PRIu64 ": cannot start a worker",
+			    c->id);
+			if (be != NULL)
+				backend_free(be);
+			event_free(c->ev_read);
+			event_free(c->ev_write);
+			c->ev_read = c->ev_write = NULL;
+			goto err;
+		}
+		backend_attach(be, c);
+	} else
+		backend_attach(broker.be, c);
 	TAILQ_INSERT_TAIL(&broker.conns, c, link);
 	broker.nconns++;
-	backend_attach(broker.be, c);
 	hs_start(c);
 	conn_flush(c);
 	return c;
@@ -260,7 +276,7 @@ conn_fill(struct conn *c)
 		struct req	*rq = c->cur;
 
 		want = rq->count - c->got;
-		iov[n].iov_base = broker.be->out.base +
+		iov[n].iov_base = c->be->out.base +
 		    slot_offset(&rq->slot) + c->got;
 		iov[n].iov_len = want;
 		n++;
@@ -334,7 +350,8 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		    (c->tr->pending == NULL || !c->tr->pending(c)))
 			break;		/* probably drained the socket */
 	}
-	backend_flush(broker.be);
+	if (c->be != NULL)
+		backend_flush(c->be);
 	conn_flush_dirty();
 }
 
@@ -481,7 +498,8 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	conn_flush(c);
-	backend_flush(broker.be);
+	if (c->be != NULL)
+		backend_flush(c->be);
 	conn_flush_dirty();
 }
 
@@ -519,6 +537,9 @@ conn_maybe_free(struct conn *c)
 		c->flags &= ~CONN_WAIT_ARENA;
 	}
 	backend_detach(c->be, c);
+	if (c->be != broker.be)
+		backend_retire(c->be);		/* its own worker */
+	c->be = NULL;
 	c->flags |= CONN_FREEING;
 	event_base_once(broker.base, -1, EV_TIMEOUT, conn_free_cb, c, NULL);
 }

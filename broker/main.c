@@ -79,6 +79,16 @@ usage(FILE *fp)
 "                        syslog otherwise)\n"
 "      --arena-size SIZE shared-memory payload arena per direction\n"
 "                        (default 64M, at least 64M)\n"
+"\n"
+"Restarts (override the policy's [restart] section):\n"
+"      --isolation plugin|connection  one worker for all clients (default),\n"
+"                        or one per client connection\n"
+"      --request-timeout T  kill a worker whose request takes longer than T\n"
+"                        (default 30s; 0: never)\n"
+"      --replays N       fail a request with EIO after it brought down N+1\n"
+"                        workers (default 2)\n"
+"      --intensity N/T   restart at once up to N deaths per T, then back\n"
+"                        off from 250ms up to 30s (default 5/60s)\n"
 "  -v, --verbose         debug messages, from the broker and the worker\n"
 "\n"
 "  -h, --help            this help\n"
@@ -169,12 +179,53 @@ parse_size_arg(const char *opt, const char *s)
 	return v;
 }
 
+/* "30s", "500ms", "2m", "45" (seconds) -> milliseconds, or exit. */
+static uint64_t
+parse_duration_ms(const char *opt, const char *s)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || v > 1000000)
+		usage_error("%s: cannot parse duration '%s'", opt, s);
+	if (strcmp(end, "ms") == 0)
+		return v;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		return v * 1000;
+	if (strcmp(end, "m") == 0)
+		return v * 60 * 1000;
+	usage_error("%s: cannot parse duration '%s' (use ms, s or m)", opt, s);
+}
+
+/* "N/PERIOD", e.g. "5/60s". */
+static void
+parse_intensity(const char *s, struct restart_cfg *rs)
+{
+	char		*end;
+	unsigned long	 n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '/' || n < 1 || n > 1000)
+		usage_error("--intensity: expected N/PERIOD, e.g. 5/60s");
+	rs->intensity = n;
+	rs->period_ms = parse_duration_ms("--intensity", end + 1);
+	if (rs->period_ms == 0)
+		usage_error("--intensity: the period must not be 0");
+}
+
 enum {
 	OPT_RUN = 256,
 	OPT_EXIT_WITH_PARENT,
 	OPT_PRINT_URI,
 	OPT_LOG,
 	OPT_ARENA,
+	OPT_ISOLATION,
+	OPT_REQUEST_TIMEOUT,
+	OPT_REPLAYS,
+	OPT_INTENSITY,
 };
 
 static enum log_dest	log_dest_opt = LOG_DEST_STDERR;
@@ -204,6 +255,11 @@ parse_args(int argc, char **argv)
 		{ "print-uri", no_argument, NULL, OPT_PRINT_URI },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "arena-size", required_argument, NULL, OPT_ARENA },
+		{ "isolation", required_argument, NULL, OPT_ISOLATION },
+		{ "request-timeout", required_argument, NULL,
+		    OPT_REQUEST_TIMEOUT },
+		{ "replays", required_argument, NULL, OPT_REPLAYS },
+		{ "intensity", required_argument, NULL, OPT_INTENSITY },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config	*cfg = &broker.cfg;
@@ -212,6 +268,11 @@ parse_args(int argc, char **argv)
 	char		*end;
 
 	cfg->arena_size = ARENA_DEFAULT_SIZE;
+	cfg->rs.request_timeout_ms = RESTART_DEFAULT_TIMEOUT_MS;
+	cfg->rs.replays = RESTART_DEFAULT_REPLAYS;
+	cfg->rs.intensity = RESTART_DEFAULT_INTENSITY;
+	cfg->rs.period_ms = RESTART_DEFAULT_PERIOD_MS;
+	cfg->rs.durability = -1;
 	while ((c = getopt_long(argc, argv, "+U:p:i:sfP:re:t:vhVn", longopts,
 	    NULL)) != -1) {
 		switch (c) {
@@ -302,6 +363,28 @@ parse_args(int argc, char **argv)
 			if (cfg->arena_size < 2 * (size_t)BROKER_MAX_REQUEST ||
 			    cfg->arena_size > ((size_t)1 << 34))
 				usage_error("--arena-size: between 64M and 16G");
+			break;
+		case OPT_ISOLATION:
+			if (strcmp(optarg, "plugin") == 0)
+				cfg->rs.per_connection = false;
+			else if (strcmp(optarg, "connection") == 0)
+				cfg->rs.per_connection = true;
+			else
+				usage_error("--isolation: plugin or connection");
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			cfg->rs.request_timeout_ms = parse_duration_ms(
+			    "--request-timeout", optarg);
+			break;
+		case OPT_REPLAYS:
+			errno = 0;
+			t = strtol(optarg, &end, 10);
+			if (errno || *end || t < 0 || t > 100)
+				usage_error("--replays: 0 to 100");
+			cfg->rs.replays = t;
+			break;
+		case OPT_INTENSITY:
+			parse_intensity(optarg, &cfg->rs);
 			break;
 		default:
 			usage_error("unknown option");
@@ -451,7 +534,7 @@ broker_shutdown(const char *why)
 		return;
 	broker.shutting_down = true;
 	log_info("shutting down: %s", why);
-	if (broker.be == NULL || !broker.be->ever_ready) {
+	if (!broker.started) {
 		event_base_loopexit(broker.base, NULL);
 		return;
 	}
@@ -523,8 +606,7 @@ cleanup(void)
 	listen_stop();
 	while ((c = TAILQ_FIRST(&broker.conns)) != NULL)
 		conn_close(c, NULL);
-	if (broker.be != NULL)
-		sup_stop(broker.be);
+	sup_stop_all();
 	if (broker.run_pid > 0) {
 		int	status;
 
@@ -537,17 +619,29 @@ cleanup(void)
 		unlink(broker.cfg.pidfile);
 }
 
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	sup_tick();
+	conn_flush_dirty();
+}
+
 int
 main(int argc, char **argv)
 {
-	struct config	*cfg = &broker.cfg;
-	const char	*w;
+	static const struct timeval	one_second = { 1, 0 };
+	struct config			*cfg = &broker.cfg;
+	const char			*w;
 
 	log_init("nbdbroker", LOG_DEST_STDERR, 0);
 	parse_args(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
 	TAILQ_INIT(&broker.conns);
 	TAILQ_INIT(&broker.dirty);
+	TAILQ_INIT(&broker.backends);
 
 	cfg->plugin_path = resolve_plugin(cfg->plugin_arg);
 	w = getenv("NBDBROKER_WORKER");
@@ -577,15 +671,24 @@ main(int argc, char **argv)
 		if (!broker.shutting_down && broker.be->last_failure[0] == '\0')
 			log_err("plugin %s: the worker stopped before it was "
 			    "ready", cfg->plugin_arg);
-		sup_stop(broker.be);
+		sup_stop_all();
 		exit(EXIT_FAILURE);
 	}
+	broker.started = true;
+	if (cfg->rs.per_connection) {
+		/* It proved the plugin starts; each client gets its own. */
+		backend_retire(broker.be);
+		broker.be = NULL;
+	}
+	if ((broker.ev_tick = event_new(broker.base, -1, EV_PERSIST, tick_cb,
+	    NULL)) == NULL || event_add(broker.ev_tick, &one_second) == -1)
+		fatalx("cannot create the timeout timer");
 
 	if (cfg->single) {
 		if (listen_single() == -1)
 			exit(EXIT_FAILURE);
 	} else if (listen_start() == -1) {
-		sup_stop(broker.be);
+		sup_stop_all();
 		exit(EXIT_FAILURE);
 	}
 	write_pidfile();

@@ -34,9 +34,6 @@
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
 
-#define SUP_BACKOFF_MIN_MS	250
-#define SUP_BACKOFF_MAX_MS	30000
-#define SUP_STABLE_MS		5000	/* up this long: reset backoff */
 
 extern char	**environ;
 
@@ -319,6 +316,20 @@ valid_plugin_name(const char *s)
 	return n > 0 && n <= 64;
 }
 
+/* Take a data request out of pending and answer it with err. */
+static void
+fail_pending(struct backend *be, struct req *r, int err)
+{
+	TAILQ_REMOVE(&be->pending, r, bq);
+	r->where = REQ_NOWHERE;
+	if (r->suspect) {
+		r->suspect = false;
+		be->nsuspects--;
+	}
+	r->err = err;
+	tx_complete(r, NULL);
+}
+
 /* Fail every queued data request of c with err. */
 static void
 fail_conn_requests(struct backend *be, struct conn *c, int err)
@@ -327,12 +338,8 @@ fail_conn_requests(struct backend *be, struct conn *c, int err)
 
 	for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, bq);
-		if (r->kind != REQ_DATA || r->conn != c)
-			continue;
-		TAILQ_REMOVE(&be->pending, r, bq);
-		r->where = REQ_NOWHERE;
-		r->err = err;
-		tx_complete(r, NULL);
+		if (r->kind == REQ_DATA && r->conn == c)
+			fail_pending(be, r, err);
 	}
 }
 
@@ -369,6 +376,18 @@ reopen_conns(struct backend *be)
 	}
 }
 
+static unsigned
+count_data(const struct backend *be)
+{
+	const struct req	*r;
+	unsigned		 n = 0;
+
+	TAILQ_FOREACH(r, &be->pending, bq)
+		if (r->kind == REQ_DATA)
+			n++;
+	return n;
+}
+
 int
 sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
     size_t whylen)
@@ -400,13 +419,18 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 		};
 
 		be->ever_ready = true;
-		log_info("plugin %s ready in worker %d (API %" PRIu32
-		    ", thread model %s)", be->plugin_name, (int)be->pid,
-		    be->api_version, models[be->thread_model]);
-		event_base_loopbreak(broker.base);	/* start-up goes on */
+		log_msg(broker.started ? LOG_DEBUG : LOG_INFO, "plugin %s "
+		    "ready in worker %d (API %" PRIu32 ", thread model %s)",
+		    be->plugin_name, (int)be->pid, be->api_version,
+		    models[be->thread_model]);
+		if (!broker.started)
+			event_base_loopbreak(broker.base);	/* start-up */
 	} else
-		log_info("worker %d (instance %u) ready; re-opening and "
-		    "replaying", (int)be->pid, be->generation);
+		log_info("worker %d (instance %u) ready %" PRIu64 " ms after "
+		    "the last one died; re-opening %u connection(s), "
+		    "replaying %u request(s)%s", (int)be->pid, be->generation,
+		    now_ms() - be->lost_ms, be->reopening, count_data(be),
+		    be->nsuspects ? ", suspects one at a time" : "");
 	reopen_conns(be);
 	backend_send_pending(be);
 	return 0;
@@ -472,17 +496,47 @@ sup_reopen_done(struct backend *be, struct req *r,
 }
 
 /*
+ * A data request was alone in flight when its worker died (or it hung
+ * until the worker was killed): it is the likely cause.  Past the
+ * replay limit it fails alone with EIO; otherwise it is replayed.
+ * Returns true if it was failed.
+ */
+static bool
+blame(struct backend *be, struct req *r)
+{
+	unsigned	max = broker.cfg.rs.replays;
+
+	r->crashes++;
+	if (r->crashes <= max) {
+		log_info("worker %d died with %s offset=%" PRIu64 " count=%"
+		    PRIu32 " alone in flight (%u of %u replays): replaying it",
+		    (int)be->pid, nbd_cmd_name(r->cmd), r->offset, r->count,
+		    r->crashes, max);
+		return false;
+	}
+	log_err("conn %" PRIu64 ": %s offset=%" PRIu64 " count=%" PRIu32
+	    " has brought down %u workers: failing it with EIO; the export "
+	    "stays up", r->conn->id, nbd_cmd_name(r->cmd), r->offset,
+	    r->count, r->crashes);
+	fail_pending(be, r, EIO);
+	return true;
+}
+
+/*
  * The worker is gone or must go: kill it, take back what it had in
  * flight (to replay, in order, on its replacement), and mark every
- * connection it served for re-opening.  The restart itself happens
- * when the process has been reaped (sup_reaped).  Idempotent.
+ * connection it served for re-opening.  A request alone in flight is
+ * blamed; several become suspects, replayed one at a time on the next
+ * worker.  The restart itself happens when the process has been
+ * reaped (sup_reaped).  Idempotent.
  */
 void
 sup_worker_lost(struct backend *be, const char *why)
 {
 	struct req_list	 back;
-	struct req	*r, *next;
+	struct req	*r, *next, *alone = NULL;
 	struct conn	*c;
+	unsigned	 ndata = 0;
 	bool		 lost_data;
 
 	if (be->fd == -1)
@@ -491,6 +545,8 @@ sup_worker_lost(struct backend *be, const char *why)
 	log_msg(!be->ever_ready && be->last_failure[0] ? LOG_DEBUG :
 	    LOG_WARNING, "worker %d (plugin %s): %s", (int)be->pid,
 	    be->plugin_name ? be->plugin_name : broker.cfg.plugin_arg, why);
+	snprintf(be->lost_why, sizeof(be->lost_why), "%s", why);
+	be->lost_ms = now_ms();
 	if (be->pid > 0)
 		kill(be->pid, SIGKILL);
 	backend_disconnect(be);
@@ -509,8 +565,10 @@ sup_worker_lost(struct backend *be, const char *why)
 		be->table[r->id & 0xffffffff] = NULL;
 		be->ninflight--;
 		r->id = 0;
-		if (r->kind == REQ_DATA)
-			r->crashes++;
+		if (r->kind == REQ_DATA) {
+			ndata++;
+			alone = r;
+		}
 		TAILQ_INSERT_TAIL(&back, r, bq);
 	}
 	TAILQ_CONCAT(&back, &be->pending, bq);
@@ -518,6 +576,33 @@ sup_worker_lost(struct backend *be, const char *why)
 	TAILQ_CONCAT(&be->pending, &back, bq);
 	TAILQ_FOREACH(r, &be->pending, bq)
 		r->where = REQ_PENDING;
+
+	/* Who is to blame: a hung request, or the only one running. */
+	if (be->hung != NULL) {
+		r = be->hung;
+		be->hung = NULL;
+		if (r->suspect) {
+			r->suspect = false;
+			be->nsuspects--;
+		}
+		blame(be, r);
+	} else if (ndata == 1) {
+		if (alone->suspect) {
+			alone->suspect = false;
+			be->nsuspects--;
+		}
+		blame(be, alone);
+	} else if (ndata > 1) {
+		TAILQ_FOREACH(r, &be->pending, bq) {
+			if (r->kind == REQ_DATA && r->sent_ms != 0 &&
+			    !r->suspect && r->sent_ms >= be->last_start_ms) {
+				r->suspect = true;
+				be->nsuspects++;
+			}
+		}
+	}
+	TAILQ_FOREACH(r, &be->pending, bq)
+		r->sent_ms = 0;
 
 	/* Handles of the dead worker: closes are moot, re-opens redone. */
 	for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
@@ -552,6 +637,8 @@ sup_worker_lost(struct backend *be, const char *why)
 			    be->plugin_name ? be->plugin_name : "?");
 		}
 		if (c->flags & CONN_STALE) {
+			if (c->flags & CONN_REOPENING)
+				reopen_finished(be, c);
 			fail_conn_requests(be, c, EIO);
 			continue;
 		}
@@ -573,33 +660,59 @@ restart_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (broker.shutting_down)
+	if (broker.shutting_down || be->retiring)
 		return;
-	if (sup_start(be) == -1)
-		sup_reaped(0, 0);	/* schedule the next attempt */
+	if (sup_start(be) == -1) {
+		/* Not even spawned: count it as a death and back off. */
+		be->lost_ms = now_ms();
+		snprintf(be->lost_why, sizeof(be->lost_why),
+		    "could not be started");
+		sup_reaped(-be->id, 0);
+	}
 }
 
+/*
+ * Schedule the next worker.  Within the policy's intensity (so many
+ * deaths per period) the restart is immediate; beyond it the delay
+ * starts at 250 ms and doubles up to 30 s, and falls back to zero once
+ * deaths are rare again.  Never gives up, never spins.
+ */
 static void
 schedule_restart(struct backend *be)
 {
-	uint64_t	up = now_ms() - be->last_start_ms;
-	struct timeval	tv;
+	const struct restart_cfg	*rs = &broker.cfg.rs;
+	uint64_t			 now = now_ms();
+	unsigned			 i, recent = 0, n = rs->intensity + 1;
+	struct timeval			 tv;
 
-	if (broker.shutting_down)
+	if (broker.shutting_down || be->retiring)
 		return;
-	if (up >= SUP_STABLE_MS)
+	be->deaths[be->ndeaths++ % n] = now;
+	for (i = 0; i < n && i < be->ndeaths; i++)
+		if (now - be->deaths[i] <= rs->period_ms)
+			recent++;
+	if (recent <= rs->intensity)
 		be->backoff_ms = 0;
 	else if (be->backoff_ms == 0)
-		be->backoff_ms = SUP_BACKOFF_MIN_MS;
-	else if ((be->backoff_ms *= 2) > SUP_BACKOFF_MAX_MS)
-		be->backoff_ms = SUP_BACKOFF_MAX_MS;
+		be->backoff_ms = RESTART_BACKOFF_MIN_MS;
+	else if ((be->backoff_ms *= 2) > RESTART_BACKOFF_MAX_MS)
+		be->backoff_ms = RESTART_BACKOFF_MAX_MS;
 	be->restarts++;
-	if (be->ev_restart == NULL)
-		be->ev_restart = evtimer_new(broker.base, restart_cb, be);
+	if (be->ev_restart == NULL &&
+	    (be->ev_restart = evtimer_new(broker.base, restart_cb, be)) == NULL)
+		fatalx("cannot create a timer");
 	tv.tv_sec = be->backoff_ms / 1000;
 	tv.tv_usec = (be->backoff_ms % 1000) * 1000;
 	if (be->backoff_ms > 0)
-		log_info("restarting worker in %u ms", be->backoff_ms);
+		log_warn("plugin %s: more than %u worker deaths in %" PRIu64
+		    " s: next start in %u ms (%s)",
+		    be->plugin_name ? be->plugin_name : broker.cfg.plugin_arg,
+		    rs->intensity, rs->period_ms / 1000, be->backoff_ms,
+		    be->lost_why);
+	else
+		log_info("plugin %s: restarting the worker (%s)",
+		    be->plugin_name ? be->plugin_name : broker.cfg.plugin_arg,
+		    be->lost_why);
 	evtimer_add(be->ev_restart, &tv);
 }
 
@@ -618,63 +731,169 @@ describe_status(int status, char *buf, size_t len)
 }
 
 /*
- * A child was reaped.  For the current worker: finish the loss (if
- * the socket did not already tell us) and restart, or, if the plugin
- * never became ready, fail start-up.  pid 0 means "spawning failed".
+ * A child was reaped.  For a current worker: finish the loss (if the
+ * socket did not already tell us) and restart, or, if the plugin never
+ * became ready, fail start-up.  A retiring backend is freed.  A
+ * negative pid names a backend (by -id) whose worker could not even
+ * be spawned.
  */
 void
 sup_reaped(pid_t pid, int status)
 {
-	struct backend	*be = broker.be;
+	struct backend	*be = NULL, *b;
 	char		 desc[128];
 
-	if (be == NULL || (pid != 0 && pid != be->pid))
+	if (pid < 0) {
+		TAILQ_FOREACH(b, &broker.backends, link)
+			if ((pid_t)-b->id == pid)
+				be = b;
+	} else
+		be = backend_by_pid(pid);
+	if (be == NULL)
 		return;
-	if (pid != 0) {
+	if (pid > 0) {
 		describe_status(status, desc, sizeof(desc));
 		if (be->fd != -1)
 			sup_worker_lost(be, desc);
-		else if (!broker.shutting_down)
-			log_warn("worker %d %s", (int)pid, desc);
+		else if (!broker.shutting_down && !be->retiring) {
+			log_info("worker %d %s", (int)pid, desc);
+			snprintf(be->lost_why + strlen(be->lost_why),
+			    sizeof(be->lost_why) - strlen(be->lost_why),
+			    "; %s", desc);
+		}
 		be->pid = 0;
+	}
+	if (be->retiring) {
+		backend_free(be);
+		return;
 	}
 	if (!be->ever_ready) {
 		be->state = BE_ST_FAILED;
-		event_base_loopbreak(broker.base);	/* start-up fails */
-		return;
+		if (!broker.started) {
+			event_base_loopbreak(broker.base);	/* start-up */
+			return;
+		}
 	}
 	schedule_restart(be);
 }
 
 /*
- * Shutdown: close the worker's socket so it unloads the plugin and
- * exits, then wait a little for it, then kill it.  Blocking is fine
- * here: the event loop is over.
+ * Once a second: a request older than the policy's request-timeout
+ * gets its worker killed (a hang is handled as a crash, the request is
+ * blamed); while a backend has no worker, requests queued longer than
+ * the timeout fail with EIO rather than wait forever.
  */
 void
-sup_stop(struct backend *be)
+sup_tick(void)
 {
-	int	i, status;
+	struct backend	*be, *bnext;
+	struct req	*r, *next;
+	uint64_t	 now = now_ms(), limit = broker.cfg.rs.request_timeout_ms;
 
-	if (be->ev_restart != NULL) {
-		event_free(be->ev_restart);
-		be->ev_restart = NULL;
-	}
-	backend_disconnect(be);
-	if (be->pid <= 0)
+	if (limit == 0)
 		return;
-	for (i = 0; i < 200; i++) {	/* 2 s */
-		pid_t	r = waitpid(be->pid, &status, WNOHANG);
+	for (be = TAILQ_FIRST(&broker.backends); be != NULL; be = bnext) {
+		bnext = TAILQ_NEXT(be, link);
+		if (be->retiring)
+			continue;
+		if (be->state == BE_ST_READY) {
+			TAILQ_FOREACH(r, &be->inflight, bq) {
+				char	why[160];
 
-		if (r == be->pid || (r == -1 && errno == ECHILD)) {
-			be->pid = 0;
-			return;
+				if (now - r->sent_ms < limit)
+					continue;
+				if (r->kind == REQ_DATA)
+					snprintf(why, sizeof(why), "%s "
+					    "offset=%" PRIu64 " count=%" PRIu32
+					    " took longer than %" PRIu64 " ms: "
+					    "killing the worker",
+					    nbd_cmd_name(r->cmd), r->offset,
+					    r->count, limit);
+				else
+					snprintf(why, sizeof(why), "a control "
+					    "request took longer than %" PRIu64
+					    " ms: killing the worker", limit);
+				be->hung = r->kind == REQ_DATA ? r : NULL;
+				sup_worker_lost(be, why);
+				break;
+			}
+			continue;
 		}
+		/* No worker: do not let clients wait forever. */
+		for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
+			next = TAILQ_NEXT(r, bq);
+			if (now - r->queued_ms < limit)
+				continue;
+			if (r->kind == REQ_DATA) {
+				if (r->conn->flags & CONN_REOPENING)
+					continue;	/* failed below */
+				fail_pending(be, r, EIO);
+			} else if (r->kind == REQ_OPEN && !r->reopen) {
+				TAILQ_REMOVE(&be->pending, r, bq);
+				r->where = REQ_NOWHERE;
+				r->err = EIO;
+				if (r->kind == REQ_OPEN)
+					hs_open_done(r->conn, r, NULL);
+			} else if (r->kind == REQ_LIST) {
+				TAILQ_REMOVE(&be->pending, r, bq);
+				r->where = REQ_NOWHERE;
+				r->err = EIO;
+				hs_list_done(r->conn, r, NULL);
+			}
+		}
+		if (be->state == BE_ST_DOWN && be->lost_ms != 0 &&
+		    now - be->lost_ms >= limit) {
+			struct conn	*c;
+
+			/* Connections waiting to re-open give up too. */
+			TAILQ_FOREACH(c, &be->conns, belink)
+				if ((c->flags & CONN_REOPENING) &&
+				    !(c->flags & CONN_DEAD))
+					fail_conn_requests(be, c, EIO);
+		}
+	}
+}
+
+/*
+ * Shutdown: hang up on every worker so it unloads its plugin and
+ * exits, wait up to 2 s for all of them, then kill the rest.  Blocking
+ * is fine here: the event loop is over.
+ */
+void
+sup_stop_all(void)
+{
+	struct backend	*be;
+	int		 i, status, left;
+
+	TAILQ_FOREACH(be, &broker.backends, link) {
+		if (be->ev_restart != NULL)
+			evtimer_del(be->ev_restart);
+		backend_disconnect(be);
+	}
+	for (i = 0; i < 200; i++) {
+		left = 0;
+		TAILQ_FOREACH(be, &broker.backends, link) {
+			pid_t	r;
+
+			if (be->pid <= 0)
+				continue;
+			r = waitpid(be->pid, &status, WNOHANG);
+			if (r == be->pid || (r == -1 && errno == ECHILD))
+				be->pid = 0;
+			else
+				left++;
+		}
+		if (left == 0)
+			return;
 		usleep(10000);
 	}
-	log_warn("worker %d did not exit; killing it", (int)be->pid);
-	kill(be->pid, SIGKILL);
-	while (waitpid(be->pid, &status, 0) == -1 && errno == EINTR)
-		;
-	be->pid = 0;
+	TAILQ_FOREACH(be, &broker.backends, link) {
+		if (be->pid <= 0)
+			continue;
+		log_warn("worker %d did not exit; killing it", (int)be->pid);
+		kill(be->pid, SIGKILL);
+		while (waitpid(be->pid, &status, 0) == -1 && errno == EINTR)
+			;
+		be->pid = 0;
+	}
 }
