@@ -208,7 +208,7 @@ parse_intensity(const char *s, struct restart_cfg *rs)
 
 	errno = 0;
 	n = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '/' || n < 1 || n > 1000)
+	if (errno != 0 || end == s || *end != '/' || n < 1 || n > 1000000)
 		usage_error("--intensity: expected N/PERIOD, e.g. 5/60s");
 	rs->intensity = n;
 	rs->period_ms = parse_duration_ms("--intensity", end + 1);
