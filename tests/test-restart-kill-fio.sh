@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# fio writes and verifies (crc32c) with several jobs against the file
+# plugin while the worker is killed with SIGKILL every 200 ms for 30 s:
+# fio must finish with no I/O error and no verify failure, because the
+# broker replays what each dead worker had in flight.
+source "${srcdir:-.}/functions.sh"
+set -e
+set -x
+
+requires fio --version
+fio --enghelp 2>/dev/null | grep -qw nbd || { echo "no fio nbd engine"; exit 77; }
+
+d=$(tmpdir)
+truncate -s 256M "$d/disk"
+# Deaths are the test, not a crash loop to back off from.
+start_nbdbroker -U "$d/sock" --intensity 100000/60s file file="$d/disk"
+
+killer() {
+	local end=$((SECONDS + 30)) n=0 w
+	while [ $SECONDS -lt $end ]; do
+		sleep 0.2
+		for w in $(worker_pids); do
+			kill -9 "$w" 2>/dev/null && n=$((n + 1))
+		done
+	done
+	echo "$n" > "$d/kills"
+}
+killer &
+kpid=$!
+cleanup_fn kill "$kpid"
+
+fio --name=verify --ioengine=nbd --uri="$(nbd_uri "$d/sock")" \
+    --rw=randwrite --bs=4k --iodepth=8 --numjobs=4 \
+    --size=32M --offset_increment=64M \
+    --verify=crc32c --verify_backlog=256 --verify_fatal=1 \
+    --runtime=32 --time_based --group_reporting \
+    --output-format=json --output="$d/fio.json"
+wait "$kpid"
+
+kills=$(cat "$d/kills")
+echo "workers killed: $kills"
+[ "$kills" -ge 50 ]	# the killer really ran
+/usr/bin/python3 - "$d/fio.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+job = j["jobs"][0]
+assert job["error"] == 0, job["error"]
+w, r = job["write"], job["read"]
+print("writes", w["total_ios"], "verify reads", r["total_ios"])
+assert w["total_ios"] > 1000, w["total_ios"]
+assert r["total_ios"] > 1000, r["total_ios"]
+for k in ("short_ios", "drop_ios"):
+    assert w[k] == 0 and r[k] == 0, k
+PY
+# Every death was noticed and followed by a replacement.
+grep -c "ready .* ms after the last one died" "$d/sock.log"
+[ "$(grep -c 'ready .* ms after the last one died' "$d/sock.log")" -ge 50 ]
