@@ -33,6 +33,10 @@
 #define CONN_MAX_INFLIGHT	256		/* requests per connection */
 #define CONN_IBUF_SIZE		(64 * 1024)
 #define CONN_MAX_OUT_ITEMS	64		/* iovecs per writev */
+#define CONN_MAX_OUT_BYTES	(4u * 1024 * 1024) /* queued, then pause */
+#define CONN_HANDSHAKE_MS	(60 * 1000)	/* to reach transmission */
+#define BROKER_DEFAULT_MAX_CONNS 1000
+#define CONN_LOG_BURST		20		/* conn warnings a second */
 #define ARENA_PAGE		4096
 #define ARENA_DEFAULT_SIZE	(64u * 1024 * 1024)
 #define BACKEND_MAX_INFLIGHT	4096		/* requests per worker */
@@ -82,6 +86,8 @@ struct config {
 	char		 *exportname;	/* -e, for --run and the URI */
 	char		 *run;		/* --run */
 	unsigned	  threads;	/* -t, 0: worker default */
+	unsigned	  max_conns;	/* --max-connections */
+	uint64_t	  handshake_ms;	/* --handshake-timeout */
 	size_t		  arena_size;
 	char		 *worker_path;
 	char		 *plugin_dir;
@@ -277,6 +283,7 @@ struct conn {
 #define PAUSE_INFLIGHT		0x02	/* CONN_MAX_INFLIGHT reached */
 #define PAUSE_ARENA		0x04	/* waiting for a slot */
 #define PAUSE_DISC		0x08	/* NBD_CMD_DISC: read no more */
+#define PAUSE_OUTPUT		0x10	/* client is not reading replies */
 #define CONN_DIRTY		0x100	/* output to flush */
 #define CONN_UNIX		0x200
 #define CONN_STALE		0x400	/* export changed after restart */
@@ -328,6 +335,8 @@ struct conn {
 	/* Output. */
 	struct out_item		*out;
 	size_t			 out_head, out_len, out_cap;
+	size_t			 out_bytes;	/* queued and not yet sent */
+	struct event		*ev_deadline;	/* handshake timeout */
 };
 
 /* The whole server. */
@@ -342,6 +351,7 @@ struct broker {
 	TAILQ_HEAD(, conn)	 dirty;
 	uint64_t		 next_conn_id;
 	unsigned		 nconns;
+	uint64_t		 refused_conns;	/* over max_conns */
 	bool			 started;	/* first worker ready, serving */
 	bool			 shutting_down;
 	struct event		*ev_shutdown;	/* grace period timer */
@@ -392,6 +402,7 @@ void	conn_set_state(struct conn *c, enum conn_state st, size_t need);
 void	conn_consume(struct conn *c, size_t n);
 const uint8_t *conn_input(struct conn *c);
 void	conn_shutdown(struct conn *c);
+void	conn_handshake_done(struct conn *c);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 

@@ -53,16 +53,51 @@ const struct transport	transport_plain = {
 };
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_close(c, "handshake not finished in time");
+}
 static void	conn_write_cb(evutil_socket_t, short, void *);
 static void	conn_flush(struct conn *c);
 static void	conn_maybe_free(struct conn *c);
 
+/*
+ * Log about one connection.  Warnings and info are rate-limited across
+ * all connections (CONN_LOG_BURST a second), so that a flood of bad
+ * clients cannot flood the log; what was dropped is counted.
+ */
 void
 conn_log(struct conn *c, int level, const char *fmt, ...)
 {
-	char	msg[2048];
-	va_list	ap;
+	static uint64_t	 period;
+	static unsigned	 used, dropped;
+	char		 msg[2048];
+	va_list		 ap;
 
+	if (level >= LOG_DEBUG && !log_verbose())
+		return;
+	if (level > LOG_ERR && level < LOG_DEBUG) {
+		uint64_t	now = now_ms() / 1000;
+
+		if (now != period) {
+			if (dropped > 0)
+				log_warn("%u connection messages dropped "
+				    "(more than %d a second)", dropped,
+				    CONN_LOG_BURST);
+			period = now;
+			used = dropped = 0;
+		}
+		if (used++ >= CONN_LOG_BURST) {
+			dropped++;
+			return;
+		}
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -123,8 +158,9 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 	c->ev_read = event_new(broker.base, fd, EV_READ | EV_PERSIST,
 	    conn_read_cb, c);
 	c->ev_write = event_new(broker.base, wfd, EV_WRITE, conn_write_cb, c);
+	c->ev_deadline = evtimer_new(broker.base, deadline_cb, c);
 	if (c->ev_read == NULL || c->ev_write == NULL ||
-	    event_add(c->ev_read, NULL) == -1) {
+	    c->ev_deadline == NULL || event_add(c->ev_read, NULL) == -1) {
 		log_err("conn %" PRIu64 ": cannot register events", c->id);
 		goto err;
 	}
@@ -139,12 +175,19 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 				backend_free(be);
 			event_free(c->ev_read);
 			event_free(c->ev_write);
-			c->ev_read = c->ev_write = NULL;
+			event_free(c->ev_deadline);
+			c->ev_read = c->ev_write = c->ev_deadline = NULL;
 			goto err;
 		}
 		backend_attach(be, c);
 	} else
 		backend_attach(broker.be, c);
+	{
+		struct timeval	tv = { broker.cfg.handshake_ms / 1000,
+		    (broker.cfg.handshake_ms % 1000) * 1000 };
+
+		evtimer_add(c->ev_deadline, &tv);
+	}
 	TAILQ_INSERT_TAIL(&broker.conns, c, link);
 	broker.nconns++;
 	hs_start(c);
@@ -157,6 +200,8 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 			event_free(c->ev_read);
 		if (c->ev_write)
 			event_free(c->ev_write);
+		if (c->ev_deadline)
+			event_free(c->ev_deadline);
 		free(c->ibuf);
 		free(c);
 	}
@@ -164,6 +209,14 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 	if (wfd != fd)
 		close(wfd);
 	return NULL;
+}
+
+/* Transmission reached: no more handshake deadline. */
+void
+conn_handshake_done(struct conn *c)
+{
+	if (c->ev_deadline != NULL)
+		evtimer_del(c->ev_deadline);
 }
 
 void
@@ -389,6 +442,9 @@ conn_queue(struct conn *c, const void *base, size_t len, void *owned,
 	it->owned = owned;
 	it->req = req;
 	c->out_len++;
+	c->out_bytes += len;
+	if (c->out_bytes > CONN_MAX_OUT_BYTES)
+		conn_pause(c, PAUSE_OUTPUT);	/* until the client reads */
 	conn_mark_dirty(c);
 }
 
@@ -435,6 +491,7 @@ out_pop(struct conn *c)
 
 	c->out_head = (c->out_head + 1) % c->out_cap;
 	c->out_len--;
+	c->out_bytes -= it.len;
 	free(it.owned);
 	if (it.req != NULL)
 		tx_finish(it.req);
@@ -475,6 +532,7 @@ conn_flush(struct conn *c)
 			if ((size_t)r < it->len) {
 				it->base += r;
 				it->len -= r;
+				c->out_bytes -= r;
 				r = 0;
 				break;
 			}
@@ -485,6 +543,8 @@ conn_flush(struct conn *c)
 		while (c->out_len > 0 && c->out[c->out_head].len == 0)
 			out_pop(c);
 	}
+	if (!(c->flags & CONN_DEAD) && c->out_bytes <= CONN_MAX_OUT_BYTES / 2)
+		conn_unpause(c, PAUSE_OUTPUT);
 	if (c->out_len == 0 && c->state == CONN_ST_CLOSING &&
 	    !(c->flags & CONN_DEAD))
 		conn_close(c, NULL);
@@ -565,7 +625,8 @@ conn_close(struct conn *c, const char *why)
 	event_del(c->ev_write);
 	event_free(c->ev_read);
 	event_free(c->ev_write);
-	c->ev_read = c->ev_write = NULL;
+	event_free(c->ev_deadline);
+	c->ev_read = c->ev_write = c->ev_deadline = NULL;
 	if (c->flags & CONN_DIRTY) {
 		TAILQ_REMOVE(&broker.dirty, c, dlink);
 		c->flags &= ~CONN_DIRTY;

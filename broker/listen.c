@@ -78,6 +78,16 @@ accept_cb(evutil_socket_t fd, short what, void *arg)
 			close(s);
 			continue;
 		}
+		if (broker.nconns >= broker.cfg.max_conns) {
+			/* Log the first refusal and then every 1000th. */
+			if (broker.refused_conns++ % 1000 == 0)
+				log_warn("refusing connection: %u connections "
+				    "already open (--max-connections); %" PRIu64
+				    " refused so far", broker.nconns,
+				    broker.refused_conns);
+			close(s);
+			continue;
+		}
 		conn_new(s, s, (struct sockaddr *)&ss, sl);
 	}
 }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -75,6 +76,9 @@ usage(FILE *fp)
 "                        set; stop the server when it exits (implies -f)\n"
 "      --exit-with-parent  stop the server when its parent exits (implies -f)\n"
 "      --print-uri       print the URI clients connect to\n"
+"      --max-connections N  refuse clients beyond N at once (default 1000)\n"
+"      --handshake-timeout T  drop clients still negotiating after T\n"
+"                        (default 60s)\n"
 "      --log DEST        stderr, syslog or null (default: stderr with -f,\n"
 "                        syslog otherwise)\n"
 "      --arena-size SIZE shared-memory payload arena per direction\n"
@@ -226,6 +230,8 @@ enum {
 	OPT_REQUEST_TIMEOUT,
 	OPT_REPLAYS,
 	OPT_INTENSITY,
+	OPT_MAX_CONNS,
+	OPT_HANDSHAKE_TIMEOUT,
 };
 
 static enum log_dest	log_dest_opt = LOG_DEST_STDERR;
@@ -260,6 +266,9 @@ parse_args(int argc, char **argv)
 		    OPT_REQUEST_TIMEOUT },
 		{ "replays", required_argument, NULL, OPT_REPLAYS },
 		{ "intensity", required_argument, NULL, OPT_INTENSITY },
+		{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
+		{ "handshake-timeout", required_argument, NULL,
+		    OPT_HANDSHAKE_TIMEOUT },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config	*cfg = &broker.cfg;
@@ -268,6 +277,8 @@ parse_args(int argc, char **argv)
 	char		*end;
 
 	cfg->arena_size = ARENA_DEFAULT_SIZE;
+	cfg->max_conns = BROKER_DEFAULT_MAX_CONNS;
+	cfg->handshake_ms = CONN_HANDSHAKE_MS;
 	cfg->rs.request_timeout_ms = RESTART_DEFAULT_TIMEOUT_MS;
 	cfg->rs.replays = RESTART_DEFAULT_REPLAYS;
 	cfg->rs.intensity = RESTART_DEFAULT_INTENSITY;
@@ -385,6 +396,19 @@ parse_args(int argc, char **argv)
 			break;
 		case OPT_INTENSITY:
 			parse_intensity(optarg, &cfg->rs);
+			break;
+		case OPT_MAX_CONNS:
+			errno = 0;
+			t = strtol(optarg, &end, 10);
+			if (errno || *end || t < 1 || t > 1000000)
+				usage_error("--max-connections: 1 to 1000000");
+			cfg->max_conns = t;
+			break;
+		case OPT_HANDSHAKE_TIMEOUT:
+			cfg->handshake_ms = parse_duration_ms(
+			    "--handshake-timeout", optarg);
+			if (cfg->handshake_ms == 0)
+				usage_error("--handshake-timeout: must not be 0");
 			break;
 		default:
 			usage_error("unknown option");
@@ -651,6 +675,16 @@ main(int argc, char **argv)
 	if ((cfg->cwd = getcwd(NULL, 0)) == NULL)
 		fatal("getcwd");
 
+	/* Every client is a descriptor (and, isolated, a worker's few). */
+	{
+		struct rlimit	rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	if (cfg->exit_with_parent && prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		fatal("--exit-with-parent");
 	signal(SIGPIPE, SIG_IGN);

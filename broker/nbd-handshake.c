@@ -200,6 +200,7 @@ open_rep_error(int err)
 static void
 enter_tx(struct conn *c)
 {
+	conn_handshake_done(c);
 	/* Contexts were chosen for the export named in SET_META_CONTEXT. */
 	if ((c->flags & CONN_META_ALLOC) && (c->meta_export == NULL ||
 	    strcmp(c->meta_export, c->export_name) != 0)) {
