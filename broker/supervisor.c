@@ -628,6 +628,10 @@ sup_worker_lost(struct backend *be, const char *why)
 		if (!(c->flags & (CONN_HANDLE_OPEN | CONN_REOPENING)))
 			continue;
 		c->flags &= ~CONN_HANDLE_OPEN;
+		/* Still negotiating (NBD_OPT_INFO left a handle to close):
+		 * the handle died with the worker; nothing to re-open. */
+		if (c->state < CONN_ST_TX)
+			continue;
 		if (lost_data && !(c->flags & CONN_STALE)) {
 			c->flags |= CONN_STALE;
 			conn_log(c, LOG_ERR, "export '%s': the %s plugin "
