@@ -114,3 +114,39 @@ nbd_uri() {
 worker_pids() {
 	pgrep -P "$nbdbroker_pid" -f nbdbroker-worker || true
 }
+
+# expect_start_failure SOCKET PATTERN ARGS...: run "nbdbroker -f -U SOCKET
+# ARGS..." and check that it gives up within 20 s with a non-zero exit
+# status, without listening on SOCKET, with a line matching PATTERN
+# (grep -E) on stderr, and without leaving a worker behind.
+expect_start_failure() {
+	local sock=$1 pattern=$2 err r=0 bpid
+	shift 2
+	err=$sock.err
+	rm -f "$sock"
+	timeout 20 "$NBDBROKER" -f -U "$sock" "$@" 2>"$err" || r=$?
+	cat "$err" >&2
+	if [ "$r" -eq 0 ]; then
+		echo "$0: nbdbroker $*: started, but should have failed" >&2
+		return 1
+	fi
+	if [ "$r" -eq 124 ]; then
+		echo "$0: nbdbroker $*: still running after 20 s" >&2
+		return 1
+	fi
+	if [ -e "$sock" ]; then
+		echo "$0: nbdbroker $*: created $sock before failing" >&2
+		return 1
+	fi
+	if ! grep -E -- "$pattern" "$err" >/dev/null; then
+		echo "$0: nbdbroker $*: stderr does not match '$pattern'" >&2
+		return 1
+	fi
+	bpid=$(sed -n 's/^nbdbroker\[\([0-9]*\)\].*/\1/p' "$err" | head -1)
+	if [ -n "$bpid" ] &&
+	    pgrep -f -- "--broker-pid $bpid\$" >/dev/null; then
+		echo "$0: nbdbroker $*: left worker(s) of $bpid running" >&2
+		return 1
+	fi
+	return 0
+}
