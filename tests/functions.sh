@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 #
 # Shared helpers for tests/test-*.sh.  Each test starts with:
 #

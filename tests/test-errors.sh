@@ -32,5 +32,7 @@ start_nbdbroker -U "$d/nocaps" "$rec" size=1M trim=no flush=no fua=none
 
 # No worker died along the way: every refusal was the broker's.
 for f in "$d"/*.log; do
-	! grep -E 'died|killed|restart' "$f"
+	if grep -E 'died|killed|restart|violation' "$f"; then
+		exit 1
+	fi
 done
