@@ -92,14 +92,16 @@ cmd_serve() {
 	local log=${sock%.sock}.log
 	local size=${NBDBROKER_SIZE:-1G}
 	local uri="nbd+unix:///?socket=$sock"
+	local old
 
 	install_packages
 	build
-	if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-		say "Stopping the server started earlier ($(cat "$pidfile"))"
-		kill "$(cat "$pidfile")"
+	old=$(cat "$pidfile" 2>/dev/null || true)
+	if [ -n "$old" ] && kill -0 "$old" 2>/dev/null; then
+		say "Stopping the server started earlier (pid $old)"
+		kill "$old"
 		for _ in $(seq 50); do
-			kill -0 "$(cat "$pidfile")" 2>/dev/null || break
+			kill -0 "$old" 2>/dev/null || break
 			sleep 0.1
 		done
 	fi
