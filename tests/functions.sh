@@ -51,12 +51,15 @@ requires_nbd_python() {
 	requires /usr/bin/python3 -c 'import nbd'
 }
 
+# Everything a test creates lives under one directory, made here and
+# removed at exit.  (tmpdir is called as d=$(tmpdir): from that
+# subshell, a cleanup_fn of its own would never reach the exit trap.)
+_test_tmp=$(mktemp -d "${TMPDIR:-/tmp}/nbdbroker-test.XXXXXX")
+cleanup_fn rm -rf "$_test_tmp"
+
 # A fresh temporary directory, removed at exit.
 tmpdir() {
-	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/nbdbroker-test.XXXXXX")
-	cleanup_fn rm -rf "$d"
-	echo "$d"
+	mktemp -d "$_test_tmp/d.XXXXXX"
 }
 
 # wait_for_socket PATH [SECONDS]
