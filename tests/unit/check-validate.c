@@ -434,8 +434,9 @@ START_TEST(test_info_name_and_infos)
 	const uint8_t		*infos;
 	uint32_t		 namelen;
 	uint16_t		 ninfos, v;
-	size_t			 len = opt_build(optbuf, 4, "disk", 4, 3, req, 3);
+	size_t			 len;
 
+	len = opt_build(optbuf, 4, "disk", 4, 3, req, 3);
 	ck_assert_uint_eq(len, 4 + 4 + 2 + 6);
 	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &name, &namelen,
 	    &infos, &ninfos), 0);
