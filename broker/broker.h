@@ -310,6 +310,8 @@ struct conn {
 	struct req		*cur;		/* request reading its payload */
 	size_t			 got;		/* payload bytes read */
 	uint64_t		 drain;		/* payload bytes to discard */
+	uint64_t		 drain_cookie;	/* refused WRITE, replied */
+	int			 drain_err;	/* ... once drained */
 	/* Handshake. */
 	uint32_t		 opt;		/* option being read */
 	uint32_t		 optlen;
@@ -428,6 +430,7 @@ int	hs_meta_parse(const uint8_t *data, uint32_t len, const char **name,
 /* nbd-transmission.c */
 int	tx_step(struct conn *c);
 int	tx_payload_done(struct conn *c);
+void	tx_drain_done(struct conn *c);
 void	tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep);
 void	tx_finish(struct req *r);
 uint32_t nbd_errno(int err);

@@ -282,8 +282,7 @@ conn_process(struct conn *c)
 			conn_consume(c, n);
 			c->drain -= n;
 			if (c->drain == 0)
-				conn_set_state(c, CONN_ST_TX,
-				    sizeof(struct nbd_request));
+				tx_drain_done(c);
 			r = 0;
 			break;
 		default:

@@ -284,7 +284,7 @@ parse_args(int argc, char **argv)
 	cfg->rs.intensity = RESTART_DEFAULT_INTENSITY;
 	cfg->rs.period_ms = RESTART_DEFAULT_PERIOD_MS;
 	cfg->rs.durability = -1;
-	while ((c = getopt_long(argc, argv, "+U:p:i:sfP:re:t:vhVn", longopts,
+	while ((c = getopt_long(argc, argv, "U:p:i:sfP:re:t:vhVn", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'U':

@@ -259,6 +259,9 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 	c->block_min = rep->block_min;
 	c->block_pref = rep->block_preferred;
 	c->block_max = rep->block_max;
+	/* The limit requests are checked against, whatever the option. */
+	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
+		c->block_max = BROKER_MAX_REQUEST;
 	if (c->readonly)
 		c->caps &= ~(RPC_CAP_WRITE | RPC_CAP_TRIM | RPC_CAP_ZERO |
 		    RPC_CAP_FAST_ZERO);

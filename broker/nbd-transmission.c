@@ -208,6 +208,20 @@ tx_payload_done(struct conn *c)
 }
 
 /*
+ * The payload of a refused WRITE has been read and dropped; only now
+ * does its error reply go out: a client still sending the payload
+ * does not expect a reply to that request yet (libnbd drops the
+ * connection over it).
+ */
+void
+tx_drain_done(struct conn *c)
+{
+	queue_status_reply(c, NBD_CMD_WRITE, c->drain_cookie, c->drain_err,
+	    NULL);
+	conn_set_state(c, CONN_ST_TX, sizeof(struct nbd_request));
+}
+
+/*
  * Handle one request header (c->need bytes buffered).  Returns 0, or
  * -1 when the stream is corrupt and the connection must go.
  */
@@ -250,11 +264,15 @@ tx_step(struct conn *c)
 		conn_log(c, LOG_DEBUG, "%s offset=%" PRIu64 " count=%" PRIu32
 		    " flags=0x%x: refused: %s", nbd_cmd_name(cmd), offset,
 		    count, flags, strerror(err));
-		queue_status_reply(c, cmd, h.handle, err, NULL);
 		if (cmd == NBD_CMD_WRITE && count > 0) {
+			/* Reply once the payload is in (tx_drain_done). */
 			c->drain = count;
+			c->drain_cookie = h.handle;
+			c->drain_err = err;
 			conn_set_state(c, CONN_ST_TX_DRAIN, 1);
+			return 0;
 		}
+		queue_status_reply(c, cmd, h.handle, err, NULL);
 		return 0;
 	}
 

@@ -63,11 +63,9 @@ tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
 		break;
 	case NBD_CMD_WRITE:
 	case NBD_CMD_TRIM:
-		allowed = NBD_CMD_FLAG_FUA;
 		break;
 	case NBD_CMD_WRITE_ZEROES:
-		allowed = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE |
-		    NBD_CMD_FLAG_FAST_ZERO;
+		allowed = NBD_CMD_FLAG_NO_HOLE | NBD_CMD_FLAG_FAST_ZERO;
 		break;
 	case NBD_CMD_BLOCK_STATUS:
 		allowed = NBD_CMD_FLAG_REQ_ONE;

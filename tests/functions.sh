@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
 #
 # Shared helpers for tests/test-*.sh.  Each test starts with:
 #
@@ -50,12 +51,15 @@ requires_nbd_python() {
 	requires /usr/bin/python3 -c 'import nbd'
 }
 
+# Everything a test creates lives under one directory, made here and
+# removed at exit.  (tmpdir is called as d=$(tmpdir): from that
+# subshell, a cleanup_fn of its own would never reach the exit trap.)
+_test_tmp=$(mktemp -d "${TMPDIR:-/tmp}/nbdbroker-test.XXXXXX")
+cleanup_fn rm -rf "$_test_tmp"
+
 # A fresh temporary directory, removed at exit.
 tmpdir() {
-	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/nbdbroker-test.XXXXXX")
-	cleanup_fn rm -rf "$d"
-	echo "$d"
+	mktemp -d "$_test_tmp/d.XXXXXX"
 }
 
 # wait_for_socket PATH [SECONDS]
@@ -113,4 +117,40 @@ nbd_uri() {
 # worker_pids: pids of the nbdbroker-worker children of $nbdbroker_pid.
 worker_pids() {
 	pgrep -P "$nbdbroker_pid" -f nbdbroker-worker || true
+}
+
+# expect_start_failure SOCKET PATTERN ARGS...: run "nbdbroker -f -U SOCKET
+# ARGS..." and check that it gives up within 20 s with a non-zero exit
+# status, without listening on SOCKET, with a line matching PATTERN
+# (grep -E) on stderr, and without leaving a worker behind.
+expect_start_failure() {
+	local sock=$1 pattern=$2 err r=0 bpid
+	shift 2
+	err=$sock.err
+	rm -f "$sock"
+	timeout 20 "$NBDBROKER" -f -U "$sock" "$@" 2>"$err" || r=$?
+	cat "$err" >&2
+	if [ "$r" -eq 0 ]; then
+		echo "$0: nbdbroker $*: started, but should have failed" >&2
+		return 1
+	fi
+	if [ "$r" -eq 124 ]; then
+		echo "$0: nbdbroker $*: still running after 20 s" >&2
+		return 1
+	fi
+	if [ -e "$sock" ]; then
+		echo "$0: nbdbroker $*: created $sock before failing" >&2
+		return 1
+	fi
+	if ! grep -E -- "$pattern" "$err" >/dev/null; then
+		echo "$0: nbdbroker $*: stderr does not match '$pattern'" >&2
+		return 1
+	fi
+	bpid=$(sed -n 's/^nbdbroker\[\([0-9]*\)\].*/\1/p' "$err" | head -1)
+	if [ -n "$bpid" ] &&
+	    pgrep -f -- "--broker-pid $bpid\$" >/dev/null; then
+		echo "$0: nbdbroker $*: left worker(s) of $bpid running" >&2
+		return 1
+	fi
+	return 0
 }

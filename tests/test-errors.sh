@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Requests the server must refuse get exactly the right errno, and the
+# connection keeps working after each: out of range (ENOSPC for
+# writes, EINVAL otherwise), read-only (EPERM), unknown or unadvertised
+# flags and commands (EINVAL), zero-length and oversized requests
+# (EINVAL; a 33 MiB write's payload is read and dropped first), DF
+# without structured replies.  The checks are in errors.py.
+source "${srcdir:-.}/functions.sh"
+set -e
+set -x
+
+requires_nbd_python
+
+d=$(tmpdir)
+py=${abs_top_srcdir}/tests/errors.py
+rec=$abs_top_builddir/tests/plugins/.libs/recorder-v2.so
+
+start_nbdbroker -U "$d/rw" memory size=64M
+/usr/bin/python3 "$py" rw "$d/rw"
+/usr/bin/python3 "$py" df "$d/rw"
+/usr/bin/python3 "$py" raw "$d/rw"
+
+start_nbdbroker -U "$d/ro" -r memory size=1M
+/usr/bin/python3 "$py" ro "$d/ro"
+
+start_nbdbroker -U "$d/pattern" pattern size=1M
+/usr/bin/python3 "$py" pattern "$d/pattern"
+
+start_nbdbroker -U "$d/nocaps" "$rec" size=1M trim=no flush=no fua=none
+/usr/bin/python3 "$py" nocaps "$d/nocaps"
+
+# No worker died along the way: every refusal was the broker's.
+for f in "$d"/*.log; do
+	if grep -E 'died|killed|restart|violation' "$f"; then
+		exit 1
+	fi
+done

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# A worker that answers Hello with another protocol major (99) is
+# refused: the broker exits non-zero at start-up, names both versions
+# in its log, and does not hang.  A worker that dies before saying
+# anything fails start-up the same way.  (tests/fake-worker.c)
+source "${srcdir:-.}/functions.sh"
+set -e
+set -x
+
+fake=$abs_top_builddir/tests/fake-worker
+test -x "$fake"
+d=$(tmpdir)
+
+# The broker runs workers with a fixed argument list: wrap the mode in.
+fake_worker() {
+	printf '#!/bin/sh\nexec %q --mode=%q "$@"\n' "$fake" "$1" \
+	    > "$d/worker-$1"
+	chmod +x "$d/worker-$1"
+	echo "$d/worker-$1"
+}
+
+NBDBROKER_WORKER=$(fake_worker bad-version) \
+	expect_start_failure "$d/sock" 'worker speaks protocol 99\.0, broker speaks 1\.0' \
+	memory size=1M
+# The fake worker really did get the broker's Hello (logged via stderr).
+grep -F 'broker speaks protocol 1.0' "$d/sock.err"
+grep -F 'the worker stopped before it was ready' "$d/sock.err"
+
+NBDBROKER_WORKER=$(fake_worker exit-at-start) \
+	expect_start_failure "$d/sock" 'the worker stopped before it was ready' \
+	memory size=1M

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# A plugin whose configuration fails (a bad value, a missing file, an
+# unknown key, a failing config_complete or get_ready) stops the server
+# at start-up: non-zero exit, no listening socket, the plugin's reason
+# on stderr, and nothing hangs.
+source "${srcdir:-.}/functions.sh"
+set -e
+set -x
+
+d=$(tmpdir)
+s=$d/sock
+fc=$abs_top_builddir/tests/plugins/.libs/failconfig.so
+
+# Bundled plugins.
+expect_start_failure "$s" "could not parse size 'banana'" memory size=banana
+expect_start_failure "$s" 'memory: size=SIZE is required' memory
+expect_start_failure "$s" "memory: unknown parameter 'colour'" \
+	memory size=1M colour=blue
+expect_start_failure "$s" '/nonexistent/disk\.img: No such file' \
+	file file=/nonexistent/disk.img
+mkdir "$d/adir"
+expect_start_failure "$s" 'is not a regular file or a block device' \
+	file file="$d/adir"
+expect_start_failure "$s" 'pattern: size=SIZE is required' pattern
+
+# A test plugin failing at each start-up step, with and without saying
+# why; the broker names the step either way.
+expect_start_failure "$s" 'config failed: failconfig: failing in config as asked' \
+	"$fc" fail-at=config
+expect_start_failure "$s" 'config_complete failed: failconfig: failing in config_complete' \
+	"$fc"
+expect_start_failure "$s" 'get_ready failed: failconfig: failing in get_ready' \
+	"$fc" fail-at=get_ready
+expect_start_failure "$s" 'config_complete failed: .*configuration is incomplete' \
+	"$fc" quiet=1
+expect_start_failure "$s" 'get_ready failed' "$fc" quiet=1 fail-at=get_ready
+expect_start_failure "$s" "failconfig: unknown parameter 'nokey'" \
+	"$fc" nokey=1
+expect_start_failure "$s" "'bareword' is not KEY=VALUE" "$fc" bareword
