@@ -102,6 +102,9 @@ main(int argc, char **argv)
 	unsigned			 threads;
 	int				 c;
 
+	if (argc > 1 && strcmp(argv[1], "--dump-plugin") == 0)
+		return dump_main(argc, argv);	/* nbdbroker --dump-plugin */
+
 	log_init("nbdbroker-worker", LOG_DEST_STDERR, 0);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
