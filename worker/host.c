@@ -114,6 +114,7 @@ host_load(const char *path, char *err, size_t errlen)
 		*(void **)&reg = dlsym(host.dl, "plugin_init");
 		if (reg != NULL) {
 			host.nbdkit = true;
+			compat_prepare_env();
 			max = COMPAT_STRUCT_SIZE;
 			min = COMPAT_MIN_STRUCT;
 		} else if (dlsym(host.dl, "filter_init") != NULL) {
@@ -221,6 +222,30 @@ host_call_load(const Nbdbroker__Rpc__Config *cfg)
 }
 
 /*
+ * Copies of the parameters passed to .config: plugins may keep the
+ * pointers for as long as they are loaded (nbdkit documents it, and
+ * its eval plugin relies on it), but the Config message they came in
+ * is freed once the plugin is ready.  Freed after .unload.
+ */
+static char	**param_strs;
+static size_t	  n_param_strs;
+
+static const char *
+param_keep(const char *s)
+{
+	char	**v, *dup;
+
+	if ((v = reallocarray(param_strs, n_param_strs + 1,
+	    sizeof(*v))) == NULL)
+		fatal("config");
+	param_strs = v;
+	if ((dup = strdup(s)) == NULL)
+		fatal("config");
+	param_strs[n_param_strs++] = dup;
+	return dup;
+}
+
+/*
  * Pass each parameter to .config.  A bare word goes to the plugin's
  * magic_config_key; an nbdkit plugin without one gets nbdkit's older
  * rule: a bare first parameter is "script", any other is an error.
@@ -232,10 +257,12 @@ host_call_config(const Nbdbroker__Rpc__Config *cfg)
 
 	for (i = 0; i < cfg->n_params; i++) {
 		const Nbdbroker__Rpc__Param	*pa = cfg->params[i];
-		const char			*key = pa->key;
-		const char			*value = pa->value;
+		const char			*key, *value;
 
-		if (!pa->has_value) {
+		if (pa->has_value) {
+			key = param_keep(pa->key);
+			value = param_keep(pa->value);
+		} else {
 			if (host.p.magic_config_key != NULL)
 				key = host.p.magic_config_key;
 			else if (host.nbdkit && i == 0)
@@ -246,7 +273,7 @@ host_call_config(const Nbdbroker__Rpc__Config *cfg)
 				    "config key", host.p.name, pa->key);
 				return -1;
 			}
-			value = pa->key;
+			value = param_keep(pa->key);
 		}
 		if (host.p.config == NULL) {
 			nbdbroker_error("plugin %s takes no parameters, "
@@ -424,6 +451,10 @@ host_unload(void)
 			host.p.unload();
 		host.loaded = false;
 	}
+	while (n_param_strs > 0)
+		free(param_strs[--n_param_strs]);
+	free(param_strs);
+	param_strs = NULL;
 	sdk_cleanup();
 	/* The plugin stays mapped: its atexit handlers may still run. */
 }

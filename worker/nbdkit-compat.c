@@ -376,8 +376,8 @@ nbdkit_realpath(const char *path)
 }
 
 /*
- * PASSWORD (taken as is), +FILE (the file's contents, trailing
- * newlines and carriage returns cut), or, in nbdkit, "-" (the
+ * PASSWORD (taken as is), +FILE (the file's contents, all trailing
+ * newlines cut, but not carriage returns), or, in nbdkit, "-" (the
  * terminal) and -FD (an inherited descriptor).  A worker has neither a
  * terminal nor the user's descriptors, so those two fail clearly.
  */
@@ -417,8 +417,7 @@ nbdkit_read_password(const char *value, char **password)
 	if (r == -1)
 		return -1;
 	len = strlen(*password);
-	while (len > 0 && ((*password)[len - 1] == '\n' ||
-	    (*password)[len - 1] == '\r'))
+	while (len > 0 && (*password)[len - 1] == '\n')
 		(*password)[--len] = '\0';
 	return 0;
 }
@@ -796,4 +795,24 @@ compat_set_debug_flag(void *dl, const char *plugin, const char *flag,
 	v = strtol(value, NULL, 0);
 	*var = v < INT_MIN ? INT_MIN : v > INT_MAX ? INT_MAX : (int)v;
 	log_debug("debug flag %s = %d", sym, *var);
+}
+
+/*
+ * nbdkit plugins run in the user's environment; ours get a fresh one
+ * from the broker, without PATH.  Language plugins (cc, sh, eval)
+ * start programs that expect one (gcc finds cc1 and ld through it):
+ * give them the system default that execvp(3) would search anyway.
+ */
+void
+compat_prepare_env(void)
+{
+	char	path[256];
+
+	if (getenv("PATH") != NULL)
+		return;
+	if (confstr(_CS_PATH, path, sizeof(path)) == 0 ||
+	    strlen(path) >= sizeof(path) - 1)
+		snprintf(path, sizeof(path), "/bin:/usr/bin");
+	if (setenv("PATH", path, 0) == -1)
+		log_warn("setenv PATH: %s", strerror(errno));
 }

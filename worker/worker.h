@@ -92,6 +92,7 @@ void	host_unlock_request(struct handle *hd);
 int	compat_durability(const char *name, bool seed_given);
 void	compat_set_debug_flag(void *dl, const char *plugin, const char *flag,
 	    const char *value);
+void	compat_prepare_env(void);
 
 /* rpc-server.c */
 int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
