@@ -245,7 +245,7 @@ parse_args(int argc, char **argv)
 	char		*end;
 
 	cfg->arena_size = ARENA_DEFAULT_SIZE;
-	while ((c = getopt_long(argc, argv, "+U:p:i:sfP:re:t:vhVnD:", longopts,
+	while ((c = getopt_long(argc, argv, "U:p:i:sfP:re:t:vhVnD:", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'U':
