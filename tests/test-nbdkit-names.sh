@@ -48,3 +48,7 @@ grep -F "plugin memory ready" "$d/b.log"
 echo -n "0123456789" > "$d/a=b.img"
 start_nbdbroker -U "$d/c" nbdkit:file "$d/a=b.img"
 test "$(nbdinfo --size "$(nbd_uri "$d/c")")" -eq 10
+
+# Options may follow the plugin and its parameters, as with nbdkit.
+test "$("$NBDBROKER" -U - nbdkit:memory 1M --run 'nbdinfo --size "$uri"' \
+    2>/dev/null)" = 1048576
