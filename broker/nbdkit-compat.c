@@ -102,7 +102,8 @@ compat_add_debug_flag(const char *arg)
 {
 	struct config		 *cfg = &broker.cfg;
 	Nbdbroker__Rpc__Param	 *pa, **v;
-	const char		 *eq = strchr(arg, '='), *dot = strchr(arg, '.');
+	const char		 *eq = strchr(arg, '=');
+	const char		 *dot = strchr(arg, '.');
 	char			 *end;
 	long			  n;
 

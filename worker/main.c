@@ -8,6 +8,10 @@
  * Exit status: 0 when the broker closed the socket, 1 when start-up
  * failed (the reason was sent as Failed and logged), 2 for a protocol
  * mismatch with the broker.
+ *
+ * `nbdbroker-worker --dump-plugin ...` (dump.c) is the one other way
+ * in: exec'd by `nbdbroker --dump-plugin`, it describes a plugin on
+ * stdout and exits.
  */
 #include <config.h>
 
