@@ -93,6 +93,11 @@ struct config {
 	char		 *plugin_dir;
 	char		 *policy_path;	/* --policy */
 	struct restart_cfg rs;
+	/* nbdkit conventions (nbdkit-compat.c). */
+	char		 *nbdkit_plugin_dir;	/* --nbdkit-plugin-dir */
+	Nbdbroker__Rpc__Param **debug_flags;	/* -D NAME.FLAG=N */
+	size_t		  ndebug_flags;
+	bool		  dump_plugin;	/* --dump-plugin */
 };
 
 /* A slot in an arena: pages [page, page + npages). */
@@ -426,6 +431,14 @@ int	tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
 int	hs_meta_parse(const uint8_t *data, uint32_t len, const char **name,
 	    uint32_t *namelen, uint32_t *nqueries,
 	    int (*fn)(void *arg, const char *q, uint32_t qlen), void *arg);
+
+/* nbdkit-compat.c */
+const char *compat_plugin_dir(void);
+char	*compat_plugin_path(const char *name, bool required);
+const char *compat_param_split(const char *param);
+int	compat_add_debug_flag(const char *arg);
+void	compat_adjust_params(void);
+void	compat_exec_dump(void) __attribute__((noreturn));
 
 /* nbd-transmission.c */
 int	tx_step(struct conn *c);

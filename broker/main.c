@@ -36,6 +36,9 @@
 #ifndef PLUGINDIR
 #define PLUGINDIR	"/usr/local/lib/nbdbroker/plugins"
 #endif
+#ifndef NBDKIT_PLUGINDIR
+#define NBDKIT_PLUGINDIR	"/usr/lib/nbdkit/plugins"
+#endif
 
 struct broker	broker;
 
@@ -58,7 +61,9 @@ usage(FILE *fp)
 "\n"
 "Serve a disk over NBD through PLUGIN, which runs in a separate, restartable\n"
 "worker process.  PLUGIN is a bundled plugin's name (memory, file, null,\n"
-"pattern) or the path of a plugin .so.  KEY=VALUE pairs configure the plugin.\n"
+"pattern), the name of one of nbdkit's plugins (nbdkit:NAME always means\n"
+"nbdkit's), or the path of a plugin .so, ours or nbdkit's.  KEY=VALUE pairs\n"
+"configure the plugin; a bare VALUE goes to its magic key (as in nbdkit).\n"
 "\n"
 "Listening (default: TCP port 10809 on all addresses):\n"
 "  -U, --unix SOCKET     listen on a Unix socket (\"-\": a private temporary one)\n"
@@ -93,7 +98,13 @@ usage(FILE *fp)
 "                        workers (default 2)\n"
 "      --intensity N/T   restart at once up to N deaths per T, then back\n"
 "                        off from 250ms up to 30s (default 5/60s)\n"
+"\n"
+"Plugins and debugging:\n"
 "  -v, --verbose         debug messages, from the broker and the worker\n"
+"  -D, --debug NAME.FLAG=N  set the plugin's debug flag (int NAME_debug_FLAG)\n"
+"      --nbdkit-plugin-dir DIR  where nbdkit plugins are found by name\n"
+"                        (default " NBDKIT_PLUGINDIR ")\n"
+"      --dump-plugin     describe PLUGIN (KEY=VALUE lines) and exit\n"
 "\n"
 "  -h, --help            this help\n"
 "  -V, --version         print the version and exit\n"
@@ -101,7 +112,8 @@ usage(FILE *fp)
 "Examples:\n"
 "  nbdbroker -f -U /tmp/sock memory size=1G\n"
 "  nbdbroker -r file file=disk.img\n"
-"  nbdbroker -U - memory size=64M --run 'qemu-img info \"$uri\"'\n");
+"  nbdbroker -U - memory size=64M --run 'qemu-img info \"$uri\"'\n"
+"  nbdbroker -U /tmp/sock nbdkit:memory 1G\n");
 }
 
 static void __attribute__((noreturn))
@@ -129,13 +141,22 @@ valid_name(const char *s)
 	return true;
 }
 
-/* Turn PLUGIN into the absolute path of a readable .so, or exit. */
+/*
+ * Turn PLUGIN into the absolute path of a readable .so, or exit.  A
+ * name is one of our bundled plugins if we have it, else nbdkit's
+ * plugin of that name; nbdkit:NAME always means nbdkit's.
+ */
 static char *
 resolve_plugin(const char *arg)
 {
 	const char	*dir;
 	char		*path, *tried1, *tried2;
 
+	if (strncmp(arg, "nbdkit:", 7) == 0) {
+		if (!valid_name(arg + 7))
+			fatalx("'%s' is not nbdkit:NAME ([a-z0-9_-]+)", arg);
+		return compat_plugin_path(arg + 7, true);
+	}
 	if (strchr(arg, '/') != NULL || strstr(arg, ".so") != NULL) {
 		if ((path = realpath(arg, NULL)) == NULL)
 			fatalx("plugin %s: %s", arg, strerror(errno));
@@ -158,8 +179,14 @@ resolve_plugin(const char *arg)
 		free(tried1);
 		return tried2;
 	}
-	fatalx("plugin '%s' not found (looked for %s); give the plugin's "
-	    "name or the path of its .so", arg, tried1);
+	if ((path = compat_plugin_path(arg, false)) != NULL) {
+		log_debug("no bundled plugin '%s': using nbdkit's, %s", arg,
+		    path);
+		return path;
+	}
+	fatalx("plugin '%s' not found (looked for %s and nbdkit's "
+	    "%s/nbdkit-%s-plugin.so); give the plugin's name or the path "
+	    "of its .so", arg, tried1, compat_plugin_dir(), arg);
 }
 
 static size_t
@@ -232,6 +259,9 @@ enum {
 	OPT_INTENSITY,
 	OPT_MAX_CONNS,
 	OPT_HANDSHAKE_TIMEOUT,
+	OPT_NBDKIT_PLUGIN_DIR,
+	OPT_DUMP_PLUGIN,
+	OPT_FILTER,
 };
 
 static enum log_dest	log_dest_opt = LOG_DEST_STDERR;
@@ -269,6 +299,11 @@ parse_args(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
 		{ "handshake-timeout", required_argument, NULL,
 		    OPT_HANDSHAKE_TIMEOUT },
+		{ "debug", required_argument, NULL, 'D' },
+		{ "nbdkit-plugin-dir", required_argument, NULL,
+		    OPT_NBDKIT_PLUGIN_DIR },
+		{ "dump-plugin", no_argument, NULL, OPT_DUMP_PLUGIN },
+		{ "filter", required_argument, NULL, OPT_FILTER },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config	*cfg = &broker.cfg;
@@ -284,7 +319,7 @@ parse_args(int argc, char **argv)
 	cfg->rs.intensity = RESTART_DEFAULT_INTENSITY;
 	cfg->rs.period_ms = RESTART_DEFAULT_PERIOD_MS;
 	cfg->rs.durability = -1;
-	while ((c = getopt_long(argc, argv, "U:p:i:sfP:re:t:vhVn", longopts,
+	while ((c = getopt_long(argc, argv, "U:p:i:sfP:re:t:vhVnD:", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'U':
@@ -410,6 +445,21 @@ parse_args(int argc, char **argv)
 			if (cfg->handshake_ms == 0)
 				usage_error("--handshake-timeout: must not be 0");
 			break;
+		case 'D':
+			if (compat_add_debug_flag(optarg) == -1)
+				usage_error("-D %s: must be NAME.FLAG=N (N an "
+				    "int)", optarg);
+			break;
+		case OPT_NBDKIT_PLUGIN_DIR:
+			cfg->nbdkit_plugin_dir = optarg;
+			break;
+		case OPT_DUMP_PLUGIN:
+			cfg->dump_plugin = true;
+			break;
+		case OPT_FILTER:
+			usage_error("--filter=%s: nbdbroker does not support "
+			    "nbdkit filters (see \"Coming from nbdkit\" in "
+			    "README.md)", optarg);
 		default:
 			usage_error("unknown option");
 		}
@@ -672,6 +722,9 @@ main(int argc, char **argv)
 	cfg->worker_path = strdup(w && *w ? w : LIBEXECDIR "/nbdbroker-worker");
 	if (cfg->worker_path == NULL || access(cfg->worker_path, X_OK) == -1)
 		fatal("worker %s", cfg->worker_path);
+	if (cfg->dump_plugin)
+		compat_exec_dump();
+	compat_adjust_params();
 	if ((cfg->cwd = getcwd(NULL, 0)) == NULL)
 		fatal("getcwd");
 
@@ -704,7 +757,9 @@ main(int argc, char **argv)
 	if (broker.be->state != BE_ST_READY) {
 		if (!broker.shutting_down && broker.be->last_failure[0] == '\0')
 			log_err("plugin %s: the worker stopped before it was "
-			    "ready", cfg->plugin_arg);
+			    "ready: %s", cfg->plugin_arg,
+			    broker.be->lost_why[0] ? broker.be->lost_why :
+			    "no reason given");
 		sup_stop_all();
 		exit(EXIT_FAILURE);
 	}

@@ -157,12 +157,12 @@ queue_config(struct backend *be)
 			goto out;
 	}
 	for (i = 0; i < bc->nparams; i++) {
-		char	*eq = strchr(bc->params[i], '=');
+		const char	*eq = compat_param_split(bc->params[i]);
 
 		nbdbroker__rpc__param__init(&pv[i]);
 		if (eq != NULL) {
 			pv[i].key = strndup(bc->params[i], eq - bc->params[i]);
-			pv[i].value = eq + 1;
+			pv[i].value = (char *)eq + 1;
 			pv[i].has_value = true;
 		} else {
 			pv[i].key = strdup(bc->params[i]);
@@ -180,6 +180,8 @@ queue_config(struct backend *be)
 	cfg.policy_path = (char *)(bc->policy_path ? bc->policy_path : "");
 	cfg.instance = be->generation;
 	cfg.cwd = bc->cwd;
+	cfg.n_debug_flags = bc->ndebug_flags;
+	cfg.debug_flags = bc->debug_flags;
 	memset(&env, 0, sizeof(env));
 	nbdbroker__rpc__envelope__init(&env);
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_CONFIG;
@@ -420,9 +422,10 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 
 		be->ever_ready = true;
 		log_msg(broker.started ? LOG_DEBUG : LOG_INFO, "plugin %s "
-		    "ready in worker %d (API %" PRIu32 ", thread model %s)",
-		    be->plugin_name, (int)be->pid, be->api_version,
-		    models[be->thread_model]);
+		    "ready in worker %d (%sAPI %" PRIu32 ", thread model %s)",
+		    be->plugin_name, (int)be->pid,
+		    rd->nbdkit_plugin ? "nbdkit plugin, " : "",
+		    be->api_version, models[be->thread_model]);
 		if (!broker.started)
 			event_base_loopbreak(broker.base);	/* start-up */
 	} else

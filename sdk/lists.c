@@ -31,15 +31,41 @@ sdk_extents_free(struct nbdbroker_extents *e)
 	e->n = e->cap = 0;
 }
 
+int
+sdk_extents_push(struct nbdbroker_extents *e, uint64_t offset, uint64_t end,
+    uint32_t type)
+{
+	struct sdk_extent	*last = e->n ? &e->v[e->n - 1] : NULL;
+
+	if (last != NULL && last->type == type &&
+	    last->offset + last->length == offset) {
+		last->length = end - last->offset;
+		return 0;
+	}
+	if (e->n >= e->max)		/* enough to answer; drop the rest */
+		return 0;
+	if (e->n == e->cap) {
+		size_t			 ncap = e->cap ? e->cap * 2 : 16;
+		struct sdk_extent	*p;
+
+		if ((p = reallocarray(e->v, ncap, sizeof(*p))) == NULL)
+			return -1;
+		e->v = p;
+		e->cap = ncap;
+	}
+	e->v[e->n].offset = offset;
+	e->v[e->n].length = end - offset;
+	e->v[e->n].type = type;
+	e->n++;
+	return 0;
+}
+
 NBDBROKER_PUBLIC int
 nbdbroker_add_extent(struct nbdbroker_extents *e, uint64_t offset,
     uint64_t length, uint32_t type)
 {
-	uint64_t		 end, next;
-	struct sdk_extent	*last;
+	uint64_t	end;
 
-	if (length == 0)
-		return 0;
 	if (offset + length < offset) {
 		nbdbroker_error("nbdbroker_add_extent: offset %llu"
 		    " + length overflows", (unsigned long long)offset);
@@ -52,47 +78,30 @@ nbdbroker_add_extent(struct nbdbroker_extents *e, uint64_t offset,
 		errno = EINVAL;
 		return -1;
 	}
-	last = e->n ? &e->v[e->n - 1] : NULL;
-	next = last ? last->offset + last->length : e->start;
-	end = offset + length;
-	/* Extents the caller already covered, or entirely before start. */
-	if (last == NULL && end <= e->start)
+	if (length == 0)
 		return 0;
-	if ((last != NULL && offset != next) ||
-	    (last == NULL && offset > e->start)) {
+	if ((e->any && offset != e->next) || (!e->any && offset > e->start)) {
 		nbdbroker_error("nbdbroker_add_extent: extents must be "
 		    "contiguous and ascending: got offset %llu, expected %llu",
-		    (unsigned long long)offset, (unsigned long long)next);
+		    (unsigned long long)offset,
+		    (unsigned long long)(e->any ? e->next : e->start));
 		errno = EINVAL;
 		return -1;
 	}
-	if (next >= e->end)		/* range already covered: ignore */
+	end = offset + length;
+	e->any = true;
+	e->next = end;
+	/* Only the part inside [start, end) is kept. */
+	if (end <= e->start || offset >= e->end)
 		return 0;
 	if (offset < e->start)
 		offset = e->start;
 	if (end > e->end)
 		end = e->end;
-	if (last != NULL && last->type == type) {
-		last->length = end - last->offset;
-		return 0;
+	if (sdk_extents_push(e, offset, end, type) == -1) {
+		nbdbroker_error("nbdbroker_add_extent: %m");
+		return -1;
 	}
-	if (e->n >= e->max)		/* enough to answer; drop the rest */
-		return 0;
-	if (e->n == e->cap) {
-		size_t			 ncap = e->cap ? e->cap * 2 : 16;
-		struct sdk_extent	*p;
-
-		if ((p = reallocarray(e->v, ncap, sizeof(*p))) == NULL) {
-			nbdbroker_error("nbdbroker_add_extent: %m");
-			return -1;
-		}
-		e->v = p;
-		e->cap = ncap;
-	}
-	e->v[e->n].offset = offset;
-	e->v[e->n].length = end - offset;
-	e->v[e->n].type = type;
-	e->n++;
 	return 0;
 }
 

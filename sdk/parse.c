@@ -237,8 +237,8 @@ nbdbroker_realpath(const char *path)
 }
 
 /* Read a whole small file (or fd) into a new string, last newline cut. */
-static int
-read_secret_fd(int fd, const char *what, char **password)
+int
+sdk_read_secret_fd(int fd, const char *what, char **password)
 {
 	char	*buf = NULL;
 	size_t	 len = 0, cap = 0;
@@ -309,7 +309,7 @@ nbdbroker_read_password(const char *value, char **password)
 			nbdbroker_error("open: %s: %m", value + 1);
 			return -1;
 		}
-		r = read_secret_fd(fd, value + 1, password);
+		r = sdk_read_secret_fd(fd, value + 1, password);
 		close(fd);
 		return r;
 	}

@@ -45,8 +45,9 @@ struct sdk_extent {
 
 /*
  * Filled by the plugin's extents callback for [start, end).  Extents
- * must be added in ascending, contiguous order; parts outside the
- * range are clipped; neighbours of the same type merge.
+ * must be added in ascending, contiguous order (checked from the first
+ * one added, even outside the range); parts outside the range are
+ * clipped or ignored; neighbours of the same type merge.
  */
 struct nbdbroker_extents {
 	uint64_t		 start;
@@ -55,6 +56,8 @@ struct nbdbroker_extents {
 	size_t			 n;
 	size_t			 cap;
 	size_t			 max;	/* most extents kept */
+	uint64_t		 next;	/* where the next extent must start */
+	bool			 any;	/* an extent was added: next is set */
 };
 
 struct sdk_export {
@@ -90,10 +93,15 @@ void		 sdk_cleanup(void);
 void	sdk_extents_init(struct nbdbroker_extents *e, uint64_t start,
 	    uint64_t end);
 void	sdk_extents_free(struct nbdbroker_extents *e);
+/* Append [offset, end) (inside the range) of type; merges neighbours. */
+int	sdk_extents_push(struct nbdbroker_extents *e, uint64_t offset,
+	    uint64_t end, uint32_t type);
 void	sdk_exports_free(struct nbdbroker_exports *x);
 
 /* Shared by the log helpers and the parse functions. */
 void	sdk_log_fmt(int level, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
+/* Read all of fd (a password file) into a new string, last newline cut. */
+int	sdk_read_secret_fd(int fd, const char *what, char **password);
 
 #endif /* NBDBROKER_SDK_HOST_H */

@@ -21,7 +21,7 @@ expect_start_failure "$s" 'plugin noopen: required callback \.open is missing' \
 # A shared object that is not a plugin at all.
 libm=$(/sbin/ldconfig -p | awk '/libm\.so\.6 /{print $NF; exit}')
 if [ -n "$libm" ]; then
-	expect_start_failure "$s" 'not an nbdbroker plugin' "$libm"
+	expect_start_failure "$s" 'not a plugin \(neither nbdbroker_plugin_register nor' "$libm"
 fi
 # A file that is not a shared object.
 echo 'not ELF' > "$d/junk.so"

@@ -5,7 +5,9 @@
  * close, cleanup, unload), the API 1 / API 2 differences, the thread
  * model locks, and the emulations the broker relies on: FUA by flush,
  * WRITE_ZEROES by pwrite, CACHE by pread, extents for plugins without
- * them.  Runs in worker threads; every callback may block.
+ * them.  Plugins speak our ABI or nbdkit 1.32's, which share one
+ * struct layout; the nbdkit differences live in nbdkit-compat.c.
+ * Runs in worker threads; every callback may block.
  */
 #include <config.h>
 
@@ -49,16 +51,53 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /*
- * dlopen the plugin and copy its struct into host.p: min(ours, its)
- * bytes, the rest zero.  Checks the API version and the callbacks
- * every plugin must have.
+ * dlopen failed.  The usual reason for an nbdkit plugin is a function
+ * of nbdkit's that the worker does not provide: say which, and why
+ * that may be, rather than only passing on the loader's message.
+ */
+static void
+load_error(const char *path, const char *dlerr, char *err, size_t errlen)
+{
+	const char	*u = strstr(dlerr, "undefined symbol: ");
+	const char	*base = strrchr(path, '/');
+	size_t		 blen;
+
+	base = base ? base + 1 : path;
+	blen = strlen(base);
+	if (u == NULL) {
+		set_err(err, errlen, "cannot load plugin: %s", dlerr);
+		return;
+	}
+	u += strlen("undefined symbol: ");
+	if (blen > 10 && strcmp(base + blen - 10, "-filter.so") == 0)
+		set_err(err, errlen, "%s: this looks like an nbdkit filter, "
+		    "and nbdbroker does not support filters (it needs %s, "
+		    "which nbdbroker-worker does not provide)", path, u);
+	else if (strncmp(u, "nbdkit_", 7) == 0)
+		set_err(err, errlen, "%s: the plugin needs %s, an nbdkit "
+		    "function nbdbroker-worker does not provide (it provides "
+		    "nbdkit 1.32's plugin API; plugins built for a newer "
+		    "nbdkit, or using nbdkit's internals, cannot be hosted)",
+		    path, u);
+	else
+		set_err(err, errlen, "%s: the plugin needs the symbol %s, "
+		    "which nothing loaded provides", path, u);
+}
+
+/*
+ * dlopen the plugin, find out which ABI it speaks (ours, through
+ * nbdbroker_plugin_register, or nbdkit's, through plugin_init) and
+ * copy its struct into host.p: as many bytes as the plugin declared,
+ * never more than that ABI defines, the rest zero.  Checks the API
+ * version and the callbacks every plugin must have.  .load is called
+ * later, by host_configure, once debug flags are set.
  */
 int
 host_load(const char *path, char *err, size_t errlen)
 {
 	struct nbdbroker_plugin	*(*reg)(void);
 	struct nbdbroker_plugin	*p;
-	size_t			 n;
+	size_t			 n, max = sizeof(host.p), min = HOST_MIN_STRUCT;
 	const char		*c;
 
 	if ((host.path = strdup(path)) == NULL) {
@@ -67,18 +106,28 @@ host_load(const char *path, char *err, size_t errlen)
 	}
 	host.dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (host.dl == NULL) {
-		set_err(err, errlen, "cannot load plugin: %s", dlerror());
+		load_error(path, dlerror(), err, errlen);
 		return -1;
 	}
 	*(void **)&reg = dlsym(host.dl, "nbdbroker_plugin_register");
 	if (reg == NULL) {
-		if (dlsym(host.dl, "plugin_init") != NULL)
-			set_err(err, errlen, "%s: this is an nbdkit plugin; "
-			    "this worker cannot host nbdkit plugins", path);
-		else
-			set_err(err, errlen, "%s: not an nbdbroker plugin "
-			    "(no nbdbroker_plugin_register symbol)", path);
-		return -1;
+		*(void **)&reg = dlsym(host.dl, "plugin_init");
+		if (reg != NULL) {
+			host.nbdkit = true;
+			compat_prepare_env();
+			max = COMPAT_STRUCT_SIZE;
+			min = COMPAT_MIN_STRUCT;
+		} else if (dlsym(host.dl, "filter_init") != NULL) {
+			set_err(err, errlen, "%s: this is an nbdkit filter; "
+			    "nbdbroker hosts plugins only and does not "
+			    "support filters", path);
+			return -1;
+		} else {
+			set_err(err, errlen, "%s: not a plugin (neither "
+			    "nbdbroker_plugin_register nor nbdkit's "
+			    "plugin_init is defined)", path);
+			return -1;
+		}
 	}
 	if ((p = reg()) == NULL) {
 		set_err(err, errlen, "%s: plugin registration returned NULL",
@@ -90,18 +139,17 @@ host_load(const char *path, char *err, size_t errlen)
 		    "worker supports versions 1 to 2", path, p->_api_version);
 		return -1;
 	}
-	if (p->_struct_size < HOST_MIN_STRUCT ||
-	    p->_struct_size > 65536) {
+	if (p->_struct_size < min || p->_struct_size > 65536) {
 		set_err(err, errlen, "%s: implausible plugin struct size "
 		    "%" PRIu64, path, p->_struct_size);
 		return -1;
 	}
-	n = p->_struct_size < sizeof(host.p) ? p->_struct_size :
-	    sizeof(host.p);
+	host.struct_size = p->_struct_size;
+	n = p->_struct_size < max ? p->_struct_size : max;
 	memset(&host.p, 0, sizeof(host.p));
 	memcpy(&host.p, p, n);
 	host.api_version = p->_api_version;
-	host.thread_model = p->_thread_model;
+	host.thread_model = host.max_thread_model = p->_thread_model;
 	if (host.thread_model < NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS ||
 	    host.thread_model > NBDBROKER_THREAD_MODEL_PARALLEL) {
 		set_err(err, errlen, "%s: unknown thread model %d", path,
@@ -156,39 +204,76 @@ host_load(const char *path, char *err, size_t errlen)
 		zero_buf = NULL;
 		return -1;
 	}
-
-	if (host.p.load != NULL)
-		host.p.load();
-	host.loaded = true;
 	return 0;
 }
 
-/*
- * Run config for each parameter (a bare word goes to the plugin's
- * magic_config_key), then config_complete, thread_model, get_ready and
- * after_fork.  On failure *stage names the step.
- */
-int
-host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
+/* Set debug flags, then call .load: the first thing the plugin runs. */
+static void
+host_call_load(const Nbdbroker__Rpc__Config *cfg)
 {
 	size_t	i;
-	int	tm;
 
-	*stage = "config";
+	for (i = 0; i < cfg->n_debug_flags; i++)
+		compat_set_debug_flag(host.dl, host.p.name,
+		    cfg->debug_flags[i]->key, cfg->debug_flags[i]->value);
+	if (host.p.load != NULL)
+		host.p.load();
+	host.loaded = true;
+}
+
+/*
+ * Copies of the parameters passed to .config: plugins may keep the
+ * pointers for as long as they are loaded (nbdkit documents it, and
+ * its eval plugin relies on it), but the Config message they came in
+ * is freed once the plugin is ready.  Freed after .unload.
+ */
+static char	**param_strs;
+static size_t	  n_param_strs;
+
+static const char *
+param_keep(const char *s)
+{
+	char	**v, *dup;
+
+	if ((v = reallocarray(param_strs, n_param_strs + 1,
+	    sizeof(*v))) == NULL)
+		fatal("config");
+	param_strs = v;
+	if ((dup = strdup(s)) == NULL)
+		fatal("config");
+	param_strs[n_param_strs++] = dup;
+	return dup;
+}
+
+/*
+ * Pass each parameter to .config.  A bare word goes to the plugin's
+ * magic_config_key; an nbdkit plugin without one gets nbdkit's older
+ * rule: a bare first parameter is "script", any other is an error.
+ */
+static int
+host_call_config(const Nbdbroker__Rpc__Config *cfg)
+{
+	size_t	i;
+
 	for (i = 0; i < cfg->n_params; i++) {
 		const Nbdbroker__Rpc__Param	*pa = cfg->params[i];
-		const char			*key = pa->key;
-		const char			*value = pa->value;
+		const char			*key, *value;
 
-		if (!pa->has_value) {
-			if (host.p.magic_config_key == NULL) {
+		if (pa->has_value) {
+			key = param_keep(pa->key);
+			value = param_keep(pa->value);
+		} else {
+			if (host.p.magic_config_key != NULL)
+				key = host.p.magic_config_key;
+			else if (host.nbdkit && i == 0)
+				key = "script";
+			else {
 				nbdbroker_error("plugin %s: '%s' is not "
 				    "KEY=VALUE and the plugin has no magic "
 				    "config key", host.p.name, pa->key);
 				return -1;
 			}
-			key = host.p.magic_config_key;
-			value = pa->key;
+			value = param_keep(pa->key);
 		}
 		if (host.p.config == NULL) {
 			nbdbroker_error("plugin %s takes no parameters, "
@@ -202,6 +287,55 @@ host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* .thread_model may only make the model stricter. */
+static int
+host_call_thread_model(void)
+{
+	int	tm;
+
+	if (host.p.thread_model == NULL)
+		return 0;
+	if ((tm = host.p.thread_model()) == -1)
+		return -1;
+	if (tm >= NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS &&
+	    tm < host.thread_model)
+		host.thread_model = tm;
+	return 0;
+}
+
+/* True if a seed=... parameter was given (see compat_durability). */
+static bool
+has_param(const Nbdbroker__Rpc__Config *cfg, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->n_params; i++)
+		if (cfg->params[i]->has_value &&
+		    strcmp(cfg->params[i]->key, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Set debug flags and run load, config for each parameter,
+ * config_complete, thread_model, get_ready and after_fork.  On failure
+ * *stage names the step.
+ */
+int
+host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
+{
+	*stage = "load";
+	host_call_load(cfg);
+	if (host.nbdkit)
+		host.p.durability = compat_durability(host.p.name,
+		    has_param(cfg, "seed"));
+
+	*stage = "config";
+	if (host_call_config(cfg) == -1)
+		return -1;
 
 	*stage = "config_complete";
 	if (host.p.config_complete != NULL && host.p.config_complete() == -1) {
@@ -212,12 +346,8 @@ host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
 	}
 
 	*stage = "thread_model";
-	if (host.p.thread_model != NULL) {
-		if ((tm = host.p.thread_model()) == -1)
-			return -1;
-		if (tm < host.thread_model)
-			host.thread_model = tm;
-	}
+	if (host_call_thread_model() == -1)
+		return -1;
 
 	*stage = "get_ready";
 	if (host.p.get_ready != NULL && host.p.get_ready() == -1)
@@ -225,7 +355,89 @@ host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
 	*stage = "after_fork";
 	if (host.p.after_fork != NULL && host.p.after_fork() == -1)
 		return -1;
+	host.started = true;
 	*stage = NULL;
+	return 0;
+}
+
+static const char *
+thread_model_name(int tm)
+{
+	static const char *const names[] = {
+		"serialize_connections", "serialize_all_requests",
+		"serialize_requests", "parallel",
+	};
+
+	return tm >= 0 && tm <= 3 ? names[tm] : "unknown";
+}
+
+/*
+ * nbdbroker --dump-plugin: describe the plugin on stdout as KEY=VALUE
+ * lines (nbdkit --dump-plugin's keys), then let .dump_plugin add its
+ * own.  Like nbdkit, runs load, config for each parameter and
+ * thread_model, but not config_complete.  Returns 0, or -1 if a
+ * callback failed (it has said why).
+ */
+int
+host_dump(const Nbdbroker__Rpc__Config *cfg)
+{
+	static const char *const durability[] = {
+		"unspecified", "stateless", "persistent", "volatile",
+	};
+	const struct nbdbroker_plugin	*p = &host.p;
+	const struct {
+		const char	*name;
+		bool		 set;
+	} has[] = {
+#define HAS(f)	{ #f, p->f != NULL }
+		HAS(load), HAS(unload), HAS(dump_plugin), HAS(config),
+		HAS(config_complete), HAS(config_help), HAS(thread_model),
+		HAS(get_ready), HAS(after_fork), HAS(cleanup),
+		HAS(preconnect), HAS(list_exports), HAS(default_export),
+		HAS(open), HAS(close), HAS(export_description),
+		HAS(get_size), HAS(block_size), HAS(can_write),
+		HAS(can_flush), HAS(is_rotational), HAS(can_trim),
+		HAS(can_zero), HAS(can_fast_zero), HAS(can_fua),
+		HAS(can_multi_conn), HAS(can_extents), HAS(can_cache),
+		{ "pread", p->pread != NULL || p->_pread_v1 != NULL },
+		{ "pwrite", p->pwrite != NULL || p->_pwrite_v1 != NULL },
+		{ "flush", p->flush != NULL || p->_flush_v1 != NULL },
+		{ "trim", p->trim != NULL || p->_trim_v1 != NULL },
+		{ "zero", p->zero != NULL || p->_zero_v1 != NULL },
+		HAS(extents), HAS(cache),
+#undef HAS
+	};
+	size_t	i;
+
+	host_call_load(cfg);
+	if (host.nbdkit)
+		host.p.durability = compat_durability(host.p.name,
+		    has_param(cfg, "seed"));
+	if (host_call_config(cfg) == -1 || host_call_thread_model() == -1)
+		return -1;
+
+	printf("path=%s\n", host.path);
+	printf("name=%s\n", p->name);
+	if (p->version != NULL)
+		printf("version=%s\n", p->version);
+	printf("api_version=%d\n", host.api_version);
+	printf("struct_size=%" PRIu64 "\n", host.struct_size);
+	printf("nbdkit_plugin=%d\n", host.nbdkit);
+	printf("max_thread_model=%s\n",
+	    thread_model_name(host.max_thread_model));
+	printf("thread_model=%s\n", thread_model_name(host.thread_model));
+	printf("errno_is_preserved=%d\n", p->errno_is_preserved != 0);
+	if (p->magic_config_key != NULL)
+		printf("magic_config_key=%s\n", p->magic_config_key);
+	printf("durability=%s\n", durability[p->durability]);
+	for (i = 0; i < sizeof(has) / sizeof(has[0]); i++)
+		if (has[i].set)
+			printf("has_%s=1\n", has[i].name);
+	fflush(stdout);
+	if (p->dump_plugin != NULL) {
+		p->dump_plugin();
+		fflush(stdout);
+	}
 	return 0;
 }
 
@@ -233,12 +445,16 @@ void
 host_unload(void)
 {
 	if (host.loaded) {
-		if (host.p.cleanup != NULL)
+		if (host.started && host.p.cleanup != NULL)
 			host.p.cleanup();
 		if (host.p.unload != NULL)
 			host.p.unload();
 		host.loaded = false;
 	}
+	while (n_param_strs > 0)
+		free(param_strs[--n_param_strs]);
+	free(param_strs);
+	param_strs = NULL;
 	sdk_cleanup();
 	/* The plugin stays mapped: its atexit handlers may still run. */
 }

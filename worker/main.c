@@ -8,6 +8,10 @@
  * Exit status: 0 when the broker closed the socket, 1 when start-up
  * failed (the reason was sent as Failed and logged), 2 for a protocol
  * mismatch with the broker.
+ *
+ * `nbdbroker-worker --dump-plugin ...` (dump.c) is the one other way
+ * in: exec'd by `nbdbroker --dump-plugin`, it describes a plugin on
+ * stdout and exits.
  */
 #include <config.h>
 
@@ -101,6 +105,9 @@ main(int argc, char **argv)
 	pid_t				 broker = 0;
 	unsigned			 threads;
 	int				 c;
+
+	if (argc > 1 && strcmp(argv[1], "--dump-plugin") == 0)
+		return dump_main(argc, argv);	/* nbdbroker --dump-plugin */
 
 	log_init("nbdbroker-worker", LOG_DEST_STDERR, 0);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {

@@ -24,15 +24,28 @@
 #define WORKER_DEFAULT_THREADS	16
 #define WORKER_MAX_THREADS	256
 
+/*
+ * An nbdkit plugin's struct nbdkit_plugin is ours without the members
+ * we appended (384 bytes in nbdkit 1.32 on LP64); nothing past it is
+ * read from an nbdkit plugin, whatever its _struct_size says.  The
+ * oldest nbdkit plugins end before errno_is_preserved; every plugin
+ * must at least reach the API 1 pread slot.
+ */
+#define COMPAT_STRUCT_SIZE	offsetof(struct nbdbroker_plugin, durability)
+#define COMPAT_MIN_STRUCT	offsetof(struct nbdbroker_plugin, _pwrite_v1)
+
 /* The loaded plugin (host.c). */
 struct host {
 	void			*dl;		/* dlopen handle */
 	char			*path;
 	struct nbdbroker_plugin	 p;		/* normalized copy */
+	uint64_t		 struct_size;	/* as the plugin declared */
 	int			 api_version;
+	int			 max_thread_model; /* THREAD_MODEL */
 	int			 thread_model;	/* effective */
 	bool			 nbdkit;	/* hosted via the nbdkit ABI */
 	bool			 loaded;	/* .load ran: call .unload */
+	bool			 started;	/* .after_fork ran: .cleanup */
 	pthread_mutex_t		 all_lock;	/* SERIALIZE_ALL_REQUESTS */
 };
 
@@ -56,9 +69,13 @@ struct handle {
 
 extern struct host	 host;
 
+/* dump.c */
+int	dump_main(int argc, char **argv);
+
 /* host.c */
 int	host_load(const char *path, char *err, size_t errlen);
 int	host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage);
+int	host_dump(const Nbdbroker__Rpc__Config *cfg);
 void	host_unload(void);
 void	host_fill_ready(Nbdbroker__Rpc__Ready *r);
 int	host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
@@ -70,6 +87,12 @@ int	host_list_exports(const Nbdbroker__Rpc__ListExports *le,
 	    struct nbdbroker_exports *x);
 void	host_lock_request(struct handle *hd);
 void	host_unlock_request(struct handle *hd);
+
+/* nbdkit-compat.c */
+int	compat_durability(const char *name, bool seed_given);
+void	compat_set_debug_flag(void *dl, const char *plugin, const char *flag,
+	    const char *value);
+void	compat_prepare_env(void);
 
 /* rpc-server.c */
 int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);

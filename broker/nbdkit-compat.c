@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The nbdkit conventions the broker's command line follows, so that
+ * nbdkit users feel at home: short names for nbdkit's own plugins
+ * (nbdkit:NAME, and a fallback for names we do not bundle), nbdkit's
+ * rule for telling KEY=VALUE from a bare word, -D debug flags,
+ * --dump-plugin, and the parameters an nbdkit plugin needs from us to
+ * survive restarts (a pinned seed for the random plugins).
+ *
+ * Start-up code only: may exit on bad input; never loads plugin code
+ * (the worker does, even for --dump-plugin).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+
+#ifndef NBDKIT_PLUGINDIR
+#define NBDKIT_PLUGINDIR	"/usr/lib/nbdkit/plugins"
+#endif
+
+/* Where nbdkit's plugins are: --nbdkit-plugin-dir, else configure's. */
+const char *
+compat_plugin_dir(void)
+{
+	return broker.cfg.nbdkit_plugin_dir != NULL ?
+	    broker.cfg.nbdkit_plugin_dir : NBDKIT_PLUGINDIR;
+}
+
+/*
+ * The absolute path of nbdkit's plugin NAME (DIR/nbdkit-NAME-plugin.so),
+ * as a new string, or NULL if there is none.  With required, a missing
+ * plugin ends the program with what was tried instead.  nbdkit's
+ * scripted plugins (an executable nbdkit-NAME-plugin with a #! line
+ * naming nbdkit) are not plugins we can load: say so.
+ */
+char *
+compat_plugin_path(const char *name, bool required)
+{
+	const char	*dir = compat_plugin_dir();
+	char		*so, *script, *path;
+
+	if (asprintf(&so, "%s/nbdkit-%s-plugin.so", dir, name) == -1 ||
+	    asprintf(&script, "%s/nbdkit-%s-plugin", dir, name) == -1)
+		fatal("asprintf");
+	if ((path = realpath(so, NULL)) != NULL) {
+		free(so);
+		free(script);
+		return path;
+	}
+	if (access(script, X_OK) == 0)
+		fatalx("%s is a script for nbdkit's language plugins, which "
+		    "nbdbroker cannot run by name; run the language plugin "
+		    "with the script instead, e.g. nbdkit:sh %s", script,
+		    script);
+	if (required)
+		fatalx("nbdkit plugin '%s' not found (looked for %s; "
+		    "--nbdkit-plugin-dir changes where)", name, so);
+	free(so);
+	free(script);
+	return NULL;
+}
+
+/*
+ * nbdkit's rule: KEY=VALUE only if KEY starts with a letter and holds
+ * only letters, digits, '.', '_' and '-'; anything else (a path with
+ * '=' in it, a data string) is a bare word for the magic config key.
+ * Returns the '=' that ends the key, or NULL for a bare word.
+ */
+const char *
+compat_param_split(const char *param)
+{
+	const char	*eq = strchr(param, '='), *p;
+
+	if (eq == NULL || eq == param ||
+	    !((*param >= 'a' && *param <= 'z') ||
+	    (*param >= 'A' && *param <= 'Z')))
+		return NULL;
+	for (p = param + 1; p < eq; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-'))
+			return NULL;
+	return eq;
+}
+
+/*
+ * -D NAME.FLAG=N: checked here, sent to each worker, which sets the
+ * plugin's int NAME_debug_FLAG before .load (see worker/nbdkit-compat.c).
+ * Returns 0, or -1 if arg is malformed.
+ */
+int
+compat_add_debug_flag(const char *arg)
+{
+	struct config		 *cfg = &broker.cfg;
+	Nbdbroker__Rpc__Param	 *pa, **v;
+	const char		 *eq = strchr(arg, '=');
+	const char		 *dot = strchr(arg, '.');
+	char			 *end;
+	long			  n;
+
+	if (eq == NULL || dot == NULL || dot == arg || dot > eq ||
+	    dot + 1 == eq || eq[1] == '\0')
+		return -1;
+	errno = 0;
+	n = strtol(eq + 1, &end, 0);
+	if (errno != 0 || *end != '\0' || n < INT_MIN || n > INT_MAX)
+		return -1;
+	v = reallocarray(cfg->debug_flags, cfg->ndebug_flags + 1,
+	    sizeof(*v));
+	if (v == NULL || (pa = calloc(1, sizeof(*pa))) == NULL)
+		fatal("-D");
+	cfg->debug_flags = v;
+	nbdbroker__rpc__param__init(pa);
+	if ((pa->key = strndup(arg, eq - arg)) == NULL ||
+	    (pa->value = strdup(eq + 1)) == NULL)
+		fatal("-D");
+	pa->has_value = true;
+	cfg->debug_flags[cfg->ndebug_flags++] = pa;
+	return 0;
+}
+
+static bool
+is_nbdkit_plugin_file(const char *path, const char *name)
+{
+	const char	*base = strrchr(path, '/');
+	char		 want[64];
+
+	base = base ? base + 1 : path;
+	snprintf(want, sizeof(want), "nbdkit-%s-plugin.so", name);
+	return strcmp(base, want) == 0;
+}
+
+/*
+ * Parameters an nbdkit plugin needs from us.  nbdkit's random and
+ * sparse-random plugins pick a seed of their own when given none, so
+ * a restarted worker would serve other bytes than the one that died:
+ * choose the seed once, here, and give every worker the same one.
+ */
+void
+compat_adjust_params(void)
+{
+	struct config	 *cfg = &broker.cfg;
+	char		**v, *seed;
+	uint32_t	  s;
+	size_t		  i;
+
+	if (!is_nbdkit_plugin_file(cfg->plugin_path, "random") &&
+	    !is_nbdkit_plugin_file(cfg->plugin_path, "sparse-random"))
+		return;
+	for (i = 0; i < cfg->nparams; i++)
+		if (strncmp(cfg->params[i], "seed=", 5) == 0)
+			return;
+	if (getrandom(&s, sizeof(s), 0) != sizeof(s))
+		fatal("getrandom");
+	if ((v = calloc(cfg->nparams + 2, sizeof(*v))) == NULL ||
+	    asprintf(&seed, "seed=%u", s) == -1)
+		fatal("seed");
+	memcpy(v, cfg->params, cfg->nparams * sizeof(*v));
+	v[cfg->nparams++] = seed;
+	cfg->params = v;
+	log_info("plugin %s: no seed= given; using %s for every worker, so "
+	    "that a restarted worker serves the same data", cfg->plugin_arg,
+	    seed);
+}
+
+/*
+ * --dump-plugin: become the worker in its describe-and-exit mode, on
+ * our stdout and stderr.  Parameters are split here by the same rule
+ * as for serving.
+ */
+void
+compat_exec_dump(void)
+{
+	const struct config	 *cfg = &broker.cfg;
+	char			**argv;
+	size_t			  i, n = 0;
+
+	argv = calloc(4 + 2 * (cfg->ndebug_flags + cfg->nparams),
+	    sizeof(*argv));
+	if (argv == NULL)
+		fatal("calloc");
+	argv[n++] = cfg->worker_path;
+	argv[n++] = (char *)"--dump-plugin";
+	argv[n++] = cfg->plugin_path;
+	for (i = 0; i < cfg->ndebug_flags; i++) {
+		argv[n++] = (char *)"--debug-flag";
+		if (asprintf(&argv[n++], "%s=%s", cfg->debug_flags[i]->key,
+		    cfg->debug_flags[i]->value) == -1)
+			fatal("asprintf");
+	}
+	for (i = 0; i < cfg->nparams; i++) {
+		argv[n++] = compat_param_split(cfg->params[i]) ?
+		    (char *)"--param" : (char *)"--bare";
+		argv[n++] = cfg->params[i];
+	}
+	argv[n] = NULL;
+	fflush(stdout);
+	execv(cfg->worker_path, argv);
+	fatal("execv %s", cfg->worker_path);
+}

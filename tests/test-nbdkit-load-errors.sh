@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# What nbdkit users may try that nbdbroker cannot do fails at start-up
+# with a message saying what and why: a plugin importing an nbdkit
+# function we lack (named), an nbdkit filter (as a plugin, or with
+# --filter), a scripted plugin by name, an unknown nbdkit: name.
+source "${srcdir:-.}/functions.sh"
+source "${srcdir:-.}/nbdkit-functions.sh"
+set -e
+set -x
+
+d=$(tmpdir)
+
+# expect_failure LOGFILE ARGS...: the server must exit non-zero at once.
+expect_failure() {
+	local log=$1
+	shift
+	if timeout 20 "$NBDBROKER" -f -U "$d/sock" "$@" 2> "$log"; then
+		echo "$0: nbdbroker $* started" >&2
+		exit 1
+	fi
+	cat "$log"
+	test ! -S "$d/sock"
+}
+
+p=$(test_plugin undefined)
+expect_failure "$d/undef.log" "$p"
+grep -F "load failed: $p: the plugin needs nbdkit_from_the_future, an nbdkit function nbdbroker-worker does not provide" "$d/undef.log"
+
+if [ -r "$NBDKIT_PLUGINDIR/../filters/nbdkit-offset-filter.so" ]; then
+	f=$(realpath "$NBDKIT_PLUGINDIR/../filters/nbdkit-offset-filter.so")
+	expect_failure "$d/filter.log" "$f"
+	grep -F "$f: this is an nbdkit filter; nbdbroker hosts plugins only and does not support filters" "$d/filter.log"
+fi
+if [ -r "$NBDKIT_PLUGINDIR/../filters/nbdkit-cow-filter.so" ]; then
+	# A filter that needs nbdkit's backend functions cannot even load.
+	f=$(realpath "$NBDKIT_PLUGINDIR/../filters/nbdkit-cow-filter.so")
+	expect_failure "$d/filter2.log" "$f"
+	grep -F "this looks like an nbdkit filter, and nbdbroker does not support filters (it needs nbdkit_" "$d/filter2.log"
+fi
+
+expect_failure "$d/opt.log" --filter=cow memory 1M
+grep -F -- "--filter=cow: nbdbroker does not support nbdkit filters" "$d/opt.log"
+
+expect_failure "$d/name.log" nbdkit:no-such-plugin
+grep -F "nbdkit plugin 'no-such-plugin' not found (looked for $NBDKIT_PLUGINDIR/nbdkit-no-such-plugin-plugin.so" "$d/name.log"
+
+# A scripted plugin (#!/usr/sbin/nbdkit sh) found by name.
+mkdir "$d/dir"
+printf '#!/usr/sbin/nbdkit sh\nexit 2\n' > "$d/dir/nbdkit-myscript-plugin"
+chmod +x "$d/dir/nbdkit-myscript-plugin"
+expect_failure "$d/script.log" --nbdkit-plugin-dir "$d/dir" nbdkit:myscript
+grep -F "is a script for nbdkit's language plugins" "$d/script.log"
+
+# Not a plugin at all.
+requires test -r /lib/x86_64-linux-gnu/libz.so.1
+expect_failure "$d/lib.log" /lib/x86_64-linux-gnu/libz.so.1
+grep -F "not a plugin (neither nbdbroker_plugin_register nor nbdkit's plugin_init is defined)" "$d/lib.log"

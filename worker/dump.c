@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nbdbroker-worker --dump-plugin PATH [--debug-flag NAME.FLAG=N]...
+ * [--param KEY=VALUE | --bare WORD]...: what `nbdbroker --dump-plugin`
+ * execs.  Loads the plugin and prints what host_dump says about it on
+ * stdout; the broker has already split the parameters.  Runs without
+ * the RPC socket, the arenas or the sandbox, in the user's terminal,
+ * like nbdkit --dump-plugin.
+ */
+#include <config.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "worker.h"
+
+/* Append KEY=VALUE (or a bare word) to a Param array; exits on ENOMEM. */
+static void
+add_param(Nbdbroker__Rpc__Param ***v, size_t *n, const char *arg, bool kv)
+{
+	Nbdbroker__Rpc__Param	*pa, **nv;
+	const char		*eq = kv ? strchr(arg, '=') : NULL;
+
+	if ((nv = reallocarray(*v, *n + 1, sizeof(*nv))) == NULL ||
+	    (pa = calloc(1, sizeof(*pa))) == NULL)
+		fatal("dump-plugin");
+	*v = nv;
+	nbdbroker__rpc__param__init(pa);
+	if (eq != NULL) {
+		pa->key = strndup(arg, eq - arg);
+		pa->value = strdup(eq + 1);
+		pa->has_value = true;
+	} else {
+		pa->key = strdup(arg);
+		pa->value = strdup("");
+	}
+	if (pa->key == NULL || pa->value == NULL)
+		fatal("dump-plugin");
+	(*v)[(*n)++] = pa;
+}
+
+int
+dump_main(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "dump-plugin", required_argument, NULL, 'd' },
+		{ "debug-flag", required_argument, NULL, 'D' },
+		{ "param", required_argument, NULL, 'p' },
+		{ "bare", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 }
+	};
+	Nbdbroker__Rpc__Config		 cfg = NBDBROKER__RPC__CONFIG__INIT;
+	const char			*path = NULL;
+	char				 err[1024];
+	int				 c;
+
+	log_init("nbdbroker-worker", LOG_DEST_STDERR, 0);
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			path = optarg;
+			break;
+		case 'D':
+			add_param(&cfg.debug_flags, &cfg.n_debug_flags,
+			    optarg, true);
+			break;
+		case 'p':
+		case 'b':
+			add_param(&cfg.params, &cfg.n_params, optarg,
+			    c == 'p');
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		fprintf(stderr, "nbdbroker-worker --dump-plugin is run by "
+		    "nbdbroker --dump-plugin\n");
+		return 2;
+	}
+	if (host_load(path, err, sizeof(err)) == -1) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (host_dump(&cfg) == -1)
+		return 1;
+	host_unload();
+	return 0;
+}

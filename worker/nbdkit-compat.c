@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Hosting unmodified nbdkit plugins: the nbdkit_* functions they
+ * import (exported to them through nbdkit-compat.syms), and the rules
+ * the worker applies to an nbdkit plugin that differ from ours (which
+ * struct sizes load, debug flags, durability by plugin name).
+ *
+ * Written from nbdkit's documentation (nbdkit-plugin(3), the list
+ * functions of nbdkit-filter(3)) and checked against nbdkit 1.32's
+ * observable behaviour.  Where nbdkit's semantics differ from our
+ * SDK's (size suffixes, error texts, the add_extent rules, peer_name
+ * truncation, password trimming), these follow nbdkit; the rest share
+ * the SDK's code and per-thread state.  Runs inside plugin callbacks,
+ * on any worker thread; never called by our own plugins.
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "worker.h"
+
+/*
+ * struct nbdkit_plugin is struct nbdbroker_plugin without our appended
+ * members: 384 bytes on LP64 in nbdkit 1.32.
+ */
+_Static_assert(COMPAT_STRUCT_SIZE == 48 * sizeof(void *),
+    "nbdkit 1.32 struct nbdkit_plugin layout");
+
+/* nbdkit-filter.h's element types, returned by value. */
+struct nbdkit_extent {
+	uint64_t	offset;
+	uint64_t	length;
+	uint32_t	type;
+};
+
+struct nbdkit_export {
+	char		*name;
+	char		*description;
+};
+
+_Static_assert(sizeof(struct nbdkit_extent) == sizeof(struct sdk_extent),
+    "extent layout");
+_Static_assert(sizeof(struct nbdkit_export) == sizeof(struct sdk_export),
+    "export layout");
+
+/*
+ * The exported functions, declared here because nothing in the worker
+ * calls them: they exist for plugin code only.  nbdkit's opaque list
+ * types are our own lists.
+ */
+#define COMPAT_PUBLIC	__attribute__((__visibility__("default")))
+#define COMPAT_PRINTF(f, a) __attribute__((__format__(__printf__, f, a)))
+
+COMPAT_PUBLIC void nbdkit_error(const char *, ...) COMPAT_PRINTF(1, 2);
+COMPAT_PUBLIC void nbdkit_verror(const char *, va_list) COMPAT_PRINTF(1, 0);
+COMPAT_PUBLIC void nbdkit_debug(const char *, ...) COMPAT_PRINTF(1, 2);
+COMPAT_PUBLIC void nbdkit_vdebug(const char *, va_list) COMPAT_PRINTF(1, 0);
+COMPAT_PUBLIC void nbdkit_set_error(int);
+COMPAT_PUBLIC char *nbdkit_absolute_path(const char *);
+COMPAT_PUBLIC char *nbdkit_realpath(const char *);
+COMPAT_PUBLIC int64_t nbdkit_parse_size(const char *);
+COMPAT_PUBLIC int nbdkit_parse_bool(const char *);
+COMPAT_PUBLIC int nbdkit_parse_int(const char *, const char *, int *);
+COMPAT_PUBLIC int nbdkit_parse_unsigned(const char *, const char *,
+    unsigned *);
+COMPAT_PUBLIC int nbdkit_parse_int8_t(const char *, const char *, int8_t *);
+COMPAT_PUBLIC int nbdkit_parse_uint8_t(const char *, const char *,
+    uint8_t *);
+COMPAT_PUBLIC int nbdkit_parse_int16_t(const char *, const char *,
+    int16_t *);
+COMPAT_PUBLIC int nbdkit_parse_uint16_t(const char *, const char *,
+    uint16_t *);
+COMPAT_PUBLIC int nbdkit_parse_int32_t(const char *, const char *,
+    int32_t *);
+COMPAT_PUBLIC int nbdkit_parse_uint32_t(const char *, const char *,
+    uint32_t *);
+COMPAT_PUBLIC int nbdkit_parse_int64_t(const char *, const char *,
+    int64_t *);
+COMPAT_PUBLIC int nbdkit_parse_uint64_t(const char *, const char *,
+    uint64_t *);
+COMPAT_PUBLIC int nbdkit_read_password(const char *, char **);
+COMPAT_PUBLIC int nbdkit_stdio_safe(void);
+COMPAT_PUBLIC int nbdkit_nanosleep(unsigned, unsigned);
+COMPAT_PUBLIC const char *nbdkit_export_name(void);
+COMPAT_PUBLIC int nbdkit_is_tls(void);
+COMPAT_PUBLIC int nbdkit_peer_name(struct sockaddr *, socklen_t *);
+COMPAT_PUBLIC int64_t nbdkit_peer_pid(void);
+COMPAT_PUBLIC int64_t nbdkit_peer_uid(void);
+COMPAT_PUBLIC int64_t nbdkit_peer_gid(void);
+COMPAT_PUBLIC void nbdkit_shutdown(void);
+COMPAT_PUBLIC const char *nbdkit_strdup_intern(const char *);
+COMPAT_PUBLIC const char *nbdkit_strndup_intern(const char *, size_t);
+COMPAT_PUBLIC const char *nbdkit_printf_intern(const char *, ...)
+    COMPAT_PRINTF(1, 2);
+COMPAT_PUBLIC const char *nbdkit_vprintf_intern(const char *, va_list)
+    COMPAT_PRINTF(1, 0);
+COMPAT_PUBLIC int nbdkit_add_extent(struct nbdbroker_extents *, uint64_t,
+    uint64_t, uint32_t);
+COMPAT_PUBLIC struct nbdbroker_extents *nbdkit_extents_new(uint64_t,
+    uint64_t);
+COMPAT_PUBLIC void nbdkit_extents_free(struct nbdbroker_extents *);
+COMPAT_PUBLIC size_t nbdkit_extents_count(const struct nbdbroker_extents *);
+COMPAT_PUBLIC struct nbdkit_extent nbdkit_get_extent(
+    const struct nbdbroker_extents *, size_t);
+COMPAT_PUBLIC int nbdkit_add_export(struct nbdbroker_exports *, const char *,
+    const char *);
+COMPAT_PUBLIC int nbdkit_use_default_export(struct nbdbroker_exports *);
+COMPAT_PUBLIC struct nbdbroker_exports *nbdkit_exports_new(void);
+COMPAT_PUBLIC void nbdkit_exports_free(struct nbdbroker_exports *);
+COMPAT_PUBLIC size_t nbdkit_exports_count(const struct nbdbroker_exports *);
+COMPAT_PUBLIC struct nbdkit_export nbdkit_get_export(
+    const struct nbdbroker_exports *, size_t);
+
+/* Messages. */
+
+COMPAT_PUBLIC void
+nbdkit_verror(const char *fmt, va_list args)
+{
+	sdk_log_fmt(LOG_ERR, fmt, args);
+}
+
+COMPAT_PUBLIC void
+nbdkit_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	sdk_log_fmt(LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
+COMPAT_PUBLIC void
+nbdkit_vdebug(const char *fmt, va_list args)
+{
+	sdk_log_fmt(LOG_DEBUG, fmt, args);
+}
+
+COMPAT_PUBLIC void
+nbdkit_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	sdk_log_fmt(LOG_DEBUG, fmt, ap);
+	va_end(ap);
+}
+
+COMPAT_PUBLIC void
+nbdkit_set_error(int err)
+{
+	nbdbroker_set_error(err);
+}
+
+/* Parsing, with nbdkit's accepted forms and error texts. */
+
+/*
+ * A size in bytes: a decimal number (leading blanks and a sign
+ * allowed, as strtoimax takes them) and at most one suffix letter: b,
+ * k, M, G, T, P, E (powers of 1024, either case) or s (512-byte
+ * sectors).  No "MB" or "MiB", no fractions, no hex.
+ */
+COMPAT_PUBLIC int64_t
+nbdkit_parse_size(const char *str)
+{
+	char		*end;
+	intmax_t	 v;
+	int64_t		 scale = 1;
+	int		 shift = 0;
+
+	errno = 0;
+	v = strtoimax(str, &end, 10);
+	if (end == str) {
+		nbdkit_error("could not parse size string (%s)", str);
+		return -1;
+	}
+	if (v < 0) {
+		nbdkit_error("size cannot be negative (%s)", str);
+		return -1;
+	}
+	if (errno != 0 || v > INT64_MAX) {
+		nbdkit_error("size (%s) exceeds maximum value", str);
+		return -1;
+	}
+	switch (*end) {
+	case '\0':
+	case 'b': case 'B':		break;
+	case 'k': case 'K':	shift = 10; break;
+	case 'm': case 'M':	shift = 20; break;
+	case 'g': case 'G':	shift = 30; break;
+	case 't': case 'T':	shift = 40; break;
+	case 'p': case 'P':	shift = 50; break;
+	case 'e': case 'E':	shift = 60; break;
+	case 's': case 'S':	scale = 512; break;
+	default:
+		goto bad_suffix;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		goto bad_suffix;
+	if (shift > 0)
+		scale = INT64_C(1) << shift;
+	if (v > INT64_MAX / scale) {
+		nbdkit_error("overflow computing size (%s)", str);
+		return -1;
+	}
+	return (int64_t)v * scale;
+
+ bad_suffix:
+	nbdkit_error("could not parse size: unknown suffix '%s'", end);
+	return -1;
+}
+
+COMPAT_PUBLIC int
+nbdkit_parse_bool(const char *str)
+{
+	static const char *const yes[] = { "1", "true", "t", "yes", "y",
+	    "on", NULL };
+	static const char *const no[] = { "0", "false", "f", "no", "n",
+	    "off", NULL };
+	size_t	i;
+
+	for (i = 0; yes[i] != NULL; i++)
+		if (strcasecmp(str, yes[i]) == 0)
+			return 1;
+	for (i = 0; no[i] != NULL; i++)
+		if (strcasecmp(str, no[i]) == 0)
+			return 0;
+	nbdkit_error("could not decipher boolean (%s)", str);
+	return -1;
+}
+
+/*
+ * The checks every integer parser makes after strtoimax/strtoumax, in
+ * nbdkit's order: a conversion error, nothing converted, trailing
+ * characters.  Returns 0 if the number is usable.
+ */
+static int
+parse_check(const char *what, const char *str, const char *end)
+{
+	if (errno != 0) {
+		nbdkit_error("%s: could not parse number: \"%s\": %m",
+		    what, str);
+		return -1;
+	}
+	if (end == str) {
+		nbdkit_error("%s: empty string where we expected a number",
+		    what);
+		errno = EINVAL;
+		return -1;
+	}
+	if (*end != '\0') {
+		nbdkit_error("%s: could not parse number: \"%s\": "
+		    "trailing garbage", what, str);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+parse_range_error(const char *what, const char *str)
+{
+	errno = ERANGE;
+	nbdkit_error("%s: could not parse number: \"%s\": %m", what, str);
+}
+
+/* Decimal, 0x hex or 0 octal, within [min, max]; *r untouched on error. */
+static int
+parse_signed(const char *what, const char *str, intmax_t min, intmax_t max,
+    intmax_t *r)
+{
+	char		*end;
+	intmax_t	 v;
+
+	errno = 0;
+	v = strtoimax(str, &end, 0);
+	if (parse_check(what, str, end) == -1)
+		return -1;
+	if (v < min || v > max) {
+		parse_range_error(what, str);
+		return -1;
+	}
+	*r = v;
+	return 0;
+}
+
+static int
+parse_unsigned(const char *what, const char *str, uintmax_t max,
+    uintmax_t *r)
+{
+	const char	*p = str;
+	char		*end;
+	uintmax_t	 v;
+
+	/* strtoumax would accept "-1" as its two's complement. */
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '-') {
+		nbdkit_error("%s: negative numbers are not allowed", what);
+		errno = ERANGE;
+		return -1;
+	}
+	errno = 0;
+	v = strtoumax(str, &end, 0);
+	if (parse_check(what, str, end) == -1)
+		return -1;
+	if (v > max) {
+		parse_range_error(what, str);
+		return -1;
+	}
+	*r = v;
+	return 0;
+}
+
+#define COMPAT_SIGNED(name, type, min, max)				\
+COMPAT_PUBLIC int							\
+name(const char *what, const char *str, type *r)			\
+{									\
+	intmax_t	v;						\
+									\
+	if (parse_signed(what, str, (min), (max), &v) == -1)		\
+		return -1;						\
+	if (r != NULL)							\
+		*r = (type)v;						\
+	return 0;							\
+}
+
+#define COMPAT_UNSIGNED(name, type, max)				\
+COMPAT_PUBLIC int							\
+name(const char *what, const char *str, type *r)			\
+{									\
+	uintmax_t	v;						\
+									\
+	if (parse_unsigned(what, str, (max), &v) == -1)			\
+		return -1;						\
+	if (r != NULL)							\
+		*r = (type)v;						\
+	return 0;							\
+}
+
+COMPAT_SIGNED(nbdkit_parse_int, int, INT_MIN, INT_MAX)
+COMPAT_SIGNED(nbdkit_parse_int8_t, int8_t, INT8_MIN, INT8_MAX)
+COMPAT_SIGNED(nbdkit_parse_int16_t, int16_t, INT16_MIN, INT16_MAX)
+COMPAT_SIGNED(nbdkit_parse_int32_t, int32_t, INT32_MIN, INT32_MAX)
+COMPAT_SIGNED(nbdkit_parse_int64_t, int64_t, INT64_MIN, INT64_MAX)
+COMPAT_UNSIGNED(nbdkit_parse_unsigned, unsigned, UINT_MAX)
+COMPAT_UNSIGNED(nbdkit_parse_uint8_t, uint8_t, UINT8_MAX)
+COMPAT_UNSIGNED(nbdkit_parse_uint16_t, uint16_t, UINT16_MAX)
+COMPAT_UNSIGNED(nbdkit_parse_uint32_t, uint32_t, UINT32_MAX)
+COMPAT_UNSIGNED(nbdkit_parse_uint64_t, uint64_t, UINT64_MAX)
+
+/* Paths, passwords, stdio, sleeping. */
+
+COMPAT_PUBLIC char *
+nbdkit_absolute_path(const char *path)
+{
+	return nbdbroker_absolute_path(path);
+}
+
+COMPAT_PUBLIC char *
+nbdkit_realpath(const char *path)
+{
+	return nbdbroker_realpath(path);
+}
+
+/*
+ * PASSWORD (taken as is), +FILE (the file's contents, all trailing
+ * newlines cut, but not carriage returns), or, in nbdkit, "-" (the
+ * terminal) and -FD (an inherited descriptor).  A worker has neither a
+ * terminal nor the user's descriptors, so those two fail clearly.
+ */
+COMPAT_PUBLIC int
+nbdkit_read_password(const char *value, char **password)
+{
+	size_t	len;
+	int	fd, r;
+
+	*password = NULL;
+	if (strcmp(value, "-") == 0) {
+		nbdkit_error("stdin is not a tty, cannot read password "
+		    "interactively (nbdbroker runs plugins in a worker "
+		    "without a terminal: use password=+FILE)");
+		errno = ENOTTY;
+		return -1;
+	}
+	if (value[0] == '-') {
+		nbdkit_error("password=%s: nbdbroker does not pass file "
+		    "descriptors to its workers: use password=+FILE", value);
+		errno = EBADF;
+		return -1;
+	}
+	if (value[0] != '+') {
+		if ((*password = strdup(value)) == NULL) {
+			nbdkit_error("strdup: %m");
+			return -1;
+		}
+		return 0;
+	}
+	if ((fd = open(value + 1, O_RDONLY | O_CLOEXEC)) == -1) {
+		nbdkit_error("open %s: %m", value + 1);
+		return -1;
+	}
+	r = sdk_read_secret_fd(fd, value + 1, password);
+	close(fd);
+	if (r == -1)
+		return -1;
+	len = strlen(*password);
+	while (len > 0 && (*password)[len - 1] == '\n')
+		(*password)[--len] = '\0';
+	return 0;
+}
+
+COMPAT_PUBLIC int
+nbdkit_stdio_safe(void)
+{
+	/* A worker's stdin is /dev/null and its stdout goes to the log. */
+	return 0;
+}
+
+COMPAT_PUBLIC int
+nbdkit_nanosleep(unsigned sec, unsigned nsec)
+{
+	struct timespec	ts;
+
+	if (sec > INT_MAX || (sec == INT_MAX && nsec >= 1000000000u)) {
+		nbdkit_error("nbdkit_nanosleep: cannot sleep longer than "
+		    "%d seconds", INT_MAX);
+		errno = EINVAL;
+		return -1;
+	}
+	ts.tv_sec = (time_t)sec + nsec / 1000000000u;
+	ts.tv_nsec = nsec % 1000000000u;
+	while (nanosleep(&ts, &ts) == -1) {
+		if (errno != EINTR) {
+			nbdkit_error("nanosleep: %m");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The current connection. */
+
+COMPAT_PUBLIC const char *
+nbdkit_export_name(void)
+{
+	if (sdk_get_conn() == NULL) {
+		nbdkit_error("no connection in this thread");
+		return NULL;
+	}
+	return sdk_get_conn()->export_name;
+}
+
+COMPAT_PUBLIC int
+nbdkit_is_tls(void)
+{
+	if (sdk_get_conn() == NULL) {
+		nbdkit_error("no connection in this thread");
+		return -1;
+	}
+	return sdk_get_conn()->tls;
+}
+
+/* getpeername(2) semantics: a short buffer truncates the address. */
+COMPAT_PUBLIC int
+nbdkit_peer_name(struct sockaddr *addr, socklen_t *addrlen)
+{
+	const struct sdk_conn	*c = sdk_get_conn();
+	socklen_t		 n;
+
+	if (c == NULL) {
+		nbdkit_error("no connection in this thread");
+		return -1;
+	}
+	if (c->peer_len == 0) {
+		nbdkit_error("nbdkit_peer_name: the client's address is "
+		    "not known");
+		return -1;
+	}
+	n = *addrlen < c->peer_len ? *addrlen : c->peer_len;
+	memcpy(addr, &c->peer, n);
+	*addrlen = c->peer_len;
+	return 0;
+}
+
+COMPAT_PUBLIC int64_t
+nbdkit_peer_pid(void)
+{
+	return nbdbroker_peer_pid();
+}
+
+COMPAT_PUBLIC int64_t
+nbdkit_peer_uid(void)
+{
+	return nbdbroker_peer_uid();
+}
+
+COMPAT_PUBLIC int64_t
+nbdkit_peer_gid(void)
+{
+	return nbdbroker_peer_gid();
+}
+
+COMPAT_PUBLIC void
+nbdkit_shutdown(void)
+{
+	nbdbroker_shutdown();
+}
+
+/* Interned strings: the SDK's pools (per connection, else global). */
+
+COMPAT_PUBLIC const char *
+nbdkit_strdup_intern(const char *str)
+{
+	return nbdbroker_strdup_intern(str);
+}
+
+COMPAT_PUBLIC const char *
+nbdkit_strndup_intern(const char *str, size_t n)
+{
+	return nbdbroker_strndup_intern(str, n);
+}
+
+COMPAT_PUBLIC const char *
+nbdkit_vprintf_intern(const char *fmt, va_list args)
+{
+	return nbdbroker_vprintf_intern(fmt, args);
+}
+
+COMPAT_PUBLIC const char *
+nbdkit_printf_intern(const char *fmt, ...)
+{
+	va_list		 ap;
+	const char	*r;
+
+	va_start(ap, fmt);
+	r = nbdbroker_vprintf_intern(fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/*
+ * Extents, nbdkit's rules: contiguous and ascending from the first
+ * extent added; extents wholly before the range or from its end on
+ * are ignored, one straddling an edge is clipped; the first extent
+ * kept must not start after the range does.  Only the four documented
+ * types are accepted (the broker passes types to clients unchanged).
+ */
+COMPAT_PUBLIC int
+nbdkit_add_extent(struct nbdbroker_extents *e, uint64_t offset,
+    uint64_t length, uint32_t type)
+{
+	uint64_t	end;
+
+	if (e->any && offset != e->next) {
+		nbdkit_error("nbdkit_add_extent: extents must be added in "
+		    "ascending order and must be contiguous");
+		errno = ERANGE;
+		return -1;
+	}
+	if (offset > INT64_MAX || length > INT64_MAX - offset) {
+		nbdkit_error("nbdkit_add_extent: offset %" PRIu64 " + length "
+		    "%" PRIu64 " is beyond the largest disk", offset, length);
+		errno = ERANGE;
+		return -1;
+	}
+	if (type & ~(uint32_t)(NBDBROKER_EXTENT_HOLE |
+	    NBDBROKER_EXTENT_ZERO)) {
+		nbdkit_error("nbdkit_add_extent: unknown extent type 0x%"
+		    PRIx32, type);
+		errno = EINVAL;
+		return -1;
+	}
+	end = offset + length;
+	e->any = true;
+	e->next = end;
+	if (length == 0 || offset >= e->end)
+		return 0;
+	if (end > e->end)
+		end = e->end;
+	if (e->n == 0) {
+		if (end <= e->start)
+			return 0;
+		if (offset > e->start) {
+			nbdkit_error("nbdkit_add_extent: first extent must "
+			    "not be > start (%" PRIu64 ")", e->start);
+			errno = ERANGE;
+			return -1;
+		}
+		offset = e->start;
+	}
+	if (sdk_extents_push(e, offset, end, type) == -1) {
+		nbdkit_error("nbdkit_add_extent: %m");
+		return -1;
+	}
+	return 0;
+}
+
+/* Extents lists a plugin (or filter code) makes for itself. */
+COMPAT_PUBLIC struct nbdbroker_extents *
+nbdkit_extents_new(uint64_t start, uint64_t end)
+{
+	struct nbdbroker_extents	*e;
+
+	if (start > INT64_MAX || end > INT64_MAX || start >= end) {
+		nbdkit_error("nbdkit_extents_new: invalid range [%" PRIu64
+		    ", %" PRIu64 ")", start, end);
+		errno = ERANGE;
+		return NULL;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		nbdkit_error("nbdkit_extents_new: %m");
+		return NULL;
+	}
+	sdk_extents_init(e, start, end);
+	return e;
+}
+
+/* Frees only lists from nbdkit_extents_new; the host owns the rest. */
+COMPAT_PUBLIC void
+nbdkit_extents_free(struct nbdbroker_extents *e)
+{
+	if (e == NULL)
+		return;
+	sdk_extents_free(e);
+	free(e);
+}
+
+COMPAT_PUBLIC size_t
+nbdkit_extents_count(const struct nbdbroker_extents *e)
+{
+	return e->n;
+}
+
+COMPAT_PUBLIC struct nbdkit_extent
+nbdkit_get_extent(const struct nbdbroker_extents *e, size_t i)
+{
+	struct nbdkit_extent	r = { 0, 0, 0 };
+
+	if (i < e->n) {
+		r.offset = e->v[i].offset;
+		r.length = e->v[i].length;
+		r.type = e->v[i].type;
+	}
+	return r;
+}
+
+/* Export lists. */
+
+COMPAT_PUBLIC int
+nbdkit_add_export(struct nbdbroker_exports *x, const char *name,
+    const char *description)
+{
+	return nbdbroker_add_export(x, name, description);
+}
+
+COMPAT_PUBLIC int
+nbdkit_use_default_export(struct nbdbroker_exports *x)
+{
+	return nbdbroker_use_default_export(x);
+}
+
+COMPAT_PUBLIC struct nbdbroker_exports *
+nbdkit_exports_new(void)
+{
+	struct nbdbroker_exports	*x;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		nbdkit_error("nbdkit_exports_new: %m");
+	return x;
+}
+
+/* Frees only lists from nbdkit_exports_new; the host owns the rest. */
+COMPAT_PUBLIC void
+nbdkit_exports_free(struct nbdbroker_exports *x)
+{
+	if (x == NULL)
+		return;
+	sdk_exports_free(x);
+	free(x);
+}
+
+COMPAT_PUBLIC size_t
+nbdkit_exports_count(const struct nbdbroker_exports *x)
+{
+	return x->n;
+}
+
+COMPAT_PUBLIC struct nbdkit_export
+nbdkit_get_export(const struct nbdbroker_exports *x, size_t i)
+{
+	struct nbdkit_export	r = { NULL, NULL };
+
+	if (i < x->n) {
+		r.name = x->v[i].name;
+		r.description = x->v[i].description;
+	}
+	return r;
+}
+
+/* Rules for hosting an nbdkit plugin. */
+
+/*
+ * What survives a worker restart, by the name of the nbdkit plugin
+ * (nbdkit plugins do not say).  Unknown plugins are unspecified,
+ * which the broker treats as volatile; the admin's policy can say
+ * otherwise.  seed_given tells whether the user passed seed=.
+ */
+int
+compat_durability(const char *name, bool seed_given)
+{
+	static const struct {
+		const char	*name;
+		int		 durability;
+	} table[] = {
+		/* Data lives in a file the worker does not own. */
+		{ "file",	NBDBROKER_DURABILITY_PERSISTENT },
+		/* Data lives in the worker's memory. */
+		{ "memory",	NBDBROKER_DURABILITY_VOLATILE },
+		{ "data",	NBDBROKER_DURABILITY_VOLATILE },
+		{ "tmpdisk",	NBDBROKER_DURABILITY_VOLATILE },
+		/* Contents are a function of the parameters alone. */
+		{ "null",	NBDBROKER_DURABILITY_STATELESS },
+		{ "zero",	NBDBROKER_DURABILITY_STATELESS },
+		{ "full",	NBDBROKER_DURABILITY_STATELESS },
+		{ "pattern",	NBDBROKER_DURABILITY_STATELESS },
+	};
+	size_t	i;
+
+	/* Same seed, same bytes; without one each worker picks its own. */
+	if (strcmp(name, "random") == 0 || strcmp(name, "sparse-random") == 0)
+		return seed_given ? NBDBROKER_DURABILITY_STATELESS :
+		    NBDBROKER_DURABILITY_UNSPECIFIED;
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(name, table[i].name) == 0)
+			return table[i].durability;
+	return NBDBROKER_DURABILITY_UNSPECIFIED;
+}
+
+/*
+ * Set the plugin's debug flag variable for -D NAME.FLAG=VALUE: an int
+ * called NAME_debug_FLAG, with '.' and '-' read as '_' (nbdkit's
+ * convention).  Flags for other names, or variables the plugin lacks,
+ * are warned about and ignored, as nbdkit does.
+ */
+void
+compat_set_debug_flag(void *dl, const char *plugin, const char *flag,
+    const char *value)
+{
+	char	 sym[256], *p;
+	int	*var;
+	long	 v;
+	size_t	 nlen;
+
+	nlen = strcspn(flag, ".");
+	if (flag[nlen] != '.' || flag[nlen + 1] == '\0') {
+		log_warn("-D %s: must be NAME.FLAG=N; ignored", flag);
+		return;
+	}
+	if (strncmp(flag, "nbdkit", nlen) == 0 && nlen == 6) {
+		log_warn("-D %s: nbdbroker has none of nbdkit's server debug "
+		    "flags; ignored", flag);
+		return;
+	}
+	if (strlen(plugin) != nlen || strncmp(flag, plugin, nlen) != 0) {
+		log_warn("-D %s: the plugin is called %s; ignored", flag,
+		    plugin);
+		return;
+	}
+	if ((size_t)snprintf(sym, sizeof(sym), "%s_debug_%s", plugin,
+	    flag + nlen + 1) >= sizeof(sym)) {
+		log_warn("-D %s: name too long; ignored", flag);
+		return;
+	}
+	for (p = sym; *p != '\0'; p++)
+		if (*p == '.' || *p == '-')
+			*p = '_';
+	if ((var = dlsym(dl, sym)) == NULL) {
+		log_warn("-D %s: %s does not contain a global variable "
+		    "called %s", flag, plugin, sym);
+		return;
+	}
+	v = strtol(value, NULL, 0);
+	*var = v < INT_MIN ? INT_MIN : v > INT_MAX ? INT_MAX : (int)v;
+	log_debug("debug flag %s = %d", sym, *var);
+}
+
+/*
+ * nbdkit plugins run in the user's environment; ours get a fresh one
+ * from the broker, without PATH.  Language plugins (cc, sh, eval)
+ * start programs that expect one (gcc finds cc1 and ld through it):
+ * give them the system default that execvp(3) would search anyway.
+ */
+void
+compat_prepare_env(void)
+{
+	char	path[256];
+
+	if (getenv("PATH") != NULL)
+		return;
+	if (confstr(_CS_PATH, path, sizeof(path)) == 0 ||
+	    strlen(path) >= sizeof(path) - 1)
+		snprintf(path, sizeof(path), "/bin:/usr/bin");
+	if (setenv("PATH", path, 0) == -1)
+		log_warn("setenv PATH: %s", strerror(errno));
+}
