@@ -581,6 +581,9 @@ backend_handle(struct backend *be, RpcEnvelope *env, char *why,
 		}
 		backend_worker_log(be, lg->level < LOG_ERR ? LOG_ERR :
 		    (int)lg->level, "", lg->message, strlen(lg->message));
+		if (lg->level <= LOG_ERR)
+			snprintf(be->last_worker_err,
+			    sizeof(be->last_worker_err), "%s", lg->message);
 		return 0;
 	}
 

@@ -231,6 +231,7 @@ struct backend {
 	bool			 ever_ready;
 	bool			 dirty;		/* writes accepted since start */
 	char			 last_failure[1536];
+	char			 last_worker_err[1024];	/* its last error */
 };
 
 enum conn_state {

@@ -750,7 +750,10 @@ main(int argc, char **argv)
 	if ((broker.be = backend_new()) == NULL)
 		exit(EXIT_FAILURE);
 
-	/* The first worker must load and configure the plugin. */
+	/* The first worker must load and configure the plugin (in time). */
+	if ((broker.ev_tick = event_new(broker.base, -1, EV_PERSIST, tick_cb,
+	    NULL)) == NULL || event_add(broker.ev_tick, &one_second) == -1)
+		fatalx("cannot create the timeout timer");
 	if (sup_start(broker.be) == -1)
 		exit(EXIT_FAILURE);
 	event_base_dispatch(broker.base);
@@ -769,9 +772,6 @@ main(int argc, char **argv)
 		backend_retire(broker.be);
 		broker.be = NULL;
 	}
-	if ((broker.ev_tick = event_new(broker.base, -1, EV_PERSIST, tick_cb,
-	    NULL)) == NULL || event_add(broker.ev_tick, &one_second) == -1)
-		fatalx("cannot create the timeout timer");
 
 	if (cfg->single) {
 		if (listen_single() == -1)

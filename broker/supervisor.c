@@ -35,6 +35,8 @@
 #include "nbdbroker-plugin.h"
 
 
+#define SUP_START_TIMEOUT_MS	(10 * 1000)	/* Hello to Ready, at least */
+
 extern char	**environ;
 
 /* A worker's stdout+stderr pipe; lives until the pipe's EOF. */
@@ -312,8 +314,8 @@ valid_plugin_name(const char *s)
 	size_t	n = 0;
 
 	for (; *s; s++, n++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '-' || *s == '_'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
 			return false;
 	return n > 0 && n <= 64;
 }
@@ -448,7 +450,11 @@ sup_failed(struct backend *be, const Nbdbroker__Rpc__Failed *f)
 	log_escape(msg, sizeof(msg), f->message, strlen(f->message));
 	snprintf(be->last_failure, sizeof(be->last_failure),
 	    "plugin %s: %s failed: %s", broker.cfg.plugin_arg, stage, msg);
-	log_err("%s", be->last_failure);
+	/* The plugin's own error line usually said it already. */
+	if (strcmp(f->message, be->last_worker_err) == 0)
+		log_err("plugin %s: %s failed", broker.cfg.plugin_arg, stage);
+	else
+		log_err("%s", be->last_failure);
 }
 
 /*
@@ -763,7 +769,9 @@ sup_reaped(pid_t pid, int status)
 		if (be->fd != -1)
 			sup_worker_lost(be, desc);
 		else if (!broker.shutting_down && !be->retiring) {
-			log_info("worker %d %s", (int)pid, desc);
+			log_msg(!be->ever_ready && be->last_failure[0] ?
+			    LOG_DEBUG : LOG_INFO, "worker %d %s", (int)pid,
+			    desc);
 			snprintf(be->lost_why + strlen(be->lost_why),
 			    sizeof(be->lost_why) - strlen(be->lost_why),
 			    "; %s", desc);
@@ -796,12 +804,25 @@ sup_tick(void)
 	struct backend	*be, *bnext;
 	struct req	*r, *next;
 	uint64_t	 now = now_ms(), limit = broker.cfg.rs.request_timeout_ms;
+	uint64_t	 start_limit = limit > SUP_START_TIMEOUT_MS ? limit :
+	    SUP_START_TIMEOUT_MS;
 
-	if (limit == 0)
-		return;
 	for (be = TAILQ_FIRST(&broker.backends); be != NULL; be = bnext) {
 		bnext = TAILQ_NEXT(be, link);
 		if (be->retiring)
+			continue;
+		/* A worker that never gets ready is as good as hung. */
+		if ((be->state == BE_ST_SPAWNED ||
+		    be->state == BE_ST_CONFIGURING) && be->fd != -1 &&
+		    now - be->last_start_ms >= start_limit) {
+			char	why[128];
+
+			snprintf(why, sizeof(why), "not ready after %" PRIu64
+			    " s: killing it", start_limit / 1000);
+			sup_worker_lost(be, why);
+			continue;
+		}
+		if (limit == 0)
 			continue;
 		if (be->state == BE_ST_READY) {
 			TAILQ_FOREACH(r, &be->inflight, bq) {

@@ -237,7 +237,8 @@ extern void	nbdbroker_set_error(int err);
 
 extern char	*nbdbroker_absolute_path(const char *path);
 extern char	*nbdbroker_realpath(const char *path);
-/* "1G", "512k", "4096", "1.5M" -> bytes, or -1 with an error logged. */
+/* "1G", "512k", "4096", "2GiB", "8s" (sectors) -> bytes, or -1 with an
+ * error logged.  Integers only, one suffix. */
 extern int64_t	 nbdbroker_parse_size(const char *str);
 /* 1/0 for true/false words, -1 with an error logged. */
 extern int	 nbdbroker_parse_bool(const char *str);

@@ -30,3 +30,15 @@ grep -F 'the worker stopped before it was ready' "$d/sock.err"
 NBDBROKER_WORKER=$(fake_worker exit-at-start) \
 	expect_start_failure "$d/sock" 'the worker stopped before it was ready' \
 	memory size=1M
+
+# A worker that never answers (it takes the Hello and goes quiet) must
+# not hang start-up: it is killed after the start-up timeout (10 s, or
+# the request timeout if longer).
+start=$SECONDS
+NBDBROKER_WORKER=$(fake_worker silent) \
+	expect_start_failure "$d/sock" \
+	'the worker stopped before it was ready: not ready after 10 s' \
+	--request-timeout 1s memory size=1M
+took=$((SECONDS - start))
+echo "silent worker refused after $took s"
+[ "$took" -ge 9 ] && [ "$took" -le 20 ]

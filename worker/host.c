@@ -162,10 +162,11 @@ host_load(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	for (c = host.p.name; *c; c++) {
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-		    *c == '-' || *c == '_')) {
+		/* nbdkit allows upper case; so do we. */
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_')) {
 			set_err(err, errlen, "%s: plugin name must be "
-			    "[a-z0-9_-]+", path);
+			    "[A-Za-z0-9_-]+", path);
 			return -1;
 		}
 	}

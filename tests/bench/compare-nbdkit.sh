@@ -95,10 +95,17 @@ done
 printf '%-28s %14s %14s %8s\n' "workload" "$a_name" "$b_name" "ratio"
 for w in "read 256k 16" "write 256k 16" "randread 4k 1" "randread 4k 16" "randwrite 4k 16"; do
 	set -- $w
-	# Alternate the order to spread out noise from the machine.
-	ra=$(run_fio "$tmp/a.sock" "$1" "$2" "$3")
-	rb=$(run_fio "$tmp/b.sock" "$1" "$2" "$3")
-	ia=${ra% *}; ma=${ra#* }; ib=${rb% *}; mb=${rb#* }
+	# Each server twice, in the order A B B A, and the mean of the
+	# two: a burst of load from elsewhere on the machine then hits
+	# both sides about equally.
+	a1=$(run_fio "$tmp/a.sock" "$1" "$2" "$3")
+	b1=$(run_fio "$tmp/b.sock" "$1" "$2" "$3")
+	b2=$(run_fio "$tmp/b.sock" "$1" "$2" "$3")
+	a2=$(run_fio "$tmp/a.sock" "$1" "$2" "$3")
+	read -r ia ma ib mb < <(/usr/bin/python3 -c "
+a1, a2, b1, b2 = [list(map(float, x.split())) for x in ('$a1', '$a2', '$b1', '$b2')]
+print('%.0f %.1f %.0f %.1f' % ((a1[0] + a2[0]) / 2, (a1[1] + a2[1]) / 2,
+                               (b1[0] + b2[0]) / 2, (b1[1] + b2[1]) / 2))")
 	ratio=$(/usr/bin/python3 -c "print('%.2f' % ($ia / $ib if $ib else 0))")
 	printf '%-28s %8s IOPS %8s IOPS %8s\n' "$1 bs=$2 qd=$3" "$ia" "$ib" "${ratio}x"
 	printf '%-28s %8s MiB/s %7s MiB/s\n' "" "$ma" "$mb"
