@@ -26,14 +26,19 @@ expect_start_failure "$s" 'pattern: size=SIZE is required' pattern
 
 # A test plugin failing at each start-up step, with and without saying
 # why; the broker names the step either way.
-expect_start_failure "$s" 'config failed: failconfig: failing in config as asked' \
+# The plugin's message is printed once, then the step that failed.
+expect_start_failure "$s" 'failconfig: failing in config as asked' \
 	"$fc" fail-at=config
-expect_start_failure "$s" 'config_complete failed: failconfig: failing in config_complete' \
-	"$fc"
-expect_start_failure "$s" 'get_ready failed: failconfig: failing in get_ready' \
+grep -E 'failconfig\.so: config failed$' "$s.err"
+expect_start_failure "$s" 'failconfig: failing in config_complete' "$fc"
+grep -E 'config_complete failed$' "$s.err"
+[ "$(grep -c 'failing in config_complete' "$s.err")" -eq 1 ]
+expect_start_failure "$s" 'failconfig: failing in get_ready' \
 	"$fc" fail-at=get_ready
-expect_start_failure "$s" 'config_complete failed: .*configuration is incomplete' \
+grep -E 'get_ready failed$' "$s.err"
+expect_start_failure "$s" 'plugin failconfig: configuration is incomplete' \
 	"$fc" quiet=1
+grep -E 'config_complete failed$' "$s.err"
 expect_start_failure "$s" 'get_ready failed' "$fc" quiet=1 fail-at=get_ready
 expect_start_failure "$s" "failconfig: unknown parameter 'nokey'" \
 	"$fc" nokey=1
