@@ -42,6 +42,19 @@ add_param(Nbdbroker__Rpc__Param ***v, size_t *n, const char *arg, bool kv)
 	(*v)[(*n)++] = pa;
 }
 
+static void
+free_params(Nbdbroker__Rpc__Param **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i]->key);
+		free(v[i]->value);
+		free(v[i]);
+	}
+	free(v);
+}
+
 int
 dump_main(int argc, char **argv)
 {
@@ -55,7 +68,7 @@ dump_main(int argc, char **argv)
 	Nbdbroker__Rpc__Config		 cfg = NBDBROKER__RPC__CONFIG__INIT;
 	const char			*path = NULL;
 	char				 err[1024];
-	int				 c;
+	int				 c, r = 0;
 
 	log_init("nbdbroker-worker", LOG_DEST_STDERR, 0);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -83,10 +96,12 @@ dump_main(int argc, char **argv)
 	}
 	if (host_load(path, err, sizeof(err)) == -1) {
 		log_err("%s", err);
-		return 1;
-	}
-	if (host_dump(&cfg) == -1)
-		return 1;
-	host_unload();
-	return 0;
+		r = 1;
+	} else if (host_dump(&cfg) == -1)
+		r = 1;
+	else
+		host_unload();
+	free_params(cfg.params, cfg.n_params);
+	free_params(cfg.debug_flags, cfg.n_debug_flags);
+	return r;
 }
