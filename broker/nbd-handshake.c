@@ -262,6 +262,17 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		c->caps &= ~(RPC_CAP_WRITE | RPC_CAP_TRIM | RPC_CAP_ZERO |
 		    RPC_CAP_FAST_ZERO);
 	c->eflags = hs_eflags(c);
+	/* The limits tx_validate enforces, whichever option got us here. */
+	if (c->block_min == 0)
+		c->block_min = 1;
+	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
+		c->block_max = BROKER_MAX_REQUEST;
+	if (c->block_pref == 0)
+		c->block_pref = 4096;
+	if (c->block_pref < c->block_min)
+		c->block_pref = c->block_min;
+	if (c->block_pref > c->block_max)
+		c->block_pref = c->block_max;
 
 	if (c->opt == NBD_OPT_EXPORT_NAME) {
 		struct nbd_export_name_reply	er;
@@ -293,19 +304,10 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		    strlen(rep->description));
 	{
 		uint32_t	bs[3];
-		uint32_t	bmin = c->block_min ? c->block_min : 1;
-		uint32_t	bpref = c->block_pref ? c->block_pref : 4096;
-		uint32_t	bmax = c->block_max ? c->block_max :
-		    BROKER_MAX_REQUEST;
 
-		if (bmax > BROKER_MAX_REQUEST)
-			bmax = BROKER_MAX_REQUEST;
-		if (bpref > bmax)
-			bpref = bmax;
-		c->block_max = bmax;
-		bs[0] = htobe32(bmin);
-		bs[1] = htobe32(bpref);
-		bs[2] = htobe32(bmax);
+		bs[0] = htobe32(c->block_min);
+		bs[1] = htobe32(c->block_pref);
+		bs[2] = htobe32(c->block_max);
 		send_info(c, NBD_INFO_BLOCK_SIZE, bs, sizeof(bs));
 	}
 	send_opt_reply(c, c->opt, NBD_REP_ACK, NULL, 0);
@@ -445,6 +447,12 @@ hs_option(struct conn *c)
 		    NULL, 0);
 	switch (c->opt) {
 	case NBD_OPT_EXPORT_NAME:
+		/* This option cannot fail politely: bad names disconnect. */
+		if (c->optlen > BROKER_MAX_NAME) {
+			conn_close(c, "NBD_OPT_EXPORT_NAME: name longer than "
+			    "4096 bytes");
+			return 0;
+		}
 		if (!valid_name((const char *)c->optdata, c->optlen)) {
 			conn_close(c, "NBD_OPT_EXPORT_NAME: name contains NUL");
 			return 0;
