@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ struct listener {
 
 static struct listener	listeners[LISTEN_MAX];
 static size_t		nlisteners;
-static char		uri[BROKER_MAX_NAME + 256];
+static char		uri[3 * BROKER_MAX_NAME + 3 * 108 + 64];
 static int		bound_port = -1;
 
 static void
@@ -160,6 +161,13 @@ listen_tcp(const char *addr, const char *port)
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 			    sizeof(one));
+		/* -p 0: every address family on the one port picked first. */
+		if (bound_port > 0 && ai->ai_family == AF_INET6)
+			((struct sockaddr_in6 *)ai->ai_addr)->sin6_port =
+			    htons(bound_port);
+		else if (bound_port > 0 && ai->ai_family == AF_INET)
+			((struct sockaddr_in *)ai->ai_addr)->sin_port =
+			    htons(bound_port);
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    listen(fd, SOMAXCONN) == -1) {
 			snprintf(last, sizeof(last), "%s", strerror(errno));
@@ -189,31 +197,70 @@ listen_tcp(const char *addr, const char *port)
 	return 0;
 }
 
-/* Build the URI clients should use (for --print-uri and --run). */
+/* Percent-encode s into buf: RFC 3986 unreserved characters and '/'
+ * stay as they are. */
 static void
-make_uri(void)
+uri_quote(char *buf, size_t len, const char *s)
 {
-	const char	*exp = broker.cfg.exportname ? broker.cfg.exportname :
-	    "";
+	static const char	hex[] = "0123456789ABCDEF";
+	size_t			o = 0;
 
-	if (broker.cfg.unix_path != NULL)
-		snprintf(uri, sizeof(uri), "nbd+unix:///%s?socket=%s", exp,
-		    broker.cfg.unix_path);
-	else {
-		const char	*host = broker.cfg.ipaddr ? broker.cfg.ipaddr :
-		    "localhost";
-		bool		 v6 = strchr(host, ':') != NULL;
+	for (; *s != '\0' && o + 4 <= len; s++) {
+		unsigned char	ch = *s;
 
-		snprintf(uri, sizeof(uri), "nbd://%s%s%s:%d/%s", v6 ? "[" : "",
-		    host, v6 ? "]" : "", bound_port, exp);
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~/", ch) != NULL)
+			buf[o++] = ch;
+		else {
+			buf[o++] = '%';
+			buf[o++] = hex[ch >> 4];
+			buf[o++] = hex[ch & 15];
+		}
+	}
+	buf[o] = '\0';
+}
+
+/*
+ * Build the URI clients should use (for --print-uri and --run), in
+ * the NBD URI form: nbds when TLS is required, as nbdkit does.
+ */
+static void
+make_uri(const char *host)
+{
+	const char	*scheme = broker.cfg.tls == TLS_REQUIRE ? "nbds" : "nbd";
+	char		 exp[3 * BROKER_MAX_NAME + 1], path[3 * 108 + 1];
+
+	uri_quote(exp, sizeof(exp), broker.cfg.exportname ?
+	    broker.cfg.exportname : "");
+	if (listen_unix_path() != NULL) {
+		uri_quote(path, sizeof(path), listen_unix_path());
+		snprintf(uri, sizeof(uri), "%s+unix:///%s?socket=%s", scheme,
+		    exp, path);
+	} else {
+		bool	v6 = strchr(host, ':') != NULL;
+
+		snprintf(uri, sizeof(uri), "%s://%s%s%s:%d/%s", scheme,
+		    v6 ? "[" : "", host, v6 ? "]" : "", bound_port, exp);
 	}
 }
+
+/* The Unix socket we listen on, or NULL for TCP (and -s). */
+const char *
+listen_unix_path(void)
+{
+	return broker.cfg.unix_path;
+}
+
+
 
 int
 listen_start(void)
 {
+	char	host[NI_MAXHOST];
 	int	r;
 
+	snprintf(host, sizeof(host), "%s", broker.cfg.ipaddr ?
+	    broker.cfg.ipaddr : "localhost");
 	if (broker.cfg.unix_private) {
 		char	tmpl[] = "/tmp/nbdbrokerXXXXXX";
 
@@ -231,7 +278,7 @@ listen_start(void)
 		r = listen_tcp(broker.cfg.ipaddr,
 		    broker.cfg.port ? broker.cfg.port : "10809");
 	if (r == 0)
-		make_uri();
+		make_uri(host);
 	return r;
 }
 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -65,14 +66,21 @@ usage(FILE *fp)
 "  -i, --ipaddr ADDR     listen on ADDR only\n"
 "  -s, --single          serve one client on stdin/stdout, then exit\n"
 "\n"
+"TLS (NBD_OPT_STARTTLS):\n"
+"      --tls=off|on|require  refuse TLS, offer it, or insist on it\n"
+"      --tls-certificates DIR  X.509: DIR/ca-cert.pem, server-cert.pem,\n"
+"                        server-key.pem (and ca-crl.pem if present)\n"
+"      --tls-psk FILE    pre-shared keys: username:hexkey lines (psktool)\n"
+"      --tls-verify-peer demand a client certificate signed by the CA\n"
+"\n"
 "Server:\n"
 "  -f, --foreground      do not go to the background\n"
 "  -P, --pidfile FILE    write the server's pid to FILE\n"
 "  -r, --readonly        export read-only\n"
 "  -e, --exportname NAME export name used in the printed URI and --run\n"
 "  -t, --threads N       worker threads for parallel plugins (default 16)\n"
-"      --run CMD         run CMD with $uri, $unixsocket, $port, $exportname\n"
-"                        set; stop the server when it exits (implies -f)\n"
+"      --run CMD         run CMD with $uri, $unixsocket, $port, $exportname,\n"
+"                        $tls set; stop the server when it exits (implies -f)\n"
 "      --exit-with-parent  stop the server when its parent exits (implies -f)\n"
 "      --print-uri       print the URI clients connect to\n"
 "      --log DEST        stderr, syslog or null (default: stderr with -f,\n"
@@ -81,6 +89,7 @@ usage(FILE *fp)
 "                        (default 64M, at least 64M)\n"
 "  -v, --verbose         debug messages, from the broker and the worker\n"
 "\n"
+"      --dump-config     print build settings (version, tls) and exit\n"
 "  -h, --help            this help\n"
 "  -V, --version         print the version and exit\n"
 "\n"
@@ -169,12 +178,65 @@ parse_size_arg(const char *opt, const char *s)
 	return v;
 }
 
+/* --tls values; nbdkit's spellings are accepted too.  -1 if none. */
+static int
+parse_tls(const char *s)
+{
+	static const struct {
+		const char	*word;
+		int		 mode;
+	} words[] = {
+		{ "off", TLS_OFF }, { "no", TLS_OFF }, { "false", TLS_OFF },
+		{ "0", TLS_OFF }, { "on", TLS_ON }, { "yes", TLS_ON },
+		{ "true", TLS_ON }, { "1", TLS_ON }, { "require", TLS_REQUIRE },
+		{ "required", TLS_REQUIRE }, { "force", TLS_REQUIRE },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasecmp(s, words[i].word) == 0)
+			return words[i].mode;
+	return -1;
+}
+
+/* An absolute path: the server changes directory when it detaches. */
+static char *
+abs_path(const char *p)
+{
+	char	*r, cwd[PATH_MAX];
+
+	if ((r = realpath(p, NULL)) != NULL)
+		return r;
+	if (p[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		r = strdup(p);
+	else if (asprintf(&r, "%s/%s", cwd, p) == -1)
+		r = NULL;
+	if (r == NULL)
+		fatal("%s", p);
+	return r;
+}
+
+static void
+dump_config(void)
+{
+	printf("name=%s\n", PACKAGE_NAME);
+	printf("version=%s\n", PACKAGE_VERSION);
+	printf("tls=%s\n", tls_available() ? "yes" : "no");
+	if (tls_available())
+		printf("tls_certificates_dir=%s\n", tls_default_dir());
+}
+
 enum {
 	OPT_RUN = 256,
 	OPT_EXIT_WITH_PARENT,
 	OPT_PRINT_URI,
 	OPT_LOG,
 	OPT_ARENA,
+	OPT_TLS,
+	OPT_TLS_CERTIFICATES,
+	OPT_TLS_PSK,
+	OPT_TLS_VERIFY_PEER,
+	OPT_DUMP_CONFIG,
 };
 
 static enum log_dest	log_dest_opt = LOG_DEST_STDERR;
@@ -204,12 +266,19 @@ parse_args(int argc, char **argv)
 		{ "print-uri", no_argument, NULL, OPT_PRINT_URI },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "arena-size", required_argument, NULL, OPT_ARENA },
+		{ "tls", required_argument, NULL, OPT_TLS },
+		{ "tls-certificates", required_argument, NULL,
+		    OPT_TLS_CERTIFICATES },
+		{ "tls-psk", required_argument, NULL, OPT_TLS_PSK },
+		{ "tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY_PEER },
+		{ "dump-config", no_argument, NULL, OPT_DUMP_CONFIG },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config	*cfg = &broker.cfg;
 	int		 c;
 	long		 t;
 	char		*end;
+	bool		 tls_set = false;
 
 	cfg->arena_size = ARENA_DEFAULT_SIZE;
 	while ((c = getopt_long(argc, argv, "+U:p:i:sfP:re:t:vhVn", longopts,
@@ -303,6 +372,24 @@ parse_args(int argc, char **argv)
 			    cfg->arena_size > ((size_t)1 << 34))
 				usage_error("--arena-size: between 64M and 16G");
 			break;
+		case OPT_TLS:
+			if ((cfg->tls = parse_tls(optarg)) == -1)
+				usage_error("--tls: off, on or require, not "
+				    "'%s'", optarg);
+			tls_set = true;
+			break;
+		case OPT_TLS_CERTIFICATES:
+			cfg->tls_certificates = abs_path(optarg);
+			break;
+		case OPT_TLS_PSK:
+			cfg->tls_psk = abs_path(optarg);
+			break;
+		case OPT_TLS_VERIFY_PEER:
+			cfg->tls_verify_peer = true;
+			break;
+		case OPT_DUMP_CONFIG:
+			dump_config();
+			exit(EXIT_SUCCESS);
 		default:
 			usage_error("unknown option");
 		}
@@ -320,6 +407,18 @@ parse_args(int argc, char **argv)
 		usage_error("-U cannot be combined with -p or -i");
 	if (cfg->single && cfg->run)
 		usage_error("-s cannot be combined with --run");
+
+	/* Credentials alone turn TLS on, as in nbdkit. */
+	if (!tls_set && (cfg->tls_certificates || cfg->tls_psk))
+		cfg->tls = TLS_ON;
+	if (cfg->tls_psk && cfg->tls_certificates)
+		usage_error("--tls-psk and --tls-certificates cannot be "
+		    "combined: choose pre-shared keys or X.509");
+	if (cfg->tls_verify_peer && cfg->tls_psk)
+		usage_error("--tls-verify-peer checks X.509 client "
+		    "certificates; with --tls-psk every client proves its key");
+	if (cfg->tls_verify_peer && cfg->tls == TLS_OFF)
+		usage_error("--tls-verify-peer needs --tls=on or require");
 }
 
 /*
@@ -410,9 +509,10 @@ start_run(void)
 		setenv("uri", listen_uri(), 1);
 		setenv("exportname", broker.cfg.exportname ?
 		    broker.cfg.exportname : "", 1);
-		setenv("tls", "0", 1);
-		if (broker.cfg.unix_path != NULL) {
-			setenv("unixsocket", broker.cfg.unix_path, 1);
+		snprintf(port, sizeof(port), "%d", broker.cfg.tls);
+		setenv("tls", port, 1);
+		if (listen_unix_path() != NULL) {
+			setenv("unixsocket", listen_unix_path(), 1);
 			unsetenv("port");
 		} else {
 			snprintf(port, sizeof(port), "%d", listen_port());
@@ -556,6 +656,13 @@ main(int argc, char **argv)
 		fatal("worker %s", cfg->worker_path);
 	if ((cfg->cwd = getcwd(NULL, 0)) == NULL)
 		fatal("getcwd");
+
+	/* Bad credentials are reported here, before going to the background. */
+	if (cfg->tls != TLS_OFF) {
+		if (tls_init() == -1)
+			exit(EXIT_FAILURE);
+		atexit(tls_cleanup);	/* wipes the PSK keys on every exit */
+	}
 
 	if (cfg->exit_with_parent && prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		fatal("--exit-with-parent");
