@@ -72,6 +72,7 @@ struct config {
 	char		 *tls_certificates;	/* X.509 directory */
 	char		 *tls_psk;	/* psktool file */
 	bool		  tls_verify_peer;	/* demand client certs */
+	int		  nsockets;	/* socket activation: fds 3.. */
 };
 
 /* A slot in an arena: pages [page, page + npages). */
@@ -332,6 +333,7 @@ void	broker_conn_gone(void);
 uint64_t now_ms(void);
 
 /* listen.c */
+#define LISTEN_MAX_FDS		16	/* listening sockets */
 int	listen_start(void);
 const char *listen_unix_path(void);
 void	listen_stop(void);

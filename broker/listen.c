@@ -2,7 +2,9 @@
 /*
  * Listening sockets: a Unix socket (-U PATH, or -U - for a private one
  * in a temporary directory), TCP on every address -i/-p resolve to
- * (port 10809 by default), or a single client on stdin/stdout (-s).
+ * (port 10809 by default), the sockets systemd socket activation
+ * passed on fds 3.. (LISTEN_FDS), or a single client on stdin/stdout
+ * (-s).
  * Accept errors never stop the server: EMFILE and ENFILE pause the
  * listener for a second (tmux server_add_accept does the same).
  *
@@ -13,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -26,7 +30,7 @@
 #include "broker.h"
 #include "log.h"
 
-#define LISTEN_MAX	16
+#define LISTEN_MAX	LISTEN_MAX_FDS
 
 struct listener {
 	int		 fd;
@@ -38,6 +42,7 @@ static struct listener	listeners[LISTEN_MAX];
 static size_t		nlisteners;
 static char		uri[3 * BROKER_MAX_NAME + 3 * 108 + 64];
 static int		bound_port = -1;
+static char		activated_path[108];	/* Unix socket given to us */
 
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -248,10 +253,68 @@ make_uri(const char *host)
 const char *
 listen_unix_path(void)
 {
+	if (activated_path[0] != '\0')
+		return activated_path;
 	return broker.cfg.unix_path;
 }
 
+/*
+ * Socket activation: listen on the sockets passed on fds 3.. (main.c
+ * checked them).  The first one names the URI.
+ */
+static int
+listen_activated(char *host, size_t hostlen)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+	int			i, fd;
 
+	for (i = 0; i < broker.cfg.nsockets; i++) {
+		fd = 3 + i;
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+			log_err("socket activation: fd %d: %s", fd,
+			    strerror(errno));
+			return -1;
+		}
+		if (add_listener(fd) == -1)
+			return -1;
+	}
+	if (getsockname(3, (struct sockaddr *)&ss, &sl) == -1) {
+		log_err("socket activation: fd 3: %s", strerror(errno));
+		return -1;
+	}
+	switch (ss.ss_family) {
+	case AF_UNIX: {
+		const struct sockaddr_un	*sun = (void *)&ss;
+
+		if (sl > offsetof(struct sockaddr_un, sun_path) &&
+		    sun->sun_path[0] != '\0')
+			snprintf(activated_path, sizeof(activated_path), "%.*s",
+			    (int)(sl - offsetof(struct sockaddr_un,
+			    sun_path)), sun->sun_path);
+		else
+			snprintf(activated_path, sizeof(activated_path),
+			    "(unnamed)");
+		break;
+	}
+	case AF_INET:
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+		    host, hostlen);
+		bound_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    host, hostlen);
+		bound_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		break;
+	default:
+		snprintf(host, hostlen, "localhost");
+		break;
+	}
+	log_info("socket activation: listening on %d inherited socket(s)",
+	    broker.cfg.nsockets);
+	return 0;
+}
 
 int
 listen_start(void)
@@ -261,6 +324,11 @@ listen_start(void)
 
 	snprintf(host, sizeof(host), "%s", broker.cfg.ipaddr ?
 	    broker.cfg.ipaddr : "localhost");
+	if (broker.cfg.nsockets > 0) {
+		if ((r = listen_activated(host, sizeof(host))) == 0)
+			make_uri(host);
+		return r;
+	}
 	if (broker.cfg.unix_private) {
 		char	tmpl[] = "/tmp/nbdbrokerXXXXXX";
 

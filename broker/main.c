@@ -65,6 +65,8 @@ usage(FILE *fp)
 "  -p, --port PORT       listen on TCP PORT\n"
 "  -i, --ipaddr ADDR     listen on ADDR only\n"
 "  -s, --single          serve one client on stdin/stdout, then exit\n"
+"  (started with LISTEN_FDS/LISTEN_PID, as by systemd socket activation, the\n"
+"  sockets passed on fds 3.. are used instead)\n"
 "\n"
 "TLS (NBD_OPT_STARTTLS):\n"
 "      --tls=off|on|require  refuse TLS, offer it, or insist on it\n"
@@ -224,6 +226,53 @@ dump_config(void)
 	printf("tls=%s\n", tls_available() ? "yes" : "no");
 	if (tls_available())
 		printf("tls_certificates_dir=%s\n", tls_default_dir());
+	printf("socket_activation=yes\n");
+}
+
+/*
+ * systemd socket activation: LISTEN_PID names us and LISTEN_FDS counts
+ * the listening sockets on fds 3 onwards.  Checked first thing, before
+ * anything can fork; the variables are removed so no child inherits
+ * them.  Returns the number of sockets (0: not activated).
+ */
+static int
+socket_activation(void)
+{
+	const char	*pid_s = getenv("LISTEN_PID"), *fds_s;
+	char		*end;
+	long		 pid, n, i;
+
+	if (pid_s == NULL)
+		return 0;
+	errno = 0;
+	pid = strtol(pid_s, &end, 10);
+	if (errno != 0 || *end != '\0' || pid != (long)getpid()) {
+		log_warn("LISTEN_PID=%s is not this process (%d): socket "
+		    "activation ignored", pid_s, (int)getpid());
+		return 0;
+	}
+	if ((fds_s = getenv("LISTEN_FDS")) == NULL)
+		return 0;
+	errno = 0;
+	n = strtol(fds_s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > LISTEN_MAX_FDS)
+		fatalx("socket activation: LISTEN_FDS=%s: expected 1 to %d",
+		    fds_s, LISTEN_MAX_FDS);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	for (i = 0; i < n; i++) {
+		int	fd = 3 + i, type;
+		socklen_t len = sizeof(type);
+
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+			fatal("socket activation: fd %d", fd);
+		if (type != SOCK_STREAM)
+			fatalx("socket activation: fd %d is not a stream "
+			    "socket", fd);
+	}
+	return (int)n;
 }
 
 enum {
@@ -419,6 +468,16 @@ parse_args(int argc, char **argv)
 		    "certificates; with --tls-psk every client proves its key");
 	if (cfg->tls_verify_peer && cfg->tls == TLS_OFF)
 		usage_error("--tls-verify-peer needs --tls=on or require");
+
+	/* Socket activation: the listeners are given, not chosen. */
+	if (cfg->nsockets > 0) {
+		if (cfg->single || cfg->unix_path || cfg->unix_private ||
+		    cfg->port || cfg->ipaddr || cfg->run)
+			usage_error("socket activation (LISTEN_FDS=%d): -U, -p, "
+			    "-i, -s and --run cannot be used; the listening "
+			    "sockets are already open", cfg->nsockets);
+		cfg->foreground = true;
+	}
 }
 
 /*
@@ -644,6 +703,7 @@ main(int argc, char **argv)
 	const char	*w;
 
 	log_init("nbdbroker", LOG_DEST_STDERR, 0);
+	cfg->nsockets = socket_activation();
 	parse_args(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
 	TAILQ_INIT(&broker.conns);
