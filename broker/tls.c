@@ -73,6 +73,8 @@ struct tls_conn {
 	bool			 ready;		/* handshake done */
 	bool			 more;		/* readv stopped early */
 	int			 io_errno;	/* from the last read/write */
+	char			 psk_user[80];	/* escaped, for messages */
+	bool			 psk_unknown;	/* not in --tls-psk */
 	/*
 	 * The record GnuTLS last answered E_AGAIN for.  GnuTLS wants the
 	 * same call repeated, so it is kept here; it covers the first
@@ -357,9 +359,10 @@ tls_deadline_cb(evutil_socket_t fd, short what, void *arg)
 static int
 tls_psk_lookup(gnutls_session_t s, const char *user, gnutls_datum_t *key)
 {
-	size_t	i;
+	struct tls_conn	*t = gnutls_session_get_ptr(s);
+	size_t		 i;
 
-	(void)s;
+	log_escape(t->psk_user, sizeof(t->psk_user), user, strlen(user));
 	for (i = 0; i < tls.nusers; i++) {
 		if (strcmp(tls.users[i].name, user) != 0)
 			continue;
@@ -369,6 +372,7 @@ tls_psk_lookup(gnutls_session_t s, const char *user, gnutls_datum_t *key)
 		key->size = tls.users[i].keylen;
 		return 0;
 	}
+	t->psk_unknown = true;
 	return -1;		/* unknown user: the handshake fails */
 }
 
@@ -413,6 +417,7 @@ tls_conn_start(struct conn *c, char *why, size_t whylen)
 		goto err;
 	/* Our own deadline (an event) replaces GnuTLS's blocking one. */
 	gnutls_handshake_set_timeout(t->s, 0);
+	gnutls_session_set_ptr(t->s, t);
 	gnutls_transport_set_ptr(t->s, t);
 	gnutls_transport_set_pull_function(t->s, tls_pull);
 	gnutls_transport_set_pull_timeout_function(t->s, tls_pull_timeout);
@@ -497,9 +502,18 @@ tls_conn_handshake(struct conn *c, bool *want_write, char *why,
 			return -1;
 		}
 	}
-	if ((r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR) &&
+	if (t->psk_unknown)
+		snprintf(why, whylen, "TLS handshake: unknown PSK user '%s'",
+		    t->psk_user);
+	else if ((r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR) &&
 	    t->io_errno != 0)
 		snprintf(why, whylen, "TLS handshake: %s", strerror(t->io_errno));
+	else if (t->psk_user[0] != '\0')
+		/* TLS 1.3 reports a wrong key as an illegal parameter. */
+		snprintf(why, whylen, "TLS handshake, PSK user '%s': %s%s",
+		    t->psk_user, gnutls_strerror(r),
+		    r == GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER ||
+		    r == GNUTLS_E_DECRYPTION_FAILED ? " (wrong key?)" : "");
 	else
 		snprintf(why, whylen, "TLS handshake: %s", gnutls_strerror(r));
 	return -1;
