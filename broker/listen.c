@@ -42,7 +42,7 @@ static struct listener	listeners[LISTEN_MAX];
 static size_t		nlisteners;
 static char		uri[3 * BROKER_MAX_NAME + 3 * 108 + 64];
 static int		bound_port = -1;
-static char		activated_path[108];	/* Unix socket given to us */
+static char		activated_path[108];	/* socket activation */
 
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -232,8 +232,10 @@ uri_quote(char *buf, size_t len, const char *s)
 static void
 make_uri(const char *host)
 {
-	const char	*scheme = broker.cfg.tls == TLS_REQUIRE ? "nbds" : "nbd";
+	const char	*scheme;
 	char		 exp[3 * BROKER_MAX_NAME + 1], path[3 * 108 + 1];
+
+	scheme = broker.cfg.tls == TLS_REQUIRE ? "nbds" : "nbd";
 
 	uri_quote(exp, sizeof(exp), broker.cfg.exportname ?
 	    broker.cfg.exportname : "");

@@ -721,7 +721,7 @@ main(int argc, char **argv)
 	if (cfg->tls != TLS_OFF) {
 		if (tls_init() == -1)
 			exit(EXIT_FAILURE);
-		atexit(tls_cleanup);	/* wipes the PSK keys on every exit */
+		atexit(tls_cleanup);	/* wipes PSK keys at any exit */
 	}
 
 	if (cfg->exit_with_parent && prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)

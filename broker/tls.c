@@ -36,16 +36,17 @@
 #define SYSCONFDIR	"/etc"
 #endif
 
-#define TLS_STAGE_SIZE	16384		/* one full-size TLS record */
+#define TLS_STAGE_SIZE	16384		/* a full-size TLS record */
 #define TLS_READ_MAX	(1024 * 1024)	/* bytes per readv call */
-#define TLS_PSK_MAX_KEY	512		/* bytes, after hex decoding */
+#define TLS_PSK_MAX_KEY	512		/* bytes, decoded */
 #define TLS_PSK_MAX_USER 255
 
 /*
  * Appended to GnuTLS's default priority string (which honours the
  * system-wide crypto policy): the NBD spec says TLS 1.2 or later.
  */
-#define TLS_PRIO_X509	"-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-DTLS-ALL"
+#define TLS_PRIO_X509	\
+	"-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-DTLS-ALL"
 #define TLS_PRIO_PSK	TLS_PRIO_X509 ":+ECDHE-PSK:+DHE-PSK:+PSK"
 
 struct tls_psk_user {
@@ -62,7 +63,7 @@ static struct {
 	struct tls_psk_user		*users;
 	size_t				 nusers;
 	bool				 verify_peer;
-	char				 dir[4096];	/* certificates */
+	char				 dir[4096];	/* X.509 */
 } tls;
 
 /* Per connection (c->tls). */
@@ -71,9 +72,9 @@ struct tls_conn {
 	struct conn		*c;		/* borrowed: our owner */
 	struct event		*ev_deadline;	/* handshake timeout */
 	bool			 ready;		/* handshake done */
-	bool			 more;		/* readv stopped early */
-	int			 io_errno;	/* from the last read/write */
-	char			 psk_user[80];	/* escaped, for messages */
+	bool			 more;		/* readv stopped */
+	int			 io_errno;	/* last I/O error */
+	char			 psk_user[80];	/* escaped */
 	bool			 psk_unknown;	/* not in --tls-psk */
 	/*
 	 * The record GnuTLS last answered E_AGAIN for.  GnuTLS wants the
@@ -134,7 +135,9 @@ static ssize_t
 tls_push(gnutls_transport_ptr_t p, const giovec_t *iov, int n)
 {
 	struct tls_conn	*t = p;
-	ssize_t		 r = writev(t->c->wfd, (const struct iovec *)iov, n);
+	ssize_t		 r;
+
+	r = writev(t->c->wfd, (const struct iovec *)iov, n);
 
 	if (r == -1) {
 		t->io_errno = errno;
@@ -205,7 +208,7 @@ tls_readv(struct conn *c, const struct iovec *iov, int n)
 			continue;
 		}
 		if (r == 0 || r == GNUTLS_E_PREMATURE_TERMINATION)
-			return total;		/* EOF; 0 again next time */
+			return total;	/* EOF: 0 again next time */
 		if (r != GNUTLS_E_AGAIN && r != GNUTLS_E_INTERRUPTED &&
 		    !gnutls_error_is_fatal(r) && r != GNUTLS_E_REHANDSHAKE &&
 		    ++warnings < 8)
@@ -214,7 +217,7 @@ tls_readv(struct conn *c, const struct iovec *iov, int n)
 		    r == GNUTLS_E_INTERRUPTED))
 			return total;
 		if (total > 0)
-			return total;	/* the error comes back next call */
+			return total;	/* the error comes back */
 		return tls_io_error(c, r);
 	}
 	t->more = true;		/* buffers full: GnuTLS may hold more */
@@ -492,7 +495,9 @@ tls_conn_handshake(struct conn *c, bool *want_write, char *why,
 	}
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		gnutls_datum_t	out = { NULL, 0 };
-		unsigned	st = gnutls_session_get_verify_cert_status(t->s);
+		unsigned	st;
+
+		st = gnutls_session_get_verify_cert_status(t->s);
 
 		if (gnutls_certificate_verification_status_print(st,
 		    GNUTLS_CRT_X509, &out, 0) == 0) {
@@ -507,7 +512,8 @@ tls_conn_handshake(struct conn *c, bool *want_write, char *why,
 		    t->psk_user);
 	else if ((r == GNUTLS_E_PULL_ERROR || r == GNUTLS_E_PUSH_ERROR) &&
 	    t->io_errno != 0)
-		snprintf(why, whylen, "TLS handshake: %s", strerror(t->io_errno));
+		snprintf(why, whylen, "TLS handshake: %s",
+		    strerror(t->io_errno));
 	else if (t->psk_user[0] != '\0')
 		/* TLS 1.3 reports a wrong key as an illegal parameter. */
 		snprintf(why, whylen, "TLS handshake, PSK user '%s': %s%s",
