@@ -546,7 +546,9 @@ tls_load_x509(const char *dir)
 	}
 	if (access(cert, R_OK) == -1 || access(key, R_OK) == -1) {
 		log_err("TLS certificates directory %s: need server-cert.pem "
-		    "and server-key.pem: %s", dir, strerror(errno));
+		    "and server-key.pem: %s%s", dir, strerror(errno),
+		    broker.cfg.tls_certificates == NULL ? " (this is the "
+		    "default; see --tls-certificates and --tls-psk)" : "");
 		return -1;
 	}
 	if ((r = gnutls_certificate_set_x509_key_file(tls.x509, cert, key,
