@@ -11,7 +11,7 @@ set -x
 requires_tls
 requires nbdinfo --version
 
-plugin="$abs_top_builddir/tests/plugins/.libs/nbdbroker-tlsinfo-plugin.so"
+plugin="$abs_top_builddir/tests/plugins/.libs/tlsinfo.so"
 [ -f "$plugin" ] || { echo "$0: $plugin not built" >&2; exit 99; }
 
 d=$(tmpdir)
