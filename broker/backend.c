@@ -256,7 +256,7 @@ encode_req(struct backend *be, struct req *r)
 	case REQ_OPEN:
 		op.export_name = c->export_name;
 		op.readonly = broker.cfg.readonly;
-		op.tls = false;
+		op.tls = (c->flags & CONN_TLS) != 0;
 		op.conn_id = c->id;
 		op.peer_addr.data = (uint8_t *)&c->peer;
 		op.peer_addr.len = c->peer_len;
@@ -274,7 +274,7 @@ encode_req(struct backend *be, struct req *r)
 		break;
 	case REQ_LIST:
 		le.readonly = broker.cfg.readonly;
-		le.tls = false;
+		le.tls = (c->flags & CONN_TLS) != 0;
 		env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_LIST_EXPORTS;
 		env.list_exports = &le;
 		break;

@@ -98,6 +98,14 @@ struct config {
 	Nbdbroker__Rpc__Param **debug_flags;	/* -D NAME.FLAG=N */
 	size_t		  ndebug_flags;
 	bool		  dump_plugin;	/* --dump-plugin */
+	int		  tls;		/* --tls */
+#define TLS_OFF		0
+#define TLS_ON		1	/* clients choose (SELECTIVETLS) */
+#define TLS_REQUIRE	2	/* options refused until STARTTLS */
+	char		 *tls_certificates;	/* X.509 directory */
+	char		 *tls_psk;	/* psktool file */
+	bool		  tls_verify_peer;	/* demand client certs */
+	int		  nsockets;	/* socket activation: fds 3.. */
 };
 
 /* A slot in an arena: pages [page, page + npages). */
@@ -239,6 +247,7 @@ enum conn_state {
 	CONN_ST_HS_OPT,		/* reading an option header */
 	CONN_ST_HS_OPT_DATA,	/* reading option data */
 	CONN_ST_HS_WAIT,	/* waiting for the worker */
+	CONN_ST_HS_TLS,		/* STARTTLS acknowledged: TLS handshake */
 	CONN_ST_TX,		/* reading request headers */
 	CONN_ST_TX_PAYLOAD,	/* reading a WRITE payload into its slot */
 	CONN_ST_TX_DRAIN,	/* discarding a refused WRITE payload */
@@ -284,6 +293,7 @@ struct conn {
 #define CONN_WAIT_ARENA		0x80	/* on be->waiters */
 #define CONN_FREEING		0x800	/* free scheduled */
 #define CONN_META_ALLOC		0x1000	/* base:allocation selected */
+#define CONN_TLS		0x2000	/* TLS handshake done */
 	int			 pause;		/* reasons not to read */
 #define PAUSE_HS		0x01	/* waiting for the worker */
 #define PAUSE_INFLIGHT		0x02	/* CONN_MAX_INFLIGHT reached */
@@ -296,7 +306,7 @@ struct conn {
 	int			 fd;		/* read side */
 	int			 wfd;		/* write side (same, except -s) */
 	const struct transport	*tr;
-	void			*tls;		/* transport state (tls.c) */
+	void			*tls;		/* struct tls_conn (tls.c) */
 	struct event		*ev_read;
 	struct event		*ev_write;
 	struct backend		*be;		/* borrowed */
@@ -378,7 +388,9 @@ void	broker_conn_gone(void);
 uint64_t now_ms(void);
 
 /* listen.c */
+#define LISTEN_MAX_FDS		16	/* listening sockets */
 int	listen_start(void);
+const char *listen_unix_path(void);
 void	listen_stop(void);
 int	listen_single(void);
 const char *listen_uri(void);
@@ -470,6 +482,15 @@ void	backend_flush(struct backend *be);
 void	backend_close_handle(struct backend *be, struct conn *c);
 void	backend_arena_released(struct backend *be);
 bool	backend_ready(const struct backend *be);
+
+/* tls.c, or tls-none.c when built without GnuTLS */
+bool	tls_available(void);
+int	tls_init(void);
+void	tls_cleanup(void);
+int	tls_conn_start(struct conn *c, char *why, size_t whylen);
+int	tls_conn_handshake(struct conn *c, bool *want_write, char *why,
+	    size_t whylen);
+const char *tls_default_dir(void);
 
 /* supervisor.c */
 int	sup_start(struct backend *be);

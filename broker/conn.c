@@ -224,8 +224,12 @@ conn_set_state(struct conn *c, enum conn_state st, size_t need)
 {
 	c->state = st;
 	c->need = need;
-	/* Nothing may be read while the worker or the close is awaited. */
-	if (st == CONN_ST_HS_WAIT || st == CONN_ST_CLOSING)
+	/*
+	 * Nothing may be read while the worker, the close or the TLS
+	 * handshake is awaited.
+	 */
+	if (st == CONN_ST_HS_WAIT || st == CONN_ST_CLOSING ||
+	    st == CONN_ST_HS_TLS)
 		conn_pause(c, PAUSE_HS);
 	else
 		conn_unpause(c, PAUSE_HS);
@@ -362,6 +366,58 @@ conn_fill(struct conn *c)
 	return r;
 }
 
+/*
+ * CONN_ST_HS_TLS: once the STARTTLS reply has gone out in clear, start
+ * TLS and drive its handshake, watching the socket GnuTLS waits for.
+ * While it runs the NBD side reads nothing (PAUSE_HS) but ev_read is
+ * armed by hand; when it is done, option haggling resumes over TLS.
+ */
+static void
+conn_tls_step(struct conn *c)
+{
+	char	why[512];
+	bool	want_write;
+
+	if (c->tls == NULL && tls_conn_start(c, why, sizeof(why)) == -1) {
+		conn_close(c, why);
+		return;
+	}
+	switch (tls_conn_handshake(c, &want_write, why, sizeof(why))) {
+	case 0:
+		if (want_write)
+			event_add(c->ev_write, NULL);
+		else
+			event_add(c->ev_read, NULL);
+		return;
+	case 1:
+		event_del(c->ev_read);	/* back under conn_pause's rule */
+		event_del(c->ev_write);
+		c->flags |= CONN_TLS;
+		conn_log(c, LOG_DEBUG, "TLS handshake done");
+		conn_set_state(c, CONN_ST_HS_OPT, sizeof(struct nbd_option));
+		return;
+	default:
+		conn_close(c, why);
+		return;
+	}
+}
+
+/*
+ * The socket has nothing more to read.  During shutdown, a connection
+ * in transmission with nothing in flight is done: close it once its
+ * replies are out.
+ */
+static void
+conn_drained(struct conn *c)
+{
+	if (!broker.shutting_down || c->inflight > 0 || c->cur != NULL)
+		return;
+	if (c->state == CONN_ST_TX && c->ilen == c->ioff) {
+		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+		conn_mark_dirty(c);
+	}
+}
+
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -371,11 +427,18 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->state == CONN_ST_HS_TLS) {
+		conn_tls_step(c);
+		return;
+	}
 	conn_process(c);	/* input left from before a pause */
 	while (!(c->flags & CONN_DEAD) && c->pause == 0 && loops++ < 16) {
 		r = conn_fill(c);
-		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR))
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_drained(c);
+			break;
+		}
+		if (r == -1 && errno == EINTR)
 			break;
 		if (r == -1) {
 			conn_close(c, errno == ECONNRESET ? NULL :
@@ -402,6 +465,11 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		    (c->tr->pending == NULL || !c->tr->pending(c)))
 			break;		/* probably drained the socket */
 	}
+	/* Stopped by the loop cap: the transport may hold input that the
+	 * socket will not signal. */
+	if (loops > 16 && !(c->flags & CONN_DEAD) && c->pause == 0 &&
+	    c->tr->pending != NULL && c->tr->pending(c))
+		event_active(c->ev_read, EV_READ, 0);
 	if (c->be != NULL)
 		backend_flush(c->be);
 	conn_flush_dirty();
@@ -547,6 +615,9 @@ conn_flush(struct conn *c)
 	if (c->out_len == 0 && c->state == CONN_ST_CLOSING &&
 	    !(c->flags & CONN_DEAD))
 		conn_close(c, NULL);
+	else if (c->out_len == 0 && c->state == CONN_ST_HS_TLS &&
+	    !(c->flags & CONN_DEAD))
+		conn_tls_step(c);
 }
 
 static void
@@ -669,10 +740,10 @@ conn_shutdown(struct conn *c)
 	case CONN_ST_TX:
 	case CONN_ST_TX_PAYLOAD:
 	case CONN_ST_TX_DRAIN:
-		if (c->inflight == 0) {
-			conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
-			conn_mark_dirty(c);
-		}
+		/* Read on: what the client already sent is answered with
+		 * ESHUTDOWN; conn_read_cb closes once nothing is left. */
+		if (c->pause == 0)
+			event_active(c->ev_read, EV_READ, 0);
 		break;
 	case CONN_ST_CLOSING:
 		break;

@@ -2,7 +2,9 @@
 /*
  * Listening sockets: a Unix socket (-U PATH, or -U - for a private one
  * in a temporary directory), TCP on every address -i/-p resolve to
- * (port 10809 by default), or a single client on stdin/stdout (-s).
+ * (port 10809 by default), the sockets systemd socket activation
+ * passed on fds 3.. (LISTEN_FDS), or a single client on stdin/stdout
+ * (-s).
  * Accept errors never stop the server: EMFILE and ENFILE pause the
  * listener for a second (tmux server_add_accept does the same).
  *
@@ -13,7 +15,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +30,7 @@
 #include "broker.h"
 #include "log.h"
 
-#define LISTEN_MAX	16
+#define LISTEN_MAX	LISTEN_MAX_FDS
 
 struct listener {
 	int		 fd;
@@ -35,8 +40,9 @@ struct listener {
 
 static struct listener	listeners[LISTEN_MAX];
 static size_t		nlisteners;
-static char		uri[BROKER_MAX_NAME + 256];
+static char		uri[3 * BROKER_MAX_NAME + 3 * 108 + 64];
 static int		bound_port = -1;
+static char		activated_path[108];	/* socket activation */
 
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -170,6 +176,13 @@ listen_tcp(const char *addr, const char *port)
 		if (ai->ai_family == AF_INET6)
 			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
 			    sizeof(one));
+		/* -p 0: every address family on the one port picked first. */
+		if (bound_port > 0 && ai->ai_family == AF_INET6)
+			((struct sockaddr_in6 *)ai->ai_addr)->sin6_port =
+			    htons(bound_port);
+		else if (bound_port > 0 && ai->ai_family == AF_INET)
+			((struct sockaddr_in *)ai->ai_addr)->sin_port =
+			    htons(bound_port);
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    listen(fd, SOMAXCONN) == -1) {
 			snprintf(last, sizeof(last), "%s", strerror(errno));
@@ -199,31 +212,135 @@ listen_tcp(const char *addr, const char *port)
 	return 0;
 }
 
-/* Build the URI clients should use (for --print-uri and --run). */
+/* Percent-encode s into buf: RFC 3986 unreserved characters and '/'
+ * stay as they are. */
 static void
-make_uri(void)
+uri_quote(char *buf, size_t len, const char *s)
 {
-	const char	*exp = broker.cfg.exportname ? broker.cfg.exportname :
-	    "";
+	static const char	hex[] = "0123456789ABCDEF";
+	size_t			o = 0;
 
-	if (broker.cfg.unix_path != NULL)
-		snprintf(uri, sizeof(uri), "nbd+unix:///%s?socket=%s", exp,
-		    broker.cfg.unix_path);
-	else {
-		const char	*host = broker.cfg.ipaddr ? broker.cfg.ipaddr :
-		    "localhost";
-		bool		 v6 = strchr(host, ':') != NULL;
+	for (; *s != '\0' && o + 4 <= len; s++) {
+		unsigned char	ch = *s;
 
-		snprintf(uri, sizeof(uri), "nbd://%s%s%s:%d/%s", v6 ? "[" : "",
-		    host, v6 ? "]" : "", bound_port, exp);
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~/", ch) != NULL)
+			buf[o++] = ch;
+		else {
+			buf[o++] = '%';
+			buf[o++] = hex[ch >> 4];
+			buf[o++] = hex[ch & 15];
+		}
 	}
+	buf[o] = '\0';
+}
+
+/*
+ * Build the URI clients should use (for --print-uri and --run), in
+ * the NBD URI form: nbds when TLS is required, as nbdkit does.
+ */
+static void
+make_uri(const char *host)
+{
+	const char	*scheme;
+	char		 exp[3 * BROKER_MAX_NAME + 1], path[3 * 108 + 1];
+
+	scheme = broker.cfg.tls == TLS_REQUIRE ? "nbds" : "nbd";
+
+	uri_quote(exp, sizeof(exp), broker.cfg.exportname ?
+	    broker.cfg.exportname : "");
+	if (listen_unix_path() != NULL) {
+		uri_quote(path, sizeof(path), listen_unix_path());
+		snprintf(uri, sizeof(uri), "%s+unix:///%s?socket=%s", scheme,
+		    exp, path);
+	} else {
+		bool	v6 = strchr(host, ':') != NULL;
+
+		snprintf(uri, sizeof(uri), "%s://%s%s%s:%d/%s", scheme,
+		    v6 ? "[" : "", host, v6 ? "]" : "", bound_port, exp);
+	}
+}
+
+/* The Unix socket we listen on, or NULL for TCP (and -s). */
+const char *
+listen_unix_path(void)
+{
+	if (activated_path[0] != '\0')
+		return activated_path;
+	return broker.cfg.unix_path;
+}
+
+/*
+ * Socket activation: listen on the sockets passed on fds 3.. (main.c
+ * checked them).  The first one names the URI.
+ */
+static int
+listen_activated(char *host, size_t hostlen)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		sl = sizeof(ss);
+	int			i, fd;
+
+	for (i = 0; i < broker.cfg.nsockets; i++) {
+		fd = 3 + i;
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+			log_err("socket activation: fd %d: %s", fd,
+			    strerror(errno));
+			return -1;
+		}
+		if (add_listener(fd) == -1)
+			return -1;
+	}
+	if (getsockname(3, (struct sockaddr *)&ss, &sl) == -1) {
+		log_err("socket activation: fd 3: %s", strerror(errno));
+		return -1;
+	}
+	switch (ss.ss_family) {
+	case AF_UNIX: {
+		const struct sockaddr_un	*sun = (void *)&ss;
+
+		if (sl > offsetof(struct sockaddr_un, sun_path) &&
+		    sun->sun_path[0] != '\0')
+			snprintf(activated_path, sizeof(activated_path), "%.*s",
+			    (int)(sl - offsetof(struct sockaddr_un,
+			    sun_path)), sun->sun_path);
+		else
+			snprintf(activated_path, sizeof(activated_path),
+			    "(unnamed)");
+		break;
+	}
+	case AF_INET:
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+		    host, hostlen);
+		bound_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    host, hostlen);
+		bound_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		break;
+	default:
+		snprintf(host, hostlen, "localhost");
+		break;
+	}
+	log_info("socket activation: listening on %d inherited socket(s)",
+	    broker.cfg.nsockets);
+	return 0;
 }
 
 int
 listen_start(void)
 {
+	char	host[NI_MAXHOST];
 	int	r;
 
+	snprintf(host, sizeof(host), "%s", broker.cfg.ipaddr ?
+	    broker.cfg.ipaddr : "localhost");
+	if (broker.cfg.nsockets > 0) {
+		if ((r = listen_activated(host, sizeof(host))) == 0)
+			make_uri(host);
+		return r;
+	}
 	if (broker.cfg.unix_private) {
 		char	tmpl[] = "/tmp/nbdbrokerXXXXXX";
 
@@ -241,7 +358,7 @@ listen_start(void)
 		r = listen_tcp(broker.cfg.ipaddr,
 		    broker.cfg.port ? broker.cfg.port : "10809");
 	if (r == 0)
-		make_uri();
+		make_uri(host);
 	return r;
 }
 

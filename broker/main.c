@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -70,6 +71,15 @@ usage(FILE *fp)
 "  -p, --port PORT       listen on TCP PORT\n"
 "  -i, --ipaddr ADDR     listen on ADDR only\n"
 "  -s, --single          serve one client on stdin/stdout, then exit\n"
+"  (started with LISTEN_FDS/LISTEN_PID, as by systemd socket activation, the\n"
+"  sockets passed on fds 3.. are used instead)\n"
+"\n"
+"TLS (NBD_OPT_STARTTLS):\n"
+"      --tls=off|on|require  refuse TLS, offer it, or insist on it\n"
+"      --tls-certificates DIR  X.509: DIR/ca-cert.pem, server-cert.pem,\n"
+"                        server-key.pem (and ca-crl.pem if present)\n"
+"      --tls-psk FILE    pre-shared keys: username:hexkey lines (psktool)\n"
+"      --tls-verify-peer demand a client certificate signed by the CA\n"
 "\n"
 "Server:\n"
 "  -f, --foreground      do not go to the background\n"
@@ -77,8 +87,8 @@ usage(FILE *fp)
 "  -r, --readonly        export read-only\n"
 "  -e, --exportname NAME export name used in the printed URI and --run\n"
 "  -t, --threads N       worker threads for parallel plugins (default 16)\n"
-"      --run CMD         run CMD with $uri, $unixsocket, $port, $exportname\n"
-"                        set; stop the server when it exits (implies -f)\n"
+"      --run CMD         run CMD with $uri, $unixsocket, $port, $exportname,\n"
+"                        $tls set; stop the server when it exits (implies -f)\n"
 "      --exit-with-parent  stop the server when its parent exits (implies -f)\n"
 "      --print-uri       print the URI clients connect to\n"
 "      --max-connections N  refuse clients beyond N at once (default 1000)\n"
@@ -106,6 +116,7 @@ usage(FILE *fp)
 "                        (default " NBDKIT_PLUGINDIR ")\n"
 "      --dump-plugin     describe PLUGIN (KEY=VALUE lines) and exit\n"
 "\n"
+"      --dump-config     print build settings (version, tls) and exit\n"
 "  -h, --help            this help\n"
 "  -V, --version         print the version and exit\n"
 "\n"
@@ -249,6 +260,101 @@ parse_intensity(const char *s, struct restart_cfg *rs)
 		usage_error("--intensity: the period must not be 0");
 }
 
+/* --tls values; nbdkit's spellings are accepted too.  -1 if none. */
+static int
+parse_tls(const char *s)
+{
+	static const struct {
+		const char	*word;
+		int		 mode;
+	} words[] = {
+		{ "off", TLS_OFF }, { "no", TLS_OFF }, { "false", TLS_OFF },
+		{ "0", TLS_OFF }, { "on", TLS_ON }, { "yes", TLS_ON },
+		{ "true", TLS_ON }, { "1", TLS_ON }, { "require", TLS_REQUIRE },
+		{ "required", TLS_REQUIRE }, { "force", TLS_REQUIRE },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasecmp(s, words[i].word) == 0)
+			return words[i].mode;
+	return -1;
+}
+
+/* An absolute path: the server changes directory when it detaches. */
+static char *
+abs_path(const char *p)
+{
+	char	*r, cwd[PATH_MAX];
+
+	if ((r = realpath(p, NULL)) != NULL)
+		return r;
+	if (p[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		r = strdup(p);
+	else if (asprintf(&r, "%s/%s", cwd, p) == -1)
+		r = NULL;
+	if (r == NULL)
+		fatal("%s", p);
+	return r;
+}
+
+static void
+dump_config(void)
+{
+	printf("name=%s\n", PACKAGE_NAME);
+	printf("version=%s\n", PACKAGE_VERSION);
+	printf("tls=%s\n", tls_available() ? "yes" : "no");
+	if (tls_available())
+		printf("tls_certificates_dir=%s\n", tls_default_dir());
+	printf("socket_activation=yes\n");
+}
+
+/*
+ * systemd socket activation: LISTEN_PID names us and LISTEN_FDS counts
+ * the listening sockets on fds 3 onwards.  Checked first thing, before
+ * anything can fork; the variables are removed so no child inherits
+ * them.  Returns the number of sockets (0: not activated).
+ */
+static int
+socket_activation(void)
+{
+	const char	*pid_s = getenv("LISTEN_PID"), *fds_s;
+	char		*end;
+	long		 pid, n, i;
+
+	if (pid_s == NULL)
+		return 0;
+	errno = 0;
+	pid = strtol(pid_s, &end, 10);
+	if (errno != 0 || *end != '\0' || pid != (long)getpid()) {
+		log_warn("LISTEN_PID=%s is not this process (%d): socket "
+		    "activation ignored", pid_s, (int)getpid());
+		return 0;
+	}
+	if ((fds_s = getenv("LISTEN_FDS")) == NULL)
+		return 0;
+	errno = 0;
+	n = strtol(fds_s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > LISTEN_MAX_FDS)
+		fatalx("socket activation: LISTEN_FDS=%s: expected 1 to %d",
+		    fds_s, LISTEN_MAX_FDS);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	for (i = 0; i < n; i++) {
+		int	fd = 3 + i, type;
+		socklen_t len = sizeof(type);
+
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
+		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+			fatal("socket activation: fd %d", fd);
+		if (type != SOCK_STREAM)
+			fatalx("socket activation: fd %d is not a stream "
+			    "socket", fd);
+	}
+	return (int)n;
+}
+
 enum {
 	OPT_RUN = 256,
 	OPT_EXIT_WITH_PARENT,
@@ -264,6 +370,11 @@ enum {
 	OPT_NBDKIT_PLUGIN_DIR,
 	OPT_DUMP_PLUGIN,
 	OPT_FILTER,
+	OPT_TLS,
+	OPT_TLS_CERTIFICATES,
+	OPT_TLS_PSK,
+	OPT_TLS_VERIFY_PEER,
+	OPT_DUMP_CONFIG,
 };
 
 static enum log_dest	log_dest_opt = LOG_DEST_STDERR;
@@ -306,12 +417,19 @@ parse_args(int argc, char **argv)
 		    OPT_NBDKIT_PLUGIN_DIR },
 		{ "dump-plugin", no_argument, NULL, OPT_DUMP_PLUGIN },
 		{ "filter", required_argument, NULL, OPT_FILTER },
+		{ "tls", required_argument, NULL, OPT_TLS },
+		{ "tls-certificates", required_argument, NULL,
+		    OPT_TLS_CERTIFICATES },
+		{ "tls-psk", required_argument, NULL, OPT_TLS_PSK },
+		{ "tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY_PEER },
+		{ "dump-config", no_argument, NULL, OPT_DUMP_CONFIG },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config	*cfg = &broker.cfg;
 	int		 c;
 	long		 t;
 	char		*end;
+	bool		 tls_set = false;
 
 	cfg->arena_size = ARENA_DEFAULT_SIZE;
 	cfg->max_conns = BROKER_DEFAULT_MAX_CONNS;
@@ -462,6 +580,24 @@ parse_args(int argc, char **argv)
 			usage_error("--filter=%s: nbdbroker does not support "
 			    "nbdkit filters (see \"Coming from nbdkit\" in "
 			    "README.md)", optarg);
+		case OPT_TLS:
+			if ((cfg->tls = parse_tls(optarg)) == -1)
+				usage_error("--tls: off, on or require, not "
+				    "'%s'", optarg);
+			tls_set = true;
+			break;
+		case OPT_TLS_CERTIFICATES:
+			cfg->tls_certificates = abs_path(optarg);
+			break;
+		case OPT_TLS_PSK:
+			cfg->tls_psk = abs_path(optarg);
+			break;
+		case OPT_TLS_VERIFY_PEER:
+			cfg->tls_verify_peer = true;
+			break;
+		case OPT_DUMP_CONFIG:
+			dump_config();
+			exit(EXIT_SUCCESS);
 		default:
 			usage_error("unknown option");
 		}
@@ -479,6 +615,28 @@ parse_args(int argc, char **argv)
 		usage_error("-U cannot be combined with -p or -i");
 	if (cfg->single && cfg->run)
 		usage_error("-s cannot be combined with --run");
+
+	/* Credentials alone turn TLS on, as in nbdkit. */
+	if (!tls_set && (cfg->tls_certificates || cfg->tls_psk))
+		cfg->tls = TLS_ON;
+	if (cfg->tls_psk && cfg->tls_certificates)
+		usage_error("--tls-psk and --tls-certificates cannot be "
+		    "combined: choose pre-shared keys or X.509");
+	if (cfg->tls_verify_peer && cfg->tls_psk)
+		usage_error("--tls-verify-peer checks X.509 client "
+		    "certificates; with --tls-psk every client proves its key");
+	if (cfg->tls_verify_peer && cfg->tls == TLS_OFF)
+		usage_error("--tls-verify-peer needs --tls=on or require");
+
+	/* Socket activation: the listeners are given, not chosen. */
+	if (cfg->nsockets > 0) {
+		if (cfg->single || cfg->unix_path || cfg->unix_private ||
+		    cfg->port || cfg->ipaddr || cfg->run)
+			usage_error("socket activation (LISTEN_FDS=%d): -U, -p, "
+			    "-i, -s and --run cannot be used; the listening "
+			    "sockets are already open", cfg->nsockets);
+		cfg->foreground = true;
+	}
 }
 
 /*
@@ -569,9 +727,10 @@ start_run(void)
 		setenv("uri", listen_uri(), 1);
 		setenv("exportname", broker.cfg.exportname ?
 		    broker.cfg.exportname : "", 1);
-		setenv("tls", "0", 1);
-		if (broker.cfg.unix_path != NULL) {
-			setenv("unixsocket", broker.cfg.unix_path, 1);
+		snprintf(port, sizeof(port), "%d", broker.cfg.tls);
+		setenv("tls", port, 1);
+		if (listen_unix_path() != NULL) {
+			setenv("unixsocket", listen_unix_path(), 1);
 			unsetenv("port");
 		} else {
 			snprintf(port, sizeof(port), "%d", listen_port());
@@ -713,6 +872,7 @@ main(int argc, char **argv)
 	const char			*w;
 
 	log_init("nbdbroker", LOG_DEST_STDERR, 0);
+	cfg->nsockets = socket_activation();
 	parse_args(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
 	TAILQ_INIT(&broker.conns);
@@ -740,6 +900,13 @@ main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
+	/* Bad credentials are reported here, before going to the background. */
+	if (cfg->tls != TLS_OFF) {
+		if (tls_init() == -1)
+			exit(EXIT_FAILURE);
+		atexit(tls_cleanup);	/* wipes PSK keys at any exit */
+	}
+
 	if (cfg->exit_with_parent && prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		fatal("--exit-with-parent");
 	signal(SIGPIPE, SIG_IGN);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The NBD fixed-newstyle handshake: greeting, client flags and option
- * haggling (EXPORT_NAME, GO, INFO, LIST, ABORT, STRUCTURED_REPLY;
- * everything else is answered NBD_REP_ERR_UNSUP).  Options that need
+ * haggling (EXPORT_NAME, GO, INFO, LIST, ABORT, STARTTLS,
+ * STRUCTURED_REPLY, LIST/SET_META_CONTEXT; everything else is answered
+ * NBD_REP_ERR_UNSUP).  With --tls=require every option but STARTTLS
+ * and ABORT is refused until TLS is up (FORCEDTLS); with --tls=on the
+ * client chooses (SELECTIVETLS, no TLS-only exports).  Options that need
  * the plugin (an export's size and flags, the export list) become
  * requests to the worker; the connection waits in CONN_ST_HS_WAIT
  * until the answer comes back.
@@ -266,6 +269,17 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		c->caps &= ~(RPC_CAP_WRITE | RPC_CAP_TRIM | RPC_CAP_ZERO |
 		    RPC_CAP_FAST_ZERO);
 	c->eflags = hs_eflags(c);
+	/* The limits tx_validate enforces, whichever option got us here. */
+	if (c->block_min == 0)
+		c->block_min = 1;
+	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
+		c->block_max = BROKER_MAX_REQUEST;
+	if (c->block_pref == 0)
+		c->block_pref = 4096;
+	if (c->block_pref < c->block_min)
+		c->block_pref = c->block_min;
+	if (c->block_pref > c->block_max)
+		c->block_pref = c->block_max;
 
 	if (c->opt == NBD_OPT_EXPORT_NAME) {
 		struct nbd_export_name_reply	er;
@@ -297,19 +311,10 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		    strlen(rep->description));
 	{
 		uint32_t	bs[3];
-		uint32_t	bmin = c->block_min ? c->block_min : 1;
-		uint32_t	bpref = c->block_pref ? c->block_pref : 4096;
-		uint32_t	bmax = c->block_max ? c->block_max :
-		    BROKER_MAX_REQUEST;
 
-		if (bmax > BROKER_MAX_REQUEST)
-			bmax = BROKER_MAX_REQUEST;
-		if (bpref > bmax)
-			bpref = bmax;
-		c->block_max = bmax;
-		bs[0] = htobe32(bmin);
-		bs[1] = htobe32(bpref);
-		bs[2] = htobe32(bmax);
+		bs[0] = htobe32(c->block_min);
+		bs[1] = htobe32(c->block_pref);
+		bs[2] = htobe32(c->block_max);
 		send_info(c, NBD_INFO_BLOCK_SIZE, bs, sizeof(bs));
 	}
 	send_opt_reply(c, c->opt, NBD_REP_ACK, NULL, 0);
@@ -438,6 +443,48 @@ opt_meta(struct conn *c)
 	return send_opt_reply(c, c->opt, NBD_REP_ACK, NULL, 0);
 }
 
+/*
+ * NBD_OPT_STARTTLS.  After the ACK the next bytes in either direction
+ * are TLS: the reply goes out in clear, then conn.c runs the handshake
+ * (CONN_ST_HS_TLS).  Whatever was negotiated in clear is forgotten, as
+ * the spec asks: a man in the middle may have chosen it.
+ */
+static int
+opt_starttls(struct conn *c)
+{
+	if (c->optlen != 0)
+		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
+	if (broker.cfg.tls == TLS_OFF)
+		return send_opt_reply(c, c->opt, tls_available() ?
+		    NBD_REP_ERR_POLICY : NBD_REP_ERR_UNSUP, NULL, 0);
+	if (c->flags & CONN_TLS)
+		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
+	/*
+	 * The client must wait for our ACK before its first TLS byte, so
+	 * anything already buffered was sent in clear behind STARTTLS
+	 * and would be taken as coming from inside TLS: an injection
+	 * (CVE-2021-3716 in nbdkit was of this kind).  Drop it all.
+	 */
+	if (c->ilen != c->ioff) {
+		conn_close(c, "NBD_OPT_STARTTLS: client sent more data "
+		    "before TLS began");
+		return 0;
+	}
+	if (send_opt_reply(c, c->opt, NBD_REP_ACK, NULL, 0) == -1)
+		return -1;
+	c->flags &= ~(CONN_STRUCTURED | CONN_META_ALLOC);
+	free(c->meta_export);
+	c->meta_export = NULL;
+	free(c->export_name);
+	c->export_name = NULL;
+	free(c->info_reqs);
+	c->info_reqs = NULL;
+	c->ninfo_reqs = 0;
+	conn_set_state(c, CONN_ST_HS_TLS, SIZE_MAX);
+	conn_mark_dirty(c);
+	return 0;
+}
+
 /* Handle one complete option (header and data read). */
 static int
 hs_option(struct conn *c)
@@ -447,8 +494,26 @@ hs_option(struct conn *c)
 	if (broker.shutting_down && c->opt != NBD_OPT_ABORT)
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_SHUTDOWN,
 		    NULL, 0);
+	/* FORCEDTLS: nothing but STARTTLS and ABORT before TLS. */
+	if (broker.cfg.tls == TLS_REQUIRE && !(c->flags & CONN_TLS) &&
+	    c->opt != NBD_OPT_STARTTLS && c->opt != NBD_OPT_ABORT) {
+		if (c->opt == NBD_OPT_EXPORT_NAME) {
+			/* It has no error reply: the spec says hang up. */
+			conn_close(c, "NBD_OPT_EXPORT_NAME without TLS, "
+			    "which is required");
+			return 0;
+		}
+		return send_opt_reply(c, c->opt, NBD_REP_ERR_TLS_REQD,
+		    NULL, 0);
+	}
 	switch (c->opt) {
 	case NBD_OPT_EXPORT_NAME:
+		/* This option cannot fail politely: bad names disconnect. */
+		if (c->optlen > BROKER_MAX_NAME) {
+			conn_close(c, "NBD_OPT_EXPORT_NAME: name longer than "
+			    "4096 bytes");
+			return 0;
+		}
 		if (!valid_name((const char *)c->optdata, c->optlen)) {
 			conn_close(c, "NBD_OPT_EXPORT_NAME: name contains NUL");
 			return 0;
@@ -474,6 +539,8 @@ hs_option(struct conn *c)
 	case NBD_OPT_INFO:
 	case NBD_OPT_GO:
 		return opt_info_go(c);
+	case NBD_OPT_STARTTLS:
+		return opt_starttls(c);
 	case NBD_OPT_LIST_META_CONTEXT:
 	case NBD_OPT_SET_META_CONTEXT:
 		return opt_meta(c);

@@ -395,8 +395,10 @@ tx_finish(struct req *r)
 	}
 	if (c->inflight < CONN_MAX_INFLIGHT)
 		conn_unpause(c, PAUSE_INFLIGHT);
-	if ((c->flags & CONN_DISC || broker.shutting_down) &&
-	    c->inflight == 0 && c->state != CONN_ST_CLOSING) {
+	if (broker.shutting_down && c->inflight == 0 && c->pause == 0)
+		event_active(c->ev_read, EV_READ, 0);	/* drain, then close */
+	if ((c->flags & CONN_DISC) && c->inflight == 0 &&
+	    c->state != CONN_ST_CLOSING) {
 		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
 		conn_mark_dirty(c);
 	}
