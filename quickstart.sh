@@ -12,7 +12,7 @@
 #
 # The list of Debian packages lives here and nowhere else (README.md
 # and .ci/run refer to it).  Environment: CONFIGURE_FLAGS (default
-# --enable-werror), NBDBROKER_SOCKET, NBDBROKER_SIZE (serve, default
+# --enable-werror --with-gnutls), NBDBROKER_SOCKET, NBDBROKER_SIZE (serve, default
 # 1G), SKIP_APT=1 (do not install packages).
 
 set -euo pipefail
@@ -63,7 +63,7 @@ install_packages() {
 }
 
 build() {
-	local flags=${CONFIGURE_FLAGS-"--enable-werror"}
+	local flags=${CONFIGURE_FLAGS-"--enable-werror --with-gnutls"}
 
 	if [ ! -x configure ] || [ ! -f Makefile ]; then
 		say "Configuring"
