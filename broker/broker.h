@@ -434,6 +434,7 @@ void	hs_open_done(struct conn *c, struct req *r,
 void	hs_list_done(struct conn *c, struct req *r,
 	    const Nbdbroker__Rpc__ExportList *el);
 uint16_t hs_eflags(const struct conn *c);
+uint32_t hs_client_caps(uint32_t caps);
 
 /* nbd-validate.c */
 int	hs_opt_info_parse(const uint8_t *data, uint32_t len,

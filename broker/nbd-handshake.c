@@ -67,6 +67,19 @@ send_opt_reply(struct conn *c, uint32_t opt, uint32_t reply,
 	return 0;
 }
 
+/*
+ * What of a worker's capabilities a client may rely on.  With a worker
+ * per connection, nothing is shared between connections (a memory
+ * plugin even has a disk each), so multi-conn cannot be offered.
+ */
+uint32_t
+hs_client_caps(uint32_t caps)
+{
+	if (broker.cfg.rs.per_connection)
+		caps &= ~RPC_CAP_MULTI_CONN;
+	return caps;
+}
+
 uint16_t
 hs_eflags(const struct conn *c)
 {
@@ -256,7 +269,7 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 	c->handle = rep->handle;
 	c->flags |= CONN_HANDLE_OPEN;
 	c->size = rep->size;
-	c->caps = rep->caps;
+	c->caps = hs_client_caps(rep->caps);
 	c->fua = rep->fua;
 	c->cache = rep->cache;
 	c->block_min = rep->block_min;

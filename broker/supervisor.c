@@ -479,7 +479,8 @@ sup_reopen_done(struct backend *be, struct req *r,
 		conn_close(c, NULL);
 		return;
 	}
-	if (rep->err != 0 || rep->size != c->size || rep->caps != c->caps ||
+	if (rep->err != 0 || rep->size != c->size ||
+	    hs_client_caps(rep->caps) != c->caps ||
 	    rep->fua != c->fua || rep->cache != c->cache) {
 		if (rep->err != 0)
 			conn_log(c, LOG_ERR, "export '%s': re-open after "

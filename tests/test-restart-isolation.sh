@@ -26,6 +26,8 @@ assert workers() == [], workers()
 hs = []
 for i in range(3):
     h = nbd.NBD(); h.connect_uri(uri)
+    # Connections share nothing, so multi-conn must not be offered.
+    assert not h.can_multi_conn()
     h.pwrite(bytes([65 + i]) * 4096, 0)
     hs.append(h)
 ws = workers()
