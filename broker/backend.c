@@ -311,6 +311,23 @@ backend_send_pending(struct backend *be)
 			break;
 		if (r->kind == REQ_DATA && (r->conn->flags & CONN_REOPENING))
 			continue;
+		/*
+		 * A data request goes only with a handle this worker gave
+		 * out: a handle id from a dead worker could name another
+		 * client's handle in this one.
+		 */
+		if (r->kind == REQ_DATA &&
+		    !(r->conn->flags & CONN_HANDLE_OPEN)) {
+			TAILQ_REMOVE(&be->pending, r, bq);
+			r->where = REQ_NOWHERE;
+			if (r->suspect) {
+				r->suspect = false;
+				be->nsuspects--;
+			}
+			r->err = EIO;
+			tx_complete(r, NULL);
+			continue;
+		}
 		if (r->kind == REQ_DATA && be->nsuspects > 0) {
 			if (!r->suspect || data_inflight)
 				continue;

@@ -368,9 +368,11 @@ reopen_conns(struct backend *be)
 			continue;
 		if ((c->flags & (CONN_DEAD | CONN_STALE)) ||
 		    (r = req_new(be, REQ_OPEN, c)) == NULL) {
+			/* Its handle died with the worker: what it still
+			 * has queued can never be sent (a gone client's
+			 * requests just end). */
 			reopen_finished(be, c);
-			if (!(c->flags & CONN_DEAD))
-				fail_conn_requests(be, c, EIO);
+			fail_conn_requests(be, c, EIO);
 			continue;
 		}
 		r->reopen = true;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -81,6 +82,14 @@ static char		 last_error[1024];
 int
 rpc_server_init(int fd, int arena_out_fd, int arena_in_fd)
 {
+	/*
+	 * Handle ids must not repeat those of an earlier worker for the
+	 * same broker: start the generation at a random point (the
+	 * broker also never sends a dead worker's handle).
+	 */
+	if (getrandom(&h_gen, sizeof(h_gen), 0) != sizeof(h_gen))
+		h_gen = (uint32_t)getpid() << 8;
+
 	struct stat	st;
 	void		*p;
 
