@@ -144,10 +144,17 @@ main(int argc, char **argv)
 	/* Relative paths in parameters mean what they meant to the user. */
 	if (cfg->cwd[0] != '\0' && chdir(cfg->cwd) == -1)
 		log_warn("chdir %s: %s", cfg->cwd, strerror(errno));
+	/* Sandbox stage 1: before the plugin's constructors run. */
+	if (sandbox_stage1(cfg->policy.data, cfg->policy.len,
+	    cfg->plugin_path, broker, err, sizeof(err)) == -1)
+		fail_startup("sandbox", err);
 	if (host_load(cfg->plugin_path, err, sizeof(err)) == -1)
 		fail_startup("load", err);
 	if (host_configure(cfg, &stage) == -1)
 		fail_startup(stage, rpc_last_error());
+	/* Sandbox stage 2: what serving requests needs. */
+	if (sandbox_stage2(err, sizeof(err)) == -1)
+		fail_startup("sandbox", err);
 
 	host_fill_ready(&ready);
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;
