@@ -63,7 +63,8 @@ struct config {
 	size_t		  arena_size;
 	char		 *worker_path;
 	char		 *plugin_dir;
-	char		 *policy_path;	/* --policy */
+	char		 *policy_path;	/* --policy, else the one found */
+	char		 *policy_dir;	/* --policy-dir */
 };
 
 /* A slot in an arena: pages [page, page + npages). */
@@ -385,5 +386,14 @@ int	sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd,
 void	sup_failed(struct backend *be, const Nbdbroker__Rpc__Failed *f);
 void	sup_reopen_done(struct backend *be, struct req *r,
 	    const Nbdbroker__Rpc__OpenReply *rep);
+
+/* sandbox.c */
+void	sandbox_load(void);
+int	sandbox_check(const char *file, char **args, size_t nargs);
+const uint8_t *sandbox_policy(size_t *len, const char **path);
+int	sandbox_channel(int *parent, int *child);
+void	sandbox_spawned(pid_t pid, int parent);
+void	sandbox_reaped(pid_t pid, int status, char *desc, size_t len);
+void	sandbox_stop(void);
 
 #endif /* NBDBROKER_BROKER_H */

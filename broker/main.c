@@ -79,6 +79,13 @@ usage(FILE *fp)
 "                        syslog otherwise)\n"
 "      --arena-size SIZE shared-memory payload arena per direction\n"
 "                        (default 64M, at least 64M)\n"
+"\n"
+"Sandbox (see \"Sandbox policies\" in README.md):\n"
+"      --policy FILE     run the worker under the policy in FILE\n"
+"      --policy-dir DIR  look for PLUGIN.policy, then default.policy, in DIR\n"
+"                        (default " SYSCONFDIR "/nbdbroker/policies)\n"
+"      --check-policy FILE [PLUGIN [KEY=VALUE ...]]\n"
+"                        check FILE, print what it resolves to, exit 0/1\n"
 "  -v, --verbose         debug messages, from the broker and the worker\n"
 "\n"
 "  -h, --help            this help\n"
@@ -175,7 +182,12 @@ enum {
 	OPT_PRINT_URI,
 	OPT_LOG,
 	OPT_ARENA,
+	OPT_POLICY,
+	OPT_POLICY_DIR,
+	OPT_CHECK_POLICY,
 };
+
+static const char	*check_policy;	/* --check-policy FILE */
 
 static enum log_dest	log_dest_opt = LOG_DEST_STDERR;
 static bool		log_dest_set;
@@ -204,6 +216,9 @@ parse_args(int argc, char **argv)
 		{ "print-uri", no_argument, NULL, OPT_PRINT_URI },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "arena-size", required_argument, NULL, OPT_ARENA },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "policy-dir", required_argument, NULL, OPT_POLICY_DIR },
+		{ "check-policy", required_argument, NULL, OPT_CHECK_POLICY },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config	*cfg = &broker.cfg;
@@ -303,9 +318,23 @@ parse_args(int argc, char **argv)
 			    cfg->arena_size > ((size_t)1 << 34))
 				usage_error("--arena-size: between 64M and 16G");
 			break;
+		case OPT_POLICY:
+			cfg->policy_path = optarg;
+			break;
+		case OPT_POLICY_DIR:
+			cfg->policy_dir = optarg;
+			break;
+		case OPT_CHECK_POLICY:
+			check_policy = optarg;
+			break;
 		default:
 			usage_error("unknown option");
 		}
+	}
+	if (check_policy != NULL) {
+		cfg->params = argv + optind;
+		cfg->nparams = argc - optind;
+		return;
 	}
 	if (optind >= argc)
 		usage_error("no plugin given");
@@ -484,6 +513,7 @@ cleanup(void)
 		conn_close(c, NULL);
 	if (broker.be != NULL)
 		sup_stop(broker.be);
+	sandbox_stop();
 	if (broker.run_pid > 0) {
 		int	status;
 
@@ -505,10 +535,13 @@ main(int argc, char **argv)
 	log_init("nbdbroker", LOG_DEST_STDERR, 0);
 	parse_args(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
+	if (check_policy != NULL)
+		exit(sandbox_check(check_policy, cfg->params, cfg->nparams));
 	TAILQ_INIT(&broker.conns);
 	TAILQ_INIT(&broker.dirty);
 
 	cfg->plugin_path = resolve_plugin(cfg->plugin_arg);
+	sandbox_load();
 	w = getenv("NBDBROKER_WORKER");
 	cfg->worker_path = strdup(w && *w ? w : LIBEXECDIR "/nbdbroker-worker");
 	if (cfg->worker_path == NULL || access(cfg->worker_path, X_OK) == -1)
