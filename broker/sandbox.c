@@ -139,6 +139,12 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 		s->listener = -1;
 		return;
 	}
+	if (s->killed_nr >= 0) {
+		/* Another thread tripped too (setuid() in every thread). */
+		kill(s->pid, SIGKILL);
+		seccomp_notify_free(req, resp);
+		return;
+	}
 	name = seccomp_syscall_resolve_num_arch(req->data.arch, req->data.nr);
 	snprintf(s->killed_name, sizeof(s->killed_name), "%s",
 	    name ? name : "?");

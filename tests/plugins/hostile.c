@@ -9,6 +9,9 @@
  *   path=PATH     the file for open, write, broker-file, unix-connect,
  *                 exec
  *   port=PORT     for tcp-connect
+ *   pid=PID       the process for broker-environ, kill-broker, ptrace
+ *                 (default: getppid(), the broker, if the policy lets
+ *                 the plugin ask)
  *   count=N       how many forks, MiB to allocate, bytes to read
  *   size=SIZE     disk size (default 1M); reads elsewhere give zeroes
  *
@@ -55,6 +58,7 @@ static char	*attack;
 static const char *when = "pread";
 static char	*path;
 static int	 port;
+static long	 target;
 static long	 count;
 static int64_t	 size = 1024 * 1024;
 
@@ -200,6 +204,15 @@ do_alloc(struct outcome *o)
 	got(o, "allocated %zu MiB", n >> 20);
 }
 
+/* The victim: pid=, else the broker; never a group or init. */
+static pid_t
+victim(void)
+{
+	long	p = target > 0 ? target : (long)getppid();
+
+	return p > 1 ? (pid_t)p : 0;
+}
+
 static void
 run(const char *a, struct outcome *o)
 {
@@ -215,8 +228,13 @@ run(const char *a, struct outcome *o)
 	else if (strcmp(a, "environ") == 0)
 		do_open_read("/proc/1/environ", o);
 	else if (strcmp(a, "broker-environ") == 0) {
-		snprintf(buf, sizeof(buf), "/proc/%d/environ", (int)getppid());
-		do_open_read(buf, o);
+		if (victim() == 0)
+			blocked(o, ESRCH);
+		else {
+			snprintf(buf, sizeof(buf), "/proc/%d/environ",
+			    (int)victim());
+			do_open_read(buf, o);
+		}
 	} else if (strcmp(a, "write") == 0)
 		do_write(path, O_CREAT | O_TRUNC, o);
 	else if (strcmp(a, "broker-file") == 0)
@@ -231,12 +249,16 @@ run(const char *a, struct outcome *o)
 	} else if (strcmp(a, "fork") == 0)
 		do_fork(o);
 	else if (strcmp(a, "kill-broker") == 0) {
-		if (kill(getppid(), SIGKILL) == -1)
+		if (victim() == 0)
+			blocked(o, ESRCH);
+		else if (kill(victim(), SIGKILL) == -1)
 			blocked(o, errno);
 		else
 			got(o, "killed the broker");
 	} else if (strcmp(a, "ptrace") == 0) {
-		if (ptrace(PTRACE_ATTACH, getppid(), NULL, NULL) == -1)
+		if (victim() == 0)
+			blocked(o, ESRCH);
+		else if (ptrace(PTRACE_ATTACH, victim(), NULL, NULL) == -1)
 			blocked(o, errno);
 		else
 			got(o, "attached to the broker");
@@ -316,6 +338,8 @@ hostile_config(const char *key, const char *value)
 		path = strdup(value);
 	else if (strcmp(key, "port") == 0)
 		port = atoi(value);
+	else if (strcmp(key, "pid") == 0)
+		target = atol(value);
 	else if (strcmp(key, "count") == 0)
 		count = atol(value);
 	else if (strcmp(key, "size") == 0) {
