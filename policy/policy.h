@@ -225,6 +225,7 @@ struct policy	*policy_decode(const uint8_t *buf, size_t len, char *err,
  * scmp_filter_ctx (as void *, so this header needs no seccomp.h), or
  * NULL with err set.
  */
+bool	 policy_seccomp_trivial(const struct policy *p);
 void	*policy_seccomp_build(const struct policy *p, enum policy_stage st,
 	    uint32_t trip, pid_t self, char *err, size_t errlen);
 

@@ -237,6 +237,11 @@ policy_print(const struct policy *p, FILE *fp)
 	arch = seccomp_arch_resolve_name("x86_64") ==
 	    seccomp_arch_native() ? "x86_64" : "native";
 	default_text(p, buf, sizeof(buf));
+	if (policy_seccomp_trivial(p)) {
+		fprintf(fp, "syscalls: all allowed (default allow, no "
+		    "tripwires: no seccomp filter is loaded)\n");
+		goto rest;
+	}
 	fprintf(fp, "syscalls: architecture %s, default %s, foreign "
 	    "architectures kill\n", arch, buf);
 	fprintf(fp, "  %-22s %-36s %-36s %s\n", "SYSCALL", "START-UP",
@@ -252,6 +257,7 @@ policy_print(const struct policy *p, FILE *fp)
 	fprintf(fp, "  %-22s %-36s %-36s %s\n", "(any other)", buf, buf,
 	    "default");
 
+ rest:
 	print_paths(p, fp);
 	print_network(p, fp);
 

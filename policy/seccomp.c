@@ -250,6 +250,23 @@ build_serving(struct build *b, uint32_t deny)
 	return 0;
 }
 
+/*
+ * A policy whose filters would allow every syscall (default allow, no
+ * tripwires) needs none: the worker loads no filter at all.
+ */
+bool
+policy_seccomp_trivial(const struct policy *p)
+{
+	size_t	i;
+
+	if (p->dflt != POLICY_DEFAULT_ALLOW)
+		return false;
+	for (i = 0; i < p->nsc; i++)
+		if (p->sc[i].kill)
+			return false;
+	return true;
+}
+
 void *
 policy_seccomp_build(const struct policy *p, enum policy_stage st,
     uint32_t trip, pid_t self, char *err, size_t errlen)

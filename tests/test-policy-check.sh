@@ -109,3 +109,13 @@ set -e
 grep -q "no sandbox policy for plugin memory (looked for $d/empty/memory.policy, $d/empty/default.policy); give one with --policy FILE" \
     "$d/empty.err"
 [ ! -S "$d/e.sock" ]
+
+# The unconfined policy (for benchmarks) loads no filter at all.
+start_nbdbroker -U "$d/u.sock" \
+    --policy "$abs_top_srcdir/tests/policies/unconfined.policy" \
+    memory size=1M
+pid=$(worker_pid)
+grep -q "^Seccomp:[[:space:]]*0$" "/proc/$pid/status"
+[ "$(readlink "/proc/$pid/ns/net")" = "$(readlink /proc/self/ns/net)" ]
+grep -q "allows every syscall: no seccomp filter" "$d/u.sock.log"
+[ "$(nbd_read "$d/u.sock" 0)" = "DATA " ]

@@ -63,6 +63,11 @@ sandbox_seccomp_prepare(const struct policy *p, char *err, size_t errlen)
 {
 	uint32_t	trip = SCMP_ACT_NOTIFY;
 
+	if (policy_seccomp_trivial(p)) {
+		log_warn("sandbox: policy %s allows every syscall: no seccomp "
+		    "filter", p->file);
+		return 0;
+	}
 	if (seccomp_api_get() < 5) {
 		/* Still killed; only the name of the syscall is lost. */
 		log_warn("sandbox: this kernel or libseccomp cannot notify "
@@ -90,6 +95,11 @@ sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen)
 {
 	int	r, lfd;
 
+	if (filter[st] == NULL) {	/* policy_seccomp_trivial() */
+		if (st == POLICY_STAGE_STARTUP)
+			close(POLICY_NOTIFY_FD);
+		return 0;
+	}
 	if ((r = seccomp_load(filter[st])) != 0) {
 		snprintf(err, errlen, "seccomp: cannot load the %s filter: %s",
 		    st == POLICY_STAGE_STARTUP ? "start-up" : "serving",
