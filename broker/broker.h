@@ -391,6 +391,8 @@ void	sup_reopen_done(struct backend *be, struct req *r,
 void	sandbox_load(void);
 int	sandbox_check(const char *file, char **args, size_t nargs);
 const uint8_t *sandbox_policy(size_t *len, const char **path);
+struct policy;
+const struct policy *sandbox_policy_parsed(void);	/* policy.h */
 int	sandbox_channel(int *parent, int *child);
 void	sandbox_spawned(pid_t pid, int parent);
 void	sandbox_reaped(pid_t pid, int status, char *desc, size_t len);

@@ -273,14 +273,17 @@ sandbox_spawned(pid_t pid, int parent)
 
 /*
  * A worker was reaped: forget its sandbox, and if its sandbox killed
- * it, say so in desc (which holds describe_status()'s text).
+ * it, say so in desc (which holds describe_status()'s text; NULL: the
+ * caller only wants it forgotten).
  */
 void
 sandbox_reaped(pid_t pid, int status, char *desc, size_t len)
 {
 	struct sbx	*s = sbx_find(pid);
 
-	if (s != NULL && s->killed_nr >= 0)
+	if (desc == NULL)
+		;
+	else if (s != NULL && s->killed_nr >= 0)
 		snprintf(desc, len, "killed by its sandbox: syscall %d (%s) "
 		    "is forbidden by policy %s", s->killed_nr, s->killed_name,
 		    policy->file);
@@ -299,6 +302,16 @@ sandbox_stop(void)
 {
 	while (sbxs != NULL)
 		sbx_free(sbxs);
+}
+
+/*
+ * The export's policy as parsed and resolved, for the supervisor
+ * ([restart], isolation).  Borrowed; valid until exit.
+ */
+const struct policy *
+sandbox_policy_parsed(void)
+{
+	return policy;
 }
 
 /* The resolved policy's wire form, for Config.policy. */
@@ -387,8 +400,12 @@ resolve(struct policy *p, char **args, size_t nargs, const char *plugin,
 		char	*eq = strchr(args[i], '=');
 
 		if (eq != NULL) {
-			*eq = '\0';	/* restored below */
-			pv[i].key = args[i];
+			if ((pv[i].key = strndup(args[i], eq - args[i])) ==
+			    NULL) {
+				snprintf(err, errlen, "out of memory");
+				r = -1;
+				goto out;
+			}
 			pv[i].value = eq + 1;
 		} else
 			pv[i].value = args[i];
@@ -401,9 +418,9 @@ resolve(struct policy *p, char **args, size_t nargs, const char *plugin,
 	env.root = geteuid() == 0;
 	env.check_only = check_only;
 	r = policy_resolve(p, &env, err, errlen);
+ out:
 	for (i = 0; i < nargs; i++)
-		if (pv[i].key != NULL)
-			args[i][strlen(args[i])] = '=';
+		free((char *)pv[i].key);
 	free(pv);
 	return r;
 }

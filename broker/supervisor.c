@@ -643,8 +643,11 @@ sup_reaped(pid_t pid, int status)
 	struct backend	*be = broker.be;
 	char		 desc[512];
 
-	if (be == NULL || (pid != 0 && pid != be->pid))
+	if (be == NULL || (pid != 0 && pid != be->pid)) {
+		if (pid != 0)
+			sandbox_reaped(pid, status, NULL, 0);	/* forget */
 		return;
+	}
 	if (pid != 0) {
 		describe_status(status, desc, sizeof(desc));
 		sandbox_reaped(pid, status, desc, sizeof(desc));

@@ -266,17 +266,31 @@ change_identity(bool userns, bool want_dac, char *err, size_t errlen)
 	return 0;
 }
 
-/* Does the policy grant paths for start-up only (not the built-ins)? */
+/*
+ * Should a root worker keep DAC capabilities until stage 2?  Only if
+ * the policy grants start-up paths (not just the built-in ones), and
+ * not if it may connect sockets at start-up: Landlock does not cover
+ * connecting to a UNIX socket by path, which DAC override would open.
+ */
 static bool
 startup_grants(const char *plugin_path)
 {
+	int	connect_nr = policy_syscall_nr("connect");
 	size_t	i;
+	bool	grants = false;
 
 	for (i = 0; i < pol->npaths; i++)
 		if (pol->paths[i].startup_only && !pol->paths[i].optional &&
 		    strcmp(pol->paths[i].path, plugin_path) != 0)
-			return true;
-	return false;
+			grants = true;
+	for (i = 0; grants && i < pol->nsc; i++)
+		if (pol->sc[i].nr == connect_nr && pol->sc[i].startup != 0) {
+			log_warn("sandbox: policy %s allows connect at "
+			    "start-up: no DAC capabilities for its start-up "
+			    "paths", pol->file);
+			grants = false;
+		}
+	return grants;
 }
 
 /*
