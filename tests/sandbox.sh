@@ -40,9 +40,10 @@ wait_for_log() {
 }
 
 # nbd_read SOCKET OFFSET [COUNT]: read with libnbd; prints
-# "DATA <text without trailing NULs>" or "ERROR <errno name>".
+# "DATA <text without trailing NULs>" or "ERROR <errno name>" (nothing
+# if it takes more than 30 s).
 nbd_read() {
-	/usr/bin/python3 - "$1" "$2" "${3:-64}" <<'PY'
+	timeout 30 /usr/bin/python3 - "$1" "$2" "${3:-64}" <<'PY'
 import errno, nbd, sys
 h = nbd.NBD()
 h.connect_uri("nbd+unix:///?socket=" + sys.argv[1])
@@ -116,7 +117,7 @@ h.pread(64, 0)' "$sock" >/dev/null 2>&1 &
 	wait_for_log "$sock.log" "worker $pid0 killed by its sandbox: syscall $nr \($name\) is forbidden by policy $policy_dir/default.policy"
 	! grep -q "hostile: $attack: succeeded" "$sock.log"
 	kill -0 "$nbdbroker_pid"
-	out=$(timeout 30 bash -c "$(declare -f nbd_read); nbd_read '$sock' 4096")
+	out=$(nbd_read "$sock" 4096)
 	[ "$out" = "DATA " ]
 	[ "$(worker_pid)" != "$pid0" ]
 }

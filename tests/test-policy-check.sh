@@ -71,7 +71,8 @@ grep -Eq "file.policy:[0-9]+: \\$\{file\} = '$d/nonexistent.img': No such file o
 
 # The server refuses to start on a broken policy, before any worker.
 set +e
-"$NBDBROKER" -f -U "$d/sock" --policy "$d/bad.policy" memory size=1M \
+timeout 60 "$NBDBROKER" -f -U "$d/sock" --policy "$d/bad.policy" \
+    memory size=1M \
     2> "$d/start.err"
 status=$?
 set -e
@@ -101,7 +102,8 @@ grep -q "plugin file: sandbox policy $policy_dir/file.policy (enforce)" \
 # No policy at all: no server.
 mkdir "$d/empty"
 set +e
-"$NBDBROKER" -f -U "$d/e.sock" --policy-dir "$d/empty" memory size=1M \
+timeout 60 "$NBDBROKER" -f -U "$d/e.sock" --policy-dir "$d/empty" \
+    memory size=1M \
     2> "$d/empty.err"
 status=$?
 set -e

@@ -14,7 +14,7 @@ requires_sandbox
 
 d=$(tmpdir)
 set +e
-"$NBDBROKER" -f -U "$d/sock" "$hostile_ctor_so" 2> "$d/log"
+timeout 60 "$NBDBROKER" -f -U "$d/sock" "$hostile_ctor_so" 2> "$d/log"
 status=$?
 set -e
 cat "$d/log"
