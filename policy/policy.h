@@ -174,9 +174,9 @@ struct policy_env {
 	size_t				 nparams;
 	const char			*cwd;		/* for relative paths */
 	const char			*plugin_path;	/* absolute */
-	bool				 root;		/* broker runs as root */
-	bool				 check_only;	/* --check-policy: keep
-							   ${NAME} if not given */
+	bool				 root;	/* broker runs as root */
+	bool				 check_only;
+	/* check_only: --check-policy, a ${NAME} not given stays as is */
 };
 
 /* parse.c */

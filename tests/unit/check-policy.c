@@ -519,7 +519,8 @@ START_TEST(test_groups_resolve)
 			if (policy_syscall_nr(e->name) >= 0)
 				known++;
 			else
-				ck_assert_msg(strcmp(e->name, "statmount") == 0 ||
+				ck_assert_msg(
+				    strcmp(e->name, "statmount") == 0 ||
 				    strcmp(e->name, "listmount") == 0 ||
 				    strcmp(e->name, "open_tree_attr") == 0,
 				    "%s: %s is not a syscall here", g,
