@@ -452,6 +452,12 @@ sandbox_load(void)
 	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_path,
 	    false, err, sizeof(err)) == -1)
 		fatalx("sandbox policy: %s", err);
+	if (SANDBOX_FORCE_LOG && policy->mode != POLICY_MODE_LOG) {
+		log_warn("sandbox policy %s: this nbdbroker was built with "
+		    "--with-sandbox=log: mode = log, nothing is denied",
+		    policy->file);
+		policy->mode = POLICY_MODE_LOG;
+	}
 	if (policy_encode(policy, &policy_wire, &policy_wire_len) == -1)
 		fatal("sandbox policy: encode");
 	if (cfg->policy_path == NULL)
