@@ -16,14 +16,16 @@
  * cannot forge or suppress it), which plugin and which policy, and
  * kills the worker.  The plugin never holds the listener.
  *
- * Runs in the event loop; never blocks (a readable listener always
- * has a notification or returns ENOENT at once).
+ * Runs in the event loop; never blocks: the listener is read only
+ * when poll() says a notification is pending (it then returns at once,
+ * or ENOENT if the thread died meanwhile).
  */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,10 +117,28 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 	struct sbx		*s = arg;
 	struct seccomp_notif	*req = NULL;
 	struct seccomp_notif_resp *resp = NULL;
+	struct pollfd		 pfd;
 	char			*name;
 	int			 r;
 
 	(void)what;
+	/*
+	 * Readable may mean "no filter users left" (POLLHUP, the worker
+	 * is dead); then SECCOMP_IOCTL_NOTIF_RECV would block.  Only a
+	 * pending notification (POLLIN) makes it return at once.
+	 */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN)) {
+		if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+			event_free(s->ev_listener);
+			s->ev_listener = NULL;
+			close(s->listener);
+			s->listener = -1;
+		}
+		return;
+	}
 	if (seccomp_notify_alloc(&req, &resp) != 0) {
 		log_err("worker %d: sandbox: cannot allocate a notification; "
 		    "killing the worker", (int)s->pid);
