@@ -26,3 +26,28 @@ wait_for_log "$d/sock.log" "plugin file: sandbox failed: landlock: $d/disk.img: 
 kill -0 "$nbdbroker_pid"
 # No replacement ever became ready.
 ! grep -q "(instance [0-9]*) ready" "$d/sock.log"
+
+# Threads the plugin starts during start-up would keep the start-up
+# Landlock domain (ABI 7 confines the calling thread only).  Harmless
+# under a policy that opens no paths while serving...
+start_nbdbroker -U "$d/t1.sock" "$hostile_so" threads=2
+[ "$(nbd_read "$d/t1.sock" 4096)" = "DATA " ]
+# ... refused under one that does.
+cat > "$d/paths.policy" <<EOP
+format = nbdbroker-policy/1
+[syscalls]
+allow = @file-read
+[filesystem]
+startup-read = $d
+EOP
+set +e
+timeout 60 "$NBDBROKER" -f -U "$d/t2.sock" --policy "$d/paths.policy" \
+    "$hostile_so" threads=2 2> "$d/t2.log"
+status=$?
+set -e
+cat "$d/t2.log"
+[ "$status" -eq 1 ]
+grep -q "sandbox failed: the plugin started 2 threads during start-up; Landlock would leave them its start-up paths, and policy $d/paths.policy lets the plugin use paths while serving$" \
+    "$d/t2.log"
+start_nbdbroker -U "$d/t3.sock" --policy "$d/paths.policy" "$hostile_so"
+[ "$(nbd_read "$d/t3.sock" 4096)" = "DATA " ]

@@ -53,6 +53,7 @@
 static struct policy	*pol;
 static bool		 dac_kept;	/* DAC_CAPS held until stage 2 */
 static pid_t		 broker_pid;
+static int		 status_fd = -1;	/* /proc/self/status, stage 0 */
 
 static int
 serr(char *err, size_t errlen, const char *fmt, ...)
@@ -293,6 +294,49 @@ startup_grants(const char *plugin_path)
 	return grants;
 }
 
+/* The number of threads (from Threads: in status_fd), -1: unknown. */
+static int
+count_threads(void)
+{
+	char	buf[4096], *t;
+	ssize_t	n;
+	int	v;
+
+	if (status_fd == -1 ||
+	    (n = pread(status_fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((t = strstr(buf, "\nThreads:")) == NULL ||
+	    sscanf(t + 9, "%d", &v) != 1)
+		return -1;
+	return v;
+}
+
+/* Can code under the serving filter open or change a path at all? */
+static bool
+serving_uses_paths(void)
+{
+	static const char *const path_calls[] = {
+		"open", "openat", "openat2", "creat", "truncate", "mkdir",
+		"mkdirat", "unlink", "unlinkat", "rmdir", "rename",
+		"renameat", "renameat2", "link", "linkat", "symlink",
+		"symlinkat", "mknod", "mknodat", "execve", "execveat",
+		"open_by_handle_at", NULL,
+	};
+	size_t	i, k;
+
+	if (pol->dflt == POLICY_DEFAULT_ALLOW)
+		return true;
+	for (i = 0; i < pol->nsc; i++) {
+		if (pol->sc[i].serving == 0)
+			continue;
+		for (k = 0; path_calls[k] != NULL; k++)
+			if (strcmp(pol->sc[i].name, path_calls[k]) == 0)
+				return true;
+	}
+	return false;
+}
+
 /*
  * Stage 1.  wire is Config.policy; plugin_path the .so about to be
  * loaded.  Returns 0, or -1 with err set (the worker must then fail).
@@ -306,6 +350,8 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 	broker_pid = broker;
 	if ((pol = policy_decode(wire, len, err, errlen)) == NULL)
 		return -1;
+	/* Opened now, readable after Landlock: see sandbox_stage2. */
+	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (pol->mode == POLICY_MODE_LOG)
 		log_warn("sandbox: policy %s: mode = log: nothing is denied; "
 		    "the kernel logs each syscall the policy would deny "
@@ -333,8 +379,32 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 int
 sandbox_stage2(char *err, size_t errlen)
 {
+	int	threads;
+
 	if (pol == NULL)
 		return serr(err, errlen, "no sandbox stage 1");
+	/*
+	 * Landlock (ABI 7) confines only the calling thread and threads it
+	 * creates later: threads the plugin started during start-up stay
+	 * in the start-up domain.  The serving seccomp filter covers them
+	 * (TSYNC), so that matters only if it lets them use paths.
+	 */
+	threads = count_threads();
+	if (status_fd != -1)
+		close(status_fd);
+	status_fd = -1;
+	if (threads != 1 && sandbox_landlock_active() &&
+	    serving_uses_paths()) {
+		if (threads == -1)
+			return serr(err, errlen, "cannot count the worker's "
+			    "threads; policy %s lets the plugin use paths "
+			    "while serving, so the serving Landlock rules must "
+			    "cover every thread", pol->file);
+		return serr(err, errlen, "the plugin started %d threads during "
+		    "start-up; Landlock would leave them its start-up paths, "
+		    "and policy %s lets the plugin use paths while serving",
+		    threads - 1, pol->file);
+	}
 	if (sandbox_landlock_enter(POLICY_STAGE_SERVING, err, errlen) == -1)
 		return -1;
 	if (dac_kept && caps_set(0, err, errlen) == -1)

@@ -13,6 +13,7 @@
  *                 (default: getppid(), the broker, if the policy lets
  *                 the plugin ask)
  *   count=N       how many forks, MiB to allocate, bytes to read
+ *   threads=N     start N threads in get_ready (they only sleep)
  *   size=SIZE     disk size (default 1M); reads elsewhere give zeroes
  *
  * Each attempt logs exactly one line, "hostile: ATTACK: blocked:
@@ -30,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -59,6 +61,7 @@ static const char *when = "pread";
 static char	*path;
 static int	 port;
 static long	 target;
+static long	 nthreads;
 static long	 count;
 static int64_t	 size = 1024 * 1024;
 
@@ -338,6 +341,8 @@ hostile_config(const char *key, const char *value)
 		path = strdup(value);
 	else if (strcmp(key, "port") == 0)
 		port = atoi(value);
+	else if (strcmp(key, "threads") == 0)
+		nthreads = atol(value);
 	else if (strcmp(key, "pid") == 0)
 		target = atol(value);
 	else if (strcmp(key, "count") == 0)
@@ -359,9 +364,25 @@ hostile_config_complete(void)
 	return 0;
 }
 
+static void *
+sleeper(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
+
 static int
 hostile_get_ready(void)
 {
+	pthread_t	t;
+	long		i;
+
+	for (i = 0; i < nthreads; i++)
+		if ((errno = pthread_create(&t, NULL, sleeper, NULL)) != 0) {
+			nbdbroker_error("hostile: pthread_create: %m");
+			return -1;
+		}
 	attack_now("get_ready");
 	return 0;
 }
