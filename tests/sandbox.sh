@@ -44,14 +44,14 @@ wait_for_log() {
 	return 1
 }
 
-# nbd_read SOCKET OFFSET [COUNT]: read with libnbd; prints
+# nbd_read SOCKET OFFSET [COUNT [EXPORT]]: read with libnbd; prints
 # "DATA <text without trailing NULs>" or "ERROR <errno name>" (nothing
 # if it takes more than 30 s).
 nbd_read() {
-	timeout 30 /usr/bin/python3 - "$1" "$2" "${3:-64}" <<'PY'
+	timeout 30 /usr/bin/python3 - "$1" "$2" "${3:-64}" "${4:-}" <<'PY'
 import errno, nbd, sys
 h = nbd.NBD()
-h.connect_uri("nbd+unix:///?socket=" + sys.argv[1])
+h.connect_uri("nbd+unix:///" + sys.argv[4] + "?socket=" + sys.argv[1])
 try:
     d = h.pread(int(sys.argv[3]), int(sys.argv[2]))
     print("DATA", d.rstrip(b"\0").decode(errors="replace").strip())
@@ -100,19 +100,23 @@ expect_blocked() {
 # expect_killed SOCKDIR NR NAME ATTACK [KEY=VALUE...]: the attack must be
 # a tripwire: the broker logs which syscall, plugin and policy, kills
 # the worker, keeps running, and a fresh client is served by a new
-# worker.
+# worker.  The attack is made through export "attack" only: the broker
+# replays the deadly read to each new worker while its client waits,
+# and (XXX) may even send it after the client is gone, with a handle
+# id the new worker has given to another connection.
 expect_killed() {
 	local d=$1 nr=$2 name=$3 attack=$4
 	shift 4
 	local sock=$d/$attack.sock pid0 cpid out
-	start_nbdbroker -U "$sock" "$hostile_so" "attack=$attack" "$@"
+	start_nbdbroker -U "$sock" "$hostile_so" "attack=$attack" \
+	    export=attack "$@"
 	pid0=$(worker_pid)
 	# Start-up went through the sandbox: it is the worker's own.
 	grep -q "^Seccomp:[[:space:]]*2" "/proc/$pid0/status"
 	timeout 30 /usr/bin/python3 -c '
 import nbd, sys
 h = nbd.NBD()
-h.connect_uri("nbd+unix:///?socket=" + sys.argv[1])
+h.connect_uri("nbd+unix:///attack?socket=" + sys.argv[1])
 h.pread(64, 0)' "$sock" >/dev/null 2>&1 &
 	cpid=$!
 	wait_for_log "$sock.log" "worker $pid0 \(plugin hostile, policy $policy_dir/default.policy\): sandbox: killed for syscall $nr \($name\)"

@@ -27,12 +27,12 @@ expect_killed "$d" 101 ptrace ptrace pid="$victim"
 
 # An x32 syscall is refused by the architecture check, which kills
 # with SIGSYS without a notification: the broker says what it can.
-start_nbdbroker -U "$d/x32.sock" "$hostile_so" attack=x32
+start_nbdbroker -U "$d/x32.sock" "$hostile_so" attack=x32 export=attack
 pid0=$(worker_pid)
 timeout 30 /usr/bin/python3 -c '
 import nbd, sys
 h = nbd.NBD()
-h.connect_uri("nbd+unix:///?socket=" + sys.argv[1])
+h.connect_uri("nbd+unix:///attack?socket=" + sys.argv[1])
 h.pread(64, 0)' "$d/x32.sock" >/dev/null 2>&1 &
 cpid=$!
 wait_for_log "$d/x32.sock.log" "worker $pid0 killed by signal 31 \(Bad system call\): a sandbox violation the kernel does not name"

@@ -14,6 +14,9 @@
  *                 the plugin ask)
  *   count=N       how many forks, MiB to allocate, bytes to read
  *   threads=N     start N threads in get_ready (they only sleep)
+ *   export=NAME   attack on reads only through connections to export
+ *                 NAME (default: any), so that a client of another
+ *                 export can check the server still works
  *   size=SIZE     disk size (default 1M); reads elsewhere give zeroes
  *
  * Each attempt logs exactly one line, "hostile: ATTACK: blocked:
@@ -62,6 +65,7 @@ static char	*path;
 static int	 port;
 static long	 target;
 static long	 nthreads;
+static char	*only_export;
 static long	 count;
 static int64_t	 size = 1024 * 1024;
 
@@ -341,6 +345,8 @@ hostile_config(const char *key, const char *value)
 		path = strdup(value);
 	else if (strcmp(key, "port") == 0)
 		port = atoi(value);
+	else if (strcmp(key, "export") == 0)
+		only_export = strdup(value);
 	else if (strcmp(key, "threads") == 0)
 		nthreads = atol(value);
 	else if (strcmp(key, "pid") == 0)
@@ -390,9 +396,13 @@ hostile_get_ready(void)
 static void *
 hostile_open(int readonly)
 {
-	static int	h;
+	static int	attacking = 1, harmless = 0;
+	const char	*name = nbdbroker_export_name();
 
-	return &h;
+	if (only_export != NULL && (name == NULL ||
+	    strcmp(name, only_export) != 0))
+		return &harmless;
+	return &attacking;
 }
 
 static int64_t
@@ -408,7 +418,8 @@ hostile_pread(void *h, void *buf, uint32_t n, uint64_t offset,
 	struct outcome	o;
 
 	memset(buf, 0, n);
-	if (offset != 0 || attack == NULL || strcmp(when, "pread") != 0)
+	if (offset != 0 || attack == NULL || strcmp(when, "pread") != 0 ||
+	    *(int *)h == 0)
 		return 0;
 	run(attack, &o);
 	if (o.err != 0) {
