@@ -36,6 +36,10 @@
 
 #include "policy.h"
 
+#define CLONE_NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+			 CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+			 CLONE_NEWNET)
+
 struct build {
 	scmp_filter_ctx		 ctx;
 	uint32_t		 dflt;		/* the filter's default */
@@ -100,8 +104,16 @@ variant(struct build *b, uint32_t action, const struct policy_syscall *s,
 	case POLICY_ARG_ANY:
 		return rule(b, action, s, 0, NULL);
 	case POLICY_ARG_THREAD:
-		c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
-		    complement ? 0 : CLONE_THREAD);
+		/*
+		 * A thread, and no new namespace with it.  The complement
+		 * (for a tripwire) is "not a thread"; a thread asking for
+		 * a namespace gets the default action.
+		 */
+		if (complement)
+			c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
+		else
+			c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD |
+			    CLONE_NS_FLAGS, CLONE_THREAD);
 		return rule(b, action, s, 1, c);
 	case POLICY_ARG_NOEXEC:
 		c[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,

@@ -609,6 +609,12 @@ child_default_errno(void)
 	CHILD_ASSERT(syscall(SYS_clone3, NULL, 0) == -1);
 	CHILD_ASSERT(errno == ENOSYS);			/* libc fallback */
 	CHILD_ASSERT(syscall(SYS_gettid) > 0);		/* @worker */
+	/* A thread that asks for a namespace is not a plain thread (the
+	 * kernel would say EINVAL; the filter says EPERM first). */
+	errno = 0;
+	CHILD_ASSERT(syscall(SYS_clone, CLONE_THREAD | CLONE_SIGHAND |
+	    CLONE_VM | CLONE_NEWUSER, 0, 0, 0, 0) == -1);
+	CHILD_ASSERT(errno == EPERM);
 }
 
 START_TEST(test_seccomp_default_errno)
