@@ -55,6 +55,8 @@ struct restart_cfg {
 	unsigned	 intensity;		/* crashes allowed ... */
 	uint64_t	 period_ms;		/* ... per this long, then backoff */
 	int		 durability;		/* -1: as the plugin says */
+	/* Given on the command line: the policy does not override it. */
+	bool		 set_isolation, set_timeout, set_replays, set_intensity;
 };
 
 #define RESTART_DEFAULT_TIMEOUT_MS	(30 * 1000)
@@ -91,7 +93,6 @@ struct config {
 	size_t		  arena_size;
 	char		 *worker_path;
 	char		 *plugin_dir;
-	char		 *policy_path;	/* --policy */
 	struct restart_cfg rs;
 	/* nbdkit conventions (nbdkit-compat.c). */
 	char		 *nbdkit_plugin_dir;	/* --nbdkit-plugin-dir */
@@ -106,6 +107,8 @@ struct config {
 	char		 *tls_psk;	/* psktool file */
 	bool		  tls_verify_peer;	/* demand client certs */
 	int		  nsockets;	/* socket activation: fds 3.. */
+	char		 *policy_path;	/* --policy, else the one found */
+	char		 *policy_dir;	/* --policy-dir */
 };
 
 /* A slot in an arena: pages [page, page + npages). */
@@ -505,5 +508,16 @@ int	sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd,
 void	sup_failed(struct backend *be, const Nbdbroker__Rpc__Failed *f);
 void	sup_reopen_done(struct backend *be, struct req *r,
 	    const Nbdbroker__Rpc__OpenReply *rep);
+
+/* sandbox.c */
+void	sandbox_load(void);
+int	sandbox_check(const char *file, char **args, size_t nargs);
+const uint8_t *sandbox_policy(size_t *len, const char **path);
+struct policy;
+const struct policy *sandbox_policy_parsed(void);	/* policy.h */
+int	sandbox_channel(int *parent, int *child);
+void	sandbox_spawned(pid_t pid, int parent);
+void	sandbox_reaped(pid_t pid, int status, char *desc, size_t len);
+void	sandbox_stop(void);
 
 #endif /* NBDBROKER_BROKER_H */

@@ -30,6 +30,9 @@
 
 #include "broker.h"
 #include "log.h"
+#include "policy.h"
+#define NBDBROKER_API_VERSION 2
+#include "nbdbroker-plugin.h"
 
 #ifndef LIBEXECDIR
 #define LIBEXECDIR	"/usr/local/libexec"
@@ -98,6 +101,13 @@ usage(FILE *fp)
 "                        syslog otherwise)\n"
 "      --arena-size SIZE shared-memory payload arena per direction\n"
 "                        (default 64M, at least 64M)\n"
+"\n"
+"Sandbox (see \"Sandbox policies\" in README.md):\n"
+"      --policy FILE     run the worker under the policy in FILE\n"
+"      --policy-dir DIR  look for PLUGIN.policy, then default.policy, in DIR\n"
+"                        (default " SYSCONFDIR "/nbdbroker/policies)\n"
+"      --check-policy FILE [PLUGIN [KEY=VALUE ...]]\n"
+"                        check FILE, print what it resolves to, exit 0/1\n"
 "\n"
 "Restarts (override the policy's [restart] section):\n"
 "      --isolation plugin|connection  one worker for all clients (default),\n"
@@ -375,7 +385,12 @@ enum {
 	OPT_TLS_PSK,
 	OPT_TLS_VERIFY_PEER,
 	OPT_DUMP_CONFIG,
+	OPT_POLICY,
+	OPT_POLICY_DIR,
+	OPT_CHECK_POLICY,
 };
+
+static const char	*check_policy;	/* --check-policy FILE */
 
 static enum log_dest	log_dest_opt = LOG_DEST_STDERR;
 static bool		log_dest_set;
@@ -423,6 +438,9 @@ parse_args(int argc, char **argv)
 		{ "tls-psk", required_argument, NULL, OPT_TLS_PSK },
 		{ "tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY_PEER },
 		{ "dump-config", no_argument, NULL, OPT_DUMP_CONFIG },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "policy-dir", required_argument, NULL, OPT_POLICY_DIR },
+		{ "check-policy", required_argument, NULL, OPT_CHECK_POLICY },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct config	*cfg = &broker.cfg;
@@ -531,6 +549,7 @@ parse_args(int argc, char **argv)
 				usage_error("--arena-size: between 64M and 16G");
 			break;
 		case OPT_ISOLATION:
+			cfg->rs.set_isolation = true;
 			if (strcmp(optarg, "plugin") == 0)
 				cfg->rs.per_connection = false;
 			else if (strcmp(optarg, "connection") == 0)
@@ -539,10 +558,12 @@ parse_args(int argc, char **argv)
 				usage_error("--isolation: plugin or connection");
 			break;
 		case OPT_REQUEST_TIMEOUT:
+			cfg->rs.set_timeout = true;
 			cfg->rs.request_timeout_ms = parse_duration_ms(
 			    "--request-timeout", optarg);
 			break;
 		case OPT_REPLAYS:
+			cfg->rs.set_replays = true;
 			errno = 0;
 			t = strtol(optarg, &end, 10);
 			if (errno || *end || t < 0 || t > 100)
@@ -550,6 +571,7 @@ parse_args(int argc, char **argv)
 			cfg->rs.replays = t;
 			break;
 		case OPT_INTENSITY:
+			cfg->rs.set_intensity = true;
 			parse_intensity(optarg, &cfg->rs);
 			break;
 		case OPT_MAX_CONNS:
@@ -598,9 +620,23 @@ parse_args(int argc, char **argv)
 		case OPT_DUMP_CONFIG:
 			dump_config();
 			exit(EXIT_SUCCESS);
+		case OPT_POLICY:
+			cfg->policy_path = optarg;
+			break;
+		case OPT_POLICY_DIR:
+			cfg->policy_dir = optarg;
+			break;
+		case OPT_CHECK_POLICY:
+			check_policy = optarg;
+			break;
 		default:
 			usage_error("unknown option");
 		}
+	}
+	if (check_policy != NULL) {
+		cfg->params = argv + optind;
+		cfg->nparams = argc - optind;
+		return;
 	}
 	if (optind >= argc)
 		usage_error("no plugin given");
@@ -842,6 +878,7 @@ cleanup(void)
 	while ((c = TAILQ_FIRST(&broker.conns)) != NULL)
 		conn_close(c, NULL);
 	sup_stop_all();
+	sandbox_stop();
 	if (broker.run_pid > 0) {
 		int	status;
 
@@ -852,6 +889,34 @@ cleanup(void)
 	}
 	if (broker.pidfile_written)
 		unlink(broker.cfg.pidfile);
+}
+
+/*
+ * The policy's isolation, durability and [restart] settings, unless
+ * the command line gave them.
+ */
+static void
+restart_from_policy(void)
+{
+	const struct policy	*p = sandbox_policy_parsed();
+	struct restart_cfg	*rs = &broker.cfg.rs;
+
+	if (p == NULL)
+		return;
+	if (!rs->set_isolation)
+		rs->per_connection = p->isolation ==
+		    POLICY_ISOLATION_CONNECTION;
+	if (!rs->set_timeout)
+		rs->request_timeout_ms = p->request_timeout_ms;
+	if (!rs->set_replays)
+		rs->replays = p->replays;
+	if (!rs->set_intensity) {
+		rs->intensity = p->intensity_n;
+		rs->period_ms = p->intensity_ms;
+	}
+	if (p->durability != POLICY_DURABILITY_PLUGIN)
+		rs->durability = p->durability - POLICY_DURABILITY_STATELESS +
+		    NBDBROKER_DURABILITY_STATELESS;
 }
 
 static void
@@ -875,11 +940,18 @@ main(int argc, char **argv)
 	cfg->nsockets = socket_activation();
 	parse_args(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
+	if (check_policy != NULL)
+		exit(sandbox_check(check_policy, cfg->params, cfg->nparams));
 	TAILQ_INIT(&broker.conns);
 	TAILQ_INIT(&broker.dirty);
 	TAILQ_INIT(&broker.backends);
 
 	cfg->plugin_path = resolve_plugin(cfg->plugin_arg);
+	/* --dump-plugin runs unsandboxed (like nbdkit), needing no policy. */
+	if (!cfg->dump_plugin) {
+		sandbox_load();
+		restart_from_policy();
+	}
 	w = getenv("NBDBROKER_WORKER");
 	cfg->worker_path = strdup(w && *w ? w : LIBEXECDIR "/nbdbroker-worker");
 	if (cfg->worker_path == NULL || access(cfg->worker_path, X_OK) == -1)

@@ -33,6 +33,7 @@
 #include "log.h"
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
+#include "policy.h"
 
 
 #define SUP_START_TIMEOUT_MS	(10 * 1000)	/* Hello to Ready, at least */
@@ -179,7 +180,8 @@ queue_config(struct backend *be)
 	cfg.params = pp;
 	cfg.verbose = bc->verbose;
 	cfg.threads = bc->threads;
-	cfg.policy_path = (char *)(bc->policy_path ? bc->policy_path : "");
+	cfg.policy.data = (uint8_t *)sandbox_policy(&cfg.policy.len,
+	    (const char **)&cfg.policy_path);
 	cfg.instance = be->generation;
 	cfg.cwd = bc->cwd;
 	cfg.n_debug_flags = bc->ndebug_flags;
@@ -211,6 +213,7 @@ sup_start(struct backend *be)
 	char				 pidarg[32];
 	char				*argv[4];
 	int				 sv[2] = { -1, -1 }, ep_fds[2] = { -1, -1 };
+	int				 sbx[2] = { -1, -1 };	/* sandbox.c */
 	pid_t				 pid;
 	int				 e;
 
@@ -227,6 +230,11 @@ sup_start(struct backend *be)
 		log_err("cannot start worker: %s", strerror(errno));
 		goto err;
 	}
+	if (sandbox_channel(&sbx[0], &sbx[1]) == -1) {
+		log_err("cannot start worker: sandbox channel: %s",
+		    strerror(errno));
+		goto err;
+	}
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], RPC_WORKER_FD);
@@ -238,8 +246,8 @@ sup_start(struct backend *be)
 	    O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, ep_fds[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, ep_fds[1], STDERR_FILENO);
-	posix_spawn_file_actions_addclosefrom_np(&fa, RPC_WORKER_ARENA_IN_FD +
-	    1);
+	posix_spawn_file_actions_adddup2(&fa, sbx[1], POLICY_NOTIFY_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, POLICY_NOTIFY_FD + 1);
 	posix_spawnattr_init(&at);
 	sigemptyset(&none);
 	sigfillset(&all);
@@ -265,7 +273,10 @@ sup_start(struct backend *be)
 	}
 	close(sv[1]);
 	close(ep_fds[1]);
-	sv[1] = ep_fds[1] = -1;
+	close(sbx[1]);
+	sv[1] = ep_fds[1] = sbx[1] = -1;
+	sandbox_spawned(pid, sbx[0]);
+	sbx[0] = -1;
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	fcntl(ep_fds[0], F_SETFL, O_NONBLOCK);
 
@@ -297,6 +308,10 @@ sup_start(struct backend *be)
 	return 0;
 
  err:
+	if (sbx[0] != -1)
+		close(sbx[0]);
+	if (sbx[1] != -1)
+		close(sbx[1]);
 	if (sv[0] != -1)
 		close(sv[0]);
 	if (sv[1] != -1)
@@ -416,6 +431,9 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 	be->api_version = rd->api_version;
 	be->thread_model = rd->thread_model;
 	be->durability = rd->durability;
+	/* The admin's word (policy durability =) over the plugin's. */
+	if (broker.cfg.rs.durability >= 0)
+		be->durability = broker.cfg.rs.durability;
 	be->has_list_exports = rd->has_list_exports;
 	be->state = BE_ST_READY;
 	if (!be->ever_ready) {
@@ -757,7 +775,7 @@ void
 sup_reaped(pid_t pid, int status)
 {
 	struct backend	*be = NULL, *b;
-	char		 desc[128];
+	char		 desc[512];
 
 	if (pid < 0) {
 		TAILQ_FOREACH(b, &broker.backends, link)
@@ -765,10 +783,14 @@ sup_reaped(pid_t pid, int status)
 				be = b;
 	} else
 		be = backend_by_pid(pid);
-	if (be == NULL)
+	if (be == NULL) {
+		if (pid > 0)
+			sandbox_reaped(pid, status, NULL, 0);	/* forget */
 		return;
+	}
 	if (pid > 0) {
 		describe_status(status, desc, sizeof(desc));
+		sandbox_reaped(pid, status, desc, sizeof(desc));
 		if (be->fd != -1)
 			sup_worker_lost(be, desc);
 		else if (!broker.shutting_down && !be->retiring) {

@@ -18,6 +18,9 @@ export LIBNBD_DEBUG=${LIBNBD_DEBUG:-0}
 : "${abs_top_builddir:=$(cd "$(dirname "$NBDBROKER")" && pwd)}"
 : "${abs_top_srcdir:=$abs_top_builddir}"
 export NBDBROKER abs_top_builddir abs_top_srcdir
+# Policies for the test plugins (tests/policies), searched before the
+# build tree's; plugins without one get default.policy as usual.
+export NBDBROKER_POLICY_DIR="$abs_top_srcdir/tests/policies"
 
 _cleanup_fns=()
 
@@ -60,6 +63,17 @@ cleanup_fn rm -rf "$_test_tmp"
 # A fresh temporary directory, removed at exit.
 tmpdir() {
 	mktemp -d "$_test_tmp/d.XXXXXX"
+}
+
+# A temporary directory that a sandboxed worker running as another user
+# (nobody, when the tests run as root) can reach: for plugins whose
+# policy grants a path while serving.  Files made in it should be
+# world-readable (and writable if the plugin writes them).
+shared_tmpdir() {
+	local d
+	d=$(tmpdir)
+	chmod 0755 "$_test_tmp" "$d"
+	echo "$d"
 }
 
 # wait_for_socket PATH [SECONDS]

@@ -29,6 +29,7 @@ EOF2
 for p in recorder-v1 recorder-v1-fua; do
 	plugin=$abs_top_builddir/tests/plugins/.libs/$p.so
 	test -f "$plugin"
+	: > "$d/$p.calls"
 	start_nbdbroker -U "$d/$p.sock" "$plugin" size=1M log="$d/$p.calls"
 	grep -F "plugin $p ready" "$d/$p.sock.log"
 	grep -F "(API 1," "$d/$p.sock.log"

@@ -15,6 +15,7 @@ plugin=$abs_top_builddir/tests/plugins/.libs/recorder-v2.so
 test -f "$plugin"
 d=$(tmpdir)
 
+: > "$d/calls"
 start_nbdbroker -U "$d/sock" "$plugin" size=1M log="$d/calls"
 
 /usr/bin/python3 - "$d/sock" <<'PY'
@@ -55,6 +56,7 @@ grep -Fx 'pwrite off=65536 count=4096 flags=fua' "$d/calls"
 test "$(grep -c '^pwrite' "$d/calls")" -eq 1
 
 # fua=emulate: the flag is taken away and a flush follows the write.
+: > "$d/emu-calls"
 start_nbdbroker -U "$d/emu" "$plugin" size=1M log="$d/emu-calls" fua=emulate
 /usr/bin/python3 - "$d/emu" <<'PY'
 import sys

@@ -13,7 +13,7 @@ set -x
 requires_nbd_python
 requires_nbdkit_plugin file memory pattern random
 
-d=$(tmpdir)
+d=$(shared_tmpdir)	# nbdkit's file plugin opens the file while serving
 
 # client URI EXPECT: write, SIGKILL the worker, go on; EXPECT is
 # "same" (no error, data still there) or "eio" (errors from then on).
@@ -48,6 +48,7 @@ PY
 }
 
 truncate -s 1M "$d/disk.img"
+chmod 0666 "$d/disk.img"
 start_nbdbroker -U "$d/file" nbdkit:file "$d/disk.img"
 client "$(nbd_uri "$d/file")" same
 grep -E "re-opening [0-9]+ connection" "$d/file.log"

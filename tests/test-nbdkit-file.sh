@@ -14,9 +14,10 @@ requires qemu-io --version
 requires_nbd_python
 requires_nbdkit_plugin file
 
-d=$(tmpdir)
+d=$(shared_tmpdir)	# nbdkit's file plugin opens the file while serving
 pattern_file $((4 * 1024 * 1024)) "$d/disk.img"
 truncate -s 8M "$d/disk.img"		# 4M of pattern, then a hole
+chmod 0666 "$d/disk.img"
 
 (cd "$d" && start_nbdbroker -U "$d/sock" nbdkit:file disk.img)
 uri=$(nbd_uri "$d/sock")

@@ -45,8 +45,12 @@ grep -F "plugin memory ready" "$d/b.log"
 
 # nbdkit's KEY=VALUE rule: text before '=' that is not a key is a bare
 # word for the magic key (here a file name containing '=').
-echo -n "0123456789" > "$d/a=b.img"
-start_nbdbroker -U "$d/c" nbdkit:file "$d/a=b.img"
+# (nbdkit's file plugin opens the file while serving, as user nobody:
+# the directory must be reachable.)
+f=$(shared_tmpdir)
+echo -n "0123456789" > "$f/a=b.img"
+chmod 0666 "$f/a=b.img"
+start_nbdbroker -U "$d/c" nbdkit:file "$f/a=b.img"
 test "$(nbdinfo --size "$(nbd_uri "$d/c")")" -eq 10
 
 # Options may follow the plugin and its parameters, as with nbdkit.

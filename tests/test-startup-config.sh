@@ -13,11 +13,18 @@ s=$d/sock
 fc=$abs_top_builddir/tests/plugins/.libs/failconfig.so
 
 # Bundled plugins.
-expect_start_failure "$s" "could not parse size 'banana'" memory size=banana
-expect_start_failure "$s" 'memory: size=SIZE is required' memory
+# memory.policy sizes the worker's memory limit from size=, so the
+# broker finds the bad size first; with a policy that does not look at
+# size=, the plugin's own message comes back.
+expect_start_failure "$s" "memory.policy:[0-9]+: memory: size=banana is not a size" \
+	memory size=banana
+expect_start_failure "$s" "could not parse size 'banana'" \
+	--policy "$abs_top_srcdir/tests/policies/unconfined.policy" \
+	memory size=banana
+expect_start_failure "$s" 'memory.policy:[0-9]+: memory: the plugin was given no size= parameter' memory
 expect_start_failure "$s" "memory: unknown parameter 'colour'" \
 	memory size=1M colour=blue
-expect_start_failure "$s" '/nonexistent/disk\.img: No such file' \
+expect_start_failure "$s" "/nonexistent/disk\.img'?: No such file" \
 	file file=/nonexistent/disk.img
 mkdir "$d/adir"
 expect_start_failure "$s" 'is not a regular file or a block device' \

@@ -94,7 +94,7 @@ dump_main(int argc, char **argv)
 		    "nbdbroker --dump-plugin\n");
 		return 2;
 	}
-	if (host_load(path, err, sizeof(err)) == -1) {
+	if (host_load(path, -1, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		r = 1;
 	} else if (host_dump(&cfg) == -1)

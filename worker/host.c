@@ -56,16 +56,22 @@ set_err(char *err, size_t errlen, const char *fmt, ...)
  * that may be, rather than only passing on the loader's message.
  */
 static void
-load_error(const char *path, const char *dlerr, char *err, size_t errlen)
+load_error(const char *path, const char *how, const char *dlerr, char *err,
+    size_t errlen)
 {
 	const char	*u = strstr(dlerr, "undefined symbol: ");
 	const char	*base = strrchr(path, '/');
-	size_t		 blen;
+	size_t		 blen, hl = strlen(how);
 
 	base = base ? base + 1 : path;
 	blen = strlen(base);
+	/* The loader names what it opened: the descriptor, not the file. */
+	if (strncmp(dlerr, how, hl) == 0 && dlerr[hl] == ':')
+		dlerr += hl + 1;
+	while (*dlerr == ' ')
+		dlerr++;
 	if (u == NULL) {
-		set_err(err, errlen, "cannot load plugin: %s", dlerr);
+		set_err(err, errlen, "cannot load plugin %s: %s", path, dlerr);
 		return;
 	}
 	u += strlen("undefined symbol: ");
@@ -85,7 +91,7 @@ load_error(const char *path, const char *dlerr, char *err, size_t errlen)
 }
 
 /*
- * dlopen the plugin, find out which ABI it speaks (ours, through
+ * dlopen the plugin (from fd, if not -1), find out which ABI it speaks (ours, through
  * nbdbroker_plugin_register, or nbdkit's, through plugin_init) and
  * copy its struct into host.p: as many bytes as the plugin declared,
  * never more than that ABI defines, the rest zero.  Checks the API
@@ -93,8 +99,10 @@ load_error(const char *path, const char *dlerr, char *err, size_t errlen)
  * later, by host_configure, once debug flags are set.
  */
 int
-host_load(const char *path, char *err, size_t errlen)
+host_load(const char *path, int fd, char *err, size_t errlen)
 {
+	char			 fdpath[64];
+	const char		*how;
 	struct nbdbroker_plugin	*(*reg)(void);
 	struct nbdbroker_plugin	*p;
 	size_t			 n, max = sizeof(host.p), min = HOST_MIN_STRUCT;
@@ -104,9 +112,17 @@ host_load(const char *path, char *err, size_t errlen)
 		set_err(err, errlen, "strdup: %s", strerror(errno));
 		return -1;
 	}
-	host.dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/*
+	 * Through the descriptor opened before the sandbox, when there is
+	 * one: the user the worker runs as may not be able to reach the
+	 * path (a build tree under a private home, a 0700 directory).
+	 */
+	if (fd >= 0)
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	how = fd >= 0 ? fdpath : path;
+	host.dl = dlopen(how, RTLD_NOW | RTLD_LOCAL);
 	if (host.dl == NULL) {
-		load_error(path, dlerror(), err, errlen);
+		load_error(path, how, dlerror(), err, errlen);
 		return -1;
 	}
 	*(void **)&reg = dlsym(host.dl, "nbdbroker_plugin_register");

@@ -104,7 +104,7 @@ main(int argc, char **argv)
 	const char			*stage;
 	pid_t				 broker = 0;
 	unsigned			 threads;
-	int				 c;
+	int				 c, plugin_fd;
 
 	if (argc > 1 && strcmp(argv[1], "--dump-plugin") == 0)
 		return dump_main(argc, argv);	/* nbdbroker --dump-plugin */
@@ -151,10 +151,24 @@ main(int argc, char **argv)
 	/* Relative paths in parameters mean what they meant to the user. */
 	if (cfg->cwd[0] != '\0' && chdir(cfg->cwd) == -1)
 		log_warn("chdir %s: %s", cfg->cwd, strerror(errno));
-	if (host_load(cfg->plugin_path, err, sizeof(err)) == -1)
+	/* Opened while the worker still has the broker's rights. */
+	if ((plugin_fd = open(cfg->plugin_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, sizeof(err), "cannot open plugin %s: %s",
+		    cfg->plugin_path, strerror(errno));
 		fail_startup("load", err);
+	}
+	/* Sandbox stage 1: before the plugin's constructors run. */
+	if (sandbox_stage1(cfg->policy.data, cfg->policy.len,
+	    cfg->plugin_path, broker, err, sizeof(err)) == -1)
+		fail_startup("sandbox", err);
+	if (host_load(cfg->plugin_path, plugin_fd, err, sizeof(err)) == -1)
+		fail_startup("load", err);
+	close(plugin_fd);
 	if (host_configure(cfg, &stage) == -1)
 		fail_startup(stage, rpc_last_error());
+	/* Sandbox stage 2: what serving requests needs. */
+	if (sandbox_stage2(err, sizeof(err)) == -1)
+		fail_startup("sandbox", err);
 
 	host_fill_ready(&ready);
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;

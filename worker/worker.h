@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
@@ -73,7 +74,7 @@ extern struct host	 host;
 int	dump_main(int argc, char **argv);
 
 /* host.c */
-int	host_load(const char *path, char *err, size_t errlen);
+int	host_load(const char *path, int fd, char *err, size_t errlen);
 int	host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage);
 int	host_dump(const Nbdbroker__Rpc__Config *cfg);
 void	host_unload(void);
@@ -106,5 +107,23 @@ const uint8_t	*rpc_arena_out(uint64_t slot, uint32_t count);
 uint8_t		*rpc_arena_in(uint64_t slot, uint32_t count);
 /* Last error message a plugin logged (for Failed), or "". */
 const char	*rpc_last_error(void);
+
+/* sandbox.c: the admin's policy, in two stages (policy/). */
+struct policy;
+enum policy_stage;
+int	sandbox_stage1(const uint8_t *wire, size_t len,
+	    const char *plugin_path, pid_t broker, char *err, size_t errlen);
+int	sandbox_stage2(char *err, size_t errlen);
+/* sandbox-seccomp.c */
+int	sandbox_seccomp_prepare(const struct policy *p, char *err,
+	    size_t errlen);
+int	sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen);
+/* sandbox-landlock.c or sandbox-landlock-none.c */
+int	sandbox_landlock_prepare(const struct policy *p, char *err,
+	    size_t errlen);
+int	sandbox_landlock_enter(enum policy_stage st, char *err,
+	    size_t errlen);
+bool	sandbox_landlock_active(void);
+int	sandbox_landlock_abi(void);
 
 #endif /* NBDBROKER_WORKER_H */

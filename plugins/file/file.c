@@ -34,9 +34,12 @@
 #define THREAD_MODEL	NBDBROKER_THREAD_MODEL_PARALLEL
 
 static char	*filename;
+static int	 file_fd = -1;	/* opened in get_ready */
+static bool	 file_rw;	/* file_fd is open for writing */
 
 struct handle {
-	int	fd;
+	int	fd;		/* a duplicate of file_fd */
+	bool	readonly;
 	bool	is_block;
 	bool	can_punch;	/* cleared after EOPNOTSUPP */
 	bool	can_zero_range;
@@ -46,6 +49,8 @@ struct handle {
 static void
 file_unload(void)
 {
+	if (file_fd != -1)
+		close(file_fd);
 	free(filename);
 }
 
@@ -83,6 +88,25 @@ file_config_complete(void)
 	return 0;
 }
 
+/* Open the file, for writing if it can be, before the sandbox closes. */
+static int
+file_get_ready(void)
+{
+	file_fd = open(filename, O_RDWR | O_CLOEXEC);
+	file_rw = file_fd != -1;
+	if (file_fd == -1 && (errno == EACCES || errno == EROFS ||
+	    errno == EPERM)) {
+		nbdbroker_debug("file: %s is not writable, serving read-only",
+		    filename);
+		file_fd = open(filename, O_RDONLY | O_CLOEXEC);
+	}
+	if (file_fd == -1) {
+		nbdbroker_error("file: open %s: %m", filename);
+		return -1;
+	}
+	return 0;
+}
+
 static void *
 file_open(int readonly)
 {
@@ -93,17 +117,13 @@ file_open(int readonly)
 		nbdbroker_error("calloc: %m");
 		return NULL;
 	}
-	h->fd = open(filename, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (h->fd == -1 && !readonly && (errno == EACCES || errno == EROFS)) {
-		nbdbroker_debug("file: %s is not writable, serving read-only",
-		    filename);
-		h->fd = open(filename, O_RDONLY | O_CLOEXEC);
-	}
+	h->fd = fcntl(file_fd, F_DUPFD_CLOEXEC, 0);
 	if (h->fd == -1) {
-		nbdbroker_error("file: open %s: %m", filename);
+		nbdbroker_error("file: dup %s: %m", filename);
 		free(h);
 		return NULL;
 	}
+	h->readonly = readonly || !file_rw;
 	if (fstat(h->fd, &st) == 0)
 		h->is_block = S_ISBLK(st.st_mode);
 	h->can_punch = h->can_zero_range = h->can_seek = true;
@@ -144,9 +164,8 @@ static int
 file_can_write(void *hv)
 {
 	struct handle	*h = hv;
-	int		 fl = fcntl(h->fd, F_GETFL);
 
-	return fl != -1 && (fl & O_ACCMODE) == O_RDWR;
+	return !h->readonly;
 }
 
 static int
@@ -411,6 +430,7 @@ static struct nbdbroker_plugin plugin = {
 	.unload = file_unload,
 	.config = file_config,
 	.config_complete = file_config_complete,
+	.get_ready = file_get_ready,
 	.open = file_open,
 	.close = file_close,
 	.get_size = file_get_size,

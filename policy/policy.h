@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Admin-written sandbox policies: the parser, the syscall groups
+ * shipped with the program, the resolver (plugin parameters, users,
+ * paths), the wire form the broker sends to a worker, and the
+ * compiler to seccomp filters.  This header is the module map of
+ * policy/.
+ *
+ * Who does what:
+ *   broker: policy_parse_file() -> policy_resolve() -> policy_encode()
+ *           (and policy_print() for --check-policy);
+ *   worker: policy_decode() -> policy_seccomp_build() for each stage,
+ *           then applies Landlock, namespaces, rlimits and the user
+ *           switch itself (worker/sandbox*.c).
+ * The parser never touches the system; the resolver reads the user
+ * database and the file system (realpath) and runs in the broker only.
+ */
+#ifndef NBDBROKER_POLICY_H
+#define NBDBROKER_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define POLICY_FORMAT		"nbdbroker-policy/1"
+#define POLICY_MAX_SIZE		(256 * 1024)	/* bytes in a policy file */
+#define POLICY_MAX_LINE		4096
+#define POLICY_MAX_NR		1024		/* syscall numbers below this */
+#define POLICY_WIRE_VERSION	1
+
+/*
+ * The worker's end of the socketpair on which it hands its seccomp
+ * listener to the broker (SCM_RIGHTS), then closes.  The broker logs
+ * every tripwire the listener reports and kills the worker.
+ */
+#define POLICY_NOTIFY_FD	6
+
+enum policy_mode {
+	POLICY_MODE_ENFORCE,
+	POLICY_MODE_LOG,		/* SECCOMP_RET_LOG, nothing denied */
+};
+
+enum policy_isolation {
+	POLICY_ISOLATION_PLUGIN,	/* one worker per plugin instance */
+	POLICY_ISOLATION_CONNECTION,	/* one worker per NBD connection */
+};
+
+/* What survives a worker's death (the plugin's word, overridden). */
+enum policy_durability {
+	POLICY_DURABILITY_PLUGIN,	/* as the plugin declares */
+	POLICY_DURABILITY_STATELESS,	/* = NBDBROKER_DURABILITY_* */
+	POLICY_DURABILITY_PERSISTENT,
+	POLICY_DURABILITY_VOLATILE,
+};
+
+/* What happens to a syscall the policy does not allow. */
+enum policy_default {
+	POLICY_DEFAULT_ERRNO,		/* fails with default_errno */
+	POLICY_DEFAULT_KILL,		/* a tripwire like the kill list */
+	POLICY_DEFAULT_ALLOW,		/* no syscall filter at all */
+};
+
+enum policy_landlock {
+	POLICY_LANDLOCK_REQUIRED,	/* unavailable: the worker fails */
+	POLICY_LANDLOCK_BEST_EFFORT,	/* unavailable: warn and go on */
+	POLICY_LANDLOCK_OFF,		/* no file system rules */
+};
+
+/* [network] allow: bits. */
+#define POLICY_NET_NONE		0x0	/* private network namespace */
+#define POLICY_NET_UNIX		0x1	/* AF_UNIX sockets (private netns) */
+#define POLICY_NET_TCP_CONNECT	0x2	/* TCP connect to the listed ports */
+#define POLICY_NET_ALL		0x4	/* the host's network, unfiltered */
+
+/*
+ * Argument variants of an allowed syscall.  A syscall allowed with
+ * POLICY_ARG_ANY may be called with any arguments; otherwise only
+ * with arguments one of the variant bits describes.
+ */
+#define POLICY_ARG_ANY		0x01
+#define POLICY_ARG_THREAD	0x02	/* clone: CLONE_THREAD set */
+#define POLICY_ARG_NOEXEC	0x04	/* mmap, mprotect: no PROT_EXEC */
+#define POLICY_ARG_SELF		0x08	/* tgkill: own pid; prlimit64: 0 */
+#define POLICY_ARG_SOCKET	0x10	/* socket: families [network] allows */
+#define POLICY_ARG_BLKIOCTL	0x20	/* ioctl: block device queries */
+#define POLICY_ARG_MASK		0x3f
+
+/* Path access (a [filesystem] rule). */
+#define POLICY_ACCESS_READ	0x1
+#define POLICY_ACCESS_WRITE	0x2
+
+/* A seccomp filter stage. */
+enum policy_stage {
+	POLICY_STAGE_STARTUP,	/* before dlopen, until get_ready is done */
+	POLICY_STAGE_SERVING,	/* after get_ready: what requests need */
+};
+
+/* One syscall the policy says something about, sorted by nr. */
+struct policy_syscall {
+	int		 nr;
+	char		*name;
+	uint32_t	 startup;	/* POLICY_ARG_* allowed at start-up */
+	uint32_t	 serving;	/* POLICY_ARG_* allowed while serving */
+	bool		 kill;		/* tripwire */
+	bool		 enosys;	/* libc falls back on ENOSYS */
+	/* Origin, for messages and --check-policy only (not on the wire). */
+	int		 allow_line;	/* 0: built in */
+	const char	*allow_via;	/* group or NULL; static */
+	int		 kill_line;
+	const char	*kill_via;
+};
+
+/* One [filesystem] rule. */
+struct policy_path {
+	char		*path;		/* absolute after resolve */
+	char		*param;		/* "${NAME}" reference, or NULL */
+	unsigned	 access;	/* POLICY_ACCESS_* */
+	bool		 startup_only;
+	bool		 optional;	/* built in: skipped if missing */
+	int		 line;		/* 0: built in */
+	const char	*why;		/* built in: what needs it; static */
+};
+
+/*
+ * A policy.  After policy_parse_*: everything the file says, names
+ * checked and syscall groups expanded.  After policy_resolve:
+ * parameter references replaced, the user looked up, the plugin and
+ * loader paths added.  After policy_decode (worker): the resolved
+ * form only (no lines, no parameter names).
+ */
+struct policy {
+	char			*file;		/* for messages */
+	enum policy_mode	 mode;
+	enum policy_isolation	 isolation;
+	enum policy_durability	 durability;
+	char			*user;		/* NULL: "nobody" */
+	bool			 user_keep;	/* user = keep */
+	char			*magic_key;	/* magic-config-key */
+	int			 user_line;	/* for resolve errors */
+	int			 memory_line;
+	/* [syscalls] */
+	enum policy_default	 dflt;
+	int			 dflt_errno;
+	struct policy_syscall	*sc;
+	size_t			 nsc;
+	/* [filesystem] */
+	enum policy_landlock	 landlock;
+	struct policy_path	*paths;
+	size_t			 npaths;
+	/* [network] */
+	unsigned		 net;		/* POLICY_NET_* */
+	uint16_t		*ports;
+	size_t			 nports;
+	/* [limits]; 0: unlimited */
+	uint64_t		 memory;	/* bytes, RLIMIT_DATA */
+	char			*memory_param;	/* memory = ${NAME} + memory */
+	uint64_t		 open_files;	/* RLIMIT_NOFILE */
+	uint64_t		 cpu_seconds;	/* RLIMIT_CPU */
+	/* [restart]: for the supervisor */
+	uint64_t		 request_timeout_ms;	/* 0: none */
+	unsigned		 replays;
+	unsigned		 intensity_n;		/* crashes ... */
+	uint64_t		 intensity_ms;		/* ... per this */
+	/* Resolved. */
+	bool			 resolved;
+	bool			 switch_user;	/* broker runs as root */
+	uid_t			 uid;
+	gid_t			 gid;
+	uint32_t		 arch;		/* SCMP_ARCH_* of the numbers */
+};
+
+/* A plugin parameter, as given on the command line. */
+struct policy_param {
+	const char	*key;		/* NULL for a bare word */
+	const char	*value;
+};
+
+/* What policy_resolve needs to know about the export. */
+struct policy_env {
+	const struct policy_param	*params;
+	size_t				 nparams;
+	const char			*cwd;		/* for relative paths */
+	const char			*plugin_path;	/* absolute */
+	bool				 root;	/* broker runs as root */
+	bool				 check_only;
+	/* check_only: --check-policy, a ${NAME} not given stays as is */
+};
+
+/* parse.c */
+struct policy	*policy_parse_file(const char *path, char *err, size_t errlen);
+struct policy	*policy_parse_buf(const char *name, const char *buf,
+		    size_t len, char *err, size_t errlen);
+void		 policy_free(struct policy *p);
+int		 policy_parse_size(const char *s, uint64_t *v);
+int		 policy_parse_duration(const char *s, uint64_t *ms);
+
+/* groups.c: the syscall groups shipped with the program. */
+struct policy_group_entry {
+	const char	*name;
+	uint32_t	 arg;		/* POLICY_ARG_* */
+};
+const struct policy_group_entry	*policy_group(const char *name);
+const char	*policy_group_name(size_t i);	/* NULL after the last */
+const char	*policy_group_help(const char *name);
+int		 policy_syscall_nr(const char *name);	/* -1: unknown */
+const char	*policy_syscall_name_buf(int nr, char *buf, size_t len);
+const char	*policy_errno_name(int e);
+int		 policy_errno_value(const char *name);	/* -1: unknown */
+extern const char *const policy_loader_paths[];
+extern const char *const policy_worker_groups[];	/* implicit ones */
+
+/* resolve.c (broker only) */
+int	policy_resolve(struct policy *p, const struct policy_env *env,
+	    char *err, size_t errlen);
+const struct policy_path *policy_path_find(const struct policy *p,
+	    const char *param);
+
+/* print.c */
+void	policy_print(const struct policy *p, FILE *fp);
+const char *policy_syscall_name(const struct policy *p, int nr);
+
+/* wire.c */
+int	policy_encode(const struct policy *p, uint8_t **buf, size_t *len);
+struct policy	*policy_decode(const uint8_t *buf, size_t len, char *err,
+		    size_t errlen);
+
+/* seccomp.c */
+/*
+ * Build the filter for one stage.  trip is the libseccomp action for
+ * tripwires (SCMP_ACT_NOTIFY in the worker, SCMP_ACT_KILL_PROCESS in
+ * tests); self is the pid tgkill may target.  Returns a
+ * scmp_filter_ctx (as void *, so this header needs no seccomp.h), or
+ * NULL with err set.
+ */
+bool	 policy_seccomp_trivial(const struct policy *p);
+void	*policy_seccomp_build(const struct policy *p, enum policy_stage st,
+	    uint32_t trip, pid_t self, char *err, size_t errlen);
+
+#endif /* NBDBROKER_POLICY_H */

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Resolving a parsed policy for one export, in the broker: ${NAME}
+ * references become the plugin parameter's value (an absolute, real
+ * path, which must exist), the user is looked up, and the paths the
+ * worker needs at start-up (the plugin, the dynamic loader's
+ * directories) are added.  Errors name the policy file and the line
+ * of the setting that cannot be resolved.
+ *
+ * Trust: ${NAME} hands authority to whoever writes the command line
+ * (file=/etc/shadow makes ${file} mean /etc/shadow).  That is the
+ * admin who starts the server; a policy file cannot widen it.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy.h"
+
+static int
+rerr(const struct policy *p, char *err, size_t errlen, int line,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+rerr(const struct policy *p, char *err, size_t errlen, int line,
+    const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	n = snprintf(err, errlen, "%s:%d: ", p->file, line);
+	if (n < 0 || (size_t)n >= errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * The value of plugin parameter name: the last name=VALUE, or, if
+ * name is the policy's magic-config-key, the last bare word.
+ */
+static const char *
+param_value(const struct policy *p, const struct policy_env *env,
+    const char *name)
+{
+	const char	*v = NULL;
+	size_t		 i;
+
+	for (i = 0; i < env->nparams; i++) {
+		const struct policy_param	*pa = &env->params[i];
+
+		if (pa->key != NULL && strcmp(pa->key, name) == 0)
+			v = pa->value;
+		else if (pa->key == NULL && p->magic_key != NULL &&
+		    strcmp(p->magic_key, name) == 0)
+			v = pa->value;
+	}
+	return v;
+}
+
+static int
+add_builtin(struct policy *p, const char *path, unsigned access,
+    bool optional, const char *why)
+{
+	struct policy_path	*pp;
+
+	pp = realloc(p->paths, (p->npaths + 1) * sizeof(*pp));
+	if (pp == NULL)
+		return -1;
+	p->paths = pp;
+	pp = &p->paths[p->npaths];
+	memset(pp, 0, sizeof(*pp));
+	if ((pp->path = strdup(path)) == NULL)
+		return -1;
+	pp->access = access;
+	pp->startup_only = true;
+	pp->optional = optional;
+	pp->why = why;
+	p->npaths++;
+	return 0;
+}
+
+static int
+resolve_user(struct policy *p, const struct policy_env *env, char *err,
+    size_t errlen)
+{
+	const char	*name = p->user ? p->user : "nobody";
+	struct passwd	*pw;
+	char		*end;
+	unsigned long	 n;
+
+	p->switch_user = env->root && !p->user_keep;
+	if (p->user_keep)
+		return 0;
+	errno = 0;
+	n = strtoul(name, &end, 10);
+	if (*end == '\0' && errno == 0 && n <= UINT32_MAX - 1) {
+		if ((pw = getpwuid(n)) != NULL) {
+			p->uid = pw->pw_uid;
+			p->gid = pw->pw_gid;
+		} else {
+			p->uid = n;
+			p->gid = n;
+		}
+	} else if ((pw = getpwnam(name)) != NULL) {
+		p->uid = pw->pw_uid;
+		p->gid = pw->pw_gid;
+	} else
+		return rerr(p, err, errlen, p->user_line ? p->user_line : 1,
+		    "user: no user '%s'%s", name, p->user ? "" :
+		    " (the default; set user = NAME or user = keep)");
+	if (p->uid == 0 || p->gid == 0)
+		return rerr(p, err, errlen, p->user_line ? p->user_line : 1,
+		    "user: '%s' is root (uid %u, gid %u), not an "
+		    "unprivileged user", name, (unsigned)p->uid,
+		    (unsigned)p->gid);
+	return 0;
+}
+
+static int
+resolve_path(struct policy *p, struct policy_path *pp,
+    const struct policy_env *env, char *err, size_t errlen)
+{
+	char		 name[80], *joined = NULL, *real;
+	const char	*v;
+
+	if (pp->param != NULL) {
+		size_t	l = strlen(pp->param);
+		bool	optional = l > 4 && pp->param[l - 2] == '?';
+
+		snprintf(name, sizeof(name), "%.*s",
+		    (int)(l - 3 - optional), pp->param + 2);
+		if ((v = param_value(p, env, name)) == NULL) {
+			if (env->check_only)
+				return 0;	/* printed as ${NAME} */
+			if (optional)
+				return 1;	/* not given: no rule */
+			return rerr(p, err, errlen, pp->line, "%s: the plugin "
+			    "was given no %s= parameter%s", pp->param, name,
+			    p->magic_key && strcmp(p->magic_key, name) == 0 ?
+			    " (nor a bare word)" : "");
+		}
+		if (*v == '\0')
+			return rerr(p, err, errlen, pp->line, "%s: the %s= "
+			    "parameter is empty", pp->param, name);
+		if (v[0] != '/' && env->cwd != NULL) {
+			if (asprintf(&joined, "%s/%s", env->cwd, v) == -1)
+				return rerr(p, err, errlen, pp->line,
+				    "out of memory");
+			v = joined;
+		}
+		if ((real = realpath(v, NULL)) == NULL) {
+			rerr(p, err, errlen, pp->line, "%s = '%s': %s",
+			    pp->param, v, strerror(errno));
+			free(joined);
+			return -1;
+		}
+		free(joined);
+		free(pp->path);
+		pp->path = real;
+		return 0;
+	}
+	if ((real = realpath(pp->path, NULL)) == NULL)
+		return rerr(p, err, errlen, pp->line, "'%s': %s", pp->path,
+		    strerror(errno));
+	free(pp->path);
+	pp->path = real;
+	return 0;
+}
+
+/*
+ * Resolve p for the export described by env.  Returns 0, or -1 with
+ * err set to "file:line: problem".  Called once per policy.
+ */
+int
+policy_resolve(struct policy *p, const struct policy_env *env, char *err,
+    size_t errlen)
+{
+	size_t		 i, n = p->npaths;
+	const char	*v;
+
+	if (p->resolved)
+		return 0;
+	if (resolve_user(p, env, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < n; ) {
+		int	r = resolve_path(p, &p->paths[i], env, err, errlen);
+
+		if (r == -1)
+			return -1;
+		if (r == 1) {	/* an optional ${NAME?} not given: drop it */
+			free(p->paths[i].param);
+			free(p->paths[i].path);
+			memmove(&p->paths[i], &p->paths[i + 1],
+			    (n - i - 1) * sizeof(p->paths[i]));
+			n--;
+			p->npaths--;
+			continue;
+		}
+		i++;
+	}
+	if (p->memory_param != NULL) {
+		uint64_t	sz;
+
+		if ((v = param_value(p, env, p->memory_param)) == NULL) {
+			if (!env->check_only)
+				return rerr(p, err, errlen, p->memory_line,
+				    "memory: the plugin was given no %s= "
+				    "parameter", p->memory_param);
+		} else if (policy_parse_size(v, &sz) == -1)
+			return rerr(p, err, errlen, p->memory_line, "memory: "
+			    "%s=%s is not a size", p->memory_param, v);
+		else if (sz > UINT64_MAX - p->memory)
+			return rerr(p, err, errlen, p->memory_line, "memory: "
+			    "%s=%s is too large", p->memory_param, v);
+		else {
+			p->memory += sz;
+			free(p->memory_param);
+			p->memory_param = NULL;
+		}
+	}
+
+	/* What the worker needs to load the plugin, at start-up only. */
+	if (env->plugin_path != NULL && add_builtin(p, env->plugin_path,
+	    POLICY_ACCESS_READ, false, "the plugin") == -1)
+		goto oom;
+	for (i = 0; policy_loader_paths[i] != NULL; i++)
+		if (access(policy_loader_paths[i], F_OK) == 0 &&
+		    add_builtin(p, policy_loader_paths[i], POLICY_ACCESS_READ,
+		    true, "the dynamic loader") == -1)
+			goto oom;
+	/* The broker passes LD_LIBRARY_PATH on to the worker. */
+	if ((v = getenv("LD_LIBRARY_PATH")) != NULL) {
+		char	*copy, *dir, *save = NULL;
+
+		if ((copy = strdup(v)) == NULL)
+			goto oom;
+		for (dir = strtok_r(copy, ":", &save); dir != NULL;
+		    dir = strtok_r(NULL, ":", &save))
+			if (dir[0] == '/' && access(dir, F_OK) == 0 &&
+			    add_builtin(p, dir, POLICY_ACCESS_READ, true,
+			    "LD_LIBRARY_PATH") == -1) {
+				free(copy);
+				goto oom;
+			}
+		free(copy);
+	}
+	p->arch = seccomp_arch_native();
+	p->resolved = true;
+	return 0;
+
+ oom:
+	return rerr(p, err, errlen, 1, "out of memory");
+}
+
+/* The path rule that came from ${param} (e.g. "${file}"), or NULL. */
+const struct policy_path *
+policy_path_find(const struct policy *p, const char *param)
+{
+	size_t	i;
+
+	for (i = 0; i < p->npaths; i++)
+		if (p->paths[i].param != NULL &&
+		    strcmp(p->paths[i].param, param) == 0)
+			return &p->paths[i];
+	return NULL;
+}

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Compiling a resolved policy into the two seccomp filters the worker
+ * stacks (libseccomp).
+ *
+ * The startup filter is loaded before the plugin is dlopened and stays
+ * for the worker's life; it carries the tripwires (the kill list, and
+ * the default action when that is "kill") as SECCOMP_RET_USER_NOTIF,
+ * so the broker, holding the listener, learns which syscall was tried
+ * and kills the worker.  The serving filter is stacked on top after
+ * get_ready.  The kernel takes the strictest answer of all filters
+ * (KILL > TRAP > ERRNO > USER_NOTIF > LOG > ALLOW), so the serving
+ * filter answers ALLOW wherever the startup filter must decide, and
+ * denies what was allowed only at start-up.  Only one filter may hold
+ * a listener, so a syscall allowed at start-up that must kill after
+ * it (default = kill) is killed by the serving filter with
+ * SECCOMP_RET_KILL_PROCESS, which names nothing; policy_print says so.
+ *
+ * Both filters: the architecture is checked (a foreign or x32
+ * syscall kills the process), TSYNC covers threads that exist,
+ * NO_NEW_PRIVS is the caller's job (set before Landlock).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "policy.h"
+
+#define CLONE_NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+			 CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+			 CLONE_NEWNET)
+
+struct build {
+	scmp_filter_ctx		 ctx;
+	uint32_t		 dflt;		/* the filter's default */
+	const struct policy	*p;
+	pid_t			 self;
+	char			*err;
+	size_t			 errlen;
+};
+
+static int
+berr(struct build *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+berr(struct build *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	n = snprintf(b->err, b->errlen, "%s: seccomp: ", b->p->file);
+	if (n < 0 || (size_t)n >= b->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->err + n, b->errlen - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+rule(struct build *b, uint32_t action, const struct policy_syscall *s,
+    unsigned n, const struct scmp_arg_cmp *c)
+{
+	int	r;
+
+	if (action == b->dflt)
+		return 0;
+	r = seccomp_rule_add_exact_array(b->ctx, action, s->nr, n, c);
+	if (r < 0)
+		return berr(b, "rule for %s: %s", s->name, strerror(-r));
+	return 0;
+}
+
+/* Block device ioctls @block-ioctl allows (size, sector sizes, discard). */
+static const unsigned long	blk_ioctls[] = {
+	BLKGETSIZE64, BLKGETSIZE, BLKSSZGET, BLKPBSZGET, BLKIOMIN,
+	BLKIOOPT, BLKROGET, BLKDISCARD, BLKZEROOUT, BLKDISCARDZEROES,
+	BLKFLSBUF,
+};
+
+/*
+ * Add action for the calls of s that match variant bit v (complement:
+ * those that do not).  Only THREAD, NOEXEC and SELF have complements.
+ */
+static int
+variant(struct build *b, uint32_t action, const struct policy_syscall *s,
+    uint32_t v, bool complement)
+{
+	struct scmp_arg_cmp	c[2];
+	size_t			i;
+
+	switch (v) {
+	case POLICY_ARG_ANY:
+		return rule(b, action, s, 0, NULL);
+	case POLICY_ARG_THREAD:
+		/*
+		 * A thread, and no new namespace with it.  The complement
+		 * (for a tripwire) is "not a thread"; a thread asking for
+		 * a namespace gets the default action.
+		 */
+		if (complement)
+			c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
+		else
+			c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD |
+			    CLONE_NS_FLAGS, CLONE_THREAD);
+		return rule(b, action, s, 1, c);
+	case POLICY_ARG_NOEXEC:
+		c[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+		    complement ? PROT_EXEC : 0);
+		return rule(b, action, s, 1, c);
+	case POLICY_ARG_SELF:
+		if (strcmp(s->name, "tgkill") == 0)
+			c[0] = SCMP_A0(complement ? SCMP_CMP_NE : SCMP_CMP_EQ,
+			    (scmp_datum_t)b->self);
+		else
+			c[0] = SCMP_A0(complement ? SCMP_CMP_NE : SCMP_CMP_EQ,
+			    0);
+		return rule(b, action, s, 1, c);
+	case POLICY_ARG_SOCKET:
+		if (complement)
+			break;
+		if (b->p->net & POLICY_NET_ALL)
+			return rule(b, action, s, 0, NULL);
+		if (b->p->net & POLICY_NET_UNIX) {
+			c[0] = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+			if (rule(b, action, s, 1, c) == -1)
+				return -1;
+		}
+		if (b->p->net & POLICY_NET_TCP_CONNECT) {
+			/* TCP only: Landlock filters its ports. */
+			c[0] = SCMP_A0(SCMP_CMP_EQ, AF_INET);
+			c[1] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM);
+			if (rule(b, action, s, 2, c) == -1)
+				return -1;
+			c[0] = SCMP_A0(SCMP_CMP_EQ, AF_INET6);
+			if (rule(b, action, s, 2, c) == -1)
+				return -1;
+		}
+		return 0;
+	case POLICY_ARG_BLKIOCTL:
+		if (complement)
+			break;
+		for (i = 0; i < sizeof(blk_ioctls) / sizeof(blk_ioctls[0]);
+		    i++) {
+			c[0] = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+			    (uint32_t)blk_ioctls[i]);
+			if (rule(b, action, s, 1, c) == -1)
+				return -1;
+		}
+		return 0;
+	default:
+		break;
+	}
+	return berr(b, "%s: cannot express argument variant 0x%x%s", s->name,
+	    v, complement ? " (complement)" : "");
+}
+
+static int
+variants(struct build *b, uint32_t action, const struct policy_syscall *s,
+    uint32_t mask)
+{
+	uint32_t	v;
+
+	if (mask & POLICY_ARG_ANY)
+		return variant(b, action, s, POLICY_ARG_ANY, false);
+	for (v = 1; v <= POLICY_ARG_MASK; v <<= 1)
+		if ((mask & v) && variant(b, action, s, v, false) == -1)
+			return -1;
+	return 0;
+}
+
+/* The startup filter: everything start-up needs, the tripwires. */
+static int
+build_startup(struct build *b, uint32_t trip, uint32_t deny)
+{
+	const struct policy	*p = b->p;
+	size_t			 i;
+
+	for (i = 0; i < p->nsc; i++) {
+		const struct policy_syscall	*s = &p->sc[i];
+
+		if (s->enosys) {
+			if (rule(b, SCMP_ACT_ERRNO(ENOSYS), s, 0, NULL) == -1)
+				return -1;
+		} else if (s->startup & POLICY_ARG_ANY) {
+			if (rule(b, SCMP_ACT_ALLOW, s, 0, NULL) == -1)
+				return -1;
+		} else if (s->startup != 0) {
+			if (variants(b, SCMP_ACT_ALLOW, s, s->startup) == -1)
+				return -1;
+			if (s->kill && variant(b, trip, s, s->startup,
+			    true) == -1)
+				return -1;
+		} else if (s->kill) {
+			if (rule(b, trip, s, 0, NULL) == -1)
+				return -1;
+		}
+	}
+	(void)deny;
+	return 0;
+}
+
+/*
+ * The serving filter, stacked on the startup filter.  ALLOW defers to
+ * the startup filter (which alone can name a tripwire); deny is what
+ * a syscall allowed only at start-up gets now.
+ */
+static int
+build_serving(struct build *b, uint32_t deny)
+{
+	const struct policy	*p = b->p;
+	size_t			 i;
+
+	for (i = 0; i < p->nsc; i++) {
+		const struct policy_syscall	*s = &p->sc[i];
+
+		if (s->enosys) {
+			if (rule(b, SCMP_ACT_ERRNO(ENOSYS), s, 0, NULL) == -1)
+				return -1;
+		} else if (s->kill) {
+			if (s->startup == s->serving) {
+				/* The startup filter allows or trips. */
+				if (rule(b, SCMP_ACT_ALLOW, s, 0, NULL) == -1)
+					return -1;
+			} else {
+				/* Allowed (variant) at start-up only. */
+				if (variant(b, deny, s, s->startup,
+				    false) == -1 || variant(b, SCMP_ACT_ALLOW,
+				    s, s->startup, true) == -1)
+					return -1;
+			}
+		} else if (s->serving & POLICY_ARG_ANY) {
+			if (rule(b, SCMP_ACT_ALLOW, s, 0, NULL) == -1)
+				return -1;
+		} else if (s->serving != 0) {
+			if (variants(b, SCMP_ACT_ALLOW, s, s->serving) == -1)
+				return -1;
+			/*
+			 * The default defers (ALLOW): the other calls must
+			 * be denied here if start-up allowed them.
+			 */
+			if (b->dflt == SCMP_ACT_ALLOW && deny !=
+			    SCMP_ACT_ALLOW && s->startup != s->serving &&
+			    variant(b, deny, s, s->serving, true) == -1)
+				return -1;
+		} else if (s->startup != 0) {
+			if (rule(b, deny, s, 0, NULL) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A policy whose filters would allow every syscall (default allow, no
+ * tripwires) needs none: the worker loads no filter at all.
+ */
+bool
+policy_seccomp_trivial(const struct policy *p)
+{
+	size_t	i;
+
+	if (p->dflt != POLICY_DEFAULT_ALLOW)
+		return false;
+	for (i = 0; i < p->nsc; i++)
+		if (p->sc[i].kill)
+			return false;
+	return true;
+}
+
+void *
+policy_seccomp_build(const struct policy *p, enum policy_stage st,
+    uint32_t trip, pid_t self, char *err, size_t errlen)
+{
+	struct build	b;
+	uint32_t	deny, dflt;
+	bool		log = p->mode == POLICY_MODE_LOG;
+	int		r;
+
+	memset(&b, 0, sizeof(b));
+	b.p = p;
+	b.self = self;
+	b.err = err;
+	b.errlen = errlen;
+	if (p->arch != seccomp_arch_native()) {
+		berr(&b, "the policy was resolved for architecture 0x%x, "
+		    "this is 0x%x", p->arch, seccomp_arch_native());
+		return NULL;
+	}
+	if (log)
+		trip = SCMP_ACT_LOG;
+	switch (p->dflt) {
+	case POLICY_DEFAULT_ERRNO:
+		deny = log ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(p->dflt_errno);
+		dflt = deny;
+		break;
+	case POLICY_DEFAULT_KILL:
+		/* Unnamed after start-up: see the file comment. */
+		deny = log ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+		dflt = st == POLICY_STAGE_STARTUP ? trip : SCMP_ACT_ALLOW;
+		break;
+	default:
+		deny = dflt = SCMP_ACT_ALLOW;
+		break;
+	}
+	b.dflt = dflt;
+	if ((b.ctx = seccomp_init(dflt)) == NULL) {
+		berr(&b, "cannot initialize the filter");
+		return NULL;
+	}
+	if ((r = seccomp_attr_set(b.ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS)) < 0 ||
+	    (r = seccomp_attr_set(b.ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 ||
+	    (r = seccomp_attr_set(b.ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0 ||
+	    (r = seccomp_attr_set(b.ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0) {
+		berr(&b, "cannot set filter attributes: %s", strerror(-r));
+		goto fail;
+	}
+	if ((st == POLICY_STAGE_STARTUP ? build_startup(&b, trip, deny) :
+	    build_serving(&b, deny)) == -1)
+		goto fail;
+	return b.ctx;
+
+ fail:
+	seccomp_release(b.ctx);
+	return NULL;
+}

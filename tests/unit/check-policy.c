@@ -1,0 +1,922 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests for policy/: every parse and resolve error names the file
+ * and the line, exactly; a table of valid policies and what they
+ * resolve to; the wire form round-trips; and the compiled seccomp
+ * filters do what they say in a forked child (a tripwire raises
+ * SIGSYS here, where tests build them with KILL_PROCESS instead of the
+ * worker's USER_NOTIF).
+ */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "policy.h"
+
+#define F	"format = nbdbroker-policy/1\n"
+
+/* ------------------------------------------------------------------ */
+/* Parse errors. */
+
+static const struct {
+	const char	*text;
+	const char	*err;
+} bad[] = {
+	{ "", "t.policy:1: no settings: the first setting must be "
+	    "'format = nbdbroker-policy/1'" },
+	{ "mode = log\n", "t.policy:1: the first setting must be "
+	    "'format = nbdbroker-policy/1'" },
+	{ "# comment\n\n[syscalls]\n", "t.policy:3: the first setting must "
+	    "be 'format = nbdbroker-policy/1'" },
+	{ "format = nbdbroker-policy/2\n", "t.policy:1: unsupported format "
+	    "'nbdbroker-policy/2' (this nbdbroker reads nbdbroker-policy/1)" },
+	{ F "[sycalls]\n", "t.policy:2: unknown section '[sycalls]' "
+	    "(syscalls, filesystem, network, limits, restart)" },
+	{ F "[syscalls]\n[syscalls]\n", "t.policy:3: section '[syscalls]' "
+	    "appears twice" },
+	{ F "[syscalls\n", "t.policy:2: expected '[section]'" },
+	{ F "[limits] x\n", "t.policy:2: unexpected text after '[limits]'" },
+	{ F "[syscalls]\nallow = read opne\n", "t.policy:3: unknown syscall "
+	    "'opne'" },
+	{ F "[syscalls]\nallow = @file-raed\n", "t.policy:3: unknown "
+	    "syscall group '@file-raed'" },
+	{ F "[syscalls]\ndeny = read\n", "t.policy:3: unknown setting "
+	    "'deny' in [syscalls] (default, allow, startup-allow, kill)" },
+	{ F "colour = blue\n", "t.policy:2: unknown setting 'colour' (before "
+	    "the first section: format, mode, isolation, durability, "
+	    "user, magic-config-key)" },
+	{ F "mode = learn\n", "t.policy:2: mode: 'learn' is not enforce or "
+	    "log" },
+	{ F "isolation = tenant\n", "t.policy:2: isolation: 'tenant' is not "
+	    "plugin or connection" },
+	{ F "mode = log\nmode = enforce\n", "t.policy:3: 'mode' is set twice "
+	    "(first on line 2)" },
+	{ F F, "t.policy:2: 'format' is set twice (first on line 1)" },
+	{ F "user = ro ot\n", "t.policy:2: 'user' takes one value, not 2" },
+	{ F "user = -x\n", "t.policy:2: user: '-x' is not a user name, a "
+	    "uid or 'keep'" },
+	{ F "magic-config-key = a/b\n", "t.policy:2: magic-config-key: "
+	    "'a/b' is not a parameter name" },
+	{ F "[syscalls]\ndefault = errno ENOPE\n", "t.policy:3: default: "
+	    "unknown errno 'ENOPE'" },
+	{ F "[syscalls]\ndefault = deny\n", "t.policy:3: default: expected "
+	    "'errno NAME', 'kill' or 'allow'" },
+	{ F "[syscalls]\nallow\n", "t.policy:3: expected 'key = value' or "
+	    "'[section]'" },
+	{ F "[syscalls]\nallow =   # nothing\n", "t.policy:3: 'allow' has "
+	    "no value" },
+	{ F "[syscalls]\nallow = read\n\nkill = read\n", "t.policy:5: "
+	    "'read' is both allowed (line 3) and in kill" },
+	{ F "[syscalls]\nkill = futex\n", "t.policy:3: 'futex' cannot be in "
+	    "kill: the worker needs it (@worker)" },
+	{ F "[syscalls]\nkill = openat\n", "t.policy:3: 'openat' cannot be "
+	    "in kill: the worker needs it (@loader)" },
+	{ F "[syscalls]\nkill = @file-read\n", "t.policy:3: 'read' cannot "
+	    "be in kill: the worker needs it (@worker)" },
+	{ F "[syscalls]\nkill = clone3\n", "t.policy:3: 'clone3' cannot be "
+	    "in kill: libc probes it and falls back when it fails with "
+	    "ENOSYS" },
+	{ F "[syscalls]\nallow = @network\nkill = socket\n", "t.policy:4: "
+	    "'socket' is allowed with argument restrictions (line 3); it "
+	    "cannot also be in kill" },
+	{ F "[filesystem]\nread = srv/images\n", "t.policy:3: 'srv/images': "
+	    "paths must be absolute (or ${PARAMETER})" },
+	{ F "[filesystem]\nread = ${file\n", "t.policy:3: '${file': a "
+	    "parameter reference is written ${NAME} (or ${NAME?} if the "
+	    "parameter is optional)" },
+	{ F "durability = forever\n", "t.policy:2: durability: 'forever' is "
+	    "not stateless, persistent or volatile" },
+	{ F "[filesystem]\nwrite = ${a/b}\n", "t.policy:3: '${a/b}': 'a/b' "
+	    "is not a parameter name" },
+	{ F "[filesystem]\nlandlock = maybe\n", "t.policy:3: landlock: "
+	    "'maybe' is not required, best-effort or off" },
+	{ F "[filesystem]\nread = \"/a b\n", "t.policy:3: unterminated "
+	    "quote" },
+	{ F "[filesystem]\nread = /a\"b\"\n", "t.policy:3: a quote in the "
+	    "middle of a value" },
+	{ F "[filesystem]\nexec = /bin\n", "t.policy:3: unknown setting "
+	    "'exec' in [filesystem] (landlock, read, write, startup-read, "
+	    "startup-write)" },
+	{ F "[network]\nallow = none unix\n", "t.policy:3: allow: 'none' "
+	    "must stand alone" },
+	{ F "[network]\nallow = tcp-connect\n", "t.policy:3: allow: "
+	    "tcp-connect needs at least one port" },
+	{ F "[network]\nallow = tcp-connect 70000\n", "t.policy:3: allow: "
+	    "'70000' is not a port (1-65535)" },
+	{ F "[network]\nallow = udp\n", "t.policy:3: allow: unknown value "
+	    "'udp' (none, unix, all, tcp-connect PORT...)" },
+	{ F "[network]\nallow = tcp-connect 80\n", "t.policy:3: [network] "
+	    "allows sockets, but [syscalls] allow has no socket and connect "
+	    "(add @network)" },
+	{ F "[network]\nport = 80\n", "t.policy:3: unknown setting 'port' "
+	    "in [network] (allow)" },
+	{ F "[limits]\nmemory = lots\n", "t.policy:3: memory: expected SIZE "
+	    "(e.g. 512M), 0, or ${PARAMETER} + SIZE" },
+	{ F "[limits]\nmemory = ${size} - 1M\n", "t.policy:3: memory: "
+	    "expected SIZE (e.g. 512M), 0, or ${PARAMETER} + SIZE" },
+	{ F "[limits]\nmemory = ${size} + lots\n", "t.policy:3: memory: "
+	    "'lots' is not a size" },
+	{ F "[limits]\nopen-files = 3\n", "t.policy:3: open-files: '3' is "
+	    "not 0 (unlimited) or a number from 16 to 1048576" },
+	{ F "[limits]\ncpu-seconds = -1\n", "t.policy:3: cpu-seconds: '-1' "
+	    "is not a number of seconds (0: unlimited)" },
+	{ F "[limits]\nswap = 1G\n", "t.policy:3: unknown setting 'swap' in "
+	    "[limits] (memory, open-files, cpu-seconds)" },
+	{ F "[restart]\nrequest-timeout = 30\n", "t.policy:3: "
+	    "request-timeout: '30' is not a duration (e.g. 30s, 500ms, 0: "
+	    "none)" },
+	{ F "[restart]\nintensity = 5\n", "t.policy:3: intensity: '5' is "
+	    "not CRASHES/DURATION (e.g. 5/60s)" },
+	{ F "[restart]\nintensity = 0/60s\n", "t.policy:3: intensity: "
+	    "'0/60s' is not CRASHES/DURATION (e.g. 5/60s)" },
+	{ F "[restart]\nreplays = 101\n", "t.policy:3: replays: '101' is "
+	    "not a number from 0 to 100" },
+	{ F "[restart]\nbackoff = 1s\n", "t.policy:3: unknown setting "
+	    "'backoff' in [restart] (request-timeout, replays, intensity)" },
+};
+
+START_TEST(test_parse_errors)
+{
+	char		 err[1024] = "";
+	struct policy	*p;
+
+	p = policy_parse_buf("t.policy", bad[_i].text, strlen(bad[_i].text),
+	    err, sizeof(err));
+	ck_assert_msg(p == NULL, "case %d parsed: %s", _i, bad[_i].text);
+	ck_assert_str_eq(err, bad[_i].err);
+}
+END_TEST
+
+START_TEST(test_parse_long_line_and_nul)
+{
+	char		 buf[8192], err[256];
+	size_t		 n = strlen(F);
+
+	memcpy(buf, F, n);
+	memset(buf + n, '#', 5000);
+	buf[n + 5000] = '\n';
+	ck_assert_ptr_null(policy_parse_buf("t.policy", buf, n + 5001, err,
+	    sizeof(err)));
+	ck_assert_str_eq(err, "t.policy:2: line longer than 4096 bytes");
+
+	memcpy(buf, F "mode = log\0\n", n + 12);
+	ck_assert_ptr_null(policy_parse_buf("t.policy", buf, n + 12, err,
+	    sizeof(err)));
+	ck_assert_str_eq(err, "t.policy:2: NUL byte");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Resolve errors (need a parsed policy and plugin parameters). */
+
+static const struct {
+	const char	*text;
+	const char	*key, *value;	/* one parameter, or NULL */
+	const char	*err;
+} bad_resolve[] = {
+	{ F "user = nosuchuser-x\n", NULL, NULL, "t.policy:2: user: no user "
+	    "'nosuchuser-x'" },
+	{ F "user = root\n", NULL, NULL, "t.policy:2: user: 'root' is root "
+	    "(uid 0, gid 0), not an unprivileged user" },
+	{ F "\n[filesystem]\nread = ${file}\n", NULL, NULL, "t.policy:4: "
+	    "${file}: the plugin was given no file= parameter" },
+	{ F "magic-config-key = file\n[filesystem]\nread = ${file}\n", "x",
+	    "1", "t.policy:4: ${file}: the plugin was given no file= "
+	    "parameter (nor a bare word)" },
+	{ F "[filesystem]\nread = ${file}\n", "file", "/nonexistent/x",
+	    "t.policy:3: ${file} = '/nonexistent/x': No such file or "
+	    "directory" },
+	{ F "[filesystem]\nstartup-write = /nonexistent/y\n", NULL, NULL,
+	    "t.policy:3: '/nonexistent/y': No such file or directory" },
+	{ F "[limits]\nmemory = ${size} + 1M\n", "size", "abc",
+	    "t.policy:3: memory: size=abc is not a size" },
+	{ F "[limits]\nmemory = ${size} + 1M\n", NULL, NULL,
+	    "t.policy:3: memory: the plugin was given no size= parameter" },
+};
+
+START_TEST(test_resolve_errors)
+{
+	struct policy_param	 pa = { bad_resolve[_i].key,
+	    bad_resolve[_i].value };
+	struct policy_env	 env = { 0 };
+	struct policy		*p;
+	char			 err[1024] = "";
+
+	p = policy_parse_buf("t.policy", bad_resolve[_i].text,
+	    strlen(bad_resolve[_i].text), err, sizeof(err));
+	ck_assert_msg(p != NULL, "case %d: %s", _i, err);
+	env.params = &pa;
+	env.nparams = bad_resolve[_i].value ? 1 : 0;
+	env.cwd = "/";
+	env.root = true;
+	ck_assert_int_eq(policy_resolve(p, &env, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, bad_resolve[_i].err);
+	policy_free(p);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Valid policies and what they resolve to. */
+
+#define NO	0
+#define YES	1
+#define ANY	POLICY_ARG_ANY
+
+struct sc_expect {
+	const char	*name;
+	uint32_t	 startup, serving;
+	int		 kill;
+};
+
+struct path_expect {
+	const char	*path;
+	unsigned	 access;
+	bool		 startup_only;
+};
+
+static const struct {
+	const char		*text;
+	const char		*key, *value;	/* a parameter, or NULL */
+	const char		*bare;		/* a bare word, or NULL */
+	enum policy_mode	 mode;
+	enum policy_isolation	 isolation;
+	enum policy_default	 dflt;
+	int			 dflt_errno;
+	enum policy_landlock	 landlock;
+	unsigned		 net;
+	size_t			 nports;
+	uint64_t		 memory, open_files, cpu;
+	uint64_t		 timeout_ms;
+	unsigned		 replays, intensity_n;
+	uint64_t		 intensity_ms;
+	bool			 switch_user;
+	struct sc_expect	 sc[6];
+	struct path_expect	 paths[3];	/* the policy's own, in order */
+} good[] = {
+	/* 0: only the format line: the defaults. */
+	{ F, NULL, NULL, NULL, POLICY_MODE_ENFORCE, POLICY_ISOLATION_PLUGIN,
+	  POLICY_DEFAULT_ERRNO, ENOSYS, POLICY_LANDLOCK_REQUIRED,
+	  POLICY_NET_NONE, 0, 0, 0, 0, 30000, 2, 5, 60000, true,
+	  { { "read", ANY, ANY, NO }, { "openat", ANY, 0, NO },
+	    { "clone", POLICY_ARG_THREAD, POLICY_ARG_THREAD, NO },
+	    { "mmap", ANY, POLICY_ARG_NOEXEC, NO },
+	    { "seccomp", ANY, 0, NO }, { "mount", 0, 0, NO } },
+	  { { NULL, 0, false } } },
+	/* 1: DESIGN.md's example, with log mode and other values. */
+	{ F "mode = log\nisolation = connection   # per tenant\n"
+	  "[syscalls]\ndefault = errno EPERM\n"
+	  "allow = @basic-io @memory @threads @time @file-read\n"
+	  "kill = @privileged @mount @module @debug @exec io_uring_setup\n"
+	  "[filesystem]\nlandlock = best-effort\nread = /tmp\nwrite = /tmp\n"
+	  "[network]\nallow = none\n"
+	  "[limits]\nmemory = 512M\nopen-files = 64\ncpu-seconds = 0\n"
+	  "[restart]\nrequest-timeout = 500ms\nreplays = 0\n"
+	  "intensity = 10/2m\n",
+	  NULL, NULL, NULL, POLICY_MODE_LOG, POLICY_ISOLATION_CONNECTION,
+	  POLICY_DEFAULT_ERRNO, EPERM, POLICY_LANDLOCK_BEST_EFFORT,
+	  POLICY_NET_NONE, 0, 512 << 20, 64, 0, 500, 0, 10, 120000, true,
+	  { { "openat", ANY, ANY, NO }, { "mount", 0, 0, YES },
+	    { "io_uring_setup", 0, 0, YES }, { "execve", 0, 0, YES },
+	    { "setresuid", 0, 0, YES }, { "ptrace", 0, 0, YES } },
+	  { { "/tmp", POLICY_ACCESS_READ | POLICY_ACCESS_WRITE, false } } },
+	/* 2: default kill, sockets, unix and two TCP ports, sizes. */
+	{ F "user = keep\r\n[syscalls]\r\ndefault = kill\r\n"
+	  "allow = @network\r\nallow = getppid  # a second allow line\r\n"
+	  "[network]\r\nallow = unix tcp-connect 80 443\r\n"
+	  "[limits]\r\nmemory = 2GiB\r\ncpu-seconds = 60\r\n",
+	  NULL, NULL, NULL, POLICY_MODE_ENFORCE, POLICY_ISOLATION_PLUGIN,
+	  POLICY_DEFAULT_KILL, ENOSYS, POLICY_LANDLOCK_REQUIRED,
+	  POLICY_NET_UNIX | POLICY_NET_TCP_CONNECT, 2, UINT64_C(2) << 30, 0,
+	  60, 30000, 2, 5, 60000, false,
+	  { { "socket", POLICY_ARG_SOCKET, POLICY_ARG_SOCKET, NO },
+	    { "connect", ANY, ANY, NO }, { "getppid", ANY, ANY, NO },
+	    { "sendmsg", ANY, ANY, NO }, { "clone3", 0, 0, NO },
+	    { "mount", 0, 0, NO } },
+	  { { NULL, 0, false } } },
+	/* 3: everything allowed. */
+	{ F "user = keep\n[syscalls]\ndefault = allow\n"
+	  "[filesystem]\nlandlock = off\n[network]\nallow = all\n",
+	  NULL, NULL, NULL, POLICY_MODE_ENFORCE, POLICY_ISOLATION_PLUGIN,
+	  POLICY_DEFAULT_ALLOW, ENOSYS, POLICY_LANDLOCK_OFF, POLICY_NET_ALL,
+	  0, 0, 0, 0, 30000, 2, 5, 60000, false,
+	  { { "read", ANY, ANY, NO } }, { { NULL, 0, false } } },
+	/* 4: ${file} from a bare word, memory from ${size}, quotes. */
+	{ F "magic-config-key = file\n[syscalls]\nallow = @file-io\n"
+	  "startup-allow = @file-read\n"
+	  "[filesystem]\nstartup-read = \"${file}\"\nstartup-write = ${file}\n"
+	  "read = \"/\"\n"
+	  "[limits]\nmemory = ${size} + 256M\n",
+	  "size", "1G", "/tmp", POLICY_MODE_ENFORCE, POLICY_ISOLATION_PLUGIN,
+	  POLICY_DEFAULT_ERRNO, ENOSYS, POLICY_LANDLOCK_REQUIRED,
+	  POLICY_NET_NONE, 0, (UINT64_C(1) << 30) + (256 << 20), 0, 0, 30000,
+	  2, 5, 60000, true,
+	  { { "pread64", ANY, ANY, NO }, { "openat", ANY, 0, NO },
+	    { "fdatasync", ANY, ANY, NO }, { "readlink", ANY, 0, NO } },
+	  { { "/tmp", POLICY_ACCESS_READ | POLICY_ACCESS_WRITE, true },
+	    { "/", POLICY_ACCESS_READ, false } } },
+	/* 5: @process as tripwires keeps threads and self-signals. */
+	{ F "[syscalls]\nkill = @process @exec\n", NULL, NULL, NULL,
+	  POLICY_MODE_ENFORCE, POLICY_ISOLATION_PLUGIN, POLICY_DEFAULT_ERRNO,
+	  ENOSYS, POLICY_LANDLOCK_REQUIRED, POLICY_NET_NONE, 0, 0, 0, 0,
+	  30000, 2, 5, 60000, true,
+	  { { "clone", POLICY_ARG_THREAD, POLICY_ARG_THREAD, YES },
+	    { "tgkill", POLICY_ARG_SELF, POLICY_ARG_SELF, YES },
+	    { "fork", 0, 0, YES }, { "kill", 0, 0, YES },
+	    { "execve", 0, 0, YES }, { "exit", ANY, ANY, NO } },
+	  { { NULL, 0, false } } },
+	/* 6: file name parameter, relative to cwd; memory = 0. */
+	{ F "[filesystem]\nwrite = ${dir}\n[limits]\nmemory = 0\n"
+	  "open-files = 16\n", "dir", "tmp", NULL, POLICY_MODE_ENFORCE,
+	  POLICY_ISOLATION_PLUGIN, POLICY_DEFAULT_ERRNO, ENOSYS,
+	  POLICY_LANDLOCK_REQUIRED, POLICY_NET_NONE, 0, 0, 16, 0, 30000, 2,
+	  5, 60000, true, { { NULL, 0, 0, NO } },
+	  { { "/tmp", POLICY_ACCESS_WRITE, false } } },
+};
+
+static const struct policy_syscall *
+find_sc(const struct policy *p, const char *name)
+{
+	int	nr = policy_syscall_nr(name);
+	size_t	i;
+
+	for (i = 0; i < p->nsc; i++)
+		if (p->sc[i].nr == nr)
+			return &p->sc[i];
+	return NULL;
+}
+
+static void
+check_good(const struct policy *p, int i, bool wire)
+{
+	const struct policy_syscall	*s;
+	size_t				 k;
+
+	ck_assert_int_eq(p->mode, good[i].mode);
+	ck_assert_int_eq(p->isolation, good[i].isolation);
+	ck_assert_int_eq(p->dflt, good[i].dflt);
+	ck_assert_int_eq(p->dflt_errno, good[i].dflt_errno);
+	ck_assert_int_eq(p->landlock, good[i].landlock);
+	ck_assert_uint_eq(p->net, good[i].net);
+	ck_assert_uint_eq(p->nports, good[i].nports);
+	ck_assert_uint_eq(p->memory, good[i].memory);
+	ck_assert_uint_eq(p->open_files, good[i].open_files);
+	ck_assert_uint_eq(p->cpu_seconds, good[i].cpu);
+	if (!wire) {	/* [restart] is for the broker only */
+		ck_assert_uint_eq(p->request_timeout_ms, good[i].timeout_ms);
+		ck_assert_uint_eq(p->replays, good[i].replays);
+		ck_assert_uint_eq(p->intensity_n, good[i].intensity_n);
+		ck_assert_uint_eq(p->intensity_ms, good[i].intensity_ms);
+	}
+	ck_assert_int_eq(p->switch_user, good[i].switch_user);
+	for (k = 0; k < 6 && good[i].sc[k].name != NULL; k++) {
+		const struct sc_expect	*e = &good[i].sc[k];
+
+		s = find_sc(p, e->name);
+		if (e->startup == 0 && e->serving == 0 && !e->kill) {
+			/* Not mentioned, or only as a libc fallback. */
+			ck_assert_msg(s == NULL || (s->enosys && !s->kill),
+			    "%s should be left to the default", e->name);
+			continue;
+		}
+		ck_assert_msg(s != NULL, "%s missing", e->name);
+		ck_assert_msg(s->startup == e->startup, "%s start-up 0x%x",
+		    e->name, s->startup);
+		ck_assert_msg(s->serving == e->serving, "%s serving 0x%x",
+		    e->name, s->serving);
+		ck_assert_msg(s->kill == e->kill, "%s kill %d", e->name,
+		    s->kill);
+	}
+	for (k = 0; k < 3 && good[i].paths[k].path != NULL; k++) {
+		ck_assert_uint_gt(p->npaths, k);
+		ck_assert_str_eq(p->paths[k].path, good[i].paths[k].path);
+		ck_assert_uint_eq(p->paths[k].access, good[i].paths[k].access);
+		ck_assert_int_eq(p->paths[k].startup_only,
+		    good[i].paths[k].startup_only);
+	}
+}
+
+START_TEST(test_parse_good)
+{
+	struct policy_param	 pa[2];
+	struct policy_env	 env = { 0 };
+	struct policy		*p, *q;
+	uint8_t			*wire;
+	size_t			 len, n = 0, k;
+	char			 err[1024] = "";
+
+	p = policy_parse_buf("t.policy", good[_i].text,
+	    strlen(good[_i].text), err, sizeof(err));
+	ck_assert_msg(p != NULL, "case %d: %s", _i, err);
+	if (good[_i].key != NULL) {
+		pa[n].key = good[_i].key;
+		pa[n++].value = good[_i].value;
+	}
+	if (good[_i].bare != NULL) {
+		pa[n].key = NULL;
+		pa[n++].value = good[_i].bare;
+	}
+	env.params = pa;
+	env.nparams = n;
+	env.cwd = "/";
+	env.plugin_path = "/usr/lib";
+	env.root = true;
+	ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0,
+	    "case %d: %s", _i, err);
+	check_good(p, _i, false);
+
+	/* The plugin and the loader's paths follow the policy's own. */
+	for (k = 0; k < p->npaths; k++)
+		if (p->paths[k].why != NULL)
+			break;
+	ck_assert_uint_lt(k, p->npaths);
+	ck_assert_str_eq(p->paths[k].path, "/usr/lib");
+	ck_assert_str_eq(p->paths[k].why, "the plugin");
+	ck_assert(p->paths[k].startup_only);
+
+	/* What the worker decodes is what the broker resolved. */
+	ck_assert_int_eq(policy_encode(p, &wire, &len), 0);
+	q = policy_decode(wire, len, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	check_good(q, _i, true);
+	ck_assert_uint_eq(q->nsc, p->nsc);
+	ck_assert_uint_eq(q->npaths, p->npaths);
+	free(wire);
+	policy_free(q);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_decode_rejects)
+{
+	static const uint8_t	junk[] = { 0xff, 0xff, 0xff };
+	char			err[256];
+
+	ck_assert_ptr_null(policy_decode(NULL, 0, err, sizeof(err)));
+	ck_assert_str_eq(err, "the broker sent no sandbox policy");
+	ck_assert_ptr_null(policy_decode(junk, sizeof(junk), err,
+	    sizeof(err)));
+	ck_assert_str_eq(err, "the sandbox policy does not decode");
+}
+END_TEST
+
+/* ${NAME?} is dropped when NAME= is not given, kept when it is. */
+START_TEST(test_optional_reference)
+{
+	static const char	 text[] = F "[filesystem]\n"
+	    "startup-write = ${log?}\nread = /\n";
+	struct policy_param	 pa = { "log", "/tmp" };
+	struct policy_env	 env = { 0 };
+	struct policy		*p;
+	char			 err[1024] = "";
+	size_t			 i, n = 0;
+
+	/* Not given: no rule from it, and no error. */
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.cwd = "/";
+	env.root = true;
+	ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0, "%s",
+	    err);
+	for (i = 0; i < p->npaths; i++) {
+		ck_assert_ptr_null(p->paths[i].param);
+		ck_assert_ptr_nonnull(p->paths[i].path);
+		if (strcmp(p->paths[i].path, "/tmp") == 0)
+			n++;
+	}
+	ck_assert_uint_eq(n, 0);
+	policy_free(p);
+
+	/* Given: the path is granted. */
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.params = &pa;
+	env.nparams = 1;
+	ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0, "%s",
+	    err);
+	for (i = 0; i < p->npaths; i++)
+		if (strcmp(p->paths[i].path, "/tmp") == 0 &&
+		    p->paths[i].startup_only)
+			n++;
+	ck_assert_uint_eq(n, 1);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(test_durability)
+{
+	static const struct {
+		const char		*text;
+		enum policy_durability	 d;
+	} cases[] = {
+		{ F, POLICY_DURABILITY_PLUGIN },
+		{ F "durability = stateless\n", POLICY_DURABILITY_STATELESS },
+		{ F "durability = persistent\n", POLICY_DURABILITY_PERSISTENT },
+		{ F "durability = volatile\n", POLICY_DURABILITY_VOLATILE },
+	};
+	struct policy	*p;
+	char		 err[1024] = "";
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = policy_parse_buf("t.policy", cases[i].text,
+		    strlen(cases[i].text), err, sizeof(err));
+		ck_assert_msg(p != NULL, "%s", err);
+		ck_assert_int_eq(p->durability, cases[i].d);
+		policy_free(p);
+	}
+}
+END_TEST
+
+START_TEST(test_sizes_and_durations)
+{
+	static const struct {
+		const char	*s;
+		uint64_t	 v;
+	} sizes[] = {
+		{ "0", 0 }, { "123", 123 }, { "64K", 65536 },
+		{ "512M", 512 << 20 }, { "1G", 1 << 30 },
+		{ "2GiB", UINT64_C(2) << 30 }, { "1GB", 1 << 30 },
+		{ "3s", 1536 }, { "1T", UINT64_C(1) << 40 },
+	};
+	static const char *const bad_sizes[] = { "", "x", "1Q", "1Gi",
+	    "-1", "1 G", "99999999999999999999", "20000000P" };
+	uint64_t	v;
+	size_t		i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		ck_assert_int_eq(policy_parse_size(sizes[i].s, &v), 0);
+		ck_assert_uint_eq(v, sizes[i].v);
+	}
+	for (i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++)
+		ck_assert_msg(policy_parse_size(bad_sizes[i], &v) == -1,
+		    "'%s' parsed", bad_sizes[i]);
+	ck_assert_int_eq(policy_parse_duration("0", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(policy_parse_duration("250ms", &v), 0);
+	ck_assert_uint_eq(v, 250);
+	ck_assert_int_eq(policy_parse_duration("1h", &v), 0);
+	ck_assert_uint_eq(v, 3600000);
+	ck_assert_int_eq(policy_parse_duration("10", &v), -1);
+	ck_assert_int_eq(policy_parse_duration("s", &v), -1);
+}
+END_TEST
+
+/* Every group member is a syscall on this architecture (or newer). */
+START_TEST(test_groups_resolve)
+{
+	const char	*g;
+	size_t		 i, known = 0;
+
+	for (i = 0; (g = policy_group_name(i)) != NULL; i++) {
+		const struct policy_group_entry	*e;
+
+		ck_assert_ptr_nonnull(policy_group_help(g));
+		for (e = policy_group(g); e->name != NULL; e++)
+			if (policy_syscall_nr(e->name) >= 0)
+				known++;
+			else
+				ck_assert_msg(
+				    strcmp(e->name, "statmount") == 0 ||
+				    strcmp(e->name, "listmount") == 0 ||
+				    strcmp(e->name, "open_tree_attr") == 0,
+				    "%s: %s is not a syscall here", g,
+				    e->name);
+	}
+	ck_assert_uint_gt(known, 300);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Compiled filters, loaded in the forked test process. */
+
+static struct policy *
+compiled(const char *text)
+{
+	struct policy_env	 env = { 0 };
+	struct policy		*p;
+	char			 err[1024];
+
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.cwd = "/";
+	ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0, "%s",
+	    err);
+	return p;
+}
+
+static void
+load(const struct policy *p, enum policy_stage st)
+{
+	char	 err[1024];
+	void	*ctx;
+
+	ctx = policy_seccomp_build(p, st, SCMP_ACT_KILL_PROCESS, getpid(),
+	    err, sizeof(err));
+	ck_assert_msg(ctx != NULL, "%s", err);
+	ck_assert_int_eq(seccomp_load(ctx), 0);
+	seccomp_release(ctx);
+}
+
+/*
+ * Tests that must survive their filter run fn in a child of the test
+ * process: Check's own bookkeeping after a test (timers) would not
+ * pass the filter.  CHILD_ASSERT reports to stderr and exits 1.
+ */
+#define CHILD_ASSERT(c)	do {						\
+	if (!(c)) {							\
+		fprintf(stderr, "%s:%d: %s failed (errno %d)\n",	\
+		    __FILE__, __LINE__, #c, errno);			\
+		_exit(1);						\
+	}								\
+} while (0)
+
+static void
+sandboxed(void (*fn)(void))
+{
+	pid_t	pid;
+	int	st;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		fn();
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "child status 0x%x", st);
+}
+
+#define TRIPWIRES F "[syscalls]\ndefault = errno EPERM\n" \
+	"allow = @memory @threads\nkill = @mount @process getppid\n"
+
+static void
+child_default_errno(void)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	errno = 0;
+	CHILD_ASSERT(syscall(SYS_getuid) == -1);	/* not allowed */
+	CHILD_ASSERT(errno == EPERM);
+	errno = 0;
+	CHILD_ASSERT(syscall(SYS_clone3, NULL, 0) == -1);
+	CHILD_ASSERT(errno == ENOSYS);			/* libc fallback */
+	CHILD_ASSERT(syscall(SYS_gettid) > 0);		/* @worker */
+	/* A thread that asks for a namespace is not a plain thread (the
+	 * kernel would say EINVAL; the filter says EPERM first). */
+	errno = 0;
+	CHILD_ASSERT(syscall(SYS_clone, CLONE_THREAD | CLONE_SIGHAND |
+	    CLONE_VM | CLONE_NEWUSER, 0, 0, 0, 0) == -1);
+	CHILD_ASSERT(errno == EPERM);
+}
+
+START_TEST(test_seccomp_default_errno)
+{
+	sandboxed(child_default_errno);
+}
+END_TEST
+
+START_TEST(test_seccomp_tripwire_startup)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	syscall(SYS_getppid);
+	ck_abort_msg("getppid was not a tripwire");
+}
+END_TEST
+
+START_TEST(test_seccomp_tripwire_stacked)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	/* Bad arguments: harmless even if the filter let it through. */
+	syscall(SYS_mount, NULL, NULL, NULL, 0, NULL);
+	ck_abort_msg("mount was not a tripwire after stacking");
+}
+END_TEST
+
+static void *
+thread_fn(void *arg)
+{
+	return arg;
+}
+
+START_TEST(test_seccomp_threads_but_no_fork)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+	pthread_t	 t;
+	static int	 arg;
+	void		*r;
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	/* glibc: clone3 gets ENOSYS, clone(CLONE_THREAD) is allowed. */
+	ck_assert_int_eq(pthread_create(&t, NULL, thread_fn, &arg), 0);
+	ck_assert_int_eq(pthread_join(t, &r), 0);
+	ck_assert_ptr_eq(r, &arg);
+	fork();
+	ck_abort_msg("fork was not a tripwire");
+}
+END_TEST
+
+static void
+child_startup_only(void)
+{
+	struct policy	*p = compiled(F);
+	void		*m;
+	int		 fd;
+
+	load(p, POLICY_STAGE_STARTUP);
+	fd = open("/dev/null", O_RDONLY);
+	CHILD_ASSERT(fd >= 0);
+	close(fd);
+	m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0);
+	CHILD_ASSERT(m != MAP_FAILED);
+	load(p, POLICY_STAGE_SERVING);
+	errno = 0;
+	CHILD_ASSERT(open("/dev/null", O_RDONLY) == -1);
+	CHILD_ASSERT(errno == ENOSYS);
+	/* W^X while serving: no new executable mappings. */
+	errno = 0;
+	CHILD_ASSERT(mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0) == MAP_FAILED);
+	CHILD_ASSERT(errno == ENOSYS);
+	CHILD_ASSERT(mprotect(m, 4096, PROT_READ | PROT_WRITE |
+	    PROT_EXEC) == -1);
+	CHILD_ASSERT(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+	    MAP_ANONYMOUS, -1, 0) != MAP_FAILED);
+}
+
+START_TEST(test_seccomp_startup_only)
+{
+	sandboxed(child_startup_only);
+}
+END_TEST
+
+START_TEST(test_seccomp_tgkill_self_only)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	/* Signal 0 to itself is allowed; to its parent, a tripwire. */
+	ck_assert_int_eq(syscall(SYS_tgkill, getpid(), syscall(SYS_gettid),
+	    0), 0);
+	syscall(SYS_tgkill, 1, 1, 0);
+	ck_abort_msg("tgkill of another process was not a tripwire");
+}
+END_TEST
+
+START_TEST(test_seccomp_foreign_arch)
+{
+	struct policy	*p = compiled(F "[syscalls]\ndefault = allow\n");
+
+	load(p, POLICY_STAGE_STARTUP);
+	syscall(0x40000000 | SYS_getpid);	/* x32 */
+	ck_abort_msg("an x32 syscall got through");
+}
+END_TEST
+
+START_TEST(test_seccomp_default_kill_after_startup)
+{
+	struct policy	*p = compiled(F "[syscalls]\ndefault = kill\n");
+	int		 fd;
+
+	load(p, POLICY_STAGE_STARTUP);
+	fd = open("/dev/null", O_RDONLY);	/* @loader at start-up */
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	load(p, POLICY_STAGE_SERVING);
+	open("/dev/null", O_RDONLY);
+	ck_abort_msg("open after start-up did not kill");
+}
+END_TEST
+
+static void
+child_log_mode(void)
+{
+	struct policy	*p = compiled(F "mode = log\n" "[syscalls]\n"
+	    "kill = getppid\n");
+	pid_t		 parent = getppid();
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	/* Logged by the kernel, not denied. */
+	CHILD_ASSERT(syscall(SYS_getppid) == parent);
+	CHILD_ASSERT(syscall(SYS_getuid) >= 0);
+	errno = 0;
+	CHILD_ASSERT(syscall(SYS_clone3, NULL, 0) == -1);
+	CHILD_ASSERT(errno == ENOSYS);
+}
+
+START_TEST(test_seccomp_log_mode)
+{
+	sandboxed(child_log_mode);
+}
+END_TEST
+
+static void
+child_socket_families(void)
+{
+	struct policy	*p = compiled(F "[syscalls]\nallow = @network\n"
+	    "[network]\nallow = unix\n");
+	int		 fd;
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHILD_ASSERT(fd >= 0);
+	close(fd);
+	errno = 0;
+	CHILD_ASSERT(socket(AF_INET, SOCK_STREAM, 0) == -1);
+	CHILD_ASSERT(errno == ENOSYS);
+	CHILD_ASSERT(socket(AF_NETLINK, SOCK_RAW, 0) == -1);
+	CHILD_ASSERT(socket(AF_VSOCK, SOCK_STREAM, 0) == -1);
+}
+
+START_TEST(test_seccomp_socket_families)
+{
+	sandboxed(child_socket_families);
+}
+END_TEST
+
+static Suite *
+policy_suite(void)
+{
+	Suite	*s = suite_create("policy");
+	TCase	*tc = tcase_create("parse");
+	TCase	*sc = tcase_create("seccomp");
+
+	tcase_add_loop_test(tc, test_parse_errors, 0,
+	    sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, test_parse_long_line_and_nul);
+	tcase_add_loop_test(tc, test_resolve_errors, 0,
+	    sizeof(bad_resolve) / sizeof(bad_resolve[0]));
+	tcase_add_loop_test(tc, test_parse_good, 0,
+	    sizeof(good) / sizeof(good[0]));
+	tcase_add_test(tc, test_decode_rejects);
+	tcase_add_test(tc, test_sizes_and_durations);
+	tcase_add_test(tc, test_optional_reference);
+	tcase_add_test(tc, test_durability);
+	tcase_add_test(tc, test_groups_resolve);
+	suite_add_tcase(s, tc);
+
+	tcase_add_test(sc, test_seccomp_default_errno);
+	tcase_add_test_raise_signal(sc, test_seccomp_tripwire_startup,
+	    SIGSYS);
+	tcase_add_test_raise_signal(sc, test_seccomp_tripwire_stacked,
+	    SIGSYS);
+	tcase_add_test_raise_signal(sc, test_seccomp_threads_but_no_fork,
+	    SIGSYS);
+	tcase_add_test(sc, test_seccomp_startup_only);
+	tcase_add_test_raise_signal(sc, test_seccomp_tgkill_self_only,
+	    SIGSYS);
+	tcase_add_test_raise_signal(sc, test_seccomp_foreign_arch, SIGSYS);
+	tcase_add_test_raise_signal(sc, test_seccomp_default_kill_after_startup,
+	    SIGSYS);
+	tcase_add_test(sc, test_seccomp_log_mode);
+	tcase_add_test(sc, test_seccomp_socket_families);
+	suite_add_tcase(s, sc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(policy_suite());
+	int	 failed;
+
+	if (srunner_fork_status(sr) == CK_NOFORK) {
+		/* Filters would outlive their test. */
+		fprintf(stderr, "check-policy needs CK_FORK=yes\n");
+		return 77;
+	}
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
