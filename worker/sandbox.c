@@ -89,6 +89,14 @@ apply_limits(char *err, size_t errlen)
 {
 	if (set_limit(RLIMIT_CORE, "RLIMIT_CORE", 0, err, errlen) == -1)
 		return -1;
+	/* Learning: nothing is denied, not even memory (nor can sanitizer
+	 * runtimes, which reserve huge shadow mappings, live under it). */
+	if (pol->mode == POLICY_MODE_LOG) {
+		if (pol->memory || pol->open_files || pol->cpu_seconds)
+			log_warn("sandbox: mode = log: [limits] are not "
+			    "enforced");
+		return 0;
+	}
 	if (pol->memory && set_limit(RLIMIT_DATA, "RLIMIT_DATA",
 	    pol->memory, err, errlen) == -1)
 		return -1;
