@@ -24,6 +24,9 @@
  * given even where only root could (a root-owned image in a 0700
  * directory).  Landlock limits them to the granted paths and the
  * read-only loader paths, and they are gone before the first request.
+ * In mode = log there is no Landlock (nothing may be denied) and the
+ * capabilities are kept all the same, unlimited, until stage 2: what
+ * the plugin opens at start-up works as it will under enforce.
  */
 #include <config.h>
 
@@ -368,8 +371,9 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 	    sandbox_seccomp_prepare(pol, err, errlen) == -1 ||
 	    sandbox_landlock_prepare(pol, err, errlen) == -1 ||
 	    isolate_network(&userns, err, errlen) == -1 ||
-	    change_identity(userns, sandbox_landlock_active() &&
-	    startup_grants(plugin_path), err, errlen) == -1)
+	    change_identity(userns, (sandbox_landlock_active() ||
+	    pol->mode == POLICY_MODE_LOG) && startup_grants(plugin_path),
+	    err, errlen) == -1)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return serr(err, errlen, "PR_SET_NO_NEW_PRIVS: %s",
