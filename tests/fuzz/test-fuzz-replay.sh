@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Every fuzz target's seed corpus and every regression input (inputs
-# that once crashed the broker or the harness) run clean through the
-# real broker code.  Built with any compiler; under --enable-sanitizers
-# or valgrind this is where they catch what the fuzzers once found.
+# that once crashed the broker or tripped the harness) run clean
+# through the real broker code: under the sanitizers when the build
+# has them, else under valgrind (a use-after-free does not crash a
+# plain build), else bare.
 set -e
 set -x
 
 srcdir=${srcdir:-.}
 builddir=${builddir:-.}
+run=()
+if [ -z "${SANITIZER_CFLAGS:-}" ] && command -v valgrind >/dev/null; then
+	run=(valgrind -q --error-exitcode=99 --leak-check=full
+	    --errors-for-leak-kinds=definite,indirect)
+fi
 for n in handshake transmission worker; do
 	dirs=("$srcdir/corpus/$n")
 	[ -d "$srcdir/regress/$n" ] && dirs+=("$srcdir/regress/$n")
-	"$builddir/fuzz-$n-replay" "${dirs[@]}"
+	"${run[@]}" "$builddir/fuzz-$n-replay" "${dirs[@]}"
 done
