@@ -77,6 +77,7 @@ backend_free(struct backend *be)
 {
 	struct req	*r;
 
+	sup_backend_gone(be);
 	/* Only control requests can be left: connections are gone. */
 	while ((r = TAILQ_FIRST(&be->pending)) != NULL) {
 		TAILQ_REMOVE(&be->pending, r, bq);

@@ -475,6 +475,7 @@ bool	backend_ready(const struct backend *be);
 int	sup_start(struct backend *be);
 void	sup_worker_lost(struct backend *be, const char *why);
 void	sup_reaped(pid_t pid, int status);
+void	sup_backend_gone(struct backend *be);
 void	sup_stop_all(void);
 void	sup_tick(void);
 void	sup_restart_summary(void);

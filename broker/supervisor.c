@@ -39,7 +39,12 @@
 
 extern char	**environ;
 
-/* A worker's stdout+stderr pipe; lives until the pipe's EOF. */
+/*
+ * A worker's stdout+stderr pipe; lives until the pipe's EOF, or until
+ * its backend is freed (sup_backend_gone), whichever comes first: the
+ * worker may be reaped, and a retired backend freed, before the end of
+ * its output has been read.
+ */
 struct errpipe {
 	int		 fd;
 	struct event	*ev;
@@ -47,7 +52,10 @@ struct errpipe {
 	pid_t		 pid;
 	char		 line[1024];
 	size_t		 len;
+	TAILQ_ENTRY(errpipe) link;	/* errpipes */
 };
+
+static TAILQ_HEAD(, errpipe)	errpipes = TAILQ_HEAD_INITIALIZER(errpipes);
 
 static const char *const env_keep[] = {
 	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS",
@@ -88,28 +96,67 @@ errpipe_flush_line(struct errpipe *ep)
 }
 
 static void
-errpipe_cb(evutil_socket_t fd, short what, void *arg)
+errpipe_free(struct errpipe *ep)
 {
-	struct errpipe	*ep = arg;
-	char		 buf[4096];
-	ssize_t		 n, i;
+	TAILQ_REMOVE(&errpipes, ep, link);
+	event_free(ep->ev);
+	close(ep->fd);
+	free(ep);
+}
 
-	(void)what;
-	n = read(fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		errpipe_flush_line(ep);
-		event_free(ep->ev);
-		close(ep->fd);
-		free(ep);
-		return;
-	}
+/* Read and log what the pipe holds, once; read(2)'s result. */
+static ssize_t
+errpipe_read(struct errpipe *ep)
+{
+	char	buf[4096];
+	ssize_t	n, i;
+
+	n = read(ep->fd, buf, sizeof(buf));
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n' || ep->len == sizeof(ep->line) - 1)
 			errpipe_flush_line(ep);
 		if (buf[i] != '\n')
 			ep->line[ep->len++] = buf[i];
+	}
+	return n;
+}
+
+static void
+errpipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct errpipe	*ep = arg;
+	ssize_t		 n;
+
+	(void)fd;
+	(void)what;
+	n = errpipe_read(ep);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		errpipe_flush_line(ep);
+		errpipe_free(ep);
+	}
+}
+
+/*
+ * be is about to be freed: the pipes of its workers must not outlive
+ * it.  What they hold is logged now (at most a pipe's worth: 16 reads
+ * of 4 KiB), then they are closed.
+ */
+void
+sup_backend_gone(struct backend *be)
+{
+	struct errpipe	*ep, *next;
+	int		 i;
+
+	for (ep = TAILQ_FIRST(&errpipes); ep != NULL; ep = next) {
+		next = TAILQ_NEXT(ep, link);
+		if (ep->be != be)
+			continue;
+		for (i = 0; i < 16 && errpipe_read(ep) > 0; i++)
+			;
+		errpipe_flush_line(ep);
+		errpipe_free(ep);
 	}
 }
 
@@ -285,7 +332,8 @@ sup_start(struct backend *be)
 				event_free(ep->ev);
 			free(ep);
 			close(ep_fds[0]);
-		}
+		} else
+			TAILQ_INSERT_TAIL(&errpipes, ep, link);
 	} else
 		close(ep_fds[0]);
 	if (backend_connect(be, sv[0]) == -1 || queue_config(be) == -1) {
