@@ -54,6 +54,7 @@ static struct {
 	unsigned		 spawn_failures;
 	int			 spawn_rpc_fd;	/* adddup2(fd, RPC_WORKER_FD) */
 	int			 spawn_err_fd;	/* adddup2(fd, STDERR_FILENO) */
+	uint64_t		 conns_made;	/* conn_new() succeeded */
 	uint64_t		 conns_freed;
 	bool			 teardown;
 } fz;
@@ -503,12 +504,12 @@ check_from_broker(const RpcEnvelope *m)
 		rq = m->request;
 		if (rq->type > NBD_CMD_BLOCK_STATUS ||
 		    rq->type == NBD_CMD_DISC ||
-		    (rq->count == 0) != (rq->type == NBD_CMD_FLUSH) ||
-		    rq->count > BROKER_MAX_REQUEST)
+		    (rq->count == 0) != (rq->type == NBD_CMD_FLUSH))
 			fz_fatal("broker sent Request type %u count %u",
 			    rq->type, rq->count);
 		if ((rq->type == NBD_CMD_READ || rq->type == NBD_CMD_WRITE) &&
-		    (rq->slot % ARENA_PAGE != 0 ||
+		    (rq->count > BROKER_MAX_REQUEST ||
+		    rq->slot % ARENA_PAGE != 0 ||
 		    rq->slot + rq->count > FZ_ARENA_SIZE))
 			fz_fatal("broker sent a slot outside the arena: "
 			    "slot %llu count %u", (unsigned long long)rq->slot,
@@ -614,6 +615,7 @@ fz_client_new(void)
 		close(sv[1]);
 		return -1;
 	}
+	fz.conns_made++;
 	return fz.nclients++;
 }
 
@@ -923,7 +925,7 @@ fz_teardown(void)
 		fz_client_close(i);
 	for (pass = 0; pass < 20; pass++) {
 		fz_run();
-		if (fz.conns_freed == broker.next_conn_id)
+		if (fz.conns_freed == fz.conns_made)
 			break;
 		/*
 		 * A shutdown stops restarts; time heals the rest, given a
@@ -939,11 +941,10 @@ fz_teardown(void)
 		sup_tick();
 		conn_flush_dirty();
 	}
-	if (fz.conns_freed != broker.next_conn_id || broker.nconns != 0)
+	if (fz.conns_freed != fz.conns_made || broker.nconns != 0)
 		fz_fatal("%llu of %llu connections never freed (%u open)",
-		    (unsigned long long)(broker.next_conn_id -
-		    fz.conns_freed), (unsigned long long)broker.next_conn_id,
-		    broker.nconns);
+		    (unsigned long long)(fz.conns_made - fz.conns_freed),
+		    (unsigned long long)fz.conns_made, broker.nconns);
 
 	/* Shut down: hang up on every worker; they exit; reap them. */
 	broker.shutting_down = true;
