@@ -941,10 +941,20 @@ fz_teardown(void)
 		sup_tick();
 		conn_flush_dirty();
 	}
-	if (fz.conns_freed != fz.conns_made || broker.nconns != 0)
+	if (fz.conns_freed != fz.conns_made || broker.nconns != 0) {
+		struct conn	*c;
+
+		TAILQ_FOREACH(c, &broker.conns, link)
+			fprintf(stderr, "conn %llu: state %d flags 0x%x pause "
+			    "0x%x inflight %u out %zu backend state %d "
+			    "reopening %u\n", (unsigned long long)c->id,
+			    c->state, c->flags, c->pause, c->inflight,
+			    c->out_len, c->be ? (int)c->be->state : -1,
+			    c->be ? c->be->reopening : 0);
 		fz_fatal("%llu of %llu connections never freed (%u open)",
 		    (unsigned long long)(fz.conns_made - fz.conns_freed),
 		    (unsigned long long)fz.conns_made, broker.nconns);
+	}
 
 	/* Shut down: hang up on every worker; they exit; reap them. */
 	broker.shutting_down = true;
