@@ -447,6 +447,7 @@ int	tx_payload_done(struct conn *c);
 void	tx_drain_done(struct conn *c);
 void	tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep);
 void	tx_finish(struct req *r);
+void	tx_inflight_dropped(struct conn *c);
 uint32_t nbd_errno(int err);
 bool	tx_retry_waiting(struct conn *c);
 

@@ -550,6 +550,7 @@ sup_reopen_done(struct backend *be, struct req *r,
 	c->handle = rep->handle;
 	c->flags |= CONN_HANDLE_OPEN;
 	backend_send_pending(be);
+	tx_inflight_dropped(c);		/* NBD_CMD_DISC came meanwhile? */
 }
 
 /*
@@ -668,15 +669,16 @@ sup_worker_lost(struct backend *be, const char *why)
 			TAILQ_REMOVE(&be->pending, r, bq);
 			r->where = REQ_NOWHERE;
 			if (r->kind == REQ_OPEN) {
-				r->conn->inflight--;
-				if (r->conn->flags & CONN_DEAD) {
-					struct conn	*dc = r->conn;
+				struct conn	*oc = r->conn;
 
-					req_free(r);
-					reopen_finished(be, dc);
-					conn_close(dc, NULL);
-					continue;
-				}
+				oc->inflight--;
+				req_free(r);
+				if (oc->flags & CONN_DEAD) {
+					reopen_finished(be, oc);
+					conn_close(oc, NULL);
+				} else
+					tx_inflight_dropped(oc);
+				continue;
 			}
 			req_free(r);
 		}
