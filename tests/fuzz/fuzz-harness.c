@@ -795,7 +795,7 @@ pump_client(struct fz_client *cl)
 void
 fz_run(void)
 {
-	unsigned	rounds, idle = 0;
+	unsigned	rounds;
 	bool		moved;
 	int		i;
 
@@ -813,10 +813,15 @@ fz_run(void)
 				moved = true;
 			}
 		}
-		if (moved || event_base_get_num_events(broker.base,
-		    EVENT_BASE_COUNT_ACTIVE) > 0)
-			idle = 0;
-		else if (++idle >= 2)
+		/*
+		 * Nothing moved and nothing is active: the broker wrote
+		 * nothing we did not read, we wrote nothing it has not
+		 * seen, and its only timers are real-time ones (restart
+		 * backoff, handshake deadline) that fz_fire_timers() and
+		 * teardown deal with.
+		 */
+		if (!moved && event_base_get_num_events(broker.base,
+		    EVENT_BASE_COUNT_ACTIVE) == 0)
 			return;
 	}
 	fz_fatal("no quiescence after %u rounds: the broker spins", rounds);
