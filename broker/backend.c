@@ -130,10 +130,20 @@ retire_kill_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void
+retire_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	backend_free(arg);
+}
+
 /*
  * A per-connection backend whose connection is gone: hang up on the
  * worker (it unloads the plugin and exits) and free the backend once
- * the worker has been reaped, killing it if it lingers.
+ * the worker has been reaped, killing it if it lingers.  With no
+ * worker, it is freed from the event loop, never here: the caller may
+ * be walking the backend's requests (sup_tick failing them).
  */
 void
 backend_retire(struct backend *be)
@@ -147,7 +157,10 @@ backend_retire(struct backend *be)
 	backend_disconnect(be);
 	be->state = BE_ST_DOWN;
 	if (be->pid <= 0) {
-		backend_free(be);
+		if (event_base_once(broker.base, -1, EV_TIMEOUT,
+		    retire_free_cb, be, NULL) == -1)
+			log_err("cannot free a retired backend: out of "
+			    "memory");	/* a leak, not a use after free */
 		return;
 	}
 	if ((be->ev_retire = evtimer_new(broker.base, retire_kill_cb,
