@@ -193,6 +193,21 @@ set_nonblock(int fd)
 	return fl == -1 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Forget workers that are gone and reaped (their pids stay unused). */
+static void
+compact_workers(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < fz.nworkers; i++) {
+		if (fz.workers[i]->reaped)
+			free(fz.workers[i]);
+		else
+			fz.workers[n++] = fz.workers[i];
+	}
+	fz.nworkers = n;
+}
+
 int
 __wrap_posix_spawn(pid_t *pid, const char *path,
     const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *at,
@@ -207,6 +222,8 @@ __wrap_posix_spawn(pid_t *pid, const char *path,
 		fz.spawn_rpc_fd = fz.spawn_err_fd = -1;
 		return EAGAIN;
 	}
+	if (fz.nworkers == FZ_MAX_WORKERS)
+		compact_workers();
 	if (fz.nworkers == FZ_MAX_WORKERS)
 		return EAGAIN;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -880,7 +897,7 @@ fz_setup(const struct fz_config *cfg)
 	bc->rs.per_connection = cfg->per_connection;
 	bc->rs.request_timeout_ms = cfg->request_timeout_ms;
 	bc->rs.replays = cfg->replays;
-	bc->rs.intensity = cfg->intensity ? cfg->intensity : 10000;
+	bc->rs.intensity = cfg->intensity ? cfg->intensity : 64;
 	bc->rs.period_ms = RESTART_DEFAULT_PERIOD_MS;
 	bc->rs.durability = -1;
 	broker.started = true;		/* as after start-up */

@@ -31,7 +31,7 @@
 #include "broker.h"
 
 #define FZ_MAX_CLIENTS		16
-#define FZ_MAX_WORKERS		64	/* fake workers per iteration */
+#define FZ_MAX_WORKERS		64	/* live fake workers at once */
 #define FZ_PID_BASE		5000000	/* above any real pid_max */
 
 /* The export a fake worker serves when it answers on its own. */
@@ -55,7 +55,7 @@ struct fz_config {
 	bool		 readonly;
 	unsigned	 replays;
 	uint64_t	 request_timeout_ms;
-	unsigned	 intensity;	/* deaths per minute before backoff */
+	unsigned	 intensity;	/* deaths a minute before backoff (64) */
 	bool		 manual;	/* workers wait for fz_answer() */
 	bool		 manual_startup;	/* ... even for Hello and Config */
 	struct fz_export exp;

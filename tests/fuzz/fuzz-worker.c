@@ -248,8 +248,8 @@ op_export_list(struct fz_in *in, struct fz_worker *w)
 	size_t				 i, n;
 
 	el.err = errnos[v & 15];
-	/* 0x10: thousands of entries (two distinct ones, repeated). */
-	n = v & 0x10 ? 1000 * (1 + ((v >> 5) & 7)) : (v >> 5) & 3;
+	/* 0x10: hundreds of entries (two distinct ones, repeated). */
+	n = v & 0x10 ? 256 * (1 + ((v >> 5) & 7)) : (v >> 5) & 3;
 	e[0].name = pick_str(in, 0);
 	e[0].description = pick_str(in, 1);
 	e[0].has_description = true;
@@ -607,7 +607,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_simple(&in, w, op);
 			break;
 		case OP_LOG_FLOOD:
-			n = 8 * (size_t)fz_u8(&in);
+			n = 2 * (size_t)fz_u8(&in);	/* past the burst */
 			while (n-- > 0 && !w->exited) {
 				Nbdbroker__Rpc__Envelope env =
 				    NBDBROKER__RPC__ENVELOPE__INIT;
