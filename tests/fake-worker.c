@@ -76,6 +76,7 @@ struct fake {
 	unsigned	 instances;	/* ... in workers up to this (0: all) */
 	int		 disk;		/* --disk, or -1: serve zeros */
 	int64_t		 size;		/* export size */
+	unsigned	 open_delay_ms;	/* restarted workers open slowly */
 	/* State. */
 	uint32_t	 instance;	/* from Config */
 	unsigned	 ndata;		/* data requests received */
@@ -301,6 +302,8 @@ answer_open(struct fake *f, const RpcEnvelope *m)
 	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
 	Nbdbroker__Rpc__OpenReply	o = NBDBROKER__RPC__OPEN_REPLY__INIT;
 
+	if (f->instance > 1 && f->open_delay_ms > 0)
+		usleep(f->open_delay_ms * 1000);
 	o.handle = ++f->next_handle;
 	o.size = f->size;
 	/* open-size-changes: every restart shows a bigger disk. */
@@ -858,11 +861,13 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "Usage: fake-worker --mode=MODE [--nth=N] [--offset=OFF]\n"
 	    "         [--instances=K] [--disk=FILE] [--size=BYTES] "
-	    "[--broker-pid PID]\n"
+	    "[--open-delay=MS]\n"
+	    "         [--broker-pid PID]\n"
 	    "A misbehaving stand-in for nbdbroker-worker (tests only).\n"
 	    "Misbehaves on the Nth data request of each worker (default 1),\n"
 	    "or on every one touching byte OFF, in the first K workers\n"
-	    "(default: all).  Serves zeros, or FILE.\n"
+	    "(default: all).  Serves zeros, or FILE.  Workers after the\n"
+	    "first wait MS before answering each Open.\n"
 	    "Modes:\n");
 	for (i = 0; i < NMODES; i++)
 		fprintf(status ? stderr : stdout, "  %-18s %s\n",
@@ -880,6 +885,7 @@ main(int argc, char **argv)
 		{ "instances", required_argument, NULL, 'i' },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
+		{ "open-delay", required_argument, NULL, 'D' },
 		{ "broker-pid", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -925,6 +931,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			f.size = strtoll(optarg, NULL, 0);
+			break;
+		case 'D':
+			f.open_delay_ms = strtoul(optarg, NULL, 0);
 			break;
 		case 'b':
 			break;		/* the broker's pid: not needed */
