@@ -544,7 +544,11 @@ sup_reopen_done(struct backend *be, struct req *r,
 		}
 		c->flags |= CONN_STALE;
 		fail_conn_requests(be, c, EIO);
-		conn_close(c, "export changed or unavailable after restart");
+		/* Send those EIO replies, then close (conn_flush). */
+		conn_log(c, LOG_WARNING, "closing: export changed or "
+		    "unavailable after restart");
+		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+		conn_mark_dirty(c);
 		return;
 	}
 	c->handle = rep->handle;
