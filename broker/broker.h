@@ -340,10 +340,12 @@ struct conn {
 	/* Requests. */
 	unsigned		 inflight;	/* data requests not finished */
 	size_t			 arena_bytes;	/* slots held */
+	uint64_t		 payload_ms;	/* reading c->cur's payload since */
 	/* Output. */
 	struct out_item		*out;
 	size_t			 out_head, out_len, out_cap;
 	size_t			 out_bytes;	/* queued and not yet sent */
+	uint64_t		 out_ms;	/* the first item waits since */
 	struct event		*ev_deadline;	/* handshake timeout */
 };
 
@@ -411,6 +413,7 @@ void	conn_consume(struct conn *c, size_t n);
 const uint8_t *conn_input(struct conn *c);
 void	conn_shutdown(struct conn *c);
 void	conn_handshake_done(struct conn *c);
+void	conn_tick(void);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 

@@ -157,6 +157,7 @@ start_payload(struct conn *c)
 	memcpy(c->be->out.base + slot_offset(&r->slot), conn_input(c), n);
 	conn_consume(c, n);
 	c->got = n;
+	c->payload_ms = now_ms();
 	if (c->got == r->count)
 		tx_payload_done(c);
 	else
