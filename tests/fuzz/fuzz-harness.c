@@ -961,6 +961,7 @@ fz_teardown(void)
 		kick_backends();
 		fz_advance(3600 * 1000);
 		sup_tick();
+		conn_tick();
 		conn_flush_dirty();
 	}
 	if (fz.conns_freed != fz.conns_made || broker.nconns != 0) {

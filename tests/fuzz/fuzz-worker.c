@@ -532,6 +532,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_TICK:
 			fz_advance((uint64_t)fz_u8(&in) * 250);
 			sup_tick();
+			conn_tick();
 			conn_flush_dirty();
 			continue;
 		case OP_FIRE_TIMERS:
