@@ -382,13 +382,21 @@ backend_write_cb(evutil_socket_t fd, short what, void *arg)
 	backend_flush(arg);
 }
 
-/* Arena space was freed: let waiting connections try again, in order. */
+/*
+ * Arena space was freed: let waiting connections try again, in order,
+ * each once.  One that still gets no slot goes back to the end of the
+ * list (tx_retry_waiting), so the walk stops after the waiters there
+ * were when it began.
+ */
 void
 backend_arena_released(struct backend *be)
 {
 	struct conn	*c, *next;
+	unsigned	 n = 0;
 
-	for (c = TAILQ_FIRST(&be->waiters); c != NULL; c = next) {
+	TAILQ_FOREACH(c, &be->waiters, wlink)
+		n++;
+	for (c = TAILQ_FIRST(&be->waiters); c != NULL && n-- > 0; c = next) {
 		next = TAILQ_NEXT(c, wlink);
 		tx_retry_waiting(c);
 	}
