@@ -34,6 +34,7 @@
 #define CONN_IBUF_SIZE		(64 * 1024)
 #define CONN_MAX_OUT_ITEMS	64		/* iovecs per writev */
 #define CONN_MAX_OUT_BYTES	(4u * 1024 * 1024) /* queued, then pause */
+#define CONN_OUT_ITEM_COST	64		/* an item's memory, beyond its bytes */
 #define CONN_HANDSHAKE_MS	(60 * 1000)	/* to reach transmission */
 #define BROKER_DEFAULT_MAX_CONNS 1000
 #define CONN_LOG_BURST		20		/* conn warnings a second */

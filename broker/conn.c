@@ -409,6 +409,18 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Output. */
 
+/*
+ * What queued output costs in memory: its bytes, and per item the
+ * ring entry and the allocation of a small owned reply.  A client that
+ * sends bad requests and never reads the 16-byte replies would
+ * otherwise queue four times the limit.
+ */
+static size_t
+out_cost(const struct conn *c)
+{
+	return c->out_bytes + c->out_len * CONN_OUT_ITEM_COST;
+}
+
 void
 conn_queue(struct conn *c, const void *base, size_t len, void *owned,
     struct req *req)
@@ -444,7 +456,7 @@ conn_queue(struct conn *c, const void *base, size_t len, void *owned,
 	it->req = req;
 	c->out_len++;
 	c->out_bytes += len;
-	if (c->out_bytes > CONN_MAX_OUT_BYTES)
+	if (out_cost(c) > CONN_MAX_OUT_BYTES)
 		conn_pause(c, PAUSE_OUTPUT);	/* until the client reads */
 	conn_mark_dirty(c);
 }
@@ -545,7 +557,7 @@ conn_flush(struct conn *c)
 		while (c->out_len > 0 && c->out[c->out_head].len == 0)
 			out_pop(c);
 	}
-	if (!(c->flags & CONN_DEAD) && c->out_bytes <= CONN_MAX_OUT_BYTES / 2)
+	if (!(c->flags & CONN_DEAD) && out_cost(c) <= CONN_MAX_OUT_BYTES / 2)
 		conn_unpause(c, PAUSE_OUTPUT);
 	if (c->out_len == 0 && c->state == CONN_ST_CLOSING &&
 	    !(c->flags & CONN_DEAD))
