@@ -8,8 +8,10 @@
  * slot allocation, payload reading, draining and reply building is
  * reachable.
  *
- * Input: 4 bytes of configuration (see below), then the client's
- * bytes after the handshake.
+ * Input: 5 bytes of configuration (see below), then the client's
+ * bytes after the handshake.  Up to 7 more clients may send the same
+ * bytes at the same time (byte 4), so that connections compete for
+ * the arenas and wait for each other.
  *
  * Test code only; never installed.
  */
@@ -33,7 +35,10 @@
 #define F_LIFO			0x40
 #define F_ZEROES		0x80	/* no NO_ZEROES */
 /* Byte 1: RPC_CAP_* bits 0-7.  Byte 2: fua 0-1, cache 2-3, errors 4-5,
- * size 6-7.  Byte 3: block_max 0-1, block_min 2-3, chunk 4-7. */
+ * size 6-7.  Byte 3: block_max 0-1, block_min 2-3, chunk 4-7.
+ * Byte 4: more clients 0-2, which do not read their replies: 3. */
+#define F4_MORE(f)		((f) & 7)
+#define F4_MORE_NO_READ		0x08
 
 static const int64_t	sizes[4] = {
 	0, 1024 * 1024, 64 * 1024 * 1024 + 511, INT64_MAX,
@@ -49,15 +54,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz_in		 in = { data, size };
 	struct fz_config	 cfg = { 0 };
 	const uint8_t		*p;
-	uint8_t			 f0, f1, f2, f3;
+	uint8_t			 f0, f1, f2, f3, f4;
 	size_t			 n, chunk;
 	unsigned		 variant;
-	int			 k;
+	int			 k, i, more[7];
 
 	f0 = fz_u8(&in);
 	f1 = fz_u8(&in);
 	f2 = fz_u8(&in);
 	f3 = fz_u8(&in);
+	f4 = fz_u8(&in);
 	cfg.per_connection = f0 & F_PER_CONNECTION;
 	cfg.readonly = f0 & F_READONLY;
 	cfg.replays = 2;
@@ -98,10 +104,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (f0 & F_STRUCTURED ? 4 : 0) | (f0 & F_META ? 8 : 0) |
 	    (f0 & F_ZEROES ? 16 : 0);
 	fz_client_handshake(k, variant);
+	for (i = 0; i < F4_MORE(f4); i++) {
+		if ((more[i] = fz_client_new()) == -1)
+			continue;
+		if (f4 & F4_MORE_NO_READ)
+			fz_client(more[i])->reading = false;
+		fz_client_handshake(more[i], variant);
+	}
 	fz_run();
 	while (in.len > 0) {
 		n = fz_bytes(&in, chunk ? chunk : in.len, &p);
 		fz_client_send(k, p, n);
+		for (i = 0; i < F4_MORE(f4); i++)
+			fz_client_send(more[i], p, n);
 		fz_run();
 	}
 	fz_teardown();

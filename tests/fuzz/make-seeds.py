@@ -94,7 +94,7 @@ def transmission_seeds():
     # f0: 1 structured, 2 meta, 4 readonly, 8 export-name, 16 no-read,
     # 32 per-connection, 64 lifo, 128 zeroes.  f1: caps.  f2: fua 0-1,
     # cache 2-3, errors 4-5, size 6-7.  f3: block_max 0-1, block_min
-    # 2-3, chunk 4-7.
+    # 2-3, chunk 4-7.  f4: more clients 0-2, they do not read 3.
     mib = 1024 * 1024
     every = req(READ, 0, 4096) + req(WRITE, 4096, 4096, cookie=2) + \
         req(WRITE, 0, 512, FUA, cookie=3) + req(FLUSH, cookie=4) + \
@@ -106,7 +106,7 @@ def transmission_seeds():
     s = {}
 
     def T(name, cfg, data):
-        s[name] = bytes(cfg) + data
+        s[name] = bytes(cfg) + (b"" if len(cfg) == 5 else b"\0") + data
 
     T("all-commands", (0x03, 0xff, 0x06 | 0x40, 0), every)
     T("simple-replies", (0x00, 0xff, 0x06 | 0x40, 0), every)
@@ -148,6 +148,14 @@ def transmission_seeds():
     T("no-read", (0x13, 0xff, 0x46, 0),
       b"".join(req(READ, 0, 65536, cookie=i) for i in range(100)))
     T("per-connection-lifo", (0x63, 0xff, 0x46, 0x20), every)
+    T("clients-compete", (0x01, 0xff, 0x86, 0, 0x07),
+      req(READ, 0, 32 * mib) + req(WRITE, 0, 65536, cookie=2) +
+      req(READ, 4096, 65536, cookie=3))
+    # The clients that do not read fill the arena with their replies,
+    # several of them wait for more, and the first client's replies
+    # free space while they do.
+    T("clients-compete-no-read", (0x01, 0xff, 0x86, 0, 0x0f),
+      b"".join(req(READ, 0, 4 * mib, cookie=i) for i in range(24)))
     T("drain-then-more", (0x07, 0xff, 0x46, 0),
       req(WRITE, 0, 3000, cookie=1) + req(TRIM, 0, 512, cookie=2) +
       req(READ, 0, 512, cookie=3))
