@@ -182,6 +182,8 @@ resolve_plugin(const char *arg)
 	if ((path = compat_plugin_path(arg, false)) != NULL) {
 		log_debug("no bundled plugin '%s': using nbdkit's, %s", arg,
 		    path);
+		free(tried1);
+		free(tried2);
 		return path;
 	}
 	fatalx("plugin '%s' not found (looked for %s and nbdkit's "
