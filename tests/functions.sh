@@ -181,3 +181,12 @@ fd_count() {
 rss_kb() {
 	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
 }
+
+# Time limits in tests are multiplied by $slow; `make check-valgrind`
+# sets NBDBROKER_TEST_SLOW (the broker runs 10 times slower there).
+# $under_valgrind is 1 there: the broker's memory, as /proc shows it,
+# is mostly valgrind's, so tests do not measure it.
+slow=${NBDBROKER_TEST_SLOW:-1}
+under_valgrind=0
+[ -n "${NBDBROKER_VALGRIND_LOGS:-}" ] && under_valgrind=1
+export slow under_valgrind

@@ -23,7 +23,7 @@ requires_nbd_python
 test -x "$abs_top_builddir/tests/fake-worker"
 d=$(tmpdir)
 truncate -s 16M "$d/disk"
-events=${SOAK_EVENTS:-10000}
+events=${SOAK_EVENTS:-$((10000 / ${NBDBROKER_TEST_SLOW:-1}))}
 poison=$((1024 * 1024))
 NBDBROKER_WORKER=$(fake_worker "$d" chaos --offset=$poison --disk="$d/disk") \
     start_nbdbroker -U "$d/sock" --intensity 100000/60s \
@@ -58,7 +58,8 @@ bystander.connect_uri(uri)
 samples = []
 t0 = time.monotonic()
 n = fails = ok = checked = 0
-next_sample = 1000
+every = max(events // 10, 100)
+next_sample = every
 while True:
     # The bystander writes a block and reads it back around each one.
     blk = (n % 64) * 65536 + 4 * 1024 * 1024
@@ -82,7 +83,7 @@ while True:
                                                 time.monotonic() - t0))
             print("%6d deaths: VmRSS %6d KiB (RssAnon %5d, RssShmem "
                   "%6d), %3d fds, %5.1f s" % samples[-1], flush=True)
-            next_sample += 1000
+            next_sample += every
         if dn >= events:
             break
 print("%d poison requests (%d EIO, %d answered before the worker was "
@@ -94,6 +95,7 @@ print("RssAnon growth from %d to %d deaths: %d KiB; RssShmem at most "
                   max(s[3] for s in samples)))
 assert all(s[4] == samples[0][4] for s in samples), \
     "descriptor count changed"
-assert growth < 1024, growth
-assert max(s[3] for s in samples) <= 2 * 64 * 1024 + 1024
+assert growth < 1024 or os.environ["under_valgrind"] == "1", growth
+assert max(s[3] for s in samples) <= 2 * 64 * 1024 + 1024 or \
+    os.environ["under_valgrind"] == "1"
 PY
