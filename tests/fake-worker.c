@@ -49,14 +49,14 @@
 
 #define FAKE_BAD_MAJOR		99	/* what bad-version claims */
 #define FAKE_READ_CHUNK		65536
-#define FAKE_LIFETIME_S		600	/* never outlive a stuck test */
+#define FAKE_LIFETIME_S		600	/* never outlive a test */
 #define FAKE_DEFAULT_SIZE	(64 * 1024 * 1024)
-#define FAKE_LOG_FLOOD		100000	/* Log messages log-flood sends */
+#define FAKE_LOG_FLOOD		100000	/* what log-flood sends */
 #define FAKE_NFDS		8	/* descriptors send-fds passes */
 
 /* Exit statuses (the broker logs them). */
 #define FAKE_EXIT_DONE		2	/* finished its act */
-#define FAKE_EXIT_PROTO		3	/* the broker said something odd */
+#define FAKE_EXIT_PROTO		3	/* the broker said an odd thing */
 #define FAKE_EXIT_USAGE		4
 
 /* What a misbehaviour leaves to do with the request that triggered it. */
@@ -71,12 +71,12 @@ struct fake {
 	struct rpc_buf	 rbuf;		/* bytes from the broker */
 	const struct fake_mode *mode;
 	/* Options. */
-	unsigned	 nth;		/* misbehave on this data request */
-	int64_t		 offset;	/* ... or those touching it (-1: no) */
-	unsigned	 instances;	/* ... in workers up to this (0: all) */
-	int		 disk;		/* --disk, or -1: serve zeros */
+	unsigned	 nth;		/* misbehave on this request */
+	int64_t		 offset;	/* ... or those touching it */
+	unsigned	 instances;	/* ... in workers up to this */
+	int		 disk;		/* --disk, or -1: zeros */
 	int64_t		 size;		/* export size */
-	unsigned	 open_delay_ms;	/* restarted workers open slowly */
+	unsigned	 open_delay_ms;	/* later workers open slowly */
 	/* State. */
 	uint32_t	 instance;	/* from Config */
 	unsigned	 ndata;		/* data requests received */
@@ -90,7 +90,7 @@ struct fake {
 struct fake_mode {
 	const char	*name;
 	const char	*help;
-	int		(*run)(struct fake *f);	/* returns the exit status */
+	int		(*run)(struct fake *f);	/* the exit status */
 	int		(*bad)(struct fake *f, const RpcEnvelope *req);
 };
 

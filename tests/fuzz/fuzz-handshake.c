@@ -28,7 +28,7 @@
 #define F_LIST_FAILS		0x08
 #define F_NO_LIST		0x10
 #define F_NO_READ		0x20	/* the client never reads */
-#define F_TWO_CLIENTS		0x40	/* a second one sends the same */
+#define F_TWO_CLIENTS		0x40	/* another sends the same */
 #define F_LIFO			0x80
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

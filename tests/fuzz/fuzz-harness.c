@@ -36,8 +36,8 @@
 #include "nbdbroker-plugin.h"
 
 #define FZ_ARENA_SIZE		(64u * 1024 * 1024)
-#define FZ_MAX_ROUNDS		200000	/* of fz_run: more is a livelock */
-#define FZ_MAX_PAYLOAD		(1024 * 1024)	/* a client sends at most */
+#define FZ_MAX_ROUNDS		200000	/* more is a livelock */
+#define FZ_MAX_PAYLOAD		(1024 * 1024)	/* a client sends */
 #define FZ_CLOCK_START		1000000
 
 /* The broker's globals (main.c's, which is not linked). */
@@ -52,8 +52,8 @@ static struct {
 	int			 nworkers;
 	pid_t			 next_pid;
 	unsigned		 spawn_failures;
-	int			 spawn_rpc_fd;	/* adddup2(fd, RPC_WORKER_FD) */
-	int			 spawn_err_fd;	/* adddup2(fd, STDERR_FILENO) */
+	int			 spawn_rpc_fd;	/* dup2'ed to RPC_WORKER_FD */
+	int			 spawn_err_fd;	/* dup2'ed to stderr */
 	uint64_t		 conns_made;	/* conn_new() succeeded */
 	uint64_t		 conns_freed;
 	bool			 teardown;
@@ -269,7 +269,7 @@ __wrap_kill(pid_t pid, int sig)
 		return -1;
 	}
 	if (sig != 0)
-		fz_worker_exit(w, sig);		/* WTERMSIG(status) == sig */
+		fz_worker_exit(w, sig);	/* WTERMSIG(status) == sig */
 	return 0;
 }
 

@@ -43,7 +43,7 @@ struct fz_export {
 	uint32_t	 block_min, block_pref, block_max;
 	int		 open_err;	/* errno for every Open, or 0 */
 	int		 list_err;
-	int		 reply_err;	/* errno for data requests, or 0 */
+	int		 reply_err;	/* errno for data requests */
 	unsigned	 err_every;	/* ... for every Nth one (0: none) */
 	uint32_t	 durability;
 	bool		 has_list;
@@ -55,17 +55,17 @@ struct fz_config {
 	bool		 readonly;
 	unsigned	 replays;
 	uint64_t	 request_timeout_ms;
-	unsigned	 intensity;	/* deaths a minute before backoff (64) */
+	unsigned	 intensity;	/* deaths a minute, then backoff */
 	bool		 manual;	/* workers wait for fz_answer() */
-	bool		 manual_startup;	/* ... even for Hello and Config */
+	bool		 manual_startup;	/* ... Hello and Config too */
 	struct fz_export exp;
 };
 
 /* A fake worker process. */
 struct fz_worker {
 	pid_t		 pid;
-	int		 fd;		/* our end of the RPC socket, -1: gone */
-	int		 errfd;		/* write end of its stderr pipe */
+	int		 fd;		/* our end of the socket, or -1 */
+	int		 errfd;		/* its stderr pipe's write end */
 	struct rpc_buf	 rbuf;		/* from the broker */
 	struct rpc_buf	 wbuf;		/* to the broker */
 	bool		 manual;
@@ -74,7 +74,7 @@ struct fz_worker {
 	int		 status;	/* wait status */
 	uint64_t	 next_handle;
 	unsigned	 nreplies;
-	RpcEnvelope	**q;		/* received, not answered, in order */
+	RpcEnvelope	**q;		/* received, not yet answered */
 	size_t		 nq, capq;
 	uint64_t	 stale[8];	/* ids answered already */
 	unsigned	 nstale;
@@ -85,7 +85,7 @@ struct fz_client {
 	int		 fd;		/* -1: closed */
 	uint8_t		*out;		/* bytes still to send */
 	size_t		 outlen, outoff;
-	bool		 reading;	/* read (and drop) what the broker sends */
+	bool		 reading;	/* reads (and drops) replies */
 	uint64_t	 got;		/* bytes received */
 };
 

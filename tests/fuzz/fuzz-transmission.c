@@ -29,7 +29,7 @@
 #define F_STRUCTURED		0x01
 #define F_META			0x02
 #define F_READONLY		0x04
-#define F_EXPORT_NAME		0x08	/* NBD_OPT_EXPORT_NAME, not GO */
+#define F_EXPORT_NAME		0x08	/* EXPORT_NAME, not GO */
 #define F_NO_READ		0x10	/* the client never reads */
 #define F_PER_CONNECTION	0x20
 #define F_LIFO			0x40

@@ -35,7 +35,7 @@
 
 #define F_PER_CONNECTION	0x01
 #define F_MANUAL_STARTUP	0x02
-#define F_TIMEOUT		0x04	/* request timeout 1 s, else none */
+#define F_TIMEOUT		0x04	/* request timeout 1 s (or 0) */
 #define F_REPLAYS(f)		(((f) >> 3) & 3)
 #define F_DURABILITY(f)		(((f) >> 5) & 3)
 #define F_LOW_INTENSITY		0x80	/* back off after 2 deaths */
@@ -95,9 +95,9 @@ static const size_t	strlens[8] = { 0, 1, 4, 64, 65, 4096, 4097, 9000 };
 
 /* Per iteration. */
 static struct {
-	int		 sel;		/* worker picked by OP_SELECT_WORKER */
+	int		 sel;		/* OP_SELECT_WORKER's pick */
 	uint64_t	 cookie;
-	char		 str[3][9001];	/* strings of chosen lengths */
+	char		 str[3][9001];	/* strings, chosen lengths */
 } st;
 
 /* The worker operations apply to: the chosen one, or the newest. */
@@ -161,7 +161,7 @@ pick_str(struct fz_in *in, int i)
 
 	memset(st.str[i], 'a' + i, len);
 	st.str[i][len] = '\0';
-	if (v & 8) {		/* some bytes from the input, NUL included */
+	if (v & 8) {	/* bytes from the input, NULs and all */
 		n = fz_bytes(in, len < 32 ? len : 32, &p);
 		memcpy(st.str[i], p, n);
 	}

@@ -84,7 +84,8 @@ main(int argc, char **argv)
 			ran++;
 			continue;
 		}
-		if ((n = scandir(argv[i], &ents, only_files, alphasort)) == -1) {
+		n = scandir(argv[i], &ents, only_files, alphasort);
+		if (n == -1) {
 			fprintf(stderr, "%s: %s\n", argv[i], strerror(errno));
 			return 99;
 		}
