@@ -53,6 +53,7 @@
 #define FAKE_DEFAULT_SIZE	(64 * 1024 * 1024)
 #define FAKE_LOG_FLOOD		100000	/* what log-flood sends */
 #define FAKE_NFDS		8	/* descriptors send-fds passes */
+#define FAKE_LIST_FLOOD		2000000	/* exports list-flood lists */
 
 /* Exit statuses (the broker logs them). */
 #define FAKE_EXIT_DONE		2	/* finished its act */
@@ -392,6 +393,29 @@ answer_request(struct fake *f, const RpcEnvelope *m)
 	return fake_send(f, &env);
 }
 
+/*
+ * list-flood: as many exports (all named "") as fit in one frame, two
+ * bytes each: 2,000,000, where the real worker stops at 10,000.
+ */
+static int
+send_list_flood(struct fake *f, Nbdbroker__Rpc__Envelope *env)
+{
+	Nbdbroker__Rpc__ExportEntry	  e = NBDBROKER__RPC__EXPORT_ENTRY__INIT;
+	Nbdbroker__Rpc__ExportEntry	**ep;
+	size_t				  i, n = FAKE_LIST_FLOOD;
+	int				  r;
+
+	if ((ep = calloc(n, sizeof(*ep))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		ep[i] = &e;
+	env->export_list->n_exports = n;
+	env->export_list->exports = ep;
+	r = fake_send(f, env);
+	free(ep);
+	return r;
+}
+
 static int
 answer_other(struct fake *f, const RpcEnvelope *m)
 {
@@ -409,6 +433,8 @@ answer_other(struct fake *f, const RpcEnvelope *m)
 	case NBDBROKER__RPC__ENVELOPE__BODY_LIST_EXPORTS:
 		env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_EXPORT_LIST;
 		env.export_list = &el;
+		if (strcmp(f->mode->name, "list-flood") == 0)
+			return send_list_flood(f, &env);
 		break;
 	default:
 		fake_log("unexpected %s from the broker",
@@ -845,6 +871,8 @@ static const struct fake_mode	modes[] = {
 	    bad_hello_again },
 	{ "open-size-changes", "exit; every later worker reports a disk "
 	    "4096 bytes bigger", serve, bad_exit },
+	{ "list-flood", "answer NBD_OPT_LIST with 2,000,000 exports",
+	    serve, NULL },
 	{ "chaos", "instance N does the Nth of: exit, garbage, oversized, "
 	    "huge-length, zero-length, close-mid-frame, unknown-id, "
 	    "duplicate, bad-errno, wrong-way, hello-again", serve,
