@@ -658,6 +658,14 @@ backend_handle(struct backend *be, RpcEnvelope *env, char *why,
 				    "unknown id %" PRIx64, env->id);
 				return -1;
 			}
+			/* Each entry becomes a reply queued for the client. */
+			if (env->export_list->n_exports > BROKER_MAX_EXPORTS) {
+				snprintf(why, whylen, "ExportList with %zu "
+				    "exports (at most %d)",
+				    env->export_list->n_exports,
+				    BROKER_MAX_EXPORTS);
+				return -1;
+			}
 			take_req(be, r);
 			hs_list_done(r->conn, r, env->export_list);
 			return 0;
