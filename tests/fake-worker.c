@@ -53,7 +53,7 @@
 #define FAKE_DEFAULT_SIZE	(64 * 1024 * 1024)
 #define FAKE_LOG_FLOOD		100000	/* what log-flood sends */
 #define FAKE_NFDS		8	/* descriptors send-fds passes */
-#define FAKE_LIST_FLOOD		2000000	/* exports list-flood lists */
+#define FAKE_LIST_FLOOD		2000000	/* exports or extents in a flood */
 
 /* Exit statuses (the broker logs them). */
 #define FAKE_EXIT_DONE		2	/* finished its act */
@@ -636,6 +636,27 @@ bad_extents_beyond(struct fake *f, const RpcEnvelope *m)
 	return FAKE_DONE;
 }
 
+/* 2,000,000 one-byte extents: as many as fit in a frame. */
+static int
+bad_extents_flood(struct fake *f, const RpcEnvelope *m)
+{
+	uint64_t	*len;
+	uint32_t	*type;
+	size_t		 i, n = FAKE_LIST_FLOOD;
+
+	if (m->request->type != NBD_CMD_BLOCK_STATUS)
+		return FAKE_ANSWER;
+	len = calloc(n, sizeof(*len));
+	type = calloc(n, sizeof(*type));
+	for (i = 0; len != NULL && type != NULL && i < n; i++)
+		len[i] = 1;
+	if (len != NULL && type != NULL)
+		send_raw_reply(f, m->id, 0, n, len, n, type);
+	free(len);
+	free(type);
+	return FAKE_DONE;
+}
+
 static int
 bad_extents_zero(struct fake *f, const RpcEnvelope *m)
 {
@@ -848,6 +869,8 @@ static const struct fake_mode	modes[] = {
 	    bad_extents_on_read },
 	{ "extents-beyond", "block status extents adding up to twice the "
 	    "range (clipped, not a violation)", serve, bad_extents_beyond },
+	{ "extents-flood", "2,000,000 block status extents of 1 byte",
+	    serve, bad_extents_flood },
 	{ "extents-zero", "a block status extent of length 0", serve,
 	    bad_extents_zero },
 	{ "extents-type", "a block status extent of unknown type 0x80",
