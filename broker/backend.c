@@ -444,6 +444,11 @@ take_extents(struct req *r, const Nbdbroker__Rpc__Reply *rep, char *why,
 		    "and %zu types", n, rep->n_extent_type);
 		return -1;
 	}
+	if (n > BROKER_MAX_EXTENTS) {
+		snprintf(why, whylen, "block status reply with %zu extents "
+		    "(at most %d)", n, BROKER_MAX_EXTENTS);
+		return -1;
+	}
 	if ((r->extra = malloc(4 + 8 * n)) == NULL) {
 		r->err = ENOMEM;
 		return 0;

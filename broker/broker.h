@@ -31,6 +31,7 @@
 #define META_ID_BASE_ALLOC	1		/* our base:allocation id */
 #define BROKER_MAX_OPTIONS	1024		/* per negotiation */
 #define BROKER_MAX_EXPORTS	10000		/* in an ExportList (the SDK's) */
+#define BROKER_MAX_EXTENTS	65536		/* in a Reply (the SDK's) */
 #define CONN_MAX_INFLIGHT	256		/* requests per connection */
 #define CONN_IBUF_SIZE		(64 * 1024)
 #define CONN_MAX_OUT_ITEMS	64		/* iovecs per writev */
