@@ -456,6 +456,33 @@ triggered(struct fake *f, const Nbdbroker__Rpc__Request *rq)
 }
 
 /*
+ * failed-flood, in restarted workers: report start-up failure
+ * FAKE_LOG_FLOOD times, then Ready.  Failed is the last word of a
+ * worker that could not start.
+ */
+static int
+send_failed_flood(struct fake *f)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Failed		fl = NBDBROKER__RPC__FAILED__INIT;
+	struct rpc_buf			b = { 0 };
+	int				i;
+
+	fl.stage = (char *)"get_ready";
+	fl.message = (char *)"failed again";
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_FAILED;
+	env.failed = &fl;
+	for (i = 0; i < FAKE_LOG_FLOOD; i++)
+		if (rpc_frame_encode(&b, &env) == -1)
+			break;
+	fake_write(f, b.data + b.start, rpc_buf_len(&b));
+	rpc_buf_free(&b);
+	send_ready(f);
+	fake_wait_for_eof(f);
+	return FAKE_EXIT_DONE;
+}
+
+/*
  * Behave: Hello, Config, then serve until the broker hangs up, handing
  * triggering requests to the mode's misbehaviour.
  */
@@ -475,6 +502,8 @@ serve(struct fake *f)
 	}
 	f->instance = m->config->instance;
 	rpc_envelope_free(m);
+	if (strcmp(f->mode->name, "failed-flood") == 0 && f->instance > 1)
+		return send_failed_flood(f);
 	f->arena_out = map_arena(RPC_WORKER_ARENA_OUT_FD, PROT_READ,
 	    &f->arena_out_size);
 	f->arena_in = map_arena(RPC_WORKER_ARENA_IN_FD, PROT_READ | PROT_WRITE,
@@ -894,6 +923,8 @@ static const struct fake_mode	modes[] = {
 	    bad_hello_again },
 	{ "open-size-changes", "exit; every later worker reports a disk "
 	    "4096 bytes bigger", serve, bad_exit },
+	{ "failed-flood", "exit; later workers report Failed 100000 times, "
+	    "then Ready", serve, bad_exit },
 	{ "list-flood", "answer NBD_OPT_LIST with 2,000,000 exports",
 	    serve, NULL },
 	{ "chaos", "instance N does the Nth of: exit, garbage, oversized, "
