@@ -628,9 +628,13 @@ backend_handle(struct backend *be, RpcEnvelope *env, char *why,
 		be->state = BE_ST_CONFIGURING;
 		return 0;
 	case BE_ST_CONFIGURING:
+		/* Failed is a worker's last word (it exits): once only. */
+		if (be->said_failed)
+			break;
 		if (bc == NBDBROKER__RPC__ENVELOPE__BODY_READY)
 			return sup_ready(be, env->ready, why, whylen);
 		if (bc == NBDBROKER__RPC__ENVELOPE__BODY_FAILED) {
+			be->said_failed = true;
 			sup_failed(be, env->failed);
 			return 0;
 		}
@@ -685,8 +689,9 @@ backend_handle(struct backend *be, RpcEnvelope *env, char *why,
 	default:
 		break;
 	}
-	snprintf(why, whylen, "unexpected %s in state %d",
-	    rpc_body_name(bc), be->state);
+	snprintf(why, whylen, "unexpected %s in state %d%s",
+	    rpc_body_name(bc), be->state, be->said_failed ?
+	    " after Failed" : "");
 	return -1;
 }
 

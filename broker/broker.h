@@ -232,6 +232,7 @@ struct backend {
 	char			 lost_why[256];	/* why the worker went */
 	struct req		*hung;		/* killed for this request */
 	bool			 ever_ready;
+	bool			 said_failed;	/* this worker sent Failed */
 	bool			 dirty;		/* writes accepted since start */
 	char			 last_failure[1536];
 	char			 last_worker_err[1024];	/* its last error */

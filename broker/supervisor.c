@@ -320,6 +320,7 @@ sup_start(struct backend *be)
 	be->generation++;
 	be->last_start_ms = now_ms();
 	be->state = BE_ST_SPAWNED;
+	be->said_failed = false;
 	be->dirty = false;
 	if ((ep = calloc(1, sizeof(*ep))) != NULL) {
 		ep->fd = ep_fds[0];
