@@ -24,6 +24,7 @@ PACKAGES=(
 	check
 	qemu-utils libnbd-bin python3-libnbd fio nbdkit nbdkit-plugin-dev
 	libgnutls28-dev gnutls-bin valgrind procps
+	clang libclang-rt-dev
 )
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

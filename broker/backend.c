@@ -77,6 +77,7 @@ backend_free(struct backend *be)
 {
 	struct req	*r;
 
+	sup_backend_gone(be);
 	/* Only control requests can be left: connections are gone. */
 	while ((r = TAILQ_FIRST(&be->pending)) != NULL) {
 		TAILQ_REMOVE(&be->pending, r, bq);
@@ -129,10 +130,20 @@ retire_kill_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void
+retire_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	backend_free(arg);
+}
+
 /*
  * A per-connection backend whose connection is gone: hang up on the
  * worker (it unloads the plugin and exits) and free the backend once
- * the worker has been reaped, killing it if it lingers.
+ * the worker has been reaped, killing it if it lingers.  With no
+ * worker, it is freed from the event loop, never here: the caller may
+ * be walking the backend's requests (sup_tick failing them).
  */
 void
 backend_retire(struct backend *be)
@@ -146,7 +157,10 @@ backend_retire(struct backend *be)
 	backend_disconnect(be);
 	be->state = BE_ST_DOWN;
 	if (be->pid <= 0) {
-		backend_free(be);
+		if (event_base_once(broker.base, -1, EV_TIMEOUT,
+		    retire_free_cb, be, NULL) == -1)
+			log_err("cannot free a retired backend: out of "
+			    "memory");	/* a leak, not a use after free */
 		return;
 	}
 	if ((be->ev_retire = evtimer_new(broker.base, retire_kill_cb,
@@ -385,13 +399,21 @@ backend_write_cb(evutil_socket_t fd, short what, void *arg)
 	backend_flush(arg);
 }
 
-/* Arena space was freed: let waiting connections try again, in order. */
+/*
+ * Arena space was freed: let waiting connections try again, in order,
+ * each once.  One that still gets no slot goes back to the end of the
+ * list (tx_retry_waiting), so the walk stops after the waiters there
+ * were when it began.
+ */
 void
 backend_arena_released(struct backend *be)
 {
 	struct conn	*c, *next;
+	unsigned	 n = 0;
 
-	for (c = TAILQ_FIRST(&be->waiters); c != NULL; c = next) {
+	TAILQ_FOREACH(c, &be->waiters, wlink)
+		n++;
+	for (c = TAILQ_FIRST(&be->waiters); c != NULL && n-- > 0; c = next) {
 		next = TAILQ_NEXT(c, wlink);
 		tx_retry_waiting(c);
 	}
@@ -437,6 +459,11 @@ take_extents(struct req *r, const Nbdbroker__Rpc__Reply *rep, char *why,
 	if (n == 0 || n != rep->n_extent_type) {
 		snprintf(why, whylen, "block status reply with %zu lengths "
 		    "and %zu types", n, rep->n_extent_type);
+		return -1;
+	}
+	if (n > BROKER_MAX_EXTENTS) {
+		snprintf(why, whylen, "block status reply with %zu extents "
+		    "(at most %d)", n, BROKER_MAX_EXTENTS);
 		return -1;
 	}
 	if ((r->extra = malloc(4 + 8 * n)) == NULL) {
@@ -618,9 +645,13 @@ backend_handle(struct backend *be, RpcEnvelope *env, char *why,
 		be->state = BE_ST_CONFIGURING;
 		return 0;
 	case BE_ST_CONFIGURING:
+		/* Failed is a worker's last word (it exits): once only. */
+		if (be->said_failed)
+			break;
 		if (bc == NBDBROKER__RPC__ENVELOPE__BODY_READY)
 			return sup_ready(be, env->ready, why, whylen);
 		if (bc == NBDBROKER__RPC__ENVELOPE__BODY_FAILED) {
+			be->said_failed = true;
 			sup_failed(be, env->failed);
 			return 0;
 		}
@@ -653,6 +684,14 @@ backend_handle(struct backend *be, RpcEnvelope *env, char *why,
 				    "unknown id %" PRIx64, env->id);
 				return -1;
 			}
+			/* Each entry becomes a reply queued for the client. */
+			if (env->export_list->n_exports > BROKER_MAX_EXPORTS) {
+				snprintf(why, whylen, "ExportList with %zu "
+				    "exports (at most %d)",
+				    env->export_list->n_exports,
+				    BROKER_MAX_EXPORTS);
+				return -1;
+			}
 			take_req(be, r);
 			hs_list_done(r->conn, r, env->export_list);
 			return 0;
@@ -667,8 +706,9 @@ backend_handle(struct backend *be, RpcEnvelope *env, char *why,
 	default:
 		break;
 	}
-	snprintf(why, whylen, "unexpected %s in state %d",
-	    rpc_body_name(bc), be->state);
+	snprintf(why, whylen, "unexpected %s in state %d%s",
+	    rpc_body_name(bc), be->state, be->said_failed ?
+	    " after Failed" : "");
 	return -1;
 }
 

@@ -30,10 +30,13 @@
 #define BROKER_MAX_OPTLEN	(32 * 1024)	/* option data */
 #define META_ID_BASE_ALLOC	1		/* our base:allocation id */
 #define BROKER_MAX_OPTIONS	1024		/* per negotiation */
+#define BROKER_MAX_EXPORTS	10000		/* in an ExportList (the SDK's) */
+#define BROKER_MAX_EXTENTS	65536		/* in a Reply (the SDK's) */
 #define CONN_MAX_INFLIGHT	256		/* requests per connection */
 #define CONN_IBUF_SIZE		(64 * 1024)
 #define CONN_MAX_OUT_ITEMS	64		/* iovecs per writev */
 #define CONN_MAX_OUT_BYTES	(4u * 1024 * 1024) /* queued, then pause */
+#define CONN_OUT_ITEM_COST	64		/* an item's memory, beyond its bytes */
 #define CONN_HANDSHAKE_MS	(60 * 1000)	/* to reach transmission */
 #define BROKER_DEFAULT_MAX_CONNS 1000
 #define CONN_LOG_BURST		20		/* conn warnings a second */
@@ -240,6 +243,7 @@ struct backend {
 	char			 lost_why[256];	/* why the worker went */
 	struct req		*hung;		/* killed for this request */
 	bool			 ever_ready;
+	bool			 said_failed;	/* this worker sent Failed */
 	bool			 dirty;		/* writes accepted since start */
 	char			 last_failure[1536];
 	char			 last_worker_err[1024];	/* its last error */
@@ -353,10 +357,12 @@ struct conn {
 	/* Requests. */
 	unsigned		 inflight;	/* data requests not finished */
 	size_t			 arena_bytes;	/* slots held */
+	uint64_t		 payload_ms;	/* reading c->cur's payload since */
 	/* Output. */
 	struct out_item		*out;
 	size_t			 out_head, out_len, out_cap;
 	size_t			 out_bytes;	/* queued and not yet sent */
+	uint64_t		 out_ms;	/* the first item waits since */
 	struct event		*ev_deadline;	/* handshake timeout */
 };
 
@@ -426,6 +432,7 @@ void	conn_consume(struct conn *c, size_t n);
 const uint8_t *conn_input(struct conn *c);
 void	conn_shutdown(struct conn *c);
 void	conn_handshake_done(struct conn *c);
+void	conn_tick(void);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
@@ -463,6 +470,7 @@ int	tx_payload_done(struct conn *c);
 void	tx_drain_done(struct conn *c);
 void	tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep);
 void	tx_finish(struct req *r);
+void	tx_inflight_dropped(struct conn *c);
 uint32_t nbd_errno(int err);
 bool	tx_retry_waiting(struct conn *c);
 
@@ -500,6 +508,7 @@ const char *tls_default_dir(void);
 int	sup_start(struct backend *be);
 void	sup_worker_lost(struct backend *be, const char *why);
 void	sup_reaped(pid_t pid, int status);
+void	sup_backend_gone(struct backend *be);
 void	sup_stop_all(void);
 void	sup_tick(void);
 void	sup_restart_summary(void);

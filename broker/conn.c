@@ -477,6 +477,18 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Output. */
 
+/*
+ * What queued output costs in memory: its bytes, and per item the
+ * ring entry and the allocation of a small owned reply.  A client that
+ * sends bad requests and never reads the 16-byte replies would
+ * otherwise queue four times the limit.
+ */
+static size_t
+out_cost(const struct conn *c)
+{
+	return c->out_bytes + c->out_len * CONN_OUT_ITEM_COST;
+}
+
 void
 conn_queue(struct conn *c, const void *base, size_t len, void *owned,
     struct req *req)
@@ -503,6 +515,8 @@ conn_queue(struct conn *c, const void *base, size_t len, void *owned,
 		c->out_cap = ncap;
 		c->out_head = 0;
 	}
+	if (c->out_len == 0)
+		c->out_ms = now_ms();
 	it = &c->out[(c->out_head + c->out_len) % c->out_cap];
 	it->base = base;
 	it->len = len;
@@ -510,7 +524,7 @@ conn_queue(struct conn *c, const void *base, size_t len, void *owned,
 	it->req = req;
 	c->out_len++;
 	c->out_bytes += len;
-	if (c->out_bytes > CONN_MAX_OUT_BYTES)
+	if (out_cost(c) > CONN_MAX_OUT_BYTES)
 		conn_pause(c, PAUSE_OUTPUT);	/* until the client reads */
 	conn_mark_dirty(c);
 }
@@ -559,6 +573,7 @@ out_pop(struct conn *c)
 	c->out_head = (c->out_head + 1) % c->out_cap;
 	c->out_len--;
 	c->out_bytes -= it.len;
+	c->out_ms = now_ms();		/* the next item's turn */
 	free(it.owned);
 	if (it.req != NULL)
 		tx_finish(it.req);
@@ -610,7 +625,7 @@ conn_flush(struct conn *c)
 		while (c->out_len > 0 && c->out[c->out_head].len == 0)
 			out_pop(c);
 	}
-	if (!(c->flags & CONN_DEAD) && c->out_bytes <= CONN_MAX_OUT_BYTES / 2)
+	if (!(c->flags & CONN_DEAD) && out_cost(c) <= CONN_MAX_OUT_BYTES / 2)
 		conn_unpause(c, PAUSE_OUTPUT);
 	if (c->out_len == 0 && c->state == CONN_ST_CLOSING &&
 	    !(c->flags & CONN_DEAD))
@@ -724,6 +739,57 @@ conn_close(struct conn *c, const char *why)
 	if (broker.cfg.single)
 		broker_shutdown("the client on stdin/stdout disconnected");
 	conn_maybe_free(c);
+}
+
+/* Is a connection other than c waiting for arena space? */
+static bool
+others_wait(const struct conn *c)
+{
+	const struct conn	*w;
+
+	TAILQ_FOREACH(w, &c->be->waiters, wlink)
+		if (w != c)
+			return true;
+	return false;
+}
+
+/*
+ * Once a second.  A connection that holds shared payload space (arena
+ * slots) while it waits on its client -- for the rest of a WRITE
+ * payload, or for the client to read a reply -- for longer than the
+ * request timeout is closed, if other connections are waiting for that
+ * space: a client that stops in the middle of a request must not
+ * starve everybody else's requests.
+ */
+void
+conn_tick(void)
+{
+	struct conn	*c, *next;
+	uint64_t	 now = now_ms();
+	uint64_t	 limit = broker.cfg.rs.request_timeout_ms;
+	char		 why[160];
+
+	if (limit == 0)
+		return;
+	for (c = TAILQ_FIRST(&broker.conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->arena_bytes == 0 || !others_wait(c))
+			continue;
+		if (c->state == CONN_ST_TX_PAYLOAD &&
+		    now - c->payload_ms >= limit)
+			snprintf(why, sizeof(why), "holding %zu KiB of shared "
+			    "payload space, the rest of a WRITE payload has "
+			    "not come in %" PRIu64 " ms; others are waiting",
+			    c->arena_bytes / 1024, limit);
+		else if (c->out_len > 0 && now - c->out_ms >= limit)
+			snprintf(why, sizeof(why), "holding %zu KiB of shared "
+			    "payload space, replies have not been read for %"
+			    PRIu64 " ms; others are waiting",
+			    c->arena_bytes / 1024, limit);
+		else
+			continue;
+		conn_close(c, why);
+	}
 }
 
 /*

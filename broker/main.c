@@ -926,6 +926,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	sup_tick();
+	conn_tick();
 	conn_flush_dirty();
 }
 

@@ -157,6 +157,7 @@ start_payload(struct conn *c)
 	memcpy(c->be->out.base + slot_offset(&r->slot), conn_input(c), n);
 	conn_consume(c, n);
 	c->got = n;
+	c->payload_ms = now_ms();
 	if (c->got == r->count)
 		tx_payload_done(c);
 	else
@@ -393,6 +394,19 @@ tx_finish(struct req *r)
 		conn_close(c, NULL);	/* frees it when this was the last */
 		return;
 	}
+	tx_inflight_dropped(c);
+}
+
+/*
+ * c->inflight went down (a request finished, or a re-open that pinned
+ * the connection did): reading may resume, and after NBD_CMD_DISC or
+ * during shutdown the connection closes once nothing is left.
+ */
+void
+tx_inflight_dropped(struct conn *c)
+{
+	if (c->flags & CONN_DEAD)
+		return;
 	if (c->inflight < CONN_MAX_INFLIGHT)
 		conn_unpause(c, PAUSE_INFLIGHT);
 	if (broker.shutting_down && c->inflight == 0 && c->pause == 0)

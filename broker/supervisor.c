@@ -40,7 +40,12 @@
 
 extern char	**environ;
 
-/* A worker's stdout+stderr pipe; lives until the pipe's EOF. */
+/*
+ * A worker's stdout+stderr pipe; lives until the pipe's EOF, or until
+ * its backend is freed (sup_backend_gone), whichever comes first: the
+ * worker may be reaped, and a retired backend freed, before the end of
+ * its output has been read.
+ */
 struct errpipe {
 	int		 fd;
 	struct event	*ev;
@@ -48,7 +53,10 @@ struct errpipe {
 	pid_t		 pid;
 	char		 line[1024];
 	size_t		 len;
+	TAILQ_ENTRY(errpipe) link;	/* errpipes */
 };
+
+static TAILQ_HEAD(, errpipe)	errpipes = TAILQ_HEAD_INITIALIZER(errpipes);
 
 static const char *const env_keep[] = {
 	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS",
@@ -89,28 +97,67 @@ errpipe_flush_line(struct errpipe *ep)
 }
 
 static void
-errpipe_cb(evutil_socket_t fd, short what, void *arg)
+errpipe_free(struct errpipe *ep)
 {
-	struct errpipe	*ep = arg;
-	char		 buf[4096];
-	ssize_t		 n, i;
+	TAILQ_REMOVE(&errpipes, ep, link);
+	event_free(ep->ev);
+	close(ep->fd);
+	free(ep);
+}
 
-	(void)what;
-	n = read(fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		errpipe_flush_line(ep);
-		event_free(ep->ev);
-		close(ep->fd);
-		free(ep);
-		return;
-	}
+/* Read and log what the pipe holds, once; read(2)'s result. */
+static ssize_t
+errpipe_read(struct errpipe *ep)
+{
+	char	buf[4096];
+	ssize_t	n, i;
+
+	n = read(ep->fd, buf, sizeof(buf));
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n' || ep->len == sizeof(ep->line) - 1)
 			errpipe_flush_line(ep);
 		if (buf[i] != '\n')
 			ep->line[ep->len++] = buf[i];
+	}
+	return n;
+}
+
+static void
+errpipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct errpipe	*ep = arg;
+	ssize_t		 n;
+
+	(void)fd;
+	(void)what;
+	n = errpipe_read(ep);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		errpipe_flush_line(ep);
+		errpipe_free(ep);
+	}
+}
+
+/*
+ * be is about to be freed: the pipes of its workers must not outlive
+ * it.  What they hold is logged now (at most a pipe's worth: 16 reads
+ * of 4 KiB), then they are closed.
+ */
+void
+sup_backend_gone(struct backend *be)
+{
+	struct errpipe	*ep, *next;
+	int		 i;
+
+	for (ep = TAILQ_FIRST(&errpipes); ep != NULL; ep = next) {
+		next = TAILQ_NEXT(ep, link);
+		if (ep->be != be)
+			continue;
+		for (i = 0; i < 16 && errpipe_read(ep) > 0; i++)
+			;
+		errpipe_flush_line(ep);
+		errpipe_free(ep);
 	}
 }
 
@@ -284,6 +331,7 @@ sup_start(struct backend *be)
 	be->generation++;
 	be->last_start_ms = now_ms();
 	be->state = BE_ST_SPAWNED;
+	be->said_failed = false;
 	be->dirty = false;
 	if ((ep = calloc(1, sizeof(*ep))) != NULL) {
 		ep->fd = ep_fds[0];
@@ -296,7 +344,8 @@ sup_start(struct backend *be)
 				event_free(ep->ev);
 			free(ep);
 			close(ep_fds[0]);
-		}
+		} else
+			TAILQ_INSERT_TAIL(&errpipes, ep, link);
 	} else
 		close(ep_fds[0]);
 	if (backend_connect(be, sv[0]) == -1 || queue_config(be) == -1) {
@@ -517,12 +566,17 @@ sup_reopen_done(struct backend *be, struct req *r,
 		}
 		c->flags |= CONN_STALE;
 		fail_conn_requests(be, c, EIO);
-		conn_close(c, "export changed or unavailable after restart");
+		/* Send those EIO replies, then close (conn_flush). */
+		conn_log(c, LOG_WARNING, "closing: export changed or "
+		    "unavailable after restart");
+		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+		conn_mark_dirty(c);
 		return;
 	}
 	c->handle = rep->handle;
 	c->flags |= CONN_HANDLE_OPEN;
 	backend_send_pending(be);
+	tx_inflight_dropped(c);		/* NBD_CMD_DISC came meanwhile? */
 }
 
 /*
@@ -641,15 +695,16 @@ sup_worker_lost(struct backend *be, const char *why)
 			TAILQ_REMOVE(&be->pending, r, bq);
 			r->where = REQ_NOWHERE;
 			if (r->kind == REQ_OPEN) {
-				r->conn->inflight--;
-				if (r->conn->flags & CONN_DEAD) {
-					struct conn	*dc = r->conn;
+				struct conn	*oc = r->conn;
 
-					req_free(r);
-					reopen_finished(be, dc);
-					conn_close(dc, NULL);
-					continue;
-				}
+				oc->inflight--;
+				req_free(r);
+				if (oc->flags & CONN_DEAD) {
+					reopen_finished(be, oc);
+					conn_close(oc, NULL);
+				} else
+					tx_inflight_dropped(oc);
+				continue;
 			}
 			req_free(r);
 		}

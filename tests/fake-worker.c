@@ -8,45 +8,91 @@
  *
  * The broker starts workers with a fixed argument list, so a test
  * points NBDBROKER_WORKER at a small wrapper script that runs
- * "fake-worker --mode=MODE "$@"".
+ * "fake-worker --mode=MODE [OPTIONS] "$@"".
  *
- * To add a misbehaviour: write a mode_*() function that takes the
- * conversation from the start (fake_recv/fake_send help) and add it
- * to the modes[] table.  Test code only; never installed.
+ * Most modes first behave: they answer Hello and Config, open exports
+ * and serve requests correctly (zeros, or the file given with --disk),
+ * and misbehave only when a data request triggers them: the Nth of
+ * each worker (--nth, default 1), or every one that touches byte
+ * --offset.  --instances=K limits the misbehaviour to the first K
+ * workers the broker starts (Config.instance; 0, the default: all),
+ * so that a replayed request can succeed on a later worker.
+ *
+ * To add a misbehaviour: write a bad_*() function that gets the
+ * triggering request and add it to modes[].  A mode that takes the
+ * conversation from the start (bad-version, silent) has a run function
+ * instead.  Test code only; never installed.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
+#include "nbd-protocol.h"
 #include "rpc-frame.h"
+#define NBDBROKER_API_VERSION 2
+#include "nbdbroker-plugin.h"
 
 #define FAKE_BAD_MAJOR		99	/* what bad-version claims */
 #define FAKE_READ_CHUNK		65536
-#define FAKE_LIFETIME_S		60	/* never outlive a stuck test */
+#define FAKE_LIFETIME_S		600	/* never outlive a test */
+#define FAKE_DEFAULT_SIZE	(64 * 1024 * 1024)
+#define FAKE_LOG_FLOOD		100000	/* what log-flood sends */
+#define FAKE_NFDS		8	/* descriptors send-fds passes */
+#define FAKE_LIST_FLOOD		2000000	/* exports or extents in a flood */
 
 /* Exit statuses (the broker logs them). */
 #define FAKE_EXIT_DONE		2	/* finished its act */
-#define FAKE_EXIT_PROTO		3	/* the broker said something odd */
+#define FAKE_EXIT_PROTO		3	/* the broker said an odd thing */
 #define FAKE_EXIT_USAGE		4
 
+/* What a misbehaviour leaves to do with the request that triggered it. */
+#define FAKE_ANSWER		1	/* answer it correctly too */
+#define FAKE_DONE		0	/* nothing: it was dealt with */
+#define FAKE_EXIT		(-1)	/* exit (FAKE_EXIT_DONE) */
+
+struct fake_mode;
+
 struct fake {
-	int		fd;		/* RPC socket (RPC_WORKER_FD) */
-	struct rpc_buf	rbuf;		/* bytes from the broker */
+	int		 fd;		/* RPC socket (RPC_WORKER_FD) */
+	struct rpc_buf	 rbuf;		/* bytes from the broker */
+	const struct fake_mode *mode;
+	/* Options. */
+	unsigned	 nth;		/* misbehave on this request */
+	int64_t		 offset;	/* ... or those touching it */
+	unsigned	 instances;	/* ... in workers up to this */
+	int		 disk;		/* --disk, or -1: zeros */
+	int64_t		 size;		/* export size */
+	unsigned	 open_delay_ms;	/* later workers open slowly */
+	/* State. */
+	uint32_t	 instance;	/* from Config */
+	unsigned	 ndata;		/* data requests received */
+	uint64_t	 next_handle;
+	const uint8_t	*arena_out;	/* WRITE payloads, read-only */
+	size_t		 arena_out_size;
+	uint8_t		*arena_in;	/* READ results */
+	size_t		 arena_in_size;
 };
 
 struct fake_mode {
 	const char	*name;
 	const char	*help;
-	int		(*run)(struct fake *f);	/* returns the exit status */
+	int		(*run)(struct fake *f);	/* the exit status */
+	int		(*bad)(struct fake *f, const RpcEnvelope *req);
 };
 
 static void
@@ -92,26 +138,35 @@ fake_recv(struct fake *f, RpcEnvelope **envp)
 	}
 }
 
+/* Write n bytes to the broker.  0, or -1 with errno. */
+static int
+fake_write(struct fake *f, const void *p, size_t n)
+{
+	const uint8_t	*b = p;
+
+	while (n > 0) {
+		ssize_t	w = write(f->fd, b, n);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= w;
+	}
+	return 0;
+}
+
 /* Send one Envelope.  0, or -1 with errno. */
 static int
 fake_send(struct fake *f, const RpcEnvelope *env)
 {
 	struct rpc_buf	b = { 0 };
-	int		r = 0;
+	int		r;
 
 	if (rpc_frame_encode(&b, env) == -1)
 		return -1;
-	while (rpc_buf_len(&b) > 0) {
-		ssize_t	n = write(f->fd, b.data + b.start, rpc_buf_len(&b));
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = -1;
-			break;
-		}
-		rpc_buf_consume(&b, n);
-	}
+	r = fake_write(f, b.data + b.start, rpc_buf_len(&b));
 	rpc_buf_free(&b);
 	return r;
 }
@@ -191,13 +246,691 @@ mode_exit_at_start(struct fake *f)
 	return FAKE_EXIT_DONE;
 }
 
+/* The correct core. */
+
+static int
+send_hello(struct fake *f)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Hello		h = NBDBROKER__RPC__HELLO__INIT;
+
+	h.major = RPC_PROTOCOL_MAJOR;
+	h.minor = RPC_PROTOCOL_MINOR;
+	h.api_min = 1;
+	h.api_max = 2;
+	h.pid = getpid();
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_HELLO;
+	env.hello = &h;
+	return fake_send(f, &env);
+}
+
+static int
+send_ready(struct fake *f)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Ready		rd = NBDBROKER__RPC__READY__INIT;
+
+	rd.name = (char *)"fake";
+	rd.api_version = 2;
+	rd.thread_model = NBDBROKER_THREAD_MODEL_PARALLEL;
+	/* A disk outlives workers; zeros are the same in every one. */
+	rd.durability = f->disk != -1 ? NBDBROKER_DURABILITY_PERSISTENT :
+	    NBDBROKER_DURABILITY_STATELESS;
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;
+	env.ready = &rd;
+	return fake_send(f, &env);
+}
+
+static void *
+map_arena(int fd, int prot, size_t *sizep)
+{
+	struct stat	 st;
+	void		*p;
+
+	*sizep = 0;
+	if (fstat(fd, &st) == -1 || st.st_size == 0)
+		return NULL;
+	p = mmap(NULL, st.st_size, prot, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	*sizep = st.st_size;
+	return p;
+}
+
+static int
+answer_open(struct fake *f, const RpcEnvelope *m)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__OpenReply	o = NBDBROKER__RPC__OPEN_REPLY__INIT;
+
+	if (f->instance > 1 && f->open_delay_ms > 0)
+		usleep(f->open_delay_ms * 1000);
+	o.handle = ++f->next_handle;
+	o.size = f->size;
+	/* open-size-changes: every restart shows a bigger disk. */
+	if (strcmp(f->mode->name, "open-size-changes") == 0)
+		o.size += (int64_t)(f->instance - 1) * 4096;
+	o.caps = RPC_CAP_WRITE | RPC_CAP_FLUSH | RPC_CAP_TRIM | RPC_CAP_ZERO |
+	    RPC_CAP_MULTI_CONN | RPC_CAP_EXTENTS;
+	o.fua = NBDBROKER_FUA_NATIVE;
+	o.cache = NBDBROKER_CACHE_NONE;
+	o.canonical_name = m->open->export_name;
+	env.id = m->id;
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_OPEN_REPLY;
+	env.open_reply = &o;
+	return fake_send(f, &env);
+}
+
+/* Carry out a data request; its errno. */
+static int
+do_request(struct fake *f, const Nbdbroker__Rpc__Request *rq)
+{
+	static const uint8_t	zero[65536];
+	uint8_t			*in;
+	const uint8_t		*out;
+	uint64_t		 done;
+
+	if (rq->offset > (uint64_t)f->size ||
+	    rq->count > (uint64_t)f->size - rq->offset)
+		return EINVAL;
+	switch (rq->type) {
+	case NBD_CMD_READ:
+		if (rq->slot > f->arena_in_size ||
+		    rq->count > f->arena_in_size - rq->slot)
+			return EINVAL;
+		in = f->arena_in + rq->slot;
+		if (f->disk == -1) {
+			memset(in, 0, rq->count);
+			return 0;
+		}
+		return pread(f->disk, in, rq->count, rq->offset) ==
+		    (ssize_t)rq->count ? 0 : EIO;
+	case NBD_CMD_WRITE:
+		if (rq->slot > f->arena_out_size ||
+		    rq->count > f->arena_out_size - rq->slot)
+			return EINVAL;
+		out = f->arena_out + rq->slot;
+		if (f->disk == -1)
+			return 0;
+		return pwrite(f->disk, out, rq->count, rq->offset) ==
+		    (ssize_t)rq->count ? 0 : EIO;
+	case NBD_CMD_TRIM:
+	case NBD_CMD_WRITE_ZEROES:
+		for (done = 0; f->disk != -1 && done < rq->count; ) {
+			size_t	n = rq->count - done < sizeof(zero) ?
+			    rq->count - done : sizeof(zero);
+
+			if (pwrite(f->disk, zero, n, rq->offset + done) !=
+			    (ssize_t)n)
+				return EIO;
+			done += n;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Answer a data request correctly. */
+static int
+answer_request(struct fake *f, const RpcEnvelope *m)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Reply		rp = NBDBROKER__RPC__REPLY__INIT;
+	uint64_t			len;
+	uint32_t			type = 0;
+
+	rp.err = do_request(f, m->request);
+	if (rp.err == 0 && m->request->type == NBD_CMD_BLOCK_STATUS) {
+		len = m->request->count;
+		rp.n_extent_length = rp.n_extent_type = 1;
+		rp.extent_length = &len;
+		rp.extent_type = &type;
+	}
+	env.id = m->id;
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_REPLY;
+	env.reply = &rp;
+	return fake_send(f, &env);
+}
+
+/*
+ * list-flood: as many exports (all named "") as fit in one frame, two
+ * bytes each: 2,000,000, where the real worker stops at 10,000.
+ */
+static int
+send_list_flood(struct fake *f, Nbdbroker__Rpc__Envelope *env)
+{
+	Nbdbroker__Rpc__ExportEntry	  e = NBDBROKER__RPC__EXPORT_ENTRY__INIT;
+	Nbdbroker__Rpc__ExportEntry	**ep;
+	size_t				  i, n = FAKE_LIST_FLOOD;
+	int				  r;
+
+	if ((ep = calloc(n, sizeof(*ep))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		ep[i] = &e;
+	env->export_list->n_exports = n;
+	env->export_list->exports = ep;
+	r = fake_send(f, env);
+	free(ep);
+	return r;
+}
+
+static int
+answer_other(struct fake *f, const RpcEnvelope *m)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__CloseReply	cr = NBDBROKER__RPC__CLOSE_REPLY__INIT;
+	Nbdbroker__Rpc__ExportList	el = NBDBROKER__RPC__EXPORT_LIST__INIT;
+
+	env.id = m->id;
+	switch (m->body_case) {
+	case NBDBROKER__RPC__ENVELOPE__BODY_CLOSE:
+		cr.handle = m->close->handle;
+		env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_CLOSE_REPLY;
+		env.close_reply = &cr;
+		break;
+	case NBDBROKER__RPC__ENVELOPE__BODY_LIST_EXPORTS:
+		env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_EXPORT_LIST;
+		env.export_list = &el;
+		if (strcmp(f->mode->name, "list-flood") == 0)
+			return send_list_flood(f, &env);
+		break;
+	default:
+		fake_log("unexpected %s from the broker",
+		    rpc_body_name(m->body_case));
+		return -1;
+	}
+	return fake_send(f, &env);
+}
+
+static bool
+triggered(struct fake *f, const Nbdbroker__Rpc__Request *rq)
+{
+	if (f->instances != 0 && f->instance > f->instances)
+		return false;
+	if (f->offset >= 0)
+		return rq->count > 0 && (uint64_t)f->offset >= rq->offset &&
+		    (uint64_t)f->offset - rq->offset < rq->count;
+	return f->ndata == f->nth;
+}
+
+/*
+ * failed-flood, in restarted workers: report start-up failure
+ * FAKE_LOG_FLOOD times, then Ready.  Failed is the last word of a
+ * worker that could not start.
+ */
+static int
+send_failed_flood(struct fake *f)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Failed		fl = NBDBROKER__RPC__FAILED__INIT;
+	struct rpc_buf			b = { 0 };
+	int				i;
+
+	fl.stage = (char *)"get_ready";
+	fl.message = (char *)"failed again";
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_FAILED;
+	env.failed = &fl;
+	for (i = 0; i < FAKE_LOG_FLOOD; i++)
+		if (rpc_frame_encode(&b, &env) == -1)
+			break;
+	fake_write(f, b.data + b.start, rpc_buf_len(&b));
+	rpc_buf_free(&b);
+	send_ready(f);
+	fake_wait_for_eof(f);
+	return FAKE_EXIT_DONE;
+}
+
+/*
+ * Behave: Hello, Config, then serve until the broker hangs up, handing
+ * triggering requests to the mode's misbehaviour.
+ */
+static int
+serve(struct fake *f)
+{
+	RpcEnvelope	*m;
+	int		 r;
+
+	if (fake_expect_hello(f) == -1 || send_hello(f) == -1)
+		return FAKE_EXIT_PROTO;
+	if (fake_recv(f, &m) != 1 ||
+	    m->body_case != NBDBROKER__RPC__ENVELOPE__BODY_CONFIG) {
+		fake_log("expected Config");
+		rpc_envelope_free(m);
+		return FAKE_EXIT_PROTO;
+	}
+	f->instance = m->config->instance;
+	rpc_envelope_free(m);
+	if (strcmp(f->mode->name, "failed-flood") == 0 && f->instance > 1)
+		return send_failed_flood(f);
+	f->arena_out = map_arena(RPC_WORKER_ARENA_OUT_FD, PROT_READ,
+	    &f->arena_out_size);
+	f->arena_in = map_arena(RPC_WORKER_ARENA_IN_FD, PROT_READ | PROT_WRITE,
+	    &f->arena_in_size);
+	if (send_ready(f) == -1)
+		return FAKE_EXIT_PROTO;
+	while ((r = fake_recv(f, &m)) == 1) {
+		switch (m->body_case) {
+		case NBDBROKER__RPC__ENVELOPE__BODY_OPEN:
+			r = answer_open(f, m);
+			break;
+		case NBDBROKER__RPC__ENVELOPE__BODY_REQUEST:
+			f->ndata++;
+			r = FAKE_ANSWER;
+			if (f->mode->bad != NULL && triggered(f, m->request)) {
+				fake_log("instance %u: request %u (%s offset "
+				    "%" PRIu64 "): %s", f->instance, f->ndata,
+				    nbd_cmd_name(m->request->type),
+				    m->request->offset, f->mode->name);
+				r = f->mode->bad(f, m);
+			}
+			if (r == FAKE_EXIT) {
+				rpc_envelope_free(m);
+				return FAKE_EXIT_DONE;
+			}
+			r = r == FAKE_ANSWER ? answer_request(f, m) : 0;
+			break;
+		default:
+			r = answer_other(f, m);
+			break;
+		}
+		rpc_envelope_free(m);
+		if (r == -1)		/* the broker hung up on us */
+			return FAKE_EXIT_DONE;
+	}
+	return r == 0 ? FAKE_EXIT_DONE : FAKE_EXIT_PROTO;
+}
+
+/* Misbehaviours. */
+
+static int
+send_raw_reply(struct fake *f, uint64_t id, int err, size_t nlen,
+    const uint64_t *len, size_t ntype, const uint32_t *type)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Reply		rp = NBDBROKER__RPC__REPLY__INIT;
+
+	rp.err = err;
+	rp.n_extent_length = nlen;
+	rp.extent_length = (uint64_t *)len;
+	rp.n_extent_type = ntype;
+	rp.extent_type = (uint32_t *)type;
+	env.id = id;
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_REPLY;
+	env.reply = &rp;
+	return fake_send(f, &env);
+}
+
+static int
+bad_exit(struct fake *f, const RpcEnvelope *m)
+{
+	return FAKE_EXIT;
+}
+
+static int
+bad_garbage(struct fake *f, const RpcEnvelope *m)
+{
+	uint8_t	junk[64];
+
+	memset(junk, 0xff, sizeof(junk));
+	fake_write(f, junk, sizeof(junk));
+	return FAKE_DONE;
+}
+
+static int
+bad_length(struct fake *f, uint32_t len)
+{
+	uint8_t	hdr[4 + 16] = { len >> 24, len >> 16, len >> 8, len };
+
+	fake_write(f, hdr, sizeof(hdr));
+	return FAKE_DONE;
+}
+
+static int
+bad_oversized(struct fake *f, const RpcEnvelope *m)
+{
+	return bad_length(f, RPC_MAX_FRAME + 1);
+}
+
+static int
+bad_huge_length(struct fake *f, const RpcEnvelope *m)
+{
+	return bad_length(f, UINT32_MAX);
+}
+
+static int
+bad_zero_length(struct fake *f, const RpcEnvelope *m)
+{
+	return bad_length(f, 0);
+}
+
+/* Half of a correct reply frame, then exit. */
+static int
+bad_close_mid_frame(struct fake *f, const RpcEnvelope *m)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Reply		rp = NBDBROKER__RPC__REPLY__INIT;
+	struct rpc_buf			b = { 0 };
+
+	env.id = m->id;
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_REPLY;
+	env.reply = &rp;
+	if (rpc_frame_encode(&b, &env) == 0)
+		fake_write(f, b.data, rpc_buf_len(&b) / 2);
+	rpc_buf_free(&b);
+	return FAKE_EXIT;
+}
+
+static int
+bad_unknown_id(struct fake *f, const RpcEnvelope *m)
+{
+	send_raw_reply(f, m->id ^ UINT64_C(0x8000000000000000), 0, 0, NULL,
+	    0, NULL);
+	return FAKE_DONE;
+}
+
+static int
+bad_duplicate(struct fake *f, const RpcEnvelope *m)
+{
+	answer_request(f, m);
+	answer_request(f, m);
+	return FAKE_DONE;
+}
+
+/* A reply whose extents say too much: for a READ, any at all. */
+static int
+bad_extents_on_read(struct fake *f, const RpcEnvelope *m)
+{
+	uint64_t	len = m->request->count;
+	uint32_t	type = 0;
+
+	if (m->request->type != NBD_CMD_READ)
+		return FAKE_ANSWER;
+	if (do_request(f, m->request) == 0)
+		send_raw_reply(f, m->id, 0, 1, &len, 1, &type);
+	return FAKE_DONE;
+}
+
+/* Block status extents adding up to twice the range asked for. */
+static int
+bad_extents_beyond(struct fake *f, const RpcEnvelope *m)
+{
+	uint64_t	len[2] = { m->request->count, m->request->count };
+	uint32_t	type[2] = { NBD_STATE_HOLE, 0 };
+
+	if (m->request->type != NBD_CMD_BLOCK_STATUS)
+		return FAKE_ANSWER;
+	send_raw_reply(f, m->id, 0, 2, len, 2, type);
+	return FAKE_DONE;
+}
+
+/* 2,000,000 one-byte extents: as many as fit in a frame. */
+static int
+bad_extents_flood(struct fake *f, const RpcEnvelope *m)
+{
+	uint64_t	*len;
+	uint32_t	*type;
+	size_t		 i, n = FAKE_LIST_FLOOD;
+
+	if (m->request->type != NBD_CMD_BLOCK_STATUS)
+		return FAKE_ANSWER;
+	len = calloc(n, sizeof(*len));
+	type = calloc(n, sizeof(*type));
+	for (i = 0; len != NULL && type != NULL && i < n; i++)
+		len[i] = 1;
+	if (len != NULL && type != NULL)
+		send_raw_reply(f, m->id, 0, n, len, n, type);
+	free(len);
+	free(type);
+	return FAKE_DONE;
+}
+
+static int
+bad_extents_zero(struct fake *f, const RpcEnvelope *m)
+{
+	uint64_t	len[2] = { 0, m->request->count };
+	uint32_t	type[2] = { 0, 0 };
+
+	if (m->request->type != NBD_CMD_BLOCK_STATUS)
+		return FAKE_ANSWER;
+	send_raw_reply(f, m->id, 0, 2, len, 2, type);
+	return FAKE_DONE;
+}
+
+static int
+bad_extents_type(struct fake *f, const RpcEnvelope *m)
+{
+	uint64_t	len = m->request->count;
+	uint32_t	type = 0x80;
+
+	if (m->request->type != NBD_CMD_BLOCK_STATUS)
+		return FAKE_ANSWER;
+	send_raw_reply(f, m->id, 0, 1, &len, 1, &type);
+	return FAKE_DONE;
+}
+
+static int
+bad_extents_mismatch(struct fake *f, const RpcEnvelope *m)
+{
+	uint64_t	len[2] = { 1, m->request->count - 1 };
+	uint32_t	type = 0;
+
+	if (m->request->type != NBD_CMD_BLOCK_STATUS)
+		return FAKE_ANSWER;
+	send_raw_reply(f, m->id, 0, 2, len, 1, &type);
+	return FAKE_DONE;
+}
+
+static int
+bad_errno(struct fake *f, const RpcEnvelope *m)
+{
+	send_raw_reply(f, m->id, -EIO, 0, NULL, 0, NULL);
+	return FAKE_DONE;
+}
+
+/* Not a violation: an errno NBD has no name for becomes EIO. */
+static int
+bad_unknown_errno(struct fake *f, const RpcEnvelope *m)
+{
+	send_raw_reply(f, m->id, 200, 0, NULL, 0, NULL);
+	return FAKE_DONE;
+}
+
+/* Never answer this request (the others still are). */
+static int
+bad_hang(struct fake *f, const RpcEnvelope *m)
+{
+	return FAKE_DONE;
+}
+
+static int
+bad_log_flood(struct fake *f, const RpcEnvelope *m)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Log		lg = NBDBROKER__RPC__LOG__INIT;
+	struct rpc_buf			b = { 0 };
+	char				msg[256];
+	int				i;
+
+	memset(msg, 'L', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	lg.level = LOG_ERR;
+	lg.message = msg;
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_LOG;
+	env.log = &lg;
+	for (i = 0; i < FAKE_LOG_FLOOD; i++) {
+		if (rpc_frame_encode(&b, &env) == -1)
+			break;
+		if (rpc_buf_len(&b) > 1024 * 1024 || i == FAKE_LOG_FLOOD - 1) {
+			if (fake_write(f, b.data + b.start,
+			    rpc_buf_len(&b)) == -1)
+				break;
+			rpc_buf_consume(&b, rpc_buf_len(&b));
+		}
+	}
+	rpc_buf_free(&b);
+	return FAKE_ANSWER;
+}
+
+static int
+bad_stderr_flood(struct fake *f, const RpcEnvelope *m)
+{
+	char	line[1100];
+	int	i;
+
+	memset(line, 'E', sizeof(line) - 1);	/* longer than a log line */
+	line[sizeof(line) - 1] = '\n';
+	for (i = 0; i < 2000; i++)
+		if (write(STDERR_FILENO, line, sizeof(line)) == -1)
+			break;
+	return FAKE_ANSWER;
+}
+
+/* The correct reply, with descriptors attached (SCM_RIGHTS). */
+static int
+bad_send_fds(struct fake *f, const RpcEnvelope *m)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Reply		rp = NBDBROKER__RPC__REPLY__INIT;
+	union {
+		char		buf[CMSG_SPACE(FAKE_NFDS * sizeof(int))];
+		struct cmsghdr	align;
+	}				u;
+	int				fds[FAKE_NFDS], i;
+	struct rpc_buf			b = { 0 };
+	struct msghdr			msg;
+	struct cmsghdr			*cm;
+	struct iovec			iov;
+
+	rp.err = do_request(f, m->request);
+	env.id = m->id;
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_REPLY;
+	env.reply = &rp;
+	if (rpc_frame_encode(&b, &env) == -1)
+		return FAKE_EXIT;
+	for (i = 0; i < FAKE_NFDS; i++)
+		fds[i] = i % 2 ? open("/dev/null", O_RDONLY | O_CLOEXEC) :
+		    dup(f->fd);
+	memset(&msg, 0, sizeof(msg));
+	memset(&u, 0, sizeof(u));
+	iov.iov_base = b.data + b.start;
+	iov.iov_len = rpc_buf_len(&b);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	if (sendmsg(f->fd, &msg, 0) != (ssize_t)rpc_buf_len(&b))
+		fake_log("sendmsg: %s", strerror(errno));
+	for (i = 0; i < FAKE_NFDS; i++)
+		close(fds[i]);
+	rpc_buf_free(&b);
+	return FAKE_DONE;
+}
+
+/* A message only the broker may send. */
+static int
+bad_wrong_way(struct fake *f, const RpcEnvelope *m)
+{
+	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
+
+	env.id = m->id;
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_REQUEST;
+	env.request = m->request;
+	fake_send(f, &env);
+	return FAKE_DONE;
+}
+
+static int
+bad_hello_again(struct fake *f, const RpcEnvelope *m)
+{
+	send_hello(f);
+	return FAKE_DONE;
+}
+
+/*
+ * Every misbehaviour that gets a worker killed at once, one per
+ * worker: instance N does chaos_list[N % n] (the 10,000-deaths test).
+ */
+static int	(*const chaos_list[])(struct fake *, const RpcEnvelope *) = {
+	bad_exit, bad_garbage, bad_oversized, bad_huge_length,
+	bad_zero_length, bad_close_mid_frame, bad_unknown_id, bad_duplicate,
+	bad_errno, bad_wrong_way, bad_hello_again,
+};
+
+static int
+bad_chaos(struct fake *f, const RpcEnvelope *m)
+{
+	size_t	n = sizeof(chaos_list) / sizeof(chaos_list[0]);
+
+	return chaos_list[f->instance % n](f, m);
+}
+
 static const struct fake_mode	modes[] = {
+	/* Taking over from the start. */
 	{ "bad-version", "answer Hello with protocol major 99",
-	    mode_bad_version },
+	    mode_bad_version, NULL },
 	{ "exit-at-start", "exit before sending anything",
-	    mode_exit_at_start },
+	    mode_exit_at_start, NULL },
 	{ "silent", "take the broker's Hello, never answer (until killed)",
-	    mode_silent },
+	    mode_silent, NULL },
+	/* Serving correctly, misbehaving when triggered. */
+	{ "good", "serve correctly, never misbehave", serve, NULL },
+	{ "exit", "exit (a crash)", serve, bad_exit },
+	{ "garbage", "send 64 bytes of 0xff", serve, bad_garbage },
+	{ "oversized", "send a frame header of RPC_MAX_FRAME + 1", serve,
+	    bad_oversized },
+	{ "huge-length", "send a frame header of 0xffffffff", serve,
+	    bad_huge_length },
+	{ "zero-length", "send a frame header of 0", serve,
+	    bad_zero_length },
+	{ "close-mid-frame", "send half a reply frame, then exit", serve,
+	    bad_close_mid_frame },
+	{ "unknown-id", "reply with an id that is not in flight", serve,
+	    bad_unknown_id },
+	{ "duplicate", "reply twice", serve, bad_duplicate },
+	{ "extents-on-read", "a READ reply carrying extents", serve,
+	    bad_extents_on_read },
+	{ "extents-beyond", "block status extents adding up to twice the "
+	    "range (clipped, not a violation)", serve, bad_extents_beyond },
+	{ "extents-flood", "2,000,000 block status extents of 1 byte",
+	    serve, bad_extents_flood },
+	{ "extents-zero", "a block status extent of length 0", serve,
+	    bad_extents_zero },
+	{ "extents-type", "a block status extent of unknown type 0x80",
+	    serve, bad_extents_type },
+	{ "extents-mismatch", "two extent lengths, one type", serve,
+	    bad_extents_mismatch },
+	{ "bad-errno", "reply with errno -5", serve, bad_errno },
+	{ "unknown-errno", "reply with errno 200 (not a violation: EIO)",
+	    serve, bad_unknown_errno },
+	{ "hang", "never answer the request (serve the others)", serve,
+	    bad_hang },
+	{ "log-flood", "send 100000 Log messages, then answer", serve,
+	    bad_log_flood },
+	{ "stderr-flood", "write 2 MB of long lines to stderr, then answer",
+	    serve, bad_stderr_flood },
+	{ "send-fds", "answer with 8 descriptors attached (SCM_RIGHTS)",
+	    serve, bad_send_fds },
+	{ "wrong-way", "send a Request (only brokers send those)", serve,
+	    bad_wrong_way },
+	{ "hello-again", "send Hello while serving", serve,
+	    bad_hello_again },
+	{ "open-size-changes", "exit; every later worker reports a disk "
+	    "4096 bytes bigger", serve, bad_exit },
+	{ "failed-flood", "exit; later workers report Failed 100000 times, "
+	    "then Ready", serve, bad_exit },
+	{ "list-flood", "answer NBD_OPT_LIST with 2,000,000 exports",
+	    serve, NULL },
+	{ "chaos", "instance N does the Nth of: exit, garbage, oversized, "
+	    "huge-length, zero-length, close-mid-frame, unknown-id, "
+	    "duplicate, bad-errno, wrong-way, hello-again", serve,
+	    bad_chaos },
 };
 
 #define NMODES	(sizeof(modes) / sizeof(modes[0]))
@@ -208,11 +941,18 @@ usage(int status)
 	size_t	i;
 
 	fprintf(status ? stderr : stdout,
-	    "Usage: fake-worker --mode=MODE [--broker-pid PID]\n"
+	    "Usage: fake-worker --mode=MODE [--nth=N] [--offset=OFF]\n"
+	    "         [--instances=K] [--disk=FILE] [--size=BYTES] "
+	    "[--open-delay=MS]\n"
+	    "         [--broker-pid PID]\n"
 	    "A misbehaving stand-in for nbdbroker-worker (tests only).\n"
+	    "Misbehaves on the Nth data request of each worker (default 1),\n"
+	    "or on every one touching byte OFF, in the first K workers\n"
+	    "(default: all).  Serves zeros, or FILE.  Workers after the\n"
+	    "first wait MS before answering each Open.\n"
 	    "Modes:\n");
 	for (i = 0; i < NMODES; i++)
-		fprintf(status ? stderr : stdout, "  %-16s %s\n",
+		fprintf(status ? stderr : stdout, "  %-18s %s\n",
 		    modes[i].name, modes[i].help);
 	exit(status);
 }
@@ -222,12 +962,22 @@ main(int argc, char **argv)
 {
 	static const struct option	 longopts[] = {
 		{ "mode", required_argument, NULL, 'm' },
+		{ "nth", required_argument, NULL, 'n' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "instances", required_argument, NULL, 'i' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "size", required_argument, NULL, 's' },
+		{ "open-delay", required_argument, NULL, 'D' },
 		{ "broker-pid", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct fake_mode		*mode = NULL;
-	struct fake			 f = { .fd = RPC_WORKER_FD };
+	struct fake			 f = {
+		.fd = RPC_WORKER_FD, .nth = 1, .offset = -1, .disk = -1,
+		.size = FAKE_DEFAULT_SIZE,
+	};
+	struct stat			 st;
 	size_t				 i;
 	int				 c, status;
 
@@ -242,6 +992,30 @@ main(int argc, char **argv)
 				    "'%s'\n", optarg);
 				usage(FAKE_EXIT_USAGE);
 			}
+			break;
+		case 'n':
+			f.nth = strtoul(optarg, NULL, 0);
+			break;
+		case 'o':
+			f.offset = strtoll(optarg, NULL, 0);
+			break;
+		case 'i':
+			f.instances = strtoul(optarg, NULL, 0);
+			break;
+		case 'd':
+			if ((f.disk = open(optarg, O_RDWR | O_CLOEXEC)) == -1 ||
+			    fstat(f.disk, &st) == -1) {
+				fprintf(stderr, "fake-worker: %s: %s\n", optarg,
+				    strerror(errno));
+				return FAKE_EXIT_USAGE;
+			}
+			f.size = st.st_size;
+			break;
+		case 's':
+			f.size = strtoll(optarg, NULL, 0);
+			break;
+		case 'D':
+			f.open_delay_ms = strtoul(optarg, NULL, 0);
 			break;
 		case 'b':
 			break;		/* the broker's pid: not needed */
@@ -264,6 +1038,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	fake_log("mode %s", mode->name);
+	f.mode = mode;
 	status = mode->run(&f);
 	rpc_buf_free(&f.rbuf);
 	return status;

@@ -168,3 +168,43 @@ expect_start_failure() {
 	fi
 	return 0
 }
+
+# fake_worker DIR MODE [OPTIONS...]: write DIR/worker-MODE, a wrapper
+# for NBDBROKER_WORKER that runs tests/fake-worker in MODE with
+# OPTIONS (see fake-worker --help), and print its path.
+fake_worker() {
+	local dir=$1 mode=$2 w
+	shift 2
+	w=$dir/worker-$mode
+	{
+		printf '#!/bin/sh\nexec %q --mode=%q' \
+		    "$abs_top_builddir/tests/fake-worker" "$mode"
+		printf ' %q' "$@"
+		printf ' "$@"\n'
+	} > "$w"
+	chmod +x "$w"
+	echo "$w"
+}
+
+# fd_count PID: how many descriptors PID has open.
+fd_count() {
+	ls "/proc/$1/fd" | wc -l
+}
+
+# rss_kb PID: resident memory of PID in KiB (VmRSS).
+rss_kb() {
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"
+}
+
+# Time limits in tests are multiplied by $slow; `make check-valgrind`
+# sets NBDBROKER_TEST_SLOW (the broker runs 10 times slower there).
+# $measure_rss is 0 under valgrind and in sanitizer builds: the
+# broker's memory, as /proc shows it, is then mostly the tool's, so
+# tests do not assert on it.
+slow=${NBDBROKER_TEST_SLOW:-1}
+measure_rss=1
+if [ -n "${NBDBROKER_VALGRIND_LOGS:-}" ] ||
+    [ -n "${NBDBROKER_SANITIZERS:-}" ]; then
+	measure_rss=0
+fi
+export slow measure_rss

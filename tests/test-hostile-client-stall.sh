@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Clients that stop in the middle of a request while holding the
+# shared payload arena: two send the header of a 32 MiB WRITE and one
+# byte of its payload, two ask for a 32 MiB READ and never read the
+# reply.  Between them they hold both 64 MiB arenas.  While nobody
+# else needs the space they are left alone; once another client waits
+# for it, they are disconnected after the request timeout (2 s here),
+# as far as needed for the other client's writes and reads to go
+# through: both writers (each holds half the arena a WRITE needs),
+# one reader.  (They used to hold the arenas forever, and every other
+# client's WRITE and READ waited forever.)
+source "${srcdir:-.}/functions.sh"
+set -e
+set -x
+
+requires_nbd_python
+d=$(tmpdir)
+start_nbdbroker -U "$d/sock" --request-timeout 2s memory size=256M
+
+/usr/bin/python3 - "$d/sock" <<'PY'
+import select, socket, struct, sys, time
+import nbd
+path = sys.argv[1]
+MIB = 1024 * 1024
+
+def connect():
+    s = socket.socket(socket.AF_UNIX)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(path)
+    assert len(s.recv(18, socket.MSG_WAITALL)) == 18
+    s.sendall(struct.pack(">I", 3))
+    s.sendall(struct.pack(">QII", 0x49484156454F5054, 1, 0))
+    assert len(s.recv(10, socket.MSG_WAITALL)) == 10
+    return s
+
+def request(s, cmd, offset, count, cookie):
+    s.sendall(struct.pack(">IHHQQI", 0x25609513, 0, cmd, cookie, offset,
+                          count))
+
+def closed(s):
+    """True if the broker has closed s (drains what it sent)."""
+    s.setblocking(False)
+    try:
+        while True:
+            if not s.recv(1 << 20):
+                return True
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+writers = [connect() for _ in range(2)]
+readers = [connect() for _ in range(2)]
+for i, s in enumerate(writers):
+    request(s, 1, i * 32 * MIB, 32 * MIB, i)     # WRITE, then one byte
+    s.sendall(b"x")
+for i, s in enumerate(readers):
+    request(s, 0, i * 32 * MIB, 32 * MIB, i)     # READ, never read
+time.sleep(3)
+# Nobody else wanted the space: nobody was disconnected.
+assert not any(closed(s) for s in writers + readers)
+
+def wait(h, cookie, what):
+    t = time.monotonic()
+    while not h.aio_command_completed(cookie):
+        if time.monotonic() - t > 10:
+            sys.exit("the innocent client's %s is stuck" % what)
+        h.poll(100)
+    return time.monotonic() - t
+
+h = nbd.NBD()
+h.connect_unix(path)
+took_w = wait(h, h.aio_pwrite(b"\x11" * 4096, 100 * MIB), "write")
+buf = nbd.Buffer(4096)
+took_r = wait(h, h.aio_pread(buf, 100 * MIB), "read")
+assert buf.to_bytearray() == b"\x11" * 4096
+print("innocent write took %.1f s, read %.1f s" % (took_w, took_r))
+assert took_w < 6 and took_r < 6, (took_w, took_r)
+# The attackers in the way are gone; the innocent client now has full
+# service.
+time.sleep(0.5)
+assert all(closed(s) for s in writers)
+assert [closed(s) for s in readers].count(True) == 1
+t = time.monotonic()
+for i in range(100):
+    h.pwrite(bytes([i]) * 65536, i * 65536)
+    assert h.pread(65536, i * 65536) == bytes([i]) * 65536
+print("100 writes and reads in %.2f s" % (time.monotonic() - t))
+h.shutdown()
+PY
+test "$(grep -c 'the rest of a WRITE payload has not come in 2000 ms; others are waiting' "$d/sock.log")" -eq 2
+test "$(grep -c 'replies have not been read for 2000 ms; others are waiting' "$d/sock.log")" -eq 1

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# A worker that answers NBD_OPT_LIST with 2,000,000 exports (as many
+# as fit in one 4 MiB frame; the real worker stops at 10,000) is
+# killed for it, and the broker never queues them: each would have
+# become an option reply for the client, ~200 MB held for a client
+# that does not read them.  Three such clients: the broker's memory
+# stays under 40 MB, and each client gets an error reply once the
+# request timeout has passed with no worker to answer.
+source "${srcdir:-.}/functions.sh"
+set -e
+set -x
+
+test -x "$abs_top_builddir/tests/fake-worker"
+d=$(tmpdir)
+NBDBROKER_WORKER=$(fake_worker "$d" list-flood) \
+    start_nbdbroker -U "$d/sock" --intensity 2/60s \
+    --request-timeout $((2 * slow))s memory size=1M
+
+/usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
+import os, select, socket, struct, sys, time
+path, pid = sys.argv[1], int(sys.argv[2])
+slow = int(os.environ["slow"])
+
+def rss_kib():
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+clients = []
+for i in range(3):
+    s = socket.socket(socket.AF_UNIX)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(path)
+    assert len(s.recv(18, socket.MSG_WAITALL)) == 18
+    s.sendall(struct.pack(">I", 3) +
+              struct.pack(">QII", 0x49484156454F5054, 3, 0))   # LIST
+    clients.append(s)
+peak = 0
+for s in clients:
+    r, _, _ = select.select([s], [], [], 20 * slow)
+    assert r, "no answer to NBD_OPT_LIST"
+    magic, opt, rep, n = struct.unpack(">QIII", s.recv(20, socket.MSG_WAITALL))
+    assert (magic, opt, rep, n) == (0x3e889045565a9, 3, 0x80000004, 0), \
+        (hex(magic), opt, hex(rep), n)           # NBD_REP_ERR_PLATFORM
+    peak = max(peak, rss_kib())
+print("3 clients answered NBD_REP_ERR_PLATFORM; broker VmRSS at most "
+      "%d KiB" % peak)
+assert peak < 40 * 1024 or os.environ["measure_rss"] == "0", peak
+PY
+grep -F 'protocol violation: ExportList with 2000000 exports (at most 10000)' \
+    "$d/sock.log"

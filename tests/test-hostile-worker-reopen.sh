@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# A worker that dies and comes back with a different export, and a
+# client that hangs up while its handle is being re-opened.
+#
+# 1. The replacement worker reports a disk 4096 bytes bigger: every
+#    connection open to the old one is told EIO and disconnected (the
+#    data it saw may not be there any more), new clients see the new
+#    size, and the broker keeps serving.
+# 2. A client sends NBD_CMD_DISC while the replacement worker is still
+#    re-opening its handle (it takes 2 s): the broker closes the
+#    connection as soon as the re-open is done.  (It used to keep such
+#    a connection forever: paused, never reading, never closed.)
+source "${srcdir:-.}/functions.sh"
+set -e
+set -x
+
+requires_nbd_python
+test -x "$abs_top_builddir/tests/fake-worker"
+d=$(tmpdir)
+poison=$((1024 * 1024))
+
+# 1.
+NBDBROKER_WORKER=$(fake_worker "$d" open-size-changes --offset=$poison \
+    --instances=1 --size=16777216) \
+    start_nbdbroker -U "$d/a.sock" memory size=1M
+/usr/bin/python3 - "$(nbd_uri "$d/a.sock")" "$poison" <<'PY'
+import errno, sys, time, nbd
+uri, poison = sys.argv[1], int(sys.argv[2])
+a = nbd.NBD(); a.connect_uri(uri)
+b = nbd.NBD(); b.connect_uri(uri)
+assert a.get_size() == b.get_size() == 16 * 1024 * 1024
+try:
+    a.pread(4096, poison)          # worker 1 exits; worker 2 is bigger
+    raise SystemExit("the read should have failed")
+except nbd.Error as e:
+    assert e.errnum == errno.EIO, e.errnum
+for h in (a, b):                   # both were disconnected
+    try:
+        h.pread(512, 0)
+        raise SystemExit("a stale connection still works")
+    except nbd.Error:
+        pass
+c = nbd.NBD(); c.connect_uri(uri)
+assert c.get_size() == 16 * 1024 * 1024 + 4096, c.get_size()
+assert c.pread(4096, poison) == bytes(4096)
+print("stale connections dropped; new ones see the new size")
+PY
+grep -E "conn 1: export '' changed across a worker restart \(size 16777216 -> 16781312" "$d/a.sock.log"
+grep -E "conn 2: export '' changed across a worker restart" "$d/a.sock.log"
+kill -0 "$nbdbroker_pid"
+
+# 2.
+NBDBROKER_WORKER=$(fake_worker "$d" exit --offset=$poison --instances=1 \
+    --open-delay=2000) \
+    start_nbdbroker -U "$d/b.sock" memory size=1M
+/usr/bin/python3 - "$d/b.sock" "$poison" <<'PY'
+import select, socket, struct, sys, time
+path, poison = sys.argv[1], int(sys.argv[2])
+
+def connect():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    assert len(s.recv(18, socket.MSG_WAITALL)) == 18
+    s.sendall(struct.pack(">I", 3))              # fixed newstyle, no zeroes
+    s.sendall(struct.pack(">QII", 0x49484156454F5054, 1, 0))  # EXPORT_NAME
+    assert len(s.recv(10, socket.MSG_WAITALL)) == 10
+    return s
+
+def request(s, cmd, offset=0, count=0, cookie=1):
+    s.sendall(struct.pack(">IHHQQI", 0x25609513, 0, cmd, cookie, offset,
+                          count))
+
+victim, idle = connect(), connect()
+request(victim, 0, poison, 4096)   # READ: worker 1 exits
+time.sleep(0.5)                    # worker 2 is re-opening (2 s)
+request(idle, 2)                   # NBD_CMD_DISC
+t = time.monotonic()
+r, _, _ = select.select([idle], [], [], 10)
+assert r, "the broker did not close the connection after NBD_CMD_DISC"
+assert idle.recv(1) == b"", "the broker sent something after NBD_CMD_DISC"
+took = time.monotonic() - t
+print("closed %.1f s after NBD_CMD_DISC" % took)
+assert took < 5, took
+PY
+kill -0 "$nbdbroker_pid"
