@@ -159,6 +159,48 @@ broker_conn_gone(void)
 	fz.conns_freed++;
 }
 
+/*
+ * As broker/sandbox.c, without a policy: the fake workers have no
+ * seccomp listener to hand over, so the channel is a socketpair whose
+ * broker end is simply closed.
+ */
+const uint8_t *
+sandbox_policy(size_t *len, const char **path)
+{
+	*len = 0;
+	*path = "";
+	return NULL;
+}
+
+int
+sandbox_channel(int *parent, int *child)
+{
+	int	sv[2];
+
+	*parent = *child = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		return -1;
+	*parent = sv[0];
+	*child = sv[1];
+	return 0;
+}
+
+void
+sandbox_spawned(pid_t pid, int parent)
+{
+	(void)pid;
+	close(parent);
+}
+
+void
+sandbox_reaped(pid_t pid, int status, char *desc, size_t len)
+{
+	(void)pid;
+	(void)status;
+	(void)desc;
+	(void)len;
+}
+
 /* Link-time wrappers: fake worker processes. */
 
 int	__real_posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *,

@@ -15,7 +15,7 @@ if [ -z "${SANITIZER_CFLAGS:-}" ] && command -v valgrind >/dev/null; then
 	run=(valgrind -q --error-exitcode=99 --leak-check=full
 	    --errors-for-leak-kinds=definite,indirect)
 fi
-for n in handshake transmission worker; do
+for n in handshake transmission worker policy; do
 	dirs=("$srcdir/corpus/$n")
 	[ -d "$srcdir/regress/$n" ] && dirs+=("$srcdir/regress/$n")
 	"${run[@]}" "$builddir/fuzz-$n-replay" "${dirs[@]}"
