@@ -31,6 +31,7 @@
 #include "broker.h"
 #include "log.h"
 #include "policy.h"
+#include "size.h"
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
 
@@ -215,21 +216,11 @@ resolve_plugin(const char *arg)
 static size_t
 parse_size_arg(const char *opt, const char *s)
 {
-	char			*end;
-	unsigned long long	 v;
+	const char	*why;
+	uint64_t	 v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s)
-		usage_error("%s: cannot parse size '%s'", opt, s);
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	default: break;
-	}
-	if (*end != '\0')
-		usage_error("%s: cannot parse size '%s'", opt, s);
+	if (size_parse(s, SIZE_MAX, &v, &why) == -1)
+		usage_error("%s: cannot parse size '%s': %s", opt, s, why);
 	return v;
 }
 

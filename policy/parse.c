@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "size.h"
 
 #define MAX_TOKENS	512
 
@@ -180,36 +181,9 @@ word_chars(const char *s, const char *extra)
 int
 policy_parse_size(const char *s, uint64_t *v)
 {
-	unsigned long long	n;
-	char			*end;
-	int			 shift = 0;
+	const char	*why;
 
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	switch (*end) {
-	case '\0':			break;
-	case 'k': case 'K': shift = 10;	end++; break;
-	case 'm': case 'M': shift = 20;	end++; break;
-	case 'g': case 'G': shift = 30;	end++; break;
-	case 't': case 'T': shift = 40;	end++; break;
-	case 'p': case 'P': shift = 50;	end++; break;
-	case 'e': case 'E': shift = 60;	end++; break;
-	case 's': case 'S': shift = 9;	end++; break;	/* sectors */
-	case 'b': case 'B': end++; break;
-	default: return -1;
-	}
-	if (shift > 9 && (strcmp(end, "B") == 0 || strcmp(end, "iB") == 0))
-		end += strlen(end);
-	if (*end != '\0')
-		return -1;
-	if (shift > 0 && n > (UINT64_MAX >> shift))
-		return -1;
-	*v = (uint64_t)n << shift;
-	return 0;
+	return size_parse(s, UINT64_MAX, v, &why);
 }
 
 /* Parse "0", "250ms", "30s", "5m", "1h" into milliseconds. */

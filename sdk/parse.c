@@ -18,59 +18,22 @@
 #include <unistd.h>
 
 #include "nbdbroker-plugin.h"
+#include "size.h"
 #include "sdk-host.h"
 
 NBDBROKER_PUBLIC int64_t
 nbdbroker_parse_size(const char *str)
 {
-	const char	*p = str;
-	char		*end;
-	uint64_t	 n, mult = 1;
-	int		 shift = 0;
+	const char	*p = str, *why;
+	uint64_t	 v;
 
 	while (isspace((unsigned char)*p))
 		p++;
-	if (!isdigit((unsigned char)*p)) {
-		nbdbroker_error("could not parse size '%s': "
-		    "expected a number", str);
+	if (size_parse(p, INT64_MAX, &v, &why) == -1) {
+		nbdbroker_error("could not parse size '%s': %s", str, why);
 		return -1;
 	}
-	errno = 0;
-	n = strtoull(p, &end, 10);
-	if (errno == ERANGE) {
-		nbdbroker_error("size '%s' is too large", str);
-		return -1;
-	}
-	switch (*end) {
-	case '\0':				break;
-	case 'b': case 'B':	shift = 0;	end++; break;
-	case 's': case 'S':	mult = 512;	end++; break;
-	case 'k': case 'K':	shift = 10;	end++; break;
-	case 'm': case 'M':	shift = 20;	end++; break;
-	case 'g': case 'G':	shift = 30;	end++; break;
-	case 't': case 'T':	shift = 40;	end++; break;
-	case 'p': case 'P':	shift = 50;	end++; break;
-	case 'e': case 'E':	shift = 60;	end++; break;
-	default:
-		nbdbroker_error("could not parse size '%s': unknown suffix "
-		    "(use b, s, k, M, G, T, P or E)", str);
-		return -1;
-	}
-	/* Allow "1G", "1GB" and "1GiB". */
-	if (shift > 0 && (strcmp(end, "B") == 0 || strcmp(end, "iB") == 0))
-		end += strlen(end);
-	if (*end != '\0') {
-		nbdbroker_error("could not parse size '%s': trailing "
-		    "characters", str);
-		return -1;
-	}
-	if (shift > 0)
-		mult = UINT64_C(1) << shift;
-	if (n > (uint64_t)INT64_MAX / mult) {
-		nbdbroker_error("size '%s' is too large", str);
-		return -1;
-	}
-	return (int64_t)(n * mult);
+	return (int64_t)v;
 }
 
 NBDBROKER_PUBLIC int

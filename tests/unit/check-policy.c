@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "size.h"
 
 #define F	"format = nbdbroker-policy/1\n"
 
@@ -578,6 +579,32 @@ START_TEST(test_sizes_and_durations)
 }
 END_TEST
 
+/* common/size.c, which the SDK and --arena-size use with other bounds. */
+START_TEST(test_size_bounds)
+{
+	const char	*why = NULL;
+	uint64_t	 v;
+
+	ck_assert_int_eq(size_parse("7E", INT64_MAX, &v, &why), 0);
+	ck_assert_uint_eq(v, UINT64_C(7) << 60);
+	ck_assert_int_eq(size_parse("8E", INT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "too large");
+	ck_assert_int_eq(size_parse("15E", UINT64_MAX, &v, &why), 0);
+	ck_assert_int_eq(size_parse("16E", UINT64_MAX, &v, &why), -1);
+	ck_assert_int_eq(size_parse("4097", 4096, &v, &why), -1);
+	ck_assert_int_eq(size_parse("8s", 4096, &v, &why), 0);
+	ck_assert_uint_eq(v, 4096);
+	ck_assert_int_eq(size_parse("1sB", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "trailing characters");
+	ck_assert_int_eq(size_parse(" 1", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "expected a number");
+	ck_assert_int_eq(size_parse("1Q", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "unknown suffix (use b, s, k, M, G, T, P or E)");
+	ck_assert_int_eq(size_parse("5b", UINT64_MAX, &v, &why), 0);
+	ck_assert_uint_eq(v, 5);
+}
+END_TEST
+
 /* Every group member is a syscall on this architecture (or newer). */
 START_TEST(test_groups_resolve)
 {
@@ -880,6 +907,7 @@ policy_suite(void)
 	    sizeof(good) / sizeof(good[0]));
 	tcase_add_test(tc, test_decode_rejects);
 	tcase_add_test(tc, test_sizes_and_durations);
+	tcase_add_test(tc, test_size_bounds);
 	tcase_add_test(tc, test_optional_reference);
 	tcase_add_test(tc, test_durability);
 	tcase_add_test(tc, test_groups_resolve);
