@@ -308,6 +308,7 @@ dump_config(void)
 	if (tls_available())
 		printf("tls_certificates_dir=%s\n", tls_default_dir());
 	printf("socket_activation=yes\n");
+	printf("sandbox=%s\n", SANDBOX_FORCE_LOG ? "log" : "enforce");
 }
 
 /*

@@ -8,6 +8,7 @@
 source "${srcdir:-.}/functions.sh"
 source "${srcdir:-.}/nbdkit-functions.sh"
 set -e
+requires_enforce
 set -x
 
 d=$(tmpdir)

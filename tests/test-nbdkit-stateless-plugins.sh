@@ -6,6 +6,7 @@
 source "${srcdir:-.}/functions.sh"
 source "${srcdir:-.}/nbdkit-functions.sh"
 set -e
+requires_enforce
 set -x
 
 requires nbdinfo --version

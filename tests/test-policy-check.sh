@@ -8,6 +8,8 @@
 source "${srcdir:-.}/functions.sh"
 source "${srcdir:-.}/sandbox.sh"
 set -e
+requires_enforce
+"$NBDBROKER" --dump-config | grep -qx sandbox=enforce
 set -x
 
 d=$(tmpdir)

@@ -6,6 +6,7 @@
 # on stderr, and nothing hangs.
 source "${srcdir:-.}/functions.sh"
 set -e
+requires_enforce
 set -x
 
 d=$(tmpdir)
