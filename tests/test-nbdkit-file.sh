@@ -19,7 +19,11 @@ pattern_file $((4 * 1024 * 1024)) "$d/disk.img"
 truncate -s 8M "$d/disk.img"		# 4M of pattern, then a hole
 chmod 0666 "$d/disk.img"
 
-(cd "$d" && start_nbdbroker -U "$d/sock" nbdkit:file disk.img)
+# Not in a subshell: start_nbdbroker registers the server's cleanup in
+# this shell (a subshell once left the server running after the test).
+cd "$d"
+start_nbdbroker -U "$d/sock" nbdkit:file disk.img
+cd - >/dev/null
 uri=$(nbd_uri "$d/sock")
 
 test "$(nbdinfo --size "$uri")" -eq $((8 * 1024 * 1024))
