@@ -27,6 +27,7 @@ start_nbdbroker -U "$d/sock" memory size=1M
 /usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
 import errno, os, select, socket, struct, sys, time
 import nbd
+slow = int(os.environ["slow"])
 path, pid = sys.argv[1], int(sys.argv[2])
 OPTS = 0x49484156454F5054
 MAGIC = 0x25609513
@@ -155,7 +156,7 @@ s.sendall(struct.pack(">QII", OPTS, 7, 6) + b"\0\0\0\0\0\0")
 disconnected(s, "GO from a client without fixed newstyle")
 
 t = time.monotonic()
-while nfds() != fds0 and time.monotonic() - t < 5:
+while nfds() != fds0 and time.monotonic() - t < 5 * slow:
     time.sleep(0.05)
 assert nfds() == fds0, (nfds(), fds0)
 bystander()
