@@ -219,10 +219,12 @@ policy_resolve(struct policy *p, const struct policy_env *env, char *err,
 				    "parameter", p->memory_param);
 		} else if (policy_parse_size(v, &sz) == -1)
 			return rerr(p, err, errlen, p->memory_line, "memory: "
-			    "%s=%s is not a size", p->memory_param, v);
+			    "the plugin parameter %s=%s is not a size",
+			    p->memory_param, v);
 		else if (sz > UINT64_MAX - p->memory)
 			return rerr(p, err, errlen, p->memory_line, "memory: "
-			    "%s=%s is too large", p->memory_param, v);
+			    "the plugin parameter %s=%s is too large",
+			    p->memory_param, v);
 		else {
 			p->memory += sz;
 			free(p->memory_param);

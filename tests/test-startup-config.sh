@@ -17,7 +17,7 @@ fc=$abs_top_builddir/tests/plugins/.libs/failconfig.so
 # memory.policy sizes the worker's memory limit from size=, so the
 # broker finds the bad size first; with a policy that does not look at
 # size=, the plugin's own message comes back.
-expect_start_failure "$s" "memory.policy:[0-9]+: memory: size=banana is not a size" \
+expect_start_failure "$s" "memory.policy:[0-9]+: memory: the plugin parameter size=banana is not a size" \
 	memory size=banana
 expect_start_failure "$s" "could not parse size 'banana'" \
 	--policy "$abs_top_srcdir/tests/policies/unconfined.policy" \

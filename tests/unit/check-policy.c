@@ -205,7 +205,7 @@ static const struct {
 	{ F "[filesystem]\nstartup-write = /nonexistent/y\n", NULL, NULL,
 	    "t.policy:3: '/nonexistent/y': No such file or directory" },
 	{ F "[limits]\nmemory = ${size} + 1M\n", "size", "abc",
-	    "t.policy:3: memory: size=abc is not a size" },
+	    "t.policy:3: memory: the plugin parameter size=abc is not a size" },
 	{ F "[limits]\nmemory = ${size} + 1M\n", NULL, NULL,
 	    "t.policy:3: memory: the plugin was given no size= parameter" },
 };
