@@ -88,8 +88,8 @@ def flood(clients, seconds):
 
 def innocent(h, n, base):
     """n 64 KiB writes from base, each read back and compared, on the
-    libnbd handle h; fails the test if they take over 20 s (times SLOW).  Returns
-    the seconds taken."""
+    libnbd handle h; fails the test if they take over 20 s (times
+    SLOW).  Returns the seconds taken."""
     t = time.monotonic()
 
     def wait(c):

@@ -28,7 +28,8 @@ t = time.monotonic()
 assert h.pread(12, 0) == b"hello, world"
 el = time.monotonic() - t
 print("hung once: %.2f s" % el)
-assert 1.9 <= el <= 2 + 3 * slow, el
+# The slack grows under valgrind, but never to the 30 s default.
+assert 1.9 <= el <= min(2 + 3 * slow, 20), el
 
 h = nbd.NBD(); h.connect_uri(sys.argv[2])
 t = time.monotonic()
@@ -39,7 +40,7 @@ except nbd.Error as e:
     assert e.errnum == errno.EIO, e.errnum
 el = time.monotonic() - t
 print("hung always: EIO after %.2f s" % el)
-assert el <= 2 + 6 * slow, el
+assert el <= min(2 + 6 * slow, 25), el
 assert h.pread(5, 0) == b"hello"		# the export stays up
 PY
 grep "took longer than 2000 ms: killing the worker" "$d/once.sock.log"

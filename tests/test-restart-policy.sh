@@ -44,7 +44,9 @@ except nbd.Error as e:
     assert e.errnum == errno.EIO, e.errnum
 el = time.monotonic() - t
 print("EIO after %.1f s" % el)
-assert el < 1 + 3 * slow, el		# request-timeout = 1s, not 30s
+# request-timeout = 1s, not 30s: the slack grows under valgrind, but
+# never to the 30 s default.
+assert el < min(1 + 3 * slow, 20), el
 assert hs[1].pread(512, 4096) == b"\0" * 512
 PY
 grep "took longer than 1000 ms" "$d/a.log"
