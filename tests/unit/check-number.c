@@ -147,8 +147,9 @@ START_TEST(test_duration_table)
 	ck_assert_msg(r == dur_cases[_i].r, "'%s': returned %d, want %d",
 	    dur_cases[_i].s, r, dur_cases[_i].r);
 	if (r == 0)
-		ck_assert_msg(ms == dur_cases[_i].ms, "'%s': %llu ms, want %llu",
-		    dur_cases[_i].s, (unsigned long long)ms,
+		ck_assert_msg(ms == dur_cases[_i].ms,
+		    "'%s': %llu ms, want %llu", dur_cases[_i].s,
+		    (unsigned long long)ms,
 		    (unsigned long long)dur_cases[_i].ms);
 	else {
 		ck_assert_ptr_nonnull(why);
