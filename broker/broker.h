@@ -97,7 +97,7 @@ struct config {
 	char		 *worker_path;
 	char		 *plugin_dir;
 	struct restart_cfg rs;
-	/* nbdkit conventions (nbdkit-compat.c). */
+	/* nbdkit conventions (nbdkit-cli.c). */
 	char		 *nbdkit_plugin_dir;	/* --nbdkit-plugin-dir */
 	Nbdbroker__Rpc__Param **debug_flags;	/* -D NAME.FLAG=N */
 	size_t		  ndebug_flags;
@@ -456,13 +456,13 @@ int	hs_meta_parse(const uint8_t *data, uint32_t len, const char **name,
 	    uint32_t *namelen, uint32_t *nqueries,
 	    int (*fn)(void *arg, const char *q, uint32_t qlen), void *arg);
 
-/* nbdkit-compat.c */
-const char *compat_plugin_dir(void);
-char	*compat_plugin_path(const char *name, bool required);
-const char *compat_param_split(const char *param);
-int	compat_add_debug_flag(const char *arg);
-void	compat_adjust_params(void);
-void	compat_exec_dump(void) __attribute__((noreturn));
+/* nbdkit-cli.c */
+const char *cli_nbdkit_plugin_dir(void);
+char	*cli_nbdkit_plugin_path(const char *name, bool required);
+const char *cli_param_split(const char *param);
+int	cli_add_debug_flag(const char *arg);
+void	cli_adjust_params(void);
+void	cli_dump_plugin(void) __attribute__((noreturn));
 
 /* nbd-transmission.c */
 int	tx_step(struct conn *c);

@@ -177,7 +177,7 @@ resolve_plugin(const char *arg)
 	if (strncmp(arg, "nbdkit:", 7) == 0) {
 		if (!valid_name(arg + 7))
 			fatalx("'%s' is not nbdkit:NAME ([a-z0-9_-]+)", arg);
-		return compat_plugin_path(arg + 7, true);
+		return cli_nbdkit_plugin_path(arg + 7, true);
 	}
 	if (strchr(arg, '/') != NULL || strstr(arg, ".so") != NULL) {
 		if ((path = realpath(arg, NULL)) == NULL)
@@ -201,7 +201,7 @@ resolve_plugin(const char *arg)
 		free(tried1);
 		return tried2;
 	}
-	if ((path = compat_plugin_path(arg, false)) != NULL) {
+	if ((path = cli_nbdkit_plugin_path(arg, false)) != NULL) {
 		log_debug("no bundled plugin '%s': using nbdkit's, %s", arg,
 		    path);
 		free(tried1);
@@ -210,7 +210,7 @@ resolve_plugin(const char *arg)
 	}
 	fatalx("plugin '%s' not found (looked for %s and nbdkit's "
 	    "%s/nbdkit-%s-plugin.so); give the plugin's name or the path "
-	    "of its .so", arg, tried1, compat_plugin_dir(), arg);
+	    "of its .so", arg, tried1, cli_nbdkit_plugin_dir(), arg);
 }
 
 static size_t
@@ -580,7 +580,7 @@ parse_args(int argc, char **argv)
 				usage_error("--handshake-timeout: must not be 0");
 			break;
 		case 'D':
-			if (compat_add_debug_flag(optarg) == -1)
+			if (cli_add_debug_flag(optarg) == -1)
 				usage_error("-D %s: must be NAME.FLAG=N (N an "
 				    "int)", optarg);
 			break;
@@ -950,8 +950,8 @@ main(int argc, char **argv)
 	if (cfg->worker_path == NULL || access(cfg->worker_path, X_OK) == -1)
 		fatal("worker %s", cfg->worker_path);
 	if (cfg->dump_plugin)
-		compat_exec_dump();
-	compat_adjust_params();
+		cli_dump_plugin();
+	cli_adjust_params();
 	if ((cfg->cwd = getcwd(NULL, 0)) == NULL)
 		fatal("getcwd");
 

@@ -207,7 +207,7 @@ queue_config(struct backend *be)
 			goto out;
 	}
 	for (i = 0; i < bc->nparams; i++) {
-		const char	*eq = compat_param_split(bc->params[i]);
+		const char	*eq = cli_param_split(bc->params[i]);
 
 		nbdbroker__rpc__param__init(&pv[i]);
 		if (eq != NULL) {
