@@ -30,6 +30,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "names.h"
 #include "policy.h"
 #include "size.h"
 #define NBDBROKER_API_VERSION 2
@@ -151,18 +152,6 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_FAILURE);
 }
 
-static bool
-valid_name(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		    *s == '-' || *s == '_'))
-			return false;
-	return true;
-}
-
 /*
  * Turn PLUGIN into the absolute path of a readable .so, or exit.  A
  * name is one of our bundled plugins if we have it, else nbdkit's
@@ -175,8 +164,9 @@ resolve_plugin(const char *arg)
 	char		*path, *tried1, *tried2;
 
 	if (strncmp(arg, "nbdkit:", 7) == 0) {
-		if (!valid_name(arg + 7))
-			fatalx("'%s' is not nbdkit:NAME ([a-z0-9_-]+)", arg);
+		if (!plugin_name_valid(arg + 7))
+			fatalx("'%s' is not nbdkit:NAME (NAME: 1 to %d of "
+			    "[A-Za-z0-9_-])", arg, PLUGIN_NAME_MAX);
 		return cli_nbdkit_plugin_path(arg + 7, true);
 	}
 	if (strchr(arg, '/') != NULL || strstr(arg, ".so") != NULL) {
@@ -184,8 +174,9 @@ resolve_plugin(const char *arg)
 			fatalx("plugin %s: %s", arg, strerror(errno));
 		return path;
 	}
-	if (!valid_name(arg))
-		fatalx("'%s' is not a plugin name ([a-z0-9_-]+) or a path", arg);
+	if (!plugin_name_valid(arg))
+		fatalx("'%s' is not a plugin name (1 to %d of [A-Za-z0-9_-]) "
+		    "or a path", arg, PLUGIN_NAME_MAX);
 	dir = getenv("NBDBROKER_PLUGIN_DIR");
 	if (dir == NULL || *dir == '\0')
 		dir = PLUGINDIR;
