@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "log.h"
 #include "nbd-protocol.h"
 #include "rpc-frame.h"
 
@@ -388,13 +389,29 @@ struct broker {
 	bool			 pidfile_written;
 };
 
+/* broker.c */
 extern struct broker	 broker;
+void	broker_init(void);
+uint64_t now_ms(void);
 
-/* main.c */
+/* options.c */
+void	options_parse(int argc, char **argv);
+const char *options_check_policy(void);
+enum log_dest options_log_dest(void);
+void	options_apply_policy(void);
+
+/* process.c */
 #define SHUTDOWN_GRACE_S	10	/* in-flight requests get this long */
+int	proc_socket_activation(void);
+void	proc_raise_fd_limit(void);
+void	proc_detach(void);
+void	proc_startup_done(enum log_dest dest);
+void	proc_write_pidfile(void);
+void	proc_start_run(void);
+void	proc_add_signals(void);
+void	proc_cleanup(void);
 void	broker_shutdown(const char *why);
 void	broker_conn_gone(void);
-uint64_t now_ms(void);
 
 /* listen.c */
 #define LISTEN_MAX_FDS		16	/* listening sockets */
