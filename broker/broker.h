@@ -394,6 +394,10 @@ extern struct broker	 broker;
 void	broker_init(void);
 uint64_t now_ms(void);
 
+/* main.c: the supervisor reports how the first worker started. */
+void	broker_first_worker_ready(void);
+void	broker_first_worker_failed(void) __attribute__((noreturn));
+
 /* options.c */
 void	options_parse(int argc, char **argv);
 const char *options_check_policy(void);

@@ -4,9 +4,11 @@
  * the plugin, its sandbox policy and the worker program, go to the
  * background (the parent waits until the server serves, so errors
  * still reach the terminal), then start the first worker and run the
- * event loop until that worker has loaded and configured the plugin;
- * then listen.  A plugin that cannot start ends the server with its
- * error and a non-zero exit status, before any client is accepted.
+ * event loop.  When that worker has loaded and configured the plugin,
+ * the supervisor says so (broker_first_worker_ready) and the server
+ * starts listening; a plugin that cannot start
+ * (broker_first_worker_failed) ends the server with its error and a
+ * non-zero exit status, before any client is accepted.
  *
  * The command line is options.c's, the process (daemon, pid file,
  * --run, signals, shutdown) process.c's, the shared state broker.c's.
@@ -138,14 +140,20 @@ startup_failed(void)
 /*
  * The rest of start-up, once the first worker is ready: listen, write
  * the pid file, print the URI, start --run, let a waiting parent go,
- * and send logs where they belong from now on.
+ * and send logs where they belong from now on.  From the event loop,
+ * after the supervisor's callback has returned.
  */
 static void
-serve(void)
+serve_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct config	*cfg = &broker.cfg;
 	enum log_dest	 dest;
 
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (broker.shutting_down)
+		return;		/* a signal came first: main() ends it */
 	broker.started = true;
 	if (cfg->rs.per_connection) {
 		/* It proved the plugin starts; each client gets its own. */
@@ -171,6 +179,27 @@ serve(void)
 	dest = options_log_dest();
 	proc_startup_done(dest);
 	log_set_dest(dest);
+}
+
+/*
+ * The supervisor: the first worker has loaded and configured the
+ * plugin.  Serving starts from the loop, once the supervisor is done
+ * with the worker's message (per-connection isolation retires this
+ * backend).
+ */
+void
+broker_first_worker_ready(void)
+{
+	if (event_base_once(broker.base, -1, EV_TIMEOUT, serve_cb, NULL,
+	    NULL) == -1)
+		fatalx("cannot schedule the start of serving");
+}
+
+/* The supervisor: the first worker is gone before it was ready. */
+void
+broker_first_worker_failed(void)
+{
+	startup_failed();
 }
 
 int
@@ -216,7 +245,10 @@ main(int argc, char **argv)
 	if (!cfg->foreground)
 		proc_detach();
 
-	/* The first worker must load and configure the plugin (in time). */
+	/*
+	 * The first worker must load and configure the plugin (in time);
+	 * then broker_first_worker_ready() starts serving.
+	 */
 	if ((broker.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	proc_add_signals();
@@ -227,11 +259,8 @@ main(int argc, char **argv)
 		exit(EXIT_FAILURE);
 
 	event_base_dispatch(broker.base);
-	if (broker.be->state != BE_ST_READY)
+	if (!broker.started)		/* shut down before serving */
 		startup_failed();
-	serve();
-
-	event_base_dispatch(broker.base);
 	proc_cleanup();
 	return broker.exit_status;
 }

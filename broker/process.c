@@ -92,7 +92,7 @@ proc_detach(void)
 {
 	int	p[2];
 	pid_t	pid;
-	char	c;
+	char	c = 0;		/* EOF: the child died before serving */
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		fatal("pipe");

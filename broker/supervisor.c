@@ -487,7 +487,7 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 		    rd->nbdkit_plugin ? "nbdkit plugin, " : "",
 		    be->api_version, models[be->thread_model]);
 		if (!broker.started)
-			event_base_loopbreak(broker.base);	/* start-up */
+			broker_first_worker_ready();	/* start-up */
 	} else
 		log_info("worker %d (instance %u) ready %" PRIu64 " ms after "
 		    "the last one died; re-opening %u connection(s), "
@@ -854,7 +854,7 @@ sup_reaped(pid_t pid, int status)
 	if (!be->ever_ready) {
 		be->state = BE_ST_FAILED;
 		if (!broker.started) {
-			event_base_loopbreak(broker.base);	/* start-up */
+			broker_first_worker_failed();	/* start-up: exits */
 			return;
 		}
 	}

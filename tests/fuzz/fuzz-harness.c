@@ -162,6 +162,19 @@ broker_conn_gone(void)
 	fz.conns_freed++;
 }
 
+/* Start-up is over before the first worker (fz_setup sets started). */
+void
+broker_first_worker_ready(void)
+{
+	fz_fatal("the supervisor reported start-up after it");
+}
+
+void
+broker_first_worker_failed(void)
+{
+	fz_fatal("the supervisor reported start-up after it");
+}
+
 /*
  * As broker/sandbox.c, without a policy: the fake workers have no
  * seccomp listener to hand over, so the channel is a socketpair whose
