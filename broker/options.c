@@ -128,7 +128,7 @@ static const struct opt	opts[] = {
 	/* Server. */
 	{ .name = "foreground", .letter = 'f', .kind = OPT_FLAG,
 	  .dst = &broker.cfg.foreground },
-	{ .name = "pidfile", .letter = 'P', .kind = OPT_STRING,
+	{ .name = "pidfile", .letter = 'P', .kind = OPT_PATH,
 	  .dst = &broker.cfg.pidfile },
 	{ .name = "readonly", .alias = "read-only", .letter = 'r',
 	  .kind = OPT_FLAG, .dst = &broker.cfg.readonly },
