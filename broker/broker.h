@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "log.h"
 #include "nbd-protocol.h"
 #include "rpc-frame.h"
 
@@ -97,7 +98,7 @@ struct config {
 	char		 *worker_path;
 	char		 *plugin_dir;
 	struct restart_cfg rs;
-	/* nbdkit conventions (nbdkit-compat.c). */
+	/* nbdkit conventions (nbdkit-cli.c). */
 	char		 *nbdkit_plugin_dir;	/* --nbdkit-plugin-dir */
 	Nbdbroker__Rpc__Param **debug_flags;	/* -D NAME.FLAG=N */
 	size_t		  ndebug_flags;
@@ -388,13 +389,33 @@ struct broker {
 	bool			 pidfile_written;
 };
 
+/* broker.c */
 extern struct broker	 broker;
+void	broker_init(void);
+uint64_t now_ms(void);
 
-/* main.c */
+/* main.c: the supervisor reports how the first worker started. */
+void	broker_first_worker_ready(void);
+void	broker_first_worker_failed(void) __attribute__((noreturn));
+
+/* options.c */
+void	options_parse(int argc, char **argv);
+const char *options_check_policy(void);
+enum log_dest options_log_dest(void);
+void	options_apply_policy(void);
+
+/* process.c */
 #define SHUTDOWN_GRACE_S	10	/* in-flight requests get this long */
+int	proc_socket_activation(void);
+void	proc_raise_fd_limit(void);
+void	proc_detach(void);
+void	proc_startup_done(enum log_dest dest);
+void	proc_write_pidfile(void);
+void	proc_start_run(void);
+void	proc_add_signals(void);
+void	proc_cleanup(void);
 void	broker_shutdown(const char *why);
 void	broker_conn_gone(void);
-uint64_t now_ms(void);
 
 /* listen.c */
 #define LISTEN_MAX_FDS		16	/* listening sockets */
@@ -456,13 +477,13 @@ int	hs_meta_parse(const uint8_t *data, uint32_t len, const char **name,
 	    uint32_t *namelen, uint32_t *nqueries,
 	    int (*fn)(void *arg, const char *q, uint32_t qlen), void *arg);
 
-/* nbdkit-compat.c */
-const char *compat_plugin_dir(void);
-char	*compat_plugin_path(const char *name, bool required);
-const char *compat_param_split(const char *param);
-int	compat_add_debug_flag(const char *arg);
-void	compat_adjust_params(void);
-void	compat_exec_dump(void) __attribute__((noreturn));
+/* nbdkit-cli.c */
+const char *cli_nbdkit_plugin_dir(void);
+char	*cli_nbdkit_plugin_path(const char *name, bool required);
+const char *cli_param_split(const char *param);
+int	cli_add_debug_flag(const char *arg);
+void	cli_adjust_params(void);
+void	cli_dump_plugin(void) __attribute__((noreturn));
 
 /* nbd-transmission.c */
 int	tx_step(struct conn *c);

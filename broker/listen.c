@@ -271,7 +271,7 @@ listen_unix_path(void)
 }
 
 /*
- * Socket activation: listen on the sockets passed on fds 3.. (main.c
+ * Socket activation: listen on the sockets passed on fds 3.. (process.c
  * checked them).  The first one names the URI.
  */
 static int

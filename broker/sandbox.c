@@ -441,7 +441,7 @@ resolve(struct policy *p, char **args, size_t nargs, const char *plugin,
 	}
 	for (i = 0; i < nargs; i++) {
 		/* Split as the worker will (nbdkit's rule). */
-		const char	*eq = compat_param_split(args[i]);
+		const char	*eq = cli_param_split(args[i]);
 
 		if (eq != NULL) {
 			if ((pv[i].key = strndup(args[i], eq - args[i])) ==

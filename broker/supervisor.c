@@ -31,6 +31,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "names.h"
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
 #include "policy.h"
@@ -207,7 +208,7 @@ queue_config(struct backend *be)
 			goto out;
 	}
 	for (i = 0; i < bc->nparams; i++) {
-		const char	*eq = compat_param_split(bc->params[i]);
+		const char	*eq = cli_param_split(bc->params[i]);
 
 		nbdbroker__rpc__param__init(&pv[i]);
 		if (eq != NULL) {
@@ -372,18 +373,6 @@ sup_start(struct backend *be)
 	return -1;
 }
 
-static bool
-valid_plugin_name(const char *s)
-{
-	size_t	n = 0;
-
-	for (; *s; s++, n++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-			return false;
-	return n > 0 && n <= 64;
-}
-
 /* Take a data request out of pending and answer it with err. */
 static void
 fail_pending(struct backend *be, struct req *r, int err)
@@ -462,7 +451,7 @@ int
 sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
     size_t whylen)
 {
-	if (!valid_plugin_name(rd->name) || rd->api_version < 1 ||
+	if (!plugin_name_valid(rd->name) || rd->api_version < 1 ||
 	    rd->api_version > 2 ||
 	    rd->thread_model > NBDBROKER_THREAD_MODEL_PARALLEL ||
 	    rd->durability > NBDBROKER_DURABILITY_VOLATILE) {
@@ -498,7 +487,7 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 		    rd->nbdkit_plugin ? "nbdkit plugin, " : "",
 		    be->api_version, models[be->thread_model]);
 		if (!broker.started)
-			event_base_loopbreak(broker.base);	/* start-up */
+			broker_first_worker_ready();	/* start-up */
 	} else
 		log_info("worker %d (instance %u) ready %" PRIu64 " ms after "
 		    "the last one died; re-opening %u connection(s), "
@@ -865,7 +854,7 @@ sup_reaped(pid_t pid, int status)
 	if (!be->ever_ready) {
 		be->state = BE_ST_FAILED;
 		if (!broker.started) {
-			event_base_loopbreak(broker.base);	/* start-up */
+			broker_first_worker_failed();	/* start-up: exits */
 			return;
 		}
 	}

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "number.h"
 #include "policy.h"
 #include "size.h"
 
@@ -184,54 +185,6 @@ policy_parse_size(const char *s, uint64_t *v)
 	const char	*why;
 
 	return size_parse(s, UINT64_MAX, v, &why);
-}
-
-/* Parse "0", "250ms", "30s", "5m", "1h" into milliseconds. */
-int
-policy_parse_duration(const char *s, uint64_t *ms)
-{
-	unsigned long long	n;
-	char			*end;
-	uint64_t		 mult;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60 * 1000;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600 * 1000;
-	else if (*end == '\0' && n == 0)
-		mult = 1;
-	else
-		return -1;
-	if (n > UINT64_MAX / mult)
-		return -1;
-	*ms = n * mult;
-	return 0;
-}
-
-static int
-parse_uint(const char *s, uint64_t max, uint64_t *v)
-{
-	unsigned long long	n;
-	char			*end;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || n > max)
-		return -1;
-	*v = n;
-	return 0;
 }
 
 /* A scalar key takes exactly one value and may be set once. */
@@ -521,6 +474,7 @@ static int
 key_network(struct parser *ps, const char *key)
 {
 	struct policy	*p = ps->p;
+	const char	*why;
 	size_t		 i;
 	bool		 tcp = false;
 
@@ -564,7 +518,7 @@ key_network(struct parser *ps, const char *key)
 		} else if (tcp && isdigit((unsigned char)t[0])) {
 			uint16_t	*np;
 
-			if (parse_uint(t, 65535, &port) == -1 || port == 0)
+			if (uint_parse(t, 1, 65535, &port, &why) == -1)
 				return perr(ps, ps->line, "allow: '%s' is "
 				    "not a port (1-65535)", t);
 			np = realloc(p->ports, (p->nports + 1) *
@@ -584,7 +538,7 @@ static int
 key_limits(struct parser *ps, const char *key)
 {
 	struct policy	*p = ps->p;
-	const char	*v = ps->tok[0];
+	const char	*v = ps->tok[0], *why;
 	uint64_t	 n;
 
 	if (strcmp(key, "memory") == 0) {
@@ -618,7 +572,8 @@ key_limits(struct parser *ps, const char *key)
 	if (strcmp(key, "open-files") == 0) {
 		if (scalar(ps, K_OPEN_FILES, key) == -1)
 			return -1;
-		if (parse_uint(v, 1 << 20, &n) == -1 || (n > 0 && n < 16))
+		if (uint_parse(v, 0, 1 << 20, &n, &why) == -1 ||
+		    (n > 0 && n < 16))
 			return perr(ps, ps->line, "open-files: '%s' is not 0 "
 			    "(unlimited) or a number from 16 to 1048576", v);
 		p->open_files = n;
@@ -627,7 +582,7 @@ key_limits(struct parser *ps, const char *key)
 	if (strcmp(key, "cpu-seconds") == 0) {
 		if (scalar(ps, K_CPU, key) == -1)
 			return -1;
-		if (parse_uint(v, UINT32_MAX, &n) == -1)
+		if (uint_parse(v, 0, UINT32_MAX, &n, &why) == -1)
 			return perr(ps, ps->line, "cpu-seconds: '%s' is not "
 			    "a number of seconds (0: unlimited)", v);
 		p->cpu_seconds = n;
@@ -641,21 +596,22 @@ static int
 key_restart(struct parser *ps, const char *key)
 {
 	struct policy	*p = ps->p;
-	const char	*v = ps->tok[0];
+	const char	*v = ps->tok[0], *why;
 	uint64_t	 n;
 
 	if (strcmp(key, "request-timeout") == 0) {
 		if (scalar(ps, K_TIMEOUT, key) == -1)
 			return -1;
-		if (policy_parse_duration(v, &p->request_timeout_ms) == -1)
+		if (duration_parse(v, &p->request_timeout_ms, &why) == -1)
 			return perr(ps, ps->line, "request-timeout: '%s' is "
-			    "not a duration (e.g. 30s, 500ms, 0: none)", v);
+			    "not a duration (e.g. 30s, 500ms; 0: none): %s",
+			    v, why);
 		return 0;
 	}
 	if (strcmp(key, "replays") == 0) {
 		if (scalar(ps, K_REPLAYS, key) == -1)
 			return -1;
-		if (parse_uint(v, 100, &n) == -1)
+		if (uint_parse(v, 0, 100, &n, &why) == -1)
 			return perr(ps, ps->line, "replays: '%s' is not a "
 			    "number from 0 to 100", v);
 		p->replays = n;
@@ -671,9 +627,9 @@ key_restart(struct parser *ps, const char *key)
 			goto bad;
 		memcpy(num, v, slash - v);
 		num[slash - v] = '\0';
-		if (parse_uint(num, 100000, &n) == -1 || n == 0 ||
-		    policy_parse_duration(slash + 1, &p->intensity_ms) ==
-		    -1 || p->intensity_ms == 0)
+		if (uint_parse(num, 1, 100000, &n, &why) == -1 ||
+		    duration_parse(slash + 1, &p->intensity_ms, &why) == -1 ||
+		    p->intensity_ms == 0)
 			goto bad;
 		p->intensity_n = n;
 		return 0;

@@ -194,7 +194,6 @@ struct policy	*policy_parse_buf(const char *name, const char *buf,
 		    size_t len, char *err, size_t errlen);
 void		 policy_free(struct policy *p);
 int		 policy_parse_size(const char *s, uint64_t *v);
-int		 policy_parse_duration(const char *s, uint64_t *ms);
 
 /* groups.c: the syscall groups shipped with the program. */
 struct policy_group_entry {

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "number.h"
 #include "policy.h"
 
 static int
@@ -94,17 +95,14 @@ static int
 resolve_user(struct policy *p, const struct policy_env *env, char *err,
     size_t errlen)
 {
-	const char	*name = p->user ? p->user : "nobody";
+	const char	*name = p->user ? p->user : "nobody", *why;
 	struct passwd	*pw;
-	char		*end;
-	unsigned long	 n;
+	uint64_t	 n;
 
 	p->switch_user = env->root && !p->user_keep;
 	if (p->user_keep)
 		return 0;
-	errno = 0;
-	n = strtoul(name, &end, 10);
-	if (*end == '\0' && errno == 0 && n <= UINT32_MAX - 1) {
+	if (uint_parse(name, 0, UINT32_MAX - 1, &n, &why) == 0) {
 		if ((pw = getpwuid(n)) != NULL) {
 			p->uid = pw->pw_uid;
 			p->gid = pw->pw_gid;

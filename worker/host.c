@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "names.h"
 #include "nbd-protocol.h"
 #include "worker.h"
 
@@ -106,7 +107,6 @@ host_load(const char *path, int fd, char *err, size_t errlen)
 	struct nbdbroker_plugin	*(*reg)(void);
 	struct nbdbroker_plugin	*p;
 	size_t			 n, max = sizeof(host.p), min = HOST_MIN_STRUCT;
-	const char		*c;
 
 	if ((host.path = strdup(path)) == NULL) {
 		set_err(err, errlen, "strdup: %s", strerror(errno));
@@ -177,14 +177,10 @@ host_load(const char *path, int fd, char *err, size_t errlen)
 		set_err(err, errlen, "%s: plugin has no .name", path);
 		return -1;
 	}
-	for (c = host.p.name; *c; c++) {
-		/* nbdkit allows upper case; so do we. */
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_')) {
-			set_err(err, errlen, "%s: plugin name must be "
-			    "[A-Za-z0-9_-]+", path);
-			return -1;
-		}
+	if (!plugin_name_valid(host.p.name)) {
+		set_err(err, errlen, "%s: plugin name must be 1 to %d of "
+		    "[A-Za-z0-9_-]", path, PLUGIN_NAME_MAX);
+		return -1;
 	}
 	if (host.p.open == NULL) {
 		set_err(err, errlen, "plugin %s: required callback .open "

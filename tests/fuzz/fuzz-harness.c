@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The in-process broker for the fuzz targets (see fuzz-harness.h):
- * broker globals in place of main.c's, a virtual clock, link-time
+ * stand-ins for process.c and sandbox.c, a virtual clock, link-time
  * wrappers that turn worker processes into in-process fakes, fake
  * clients on socketpairs, and the loop that runs everything until
  * nothing moves.
@@ -39,9 +39,6 @@
 #define FZ_MAX_ROUNDS		200000	/* more is a livelock */
 #define FZ_MAX_PAYLOAD		(1024 * 1024)	/* a client sends */
 #define FZ_CLOCK_START		1000000
-
-/* The broker's globals (main.c's, which is not linked). */
-struct broker	broker;
 
 static struct {
 	struct fz_config	 cfg;
@@ -122,10 +119,16 @@ fz_bytes(struct fz_in *in, size_t n, const uint8_t **p)
 	return n;
 }
 
-/* What main.c provides to the rest of the broker. */
+/*
+ * What main.c and process.c, which are not linked, provide to the rest
+ * of the broker; and the clock, which -Wl,--wrap=now_ms turns into
+ * ours (broker.c's is linked, but nothing calls it).
+ */
+
+uint64_t	__wrap_now_ms(void);
 
 uint64_t
-now_ms(void)
+__wrap_now_ms(void)
 {
 	return fz.clock;
 }
@@ -136,7 +139,7 @@ fz_advance(uint64_t ms)
 	fz.clock += ms;
 }
 
-/* As main.c's broker_shutdown, minus the listeners and the grace timer. */
+/* As process.c's broker_shutdown, minus the listeners and the grace timer. */
 void
 broker_shutdown(const char *why)
 {
@@ -157,6 +160,19 @@ void
 broker_conn_gone(void)
 {
 	fz.conns_freed++;
+}
+
+/* Start-up is over before the first worker (fz_setup sets started). */
+void
+broker_first_worker_ready(void)
+{
+	fz_fatal("the supervisor reported start-up after it");
+}
+
+void
+broker_first_worker_failed(void)
+{
+	fz_fatal("the supervisor reported start-up after it");
 }
 
 /*
@@ -923,10 +939,7 @@ fz_setup(const struct fz_config *cfg)
 	fz.next_pid = FZ_PID_BASE;
 	fz.spawn_rpc_fd = fz.spawn_err_fd = -1;
 
-	memset(&broker, 0, sizeof(broker));
-	TAILQ_INIT(&broker.conns);
-	TAILQ_INIT(&broker.dirty);
-	TAILQ_INIT(&broker.backends);
+	broker_init();
 	bc->plugin_arg = (char *)"fuzz";
 	bc->plugin_path = (char *)"/nonexistent/fuzz-plugin.so";
 	bc->worker_path = (char *)"/nonexistent/fuzz-worker";

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The in-process broker the fuzz targets drive.  The real broker code
- * (broker/ except main.c and listen.c) runs on a libevent loop;
- * clients are socketpairs handed to conn_new(); workers are fake,
+ * (broker/ except main.c, process.c and listen.c) runs on a libevent
+ * loop; clients are socketpairs handed to conn_new(); workers are fake,
  * in-process endpoints behind the real supervisor: posix_spawn(),
  * kill() and posix_spawn_file_actions_adddup2() are replaced at link
  * time (-Wl,--wrap) so that sup_start() "spawns" a fake worker on the
@@ -10,7 +10,7 @@
  *
  * A fake worker answers correctly on its own (serving an export
  * described by struct fz_export) unless the target drives it by hand.
- * Time is virtual (now_ms() is ours), so request timeouts can be
+ * Time is virtual (now_ms() is wrapped), so request timeouts can be
  * fuzzed deterministically.
  *
  * Every iteration starts from nothing (fz_setup) and ends with

@@ -29,7 +29,7 @@
 
 /* Where nbdkit's plugins are: --nbdkit-plugin-dir, else configure's. */
 const char *
-compat_plugin_dir(void)
+cli_nbdkit_plugin_dir(void)
 {
 	return broker.cfg.nbdkit_plugin_dir != NULL ?
 	    broker.cfg.nbdkit_plugin_dir : NBDKIT_PLUGINDIR;
@@ -43,9 +43,9 @@ compat_plugin_dir(void)
  * naming nbdkit) are not plugins we can load: say so.
  */
 char *
-compat_plugin_path(const char *name, bool required)
+cli_nbdkit_plugin_path(const char *name, bool required)
 {
-	const char	*dir = compat_plugin_dir();
+	const char	*dir = cli_nbdkit_plugin_dir();
 	char		*so, *script, *path;
 
 	if (asprintf(&so, "%s/nbdkit-%s-plugin.so", dir, name) == -1 ||
@@ -76,7 +76,7 @@ compat_plugin_path(const char *name, bool required)
  * Returns the '=' that ends the key, or NULL for a bare word.
  */
 const char *
-compat_param_split(const char *param)
+cli_param_split(const char *param)
 {
 	const char	*eq = strchr(param, '='), *p;
 
@@ -95,10 +95,12 @@ compat_param_split(const char *param)
 /*
  * -D NAME.FLAG=N: checked here, sent to each worker, which sets the
  * plugin's int NAME_debug_FLAG before .load (see worker/nbdkit-compat.c).
+ * N is an int as nbdkit reads it (C syntax: a sign, 0x and 0 prefixes),
+ * not our number grammar (number.h): nbdkit's users write these flags.
  * Returns 0, or -1 if arg is malformed.
  */
 int
-compat_add_debug_flag(const char *arg)
+cli_add_debug_flag(const char *arg)
 {
 	struct config		 *cfg = &broker.cfg;
 	Nbdbroker__Rpc__Param	 *pa, **v;
@@ -146,7 +148,7 @@ is_nbdkit_plugin_file(const char *path, const char *name)
  * choose the seed once, here, and give every worker the same one.
  */
 void
-compat_adjust_params(void)
+cli_adjust_params(void)
 {
 	struct config	 *cfg = &broker.cfg;
 	char		**v, *seed;
@@ -178,7 +180,7 @@ compat_adjust_params(void)
  * as for serving.
  */
 void
-compat_exec_dump(void)
+cli_dump_plugin(void)
 {
 	const struct config	 *cfg = &broker.cfg;
 	char			**argv;
@@ -198,7 +200,7 @@ compat_exec_dump(void)
 			fatal("asprintf");
 	}
 	for (i = 0; i < cfg->nparams; i++) {
-		argv[n++] = compat_param_split(cfg->params[i]) ?
+		argv[n++] = cli_param_split(cfg->params[i]) ?
 		    (char *)"--param" : (char *)"--bare";
 		argv[n++] = cfg->params[i];
 	}

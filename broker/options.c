@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The command line: every option once, in one table (its names, the
+ * kind of argument it takes and where the value goes), the checks of
+ * options that cannot be combined, --help, and the policy's restart
+ * settings for what the command line left alone.  Numbers, sizes and
+ * durations are read with the grammars the policy uses too (number.h,
+ * size.h), so a value means the same in both places.
+ *
+ * Start-up code only: fills broker.cfg, and exits with a message on
+ * anything it cannot use.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "number.h"
+#include "policy.h"
+#include "size.h"
+#define NBDBROKER_API_VERSION 2
+#include "nbdbroker-plugin.h"
+
+#ifndef NBDKIT_PLUGINDIR
+#define NBDKIT_PLUGINDIR	"/usr/lib/nbdkit/plugins"
+#endif
+
+/* What an option's argument is, and so where its value goes. */
+enum opt_kind {
+	OPT_FLAG,	/* none: *(bool *)dst = true (dst NULL: ignored) */
+	OPT_STRING,	/* *(char **)dst = the argument */
+	OPT_PATH,	/* ... made absolute: the server changes directory */
+	OPT_UINT,	/* *(unsigned *)dst: a number in [min, max] */
+	OPT_SIZE,	/* *(size_t *)dst: a size in [min, max] */
+	OPT_DURATION,	/* *(uint64_t *)dst: milliseconds in [min, max] */
+	OPT_WORD,	/* *(int *)dst: the value of one of words */
+	OPT_CALL,	/* call(argument) does it all */
+};
+
+struct opt_word {
+	const char	*word;
+	int		 value;
+};
+
+struct opt {
+	const char		*name;		/* long name */
+	const char		*alias;		/* another long name, or NULL */
+	int			 letter;	/* short name, or 0 */
+	enum opt_kind		 kind;
+	void			*dst;		/* where the value goes */
+	uint64_t		 min, max;	/* the value's range */
+	const struct opt_word	*words;		/* OPT_WORD; ends with NULL */
+	void			(*call)(char *arg);	/* OPT_CALL */
+	const char		*expect;	/* range or words, for errors */
+	bool			*given;		/* set when used */
+	int			 flags;
+#define OPT_FOREGROUND	0x01		/* implies -f */
+#define OPT_ANYCASE	0x02		/* words in any case */
+#define OPT_ARG		0x04		/* OPT_CALL: takes an argument */
+};
+
+#define ISOLATION_PLUGIN	0
+#define ISOLATION_CONNECTION	1
+
+static char		*check_policy;	/* --check-policy FILE */
+static int		 log_dest = LOG_DEST_STDERR;	/* --log */
+static bool		 log_dest_set;
+static int		 isolation;	/* --isolation, ISOLATION_* */
+static bool		 tls_set;	/* --tls */
+
+static void	opt_unix(char *);
+static void	opt_exportname(char *);
+static void	opt_intensity(char *);
+static void	opt_debug(char *);
+static void	opt_filter(char *);
+static void	opt_help(char *);
+static void	opt_version(char *);
+static void	opt_dump_config(char *);
+
+/* --tls values; nbdkit's spellings are accepted too. */
+static const struct opt_word	tls_words[] = {
+	{ "off", TLS_OFF }, { "no", TLS_OFF }, { "false", TLS_OFF },
+	{ "0", TLS_OFF }, { "on", TLS_ON }, { "yes", TLS_ON },
+	{ "true", TLS_ON }, { "1", TLS_ON }, { "require", TLS_REQUIRE },
+	{ "required", TLS_REQUIRE }, { "force", TLS_REQUIRE },
+	{ NULL, 0 }
+};
+
+static const struct opt_word	log_words[] = {
+	{ "stderr", LOG_DEST_STDERR }, { "syslog", LOG_DEST_SYSLOG },
+	{ "null", LOG_DEST_NULL },
+	{ NULL, 0 }
+};
+
+static const struct opt_word	isolation_words[] = {
+	{ "plugin", ISOLATION_PLUGIN }, { "connection", ISOLATION_CONNECTION },
+	{ NULL, 0 }
+};
+
+static const struct opt	opts[] = {
+	/* Listening. */
+	{ .name = "unix", .letter = 'U', .kind = OPT_CALL, .call = opt_unix,
+	  .flags = OPT_ARG },
+	{ .name = "port", .letter = 'p', .kind = OPT_STRING,
+	  .dst = &broker.cfg.port },
+	{ .name = "ipaddr", .letter = 'i', .kind = OPT_STRING,
+	  .dst = &broker.cfg.ipaddr },
+	{ .name = "single", .letter = 's', .kind = OPT_FLAG,
+	  .dst = &broker.cfg.single, .flags = OPT_FOREGROUND },
+	/* TLS. */
+	{ .name = "tls", .kind = OPT_WORD, .dst = &broker.cfg.tls,
+	  .words = tls_words, .expect = "off, on or require",
+	  .given = &tls_set, .flags = OPT_ANYCASE },
+	{ .name = "tls-certificates", .kind = OPT_PATH,
+	  .dst = &broker.cfg.tls_certificates },
+	{ .name = "tls-psk", .kind = OPT_PATH, .dst = &broker.cfg.tls_psk },
+	{ .name = "tls-verify-peer", .kind = OPT_FLAG,
+	  .dst = &broker.cfg.tls_verify_peer },
+	/* Server. */
+	{ .name = "foreground", .letter = 'f', .kind = OPT_FLAG,
+	  .dst = &broker.cfg.foreground },
+	{ .name = "pidfile", .letter = 'P', .kind = OPT_PATH,
+	  .dst = &broker.cfg.pidfile },
+	{ .name = "readonly", .alias = "read-only", .letter = 'r',
+	  .kind = OPT_FLAG, .dst = &broker.cfg.readonly },
+	{ .name = "exportname", .alias = "export-name", .letter = 'e',
+	  .kind = OPT_CALL, .call = opt_exportname, .flags = OPT_ARG },
+	{ .name = "threads", .letter = 't', .kind = OPT_UINT,
+	  .dst = &broker.cfg.threads, .min = 1, .max = 256,
+	  .expect = "threads must be 1 to 256" },
+	{ .name = "run", .kind = OPT_STRING, .dst = &broker.cfg.run,
+	  .flags = OPT_FOREGROUND },
+	{ .name = "exit-with-parent", .kind = OPT_FLAG,
+	  .dst = &broker.cfg.exit_with_parent, .flags = OPT_FOREGROUND },
+	{ .name = "print-uri", .kind = OPT_FLAG,
+	  .dst = &broker.cfg.print_uri },
+	{ .name = "max-connections", .kind = OPT_UINT,
+	  .dst = &broker.cfg.max_conns, .min = 1, .max = 1000000,
+	  .expect = "1 to 1000000" },
+	{ .name = "handshake-timeout", .kind = OPT_DURATION,
+	  .dst = &broker.cfg.handshake_ms, .min = 1, .max = UINT64_MAX,
+	  .expect = "must not be 0" },
+	{ .name = "log", .kind = OPT_WORD, .dst = &log_dest,
+	  .words = log_words, .expect = "stderr, syslog or null",
+	  .given = &log_dest_set },
+	{ .name = "arena-size", .kind = OPT_SIZE,
+	  .dst = &broker.cfg.arena_size, .min = 2 * (size_t)BROKER_MAX_REQUEST,
+	  .max = (size_t)1 << 34, .expect = "between 64M and 16G" },
+	{ .name = "newstyle", .letter = 'n', .kind = OPT_FLAG },
+	/* Sandbox. */
+	{ .name = "policy", .kind = OPT_STRING,
+	  .dst = &broker.cfg.policy_path },
+	{ .name = "policy-dir", .kind = OPT_STRING,
+	  .dst = &broker.cfg.policy_dir },
+	{ .name = "check-policy", .kind = OPT_STRING, .dst = &check_policy },
+	/* Restarts. */
+	{ .name = "isolation", .kind = OPT_WORD, .dst = &isolation,
+	  .words = isolation_words, .expect = "plugin or connection",
+	  .given = &broker.cfg.rs.set_isolation },
+	{ .name = "request-timeout", .kind = OPT_DURATION,
+	  .dst = &broker.cfg.rs.request_timeout_ms, .min = 0,
+	  .max = UINT64_MAX, .given = &broker.cfg.rs.set_timeout },
+	{ .name = "replays", .kind = OPT_UINT, .dst = &broker.cfg.rs.replays,
+	  .min = 0, .max = 100, .expect = "0 to 100",
+	  .given = &broker.cfg.rs.set_replays },
+	{ .name = "intensity", .kind = OPT_CALL, .call = opt_intensity,
+	  .given = &broker.cfg.rs.set_intensity, .flags = OPT_ARG },
+	/* Plugins and debugging. */
+	{ .name = "verbose", .letter = 'v', .kind = OPT_FLAG,
+	  .dst = &broker.cfg.verbose },
+	{ .name = "debug", .letter = 'D', .kind = OPT_CALL,
+	  .call = opt_debug, .flags = OPT_ARG },
+	{ .name = "nbdkit-plugin-dir", .kind = OPT_STRING,
+	  .dst = &broker.cfg.nbdkit_plugin_dir },
+	{ .name = "dump-plugin", .kind = OPT_FLAG,
+	  .dst = &broker.cfg.dump_plugin },
+	{ .name = "filter", .kind = OPT_CALL, .call = opt_filter,
+	  .flags = OPT_ARG },
+	/* Information. */
+	{ .name = "dump-config", .kind = OPT_CALL, .call = opt_dump_config },
+	{ .name = "help", .letter = 'h', .kind = OPT_CALL, .call = opt_help },
+	{ .name = "version", .letter = 'V', .kind = OPT_CALL,
+	  .call = opt_version },
+};
+
+#define NOPTS	(sizeof(opts) / sizeof(opts[0]))
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"Usage: nbdbroker [OPTIONS] PLUGIN [KEY=VALUE ...]\n"
+"\n"
+"Serve a disk over NBD through PLUGIN, which runs in a separate, restartable\n"
+"worker process.  PLUGIN is a bundled plugin's name (memory, file, null,\n"
+"pattern), the name of one of nbdkit's plugins (nbdkit:NAME always means\n"
+"nbdkit's), or the path of a plugin .so, ours or nbdkit's.  KEY=VALUE pairs\n"
+"configure the plugin; a bare VALUE goes to its magic key (as in nbdkit).\n"
+"\n"
+"Listening (default: TCP port 10809 on all addresses):\n"
+"  -U, --unix SOCKET     listen on a Unix socket (\"-\": a private temporary one)\n"
+"  -p, --port PORT       listen on TCP PORT\n"
+"  -i, --ipaddr ADDR     listen on ADDR only\n"
+"  -s, --single          serve one client on stdin/stdout, then exit\n"
+"  (started with LISTEN_FDS/LISTEN_PID, as by systemd socket activation, the\n"
+"  sockets passed on fds 3.. are used instead)\n"
+"\n"
+"TLS (NBD_OPT_STARTTLS):\n"
+"      --tls=off|on|require  refuse TLS, offer it, or insist on it\n"
+"      --tls-certificates DIR  X.509: DIR/ca-cert.pem, server-cert.pem,\n"
+"                        server-key.pem (and ca-crl.pem if present)\n"
+"      --tls-psk FILE    pre-shared keys: username:hexkey lines (psktool)\n"
+"      --tls-verify-peer demand a client certificate signed by the CA\n"
+"\n"
+"Server:\n"
+"  -f, --foreground      do not go to the background\n"
+"  -P, --pidfile FILE    write the server's pid to FILE\n"
+"  -r, --readonly        export read-only\n"
+"  -e, --exportname NAME export name used in the printed URI and --run\n"
+"  -t, --threads N       worker threads for parallel plugins (default 16)\n"
+"      --run CMD         run CMD with $uri, $unixsocket, $port, $exportname,\n"
+"                        $tls set; stop the server when it exits (implies -f)\n"
+"      --exit-with-parent  stop the server when its parent exits (implies -f)\n"
+"      --print-uri       print the URI clients connect to\n"
+"      --max-connections N  refuse clients beyond N at once (default 1000)\n"
+"      --handshake-timeout T  drop clients still negotiating after T\n"
+"                        (default 60s)\n"
+"      --log DEST        stderr, syslog or null (default: stderr with -f,\n"
+"                        syslog otherwise)\n"
+"      --arena-size SIZE shared-memory payload arena per direction\n"
+"                        (default 64M, at least 64M)\n"
+"\n"
+"Sandbox (see \"Sandbox policies\" in README.md):\n"
+"      --policy FILE     run the worker under the policy in FILE\n"
+"      --policy-dir DIR  look for PLUGIN.policy, then default.policy, in DIR\n"
+"                        (default " SYSCONFDIR "/nbdbroker/policies)\n"
+"      --check-policy FILE [PLUGIN [KEY=VALUE ...]]\n"
+"                        check FILE, print what it resolves to, exit 0/1\n"
+"\n"
+"Restarts (override the policy's [restart] section):\n"
+"      --isolation plugin|connection  one worker for all clients (default),\n"
+"                        or one per client connection\n"
+"      --request-timeout T  kill a worker whose request takes longer than T\n"
+"                        (default 30s; 0: never)\n"
+"      --replays N       fail a request with EIO after it brought down N+1\n"
+"                        workers (default 2)\n"
+"      --intensity N/T   restart at once up to N deaths per T, then back\n"
+"                        off from 250ms up to 30s (default 5/60s)\n"
+"  (T is a duration: a number and ms, s, m or h; a bare number is seconds)\n"
+"\n"
+"Plugins and debugging:\n"
+"  -v, --verbose         debug messages, from the broker and the worker\n"
+"  -D, --debug NAME.FLAG=N  set the plugin's debug flag (int NAME_debug_FLAG)\n"
+"      --nbdkit-plugin-dir DIR  where nbdkit plugins are found by name\n"
+"                        (default " NBDKIT_PLUGINDIR ")\n"
+"      --dump-plugin     describe PLUGIN (KEY=VALUE lines) and exit\n"
+"\n"
+"      --dump-config     print build settings (version, tls) and exit\n"
+"  -h, --help            this help\n"
+"  -V, --version         print the version and exit\n"
+"\n"
+"Examples:\n"
+"  nbdbroker -f -U /tmp/sock memory size=1G\n"
+"  nbdbroker -r file file=disk.img\n"
+"  nbdbroker -U - memory size=64M --run 'qemu-img info \"$uri\"'\n"
+"  nbdbroker -U /tmp/sock nbdkit:memory 1G\n");
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "nbdbroker: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'nbdbroker --help'.\n");
+	exit(EXIT_FAILURE);
+}
+
+/*
+ * An absolute path for p, as a new string: the server changes
+ * directory when it detaches.  p need not exist yet.
+ */
+static char *
+abs_path(const char *p)
+{
+	char	*r, *cwd;
+
+	if ((r = realpath(p, NULL)) != NULL)
+		return r;
+	if (p[0] == '/') {
+		if ((r = strdup(p)) == NULL)
+			fatal("%s", p);
+		return r;
+	}
+	if ((cwd = getcwd(NULL, 0)) == NULL)
+		fatal("%s: cannot make the path absolute: getcwd", p);
+	if (asprintf(&r, "%s/%s", cwd, p) == -1)
+		fatal("%s: cannot make the path absolute", p);
+	free(cwd);
+	return r;
+}
+
+static void
+opt_unix(char *arg)
+{
+	if (strcmp(arg, "-") == 0)
+		broker.cfg.unix_private = true;
+	else
+		broker.cfg.unix_path = abs_path(arg);
+}
+
+static void
+opt_exportname(char *arg)
+{
+	if (strlen(arg) > BROKER_MAX_NAME)
+		usage_error("-e: export name longer than %d bytes",
+		    BROKER_MAX_NAME);
+	broker.cfg.exportname = arg;
+}
+
+/* "N/PERIOD", e.g. "5/60s". */
+static void
+opt_intensity(char *arg)
+{
+	struct restart_cfg	*rs = &broker.cfg.rs;
+	const char		*slash = strchr(arg, '/'), *why;
+	char			 num[32];
+	uint64_t		 n;
+
+	if (slash == NULL || (size_t)(slash - arg) >= sizeof(num))
+		usage_error("--intensity: expected N/PERIOD, e.g. 5/60s");
+	memcpy(num, arg, slash - arg);
+	num[slash - arg] = '\0';
+	if (uint_parse(num, 1, 1000000, &n, &why) == -1)
+		usage_error("--intensity: expected N/PERIOD, e.g. 5/60s");
+	rs->intensity = n;
+	if (duration_parse(slash + 1, &rs->period_ms, &why) == -1)
+		usage_error("--intensity: cannot parse duration '%s': %s",
+		    slash + 1, why);
+	if (rs->period_ms == 0)
+		usage_error("--intensity: the period must not be 0");
+}
+
+static void
+opt_debug(char *arg)
+{
+	if (cli_add_debug_flag(arg) == -1)
+		usage_error("-D %s: must be NAME.FLAG=N (N an int)", arg);
+}
+
+static void
+opt_filter(char *arg)
+{
+	usage_error("--filter=%s: nbdbroker does not support nbdkit filters "
+	    "(see \"Coming from nbdkit\" in README.md)", arg);
+}
+
+static void
+opt_help(char *arg)
+{
+	(void)arg;
+	usage(stdout);
+	exit(EXIT_SUCCESS);
+}
+
+static void
+opt_version(char *arg)
+{
+	(void)arg;
+	printf("nbdbroker %s\n", PACKAGE_VERSION);
+	exit(EXIT_SUCCESS);
+}
+
+static void
+opt_dump_config(char *arg)
+{
+	(void)arg;
+	printf("name=%s\n", PACKAGE_NAME);
+	printf("version=%s\n", PACKAGE_VERSION);
+	printf("tls=%s\n", tls_available() ? "yes" : "no");
+	if (tls_available())
+		printf("tls_certificates_dir=%s\n", tls_default_dir());
+	printf("socket_activation=yes\n");
+	printf("sandbox=%s\n", SANDBOX_FORCE_LOG ? "log" : "enforce");
+	exit(EXIT_SUCCESS);
+}
+
+static bool
+opt_takes_arg(const struct opt *o)
+{
+	return o->kind != OPT_FLAG && (o->kind != OPT_CALL ||
+	    (o->flags & OPT_ARG));
+}
+
+/* The option as users know it, for messages: -t, or --replays. */
+static const char *
+opt_display(const struct opt *o, char *buf, size_t len)
+{
+	if (o->letter != 0)
+		snprintf(buf, len, "-%c", o->letter);
+	else
+		snprintf(buf, len, "--%s", o->name);
+	return buf;
+}
+
+/* Use option o with argument arg (NULL for a flag), or exit. */
+static void
+opt_apply(const struct opt *o, char *arg)
+{
+	char		 name[64];
+	const char	*why, *what = NULL;
+	uint64_t	 v = 0;
+	int		 r = 0;
+	size_t		 i;
+
+	opt_display(o, name, sizeof(name));
+	switch (o->kind) {
+	case OPT_FLAG:
+		if (o->dst != NULL)
+			*(bool *)o->dst = true;
+		break;
+	case OPT_STRING:
+		*(char **)o->dst = arg;
+		break;
+	case OPT_PATH:
+		*(char **)o->dst = abs_path(arg);
+		break;
+	case OPT_UINT:
+		what = "number";
+		r = uint_parse(arg, 0, UINT64_MAX, &v, &why);
+		break;
+	case OPT_SIZE:
+		what = "size";
+		r = size_parse(arg, SIZE_MAX, &v, &why);
+		break;
+	case OPT_DURATION:
+		what = "duration";
+		r = duration_parse(arg, &v, &why);
+		break;
+	case OPT_WORD:
+		for (i = 0; o->words[i].word != NULL; i++)
+			if ((o->flags & OPT_ANYCASE ? strcasecmp(arg,
+			    o->words[i].word) : strcmp(arg,
+			    o->words[i].word)) == 0)
+				break;
+		if (o->words[i].word == NULL)
+			usage_error("%s: %s, not '%s'", name, o->expect, arg);
+		*(int *)o->dst = o->words[i].value;
+		break;
+	case OPT_CALL:
+		o->call(arg);
+		break;
+	}
+	if (what != NULL) {
+		if (r == -1)
+			usage_error("%s: cannot parse %s '%s': %s", name, what,
+			    arg, why);
+		if (v < o->min || v > o->max)
+			usage_error("%s: %s", name, o->expect);
+		if (o->kind == OPT_UINT)
+			*(unsigned *)o->dst = v;
+		else if (o->kind == OPT_SIZE)
+			*(size_t *)o->dst = v;
+		else
+			*(uint64_t *)o->dst = v;
+	}
+	if (o->given != NULL)
+		*o->given = true;
+	if (o->flags & OPT_FOREGROUND)
+		broker.cfg.foreground = true;
+}
+
+/* Options that cannot be combined, and what some imply. */
+static void
+check_combinations(void)
+{
+	struct config	*cfg = &broker.cfg;
+
+	if (cfg->single && (cfg->unix_path || cfg->unix_private ||
+	    cfg->port || cfg->ipaddr))
+		usage_error("-s cannot be combined with -U, -p or -i");
+	if ((cfg->unix_path || cfg->unix_private) && (cfg->port || cfg->ipaddr))
+		usage_error("-U cannot be combined with -p or -i");
+	if (cfg->single && cfg->run)
+		usage_error("-s cannot be combined with --run");
+
+	/* Credentials alone turn TLS on, as in nbdkit. */
+	if (!tls_set && (cfg->tls_certificates || cfg->tls_psk))
+		cfg->tls = TLS_ON;
+	if (cfg->tls_psk && cfg->tls_certificates)
+		usage_error("--tls-psk and --tls-certificates cannot be "
+		    "combined: choose pre-shared keys or X.509");
+	if (cfg->tls_verify_peer && cfg->tls_psk)
+		usage_error("--tls-verify-peer checks X.509 client "
+		    "certificates; with --tls-psk every client proves its key");
+	if (cfg->tls_verify_peer && cfg->tls == TLS_OFF)
+		usage_error("--tls-verify-peer needs --tls=on or require");
+
+	/* Socket activation: the listeners are given, not chosen. */
+	if (cfg->nsockets > 0) {
+		if (cfg->single || cfg->unix_path || cfg->unix_private ||
+		    cfg->port || cfg->ipaddr || cfg->run)
+			usage_error("socket activation (LISTEN_FDS=%d): -U, -p, "
+			    "-i, -s and --run cannot be used; the listening "
+			    "sockets are already open", cfg->nsockets);
+		cfg->foreground = true;
+	}
+}
+
+/*
+ * Fill broker.cfg from the command line, or exit with a message (or
+ * after --help, --version, --dump-config).  Options may come before
+ * or after PLUGIN and its parameters, as with nbdkit.
+ */
+void
+options_parse(int argc, char **argv)
+{
+	static struct option	 longopts[2 * NOPTS + 1];
+	static char		 shortopts[2 * NOPTS + 1];
+	struct config		*cfg = &broker.cfg;
+	size_t			 i, nl = 0, ns = 0;
+	int			 c;
+
+	cfg->arena_size = ARENA_DEFAULT_SIZE;
+	cfg->max_conns = BROKER_DEFAULT_MAX_CONNS;
+	cfg->handshake_ms = CONN_HANDSHAKE_MS;
+	cfg->rs.request_timeout_ms = RESTART_DEFAULT_TIMEOUT_MS;
+	cfg->rs.replays = RESTART_DEFAULT_REPLAYS;
+	cfg->rs.intensity = RESTART_DEFAULT_INTENSITY;
+	cfg->rs.period_ms = RESTART_DEFAULT_PERIOD_MS;
+	cfg->rs.durability = -1;
+
+	/* getopt's tables, from ours: a long option's val is 256 + index. */
+	for (i = 0; i < NOPTS; i++) {
+		int	has_arg = opt_takes_arg(&opts[i]) ? required_argument :
+			    no_argument;
+
+		longopts[nl++] = (struct option){ opts[i].name, has_arg, NULL,
+		    256 + (int)i };
+		if (opts[i].alias != NULL)
+			longopts[nl++] = (struct option){ opts[i].alias,
+			    has_arg, NULL, 256 + (int)i };
+		if (opts[i].letter != 0) {
+			shortopts[ns++] = opts[i].letter;
+			if (has_arg == required_argument)
+				shortopts[ns++] = ':';
+		}
+	}
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
+	    -1) {
+		if (c >= 256)
+			i = c - 256;
+		else
+			for (i = 0; i < NOPTS && opts[i].letter != c; i++)
+				;
+		if (i >= NOPTS)
+			usage_error("unknown option");	/* getopt said which */
+		opt_apply(&opts[i], optarg);
+	}
+	if (cfg->rs.set_isolation)
+		cfg->rs.per_connection = isolation == ISOLATION_CONNECTION;
+
+	if (check_policy != NULL) {
+		cfg->params = argv + optind;
+		cfg->nparams = argc - optind;
+		return;
+	}
+	if (optind >= argc)
+		usage_error("no plugin given");
+	cfg->plugin_arg = argv[optind++];
+	cfg->params = argv + optind;
+	cfg->nparams = argc - optind;
+	check_combinations();
+}
+
+/* --check-policy FILE, or NULL. */
+const char *
+options_check_policy(void)
+{
+	return check_policy;
+}
+
+/*
+ * Where logs go once the server serves: --log, else stderr in the
+ * foreground and syslog in the background.
+ */
+enum log_dest
+options_log_dest(void)
+{
+	if (log_dest_set)
+		return log_dest;
+	return broker.cfg.foreground ? LOG_DEST_STDERR : LOG_DEST_SYSLOG;
+}
+
+/*
+ * The policy's isolation, durability and [restart] settings, unless
+ * the command line gave them.  After sandbox_load().
+ */
+void
+options_apply_policy(void)
+{
+	const struct policy	*p = sandbox_policy_parsed();
+	struct restart_cfg	*rs = &broker.cfg.rs;
+
+	if (p == NULL)
+		return;
+	if (!rs->set_isolation)
+		rs->per_connection = p->isolation ==
+		    POLICY_ISOLATION_CONNECTION;
+	if (!rs->set_timeout)
+		rs->request_timeout_ms = p->request_timeout_ms;
+	if (!rs->set_replays)
+		rs->replays = p->replays;
+	if (!rs->set_intensity) {
+		rs->intensity = p->intensity_n;
+		rs->period_ms = p->intensity_ms;
+	}
+	if (p->durability != POLICY_DURABILITY_PLUGIN)
+		rs->durability = p->durability - POLICY_DURABILITY_STATELESS +
+		    NBDBROKER_DURABILITY_STATELESS;
+}
