@@ -6,7 +6,7 @@
  * model locks, and the emulations the broker relies on: FUA by flush,
  * WRITE_ZEROES by pwrite, CACHE by pread, extents for plugins without
  * them.  Plugins speak our ABI or nbdkit 1.32's, which share one
- * struct layout; the nbdkit differences live in nbdkit-compat.c.
+ * struct layout; the nbdkit differences live in nbdkit-abi.c.
  * Runs in worker threads; every callback may block.
  */
 #include <config.h>
@@ -130,9 +130,9 @@ host_load(const char *path, int fd, char *err, size_t errlen)
 		*(void **)&reg = dlsym(host.dl, "plugin_init");
 		if (reg != NULL) {
 			host.nbdkit = true;
-			compat_prepare_env();
-			max = COMPAT_STRUCT_SIZE;
-			min = COMPAT_MIN_STRUCT;
+			abi_prepare_env();
+			max = ABI_STRUCT_SIZE;
+			min = ABI_MIN_STRUCT;
 		} else if (dlsym(host.dl, "filter_init") != NULL) {
 			set_err(err, errlen, "%s: this is an nbdkit filter; "
 			    "nbdbroker hosts plugins only and does not "
@@ -231,7 +231,7 @@ host_call_load(const Nbdbroker__Rpc__Config *cfg)
 	size_t	i;
 
 	for (i = 0; i < cfg->n_debug_flags; i++)
-		compat_set_debug_flag(host.dl, host.p.name,
+		abi_set_debug_flag(host.dl, host.p.name,
 		    cfg->debug_flags[i]->key, cfg->debug_flags[i]->value);
 	if (host.p.load != NULL)
 		host.p.load();
@@ -323,7 +323,7 @@ host_call_thread_model(void)
 	return 0;
 }
 
-/* True if a seed=... parameter was given (see compat_durability). */
+/* True if a seed=... parameter was given (see abi_durability). */
 static bool
 has_param(const Nbdbroker__Rpc__Config *cfg, const char *key)
 {
@@ -347,7 +347,7 @@ host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
 	*stage = "load";
 	host_call_load(cfg);
 	if (host.nbdkit)
-		host.p.durability = compat_durability(host.p.name,
+		host.p.durability = abi_durability(host.p.name,
 		    has_param(cfg, "seed"));
 
 	*stage = "config";
@@ -428,7 +428,7 @@ host_dump(const Nbdbroker__Rpc__Config *cfg)
 
 	host_call_load(cfg);
 	if (host.nbdkit)
-		host.p.durability = compat_durability(host.p.name,
+		host.p.durability = abi_durability(host.p.name,
 		    has_param(cfg, "seed"));
 	if (host_call_config(cfg) == -1 || host_call_thread_model() == -1)
 		return -1;

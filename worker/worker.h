@@ -32,8 +32,8 @@
  * oldest nbdkit plugins end before errno_is_preserved; every plugin
  * must at least reach the API 1 pread slot.
  */
-#define COMPAT_STRUCT_SIZE	offsetof(struct nbdbroker_plugin, durability)
-#define COMPAT_MIN_STRUCT	offsetof(struct nbdbroker_plugin, _pwrite_v1)
+#define ABI_STRUCT_SIZE	offsetof(struct nbdbroker_plugin, durability)
+#define ABI_MIN_STRUCT	offsetof(struct nbdbroker_plugin, _pwrite_v1)
 
 /* The loaded plugin (host.c). */
 struct host {
@@ -89,11 +89,11 @@ int	host_list_exports(const Nbdbroker__Rpc__ListExports *le,
 void	host_lock_request(struct handle *hd);
 void	host_unlock_request(struct handle *hd);
 
-/* nbdkit-compat.c */
-int	compat_durability(const char *name, bool seed_given);
-void	compat_set_debug_flag(void *dl, const char *plugin, const char *flag,
+/* nbdkit-abi.c */
+int	abi_durability(const char *name, bool seed_given);
+void	abi_set_debug_flag(void *dl, const char *plugin, const char *flag,
 	    const char *value);
-void	compat_prepare_env(void);
+void	abi_prepare_env(void);
 
 /* rpc-server.c */
 int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
