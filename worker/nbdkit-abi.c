@@ -16,7 +16,6 @@
  */
 #include <config.h>
 
-#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,141 +224,47 @@ nbdkit_parse_size(const char *str)
 ABI_PUBLIC int
 nbdkit_parse_bool(const char *str)
 {
-	static const char *const yes[] = { "1", "true", "t", "yes", "y",
-	    "on", NULL };
-	static const char *const no[] = { "0", "false", "f", "no", "n",
-	    "off", NULL };
-	size_t	i;
+	int	r;
 
-	for (i = 0; yes[i] != NULL; i++)
-		if (strcasecmp(str, yes[i]) == 0)
-			return 1;
-	for (i = 0; no[i] != NULL; i++)
-		if (strcasecmp(str, no[i]) == 0)
-			return 0;
-	nbdkit_error("could not decipher boolean (%s)", str);
-	return -1;
+	if ((r = sdk_bool_word(str)) == -1)
+		nbdkit_error("could not decipher boolean (%s)", str);
+	return r;
 }
 
 /*
- * The checks every integer parser makes after strtoimax/strtoumax, in
- * nbdkit's order: a conversion error, nothing converted, trailing
- * characters.  Returns 0 if the number is usable.
+ * nbdkit's integer dialect: leading blanks are skipped, a number too
+ * large for strtoimax is reported before trailing characters, and each
+ * failure has its own text.
  */
-static int
-parse_check(const char *what, const char *str, const char *end)
+static void
+abi_int_complain(enum sdk_int_result res, const char *what, const char *str)
 {
-	if (errno != 0) {
-		nbdkit_error("%s: could not parse number: \"%s\": %m",
-		    what, str);
-		return -1;
-	}
-	if (end == str) {
+	switch (res) {
+	case SDK_INT_NEGATIVE:
+		nbdkit_error("%s: negative numbers are not allowed", what);
+		break;
+	case SDK_INT_EMPTY:
 		nbdkit_error("%s: empty string where we expected a number",
 		    what);
-		errno = EINVAL;
-		return -1;
-	}
-	if (*end != '\0') {
+		break;
+	case SDK_INT_OVERFLOW:
+	case SDK_INT_RANGE:
+		nbdkit_error("%s: could not parse number: \"%s\": %m",
+		    what, str);
+		break;
+	default:
 		nbdkit_error("%s: could not parse number: \"%s\": "
 		    "trailing garbage", what, str);
-		errno = EINVAL;
-		return -1;
+		break;
 	}
-	return 0;
 }
 
-static void
-parse_range_error(const char *what, const char *str)
-{
-	errno = ERANGE;
-	nbdkit_error("%s: could not parse number: \"%s\": %m", what, str);
-}
+static const struct sdk_int_dialect	abi_ints = {
+	.flags = SDK_INT_BLANKS_OK | SDK_INT_OVERFLOW_FIRST,
+	.complain = abi_int_complain,
+};
 
-/* Decimal, 0x hex or 0 octal, within [min, max]; *r untouched on error. */
-static int
-parse_signed(const char *what, const char *str, intmax_t min, intmax_t max,
-    intmax_t *r)
-{
-	char		*end;
-	intmax_t	 v;
-
-	errno = 0;
-	v = strtoimax(str, &end, 0);
-	if (parse_check(what, str, end) == -1)
-		return -1;
-	if (v < min || v > max) {
-		parse_range_error(what, str);
-		return -1;
-	}
-	*r = v;
-	return 0;
-}
-
-static int
-parse_unsigned(const char *what, const char *str, uintmax_t max,
-    uintmax_t *r)
-{
-	const char	*p = str;
-	char		*end;
-	uintmax_t	 v;
-
-	/* strtoumax would accept "-1" as its two's complement. */
-	while (isspace((unsigned char)*p))
-		p++;
-	if (*p == '-') {
-		nbdkit_error("%s: negative numbers are not allowed", what);
-		errno = ERANGE;
-		return -1;
-	}
-	errno = 0;
-	v = strtoumax(str, &end, 0);
-	if (parse_check(what, str, end) == -1)
-		return -1;
-	if (v > max) {
-		parse_range_error(what, str);
-		return -1;
-	}
-	*r = v;
-	return 0;
-}
-
-#define ABI_SIGNED(name, type, min, max)				\
-ABI_PUBLIC int							\
-name(const char *what, const char *str, type *r)			\
-{									\
-	intmax_t	v;						\
-									\
-	if (parse_signed(what, str, (min), (max), &v) == -1)		\
-		return -1;						\
-	if (r != NULL)							\
-		*r = (type)v;						\
-	return 0;							\
-}
-
-#define ABI_UNSIGNED(name, type, max)				\
-ABI_PUBLIC int							\
-name(const char *what, const char *str, type *r)			\
-{									\
-	uintmax_t	v;						\
-									\
-	if (parse_unsigned(what, str, (max), &v) == -1)			\
-		return -1;						\
-	if (r != NULL)							\
-		*r = (type)v;						\
-	return 0;							\
-}
-
-ABI_SIGNED(nbdkit_parse_int, int, INT_MIN, INT_MAX)
-ABI_SIGNED(nbdkit_parse_int8_t, int8_t, INT8_MIN, INT8_MAX)
-ABI_SIGNED(nbdkit_parse_int16_t, int16_t, INT16_MIN, INT16_MAX)
-ABI_SIGNED(nbdkit_parse_int32_t, int32_t, INT32_MIN, INT32_MAX)
-ABI_SIGNED(nbdkit_parse_int64_t, int64_t, INT64_MIN, INT64_MAX)
-ABI_UNSIGNED(nbdkit_parse_unsigned, unsigned, UINT_MAX)
-ABI_UNSIGNED(nbdkit_parse_uint8_t, uint8_t, UINT8_MAX)
-ABI_UNSIGNED(nbdkit_parse_uint16_t, uint16_t, UINT16_MAX)
-ABI_UNSIGNED(nbdkit_parse_uint32_t, uint32_t, UINT32_MAX)
-ABI_UNSIGNED(nbdkit_parse_uint64_t, uint64_t, UINT64_MAX)
+SDK_DEFINE_INT_PARSERS(ABI_PUBLIC, nbdkit, &abi_ints)
 
 /* Paths, passwords, stdio, sleeping. */
 
