@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Loading a plugin and calling it.  Owns the plugin's lifecycle (load,
- * config, config_complete, thread_model, get_ready, after_fork, open,
- * close, cleanup, unload), the API 1 / API 2 differences, the thread
- * model locks, and the emulations the broker relies on: FUA by flush,
+ * Running the loaded plugin (plugin-load.c loaded it): its lifecycle
+ * (load, config, config_complete, thread_model, get_ready, after_fork,
+ * open, close, cleanup, unload), the thread model locks, and the data
+ * path, with the emulations the broker relies on: FUA by flush,
  * WRITE_ZEROES by pwrite, CACHE by pread, extents for plugins without
- * them.  Plugins speak our ABI or nbdkit 1.32's, which share one
- * struct layout; the nbdkit differences live in nbdkit-abi.c.
+ * them.  host.p speaks API 2 whatever the plugin's version, so nothing
+ * here asks which it is.  The nbdkit differences live in nbdkit-abi.c.
  * Runs in worker threads; every callback may block.
  */
 #include <config.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,194 +28,22 @@ struct host	host = {
 	.all_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-/* The smallest struct any plugin can have: up to the API 1 callbacks. */
-#define HOST_MIN_STRUCT	offsetof(struct nbdbroker_plugin, errno_is_preserved)
 #define HOST_ZERO_BUF	(1024 * 1024)
 
 static const uint8_t	*zero_buf;	/* HOST_ZERO_BUF read-only zeroes */
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
- * dlopen failed.  The usual reason for an nbdkit plugin is a function
- * of nbdkit's that the worker does not provide: say which, and why
- * that may be, rather than only passing on the loader's message.
- */
-static void
-load_error(const char *path, const char *how, const char *dlerr, char *err,
-    size_t errlen)
-{
-	const char	*u = strstr(dlerr, "undefined symbol: ");
-	const char	*base = strrchr(path, '/');
-	size_t		 blen, hl = strlen(how);
-
-	base = base ? base + 1 : path;
-	blen = strlen(base);
-	/* The loader names what it opened: the descriptor, not the file. */
-	if (strncmp(dlerr, how, hl) == 0 && dlerr[hl] == ':')
-		dlerr += hl + 1;
-	while (*dlerr == ' ')
-		dlerr++;
-	if (u == NULL) {
-		set_err(err, errlen, "cannot load plugin %s: %s", path, dlerr);
-		return;
-	}
-	u += strlen("undefined symbol: ");
-	if (blen > 10 && strcmp(base + blen - 10, "-filter.so") == 0)
-		set_err(err, errlen, "%s: this looks like an nbdkit filter, "
-		    "and nbdbroker does not support filters (it needs %s, "
-		    "which nbdbroker-worker does not provide)", path, u);
-	else if (strncmp(u, "nbdkit_", 7) == 0)
-		set_err(err, errlen, "%s: the plugin needs %s, an nbdkit "
-		    "function nbdbroker-worker does not provide (it provides "
-		    "nbdkit 1.32's plugin API; plugins built for a newer "
-		    "nbdkit, or using nbdkit's internals, cannot be hosted)",
-		    path, u);
-	else
-		set_err(err, errlen, "%s: the plugin needs the symbol %s, "
-		    "which nothing loaded provides", path, u);
-}
-
-/*
- * dlopen the plugin (from fd, if not -1), find out which ABI it speaks (ours, through
- * nbdbroker_plugin_register, or nbdkit's, through plugin_init) and
- * copy its struct into host.p: as many bytes as the plugin declared,
- * never more than that ABI defines, the rest zero.  Checks the API
- * version and the callbacks every plugin must have.  .load is called
- * later, by host_configure, once debug flags are set.
+ * Map the zeroes that emulated WRITE_ZEROES writes.  Called once at
+ * start-up, before the sandbox may forbid it.  0, or -1 with the reason
+ * in err.
  */
 int
-host_load(const char *path, int fd, char *err, size_t errlen)
+host_data_init(char *err, size_t errlen)
 {
-	char			 fdpath[64];
-	const char		*how;
-	struct nbdbroker_plugin	*(*reg)(void);
-	struct nbdbroker_plugin	*p;
-	size_t			 n, max = sizeof(host.p), min = HOST_MIN_STRUCT;
-	const char		*c;
-
-	if ((host.path = strdup(path)) == NULL) {
-		set_err(err, errlen, "strdup: %s", strerror(errno));
-		return -1;
-	}
-	/*
-	 * Through the descriptor opened before the sandbox, when there is
-	 * one: the user the worker runs as may not be able to reach the
-	 * path (a build tree under a private home, a 0700 directory).
-	 */
-	if (fd >= 0)
-		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	how = fd >= 0 ? fdpath : path;
-	host.dl = dlopen(how, RTLD_NOW | RTLD_LOCAL);
-	if (host.dl == NULL) {
-		load_error(path, how, dlerror(), err, errlen);
-		return -1;
-	}
-	*(void **)&reg = dlsym(host.dl, "nbdbroker_plugin_register");
-	if (reg == NULL) {
-		*(void **)&reg = dlsym(host.dl, "plugin_init");
-		if (reg != NULL) {
-			host.nbdkit = true;
-			abi_prepare_env();
-			max = ABI_STRUCT_SIZE;
-			min = ABI_MIN_STRUCT;
-		} else if (dlsym(host.dl, "filter_init") != NULL) {
-			set_err(err, errlen, "%s: this is an nbdkit filter; "
-			    "nbdbroker hosts plugins only and does not "
-			    "support filters", path);
-			return -1;
-		} else {
-			set_err(err, errlen, "%s: not a plugin (neither "
-			    "nbdbroker_plugin_register nor nbdkit's "
-			    "plugin_init is defined)", path);
-			return -1;
-		}
-	}
-	if ((p = reg()) == NULL) {
-		set_err(err, errlen, "%s: plugin registration returned NULL",
-		    path);
-		return -1;
-	}
-	if (p->_api_version < 1 || p->_api_version > 2) {
-		set_err(err, errlen, "%s: plugin uses API version %d; this "
-		    "worker supports versions 1 to 2", path, p->_api_version);
-		return -1;
-	}
-	if (p->_struct_size < min || p->_struct_size > 65536) {
-		set_err(err, errlen, "%s: implausible plugin struct size "
-		    "%" PRIu64, path, p->_struct_size);
-		return -1;
-	}
-	host.struct_size = p->_struct_size;
-	n = p->_struct_size < max ? p->_struct_size : max;
-	memset(&host.p, 0, sizeof(host.p));
-	memcpy(&host.p, p, n);
-	host.api_version = p->_api_version;
-	host.thread_model = host.max_thread_model = p->_thread_model;
-	if (host.thread_model < NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS ||
-	    host.thread_model > NBDBROKER_THREAD_MODEL_PARALLEL) {
-		set_err(err, errlen, "%s: unknown thread model %d", path,
-		    host.thread_model);
-		return -1;
-	}
-
-	if (host.p.name == NULL || host.p.name[0] == '\0') {
-		set_err(err, errlen, "%s: plugin has no .name", path);
-		return -1;
-	}
-	for (c = host.p.name; *c; c++) {
-		/* nbdkit allows upper case; so do we. */
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_')) {
-			set_err(err, errlen, "%s: plugin name must be "
-			    "[A-Za-z0-9_-]+", path);
-			return -1;
-		}
-	}
-	if (host.p.open == NULL) {
-		set_err(err, errlen, "plugin %s: required callback .open "
-		    "is missing", host.p.name);
-		return -1;
-	}
-	if (host.p.get_size == NULL) {
-		set_err(err, errlen, "plugin %s: required callback .get_size "
-		    "is missing", host.p.name);
-		return -1;
-	}
-	if ((host.api_version == 1 ? host.p._pread_v1 == NULL :
-	    host.p.pread == NULL)) {
-		set_err(err, errlen, "plugin %s: required callback .pread "
-		    "is missing", host.p.name);
-		return -1;
-	}
-	if (host.api_version == 1) {
-		/* Slots an API 1 plugin cannot have set on purpose. */
-		host.p.pread = NULL;
-		host.p.pwrite = NULL;
-		host.p.flush = NULL;
-		host.p.trim = NULL;
-		host.p.zero = NULL;
-	}
-	if (host.p.durability < NBDBROKER_DURABILITY_UNSPECIFIED ||
-	    host.p.durability > NBDBROKER_DURABILITY_VOLATILE)
-		host.p.durability = NBDBROKER_DURABILITY_UNSPECIFIED;
-
 	zero_buf = mmap(NULL, HOST_ZERO_BUF, PROT_READ,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (zero_buf == MAP_FAILED) {
-		set_err(err, errlen, "mmap: %s", strerror(errno));
+		snprintf(err, errlen, "mmap: %s", strerror(errno));
 		zero_buf = NULL;
 		return -1;
 	}
@@ -416,11 +242,7 @@ host_dump(const Nbdbroker__Rpc__Config *cfg)
 		HAS(can_flush), HAS(is_rotational), HAS(can_trim),
 		HAS(can_zero), HAS(can_fast_zero), HAS(can_fua),
 		HAS(can_multi_conn), HAS(can_extents), HAS(can_cache),
-		{ "pread", p->pread != NULL || p->_pread_v1 != NULL },
-		{ "pwrite", p->pwrite != NULL || p->_pwrite_v1 != NULL },
-		{ "flush", p->flush != NULL || p->_flush_v1 != NULL },
-		{ "trim", p->trim != NULL || p->_trim_v1 != NULL },
-		{ "zero", p->zero != NULL || p->_zero_v1 != NULL },
+		HAS(pread), HAS(pwrite), HAS(flush), HAS(trim), HAS(zero),
 		HAS(extents), HAS(cache),
 #undef HAS
 	};
@@ -599,14 +421,14 @@ host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 	/* Capabilities, each with nbdkit's defaults. */
 	if (rw) {
 		v = call_can(p->can_write, hd->h,
-		    p->pwrite != NULL || p->_pwrite_v1 != NULL);
+		    p->pwrite != NULL);
 		if (v == -1)
 			goto err_close;
 		rw = v > 0;
 	}
 	hd->can_write = rw;
 	if ((v = call_can(p->can_flush, hd->h,
-	    p->flush != NULL || p->_flush_v1 != NULL)) == -1)
+	    p->flush != NULL)) == -1)
 		goto err_close;
 	hd->can_flush = v > 0;
 	if ((v = call_can(p->is_rotational, hd->h, 0)) == -1)
@@ -638,12 +460,12 @@ host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 	if (hd->can_write) {
 		r->caps |= RPC_CAP_WRITE | RPC_CAP_ZERO;
 		if ((v = call_can(p->can_trim, hd->h,
-		    p->trim != NULL || p->_trim_v1 != NULL)) == -1)
+		    p->trim != NULL)) == -1)
 			goto err_close;
-		hd->can_trim = v > 0 && (p->trim || p->_trim_v1);
+		hd->can_trim = v > 0 && p->trim != NULL;
 		if ((v = call_can(p->can_zero, hd->h, 1)) == -1)
 			goto err_close;
-		hd->zero_native = v > 0 && (p->zero || p->_zero_v1);
+		hd->zero_native = v > 0 && p->zero != NULL;
 		if (p->can_fast_zero != NULL) {
 			if ((v = p->can_fast_zero(hd->h)) == -1)
 				goto err_close;
@@ -656,8 +478,6 @@ host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 				goto err_close;
 			if (v > NBDBROKER_FUA_NATIVE)
 				v = NBDBROKER_FUA_NATIVE;
-			if (v == NBDBROKER_FUA_NATIVE && host.api_version == 1)
-				v = NBDBROKER_FUA_EMULATE;
 			if (v == NBDBROKER_FUA_EMULATE && !hd->can_flush)
 				v = NBDBROKER_FUA_NONE;
 			hd->fua = v;
@@ -723,25 +543,6 @@ host_close(struct handle *hd)
 	hd->h = NULL;
 }
 
-/* Data callbacks, one wrapper each, hiding the API version. */
-
-static int
-do_flush(struct handle *hd)
-{
-	if (host.api_version == 1)
-		return host.p._flush_v1(hd->h);
-	return host.p.flush(hd->h, 0);
-}
-
-static int
-do_pwrite(struct handle *hd, const void *buf, uint32_t count,
-    uint64_t off, uint32_t flags)
-{
-	if (host.api_version == 1)
-		return host.p._pwrite_v1(hd->h, buf, count, off);
-	return host.p.pwrite(hd->h, buf, count, off, flags);
-}
-
 static int
 emulate_zero(struct handle *hd, uint32_t count, uint64_t off)
 {
@@ -749,7 +550,7 @@ emulate_zero(struct handle *hd, uint32_t count, uint64_t off)
 		uint32_t	n = count < HOST_ZERO_BUF ? count :
 		    HOST_ZERO_BUF;
 
-		if (do_pwrite(hd, zero_buf, n, off, 0) == -1)
+		if (host.p.pwrite(hd->h, zero_buf, n, off, 0) == -1)
 			return -1;
 		off += n;
 		count -= n;
@@ -760,7 +561,7 @@ emulate_zero(struct handle *hd, uint32_t count, uint64_t off)
 static int
 do_zero(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags)
 {
-	int	r, e;
+	int	e;
 
 	if (!hd->zero_native) {
 		if (flags & NBDBROKER_FLAG_FAST_ZERO) {
@@ -771,12 +572,7 @@ do_zero(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags)
 	}
 	sdk_reset_error();
 	errno = 0;
-	if (host.api_version == 1)
-		r = host.p._zero_v1(hd->h, count, off,
-		    !!(flags & NBDBROKER_FLAG_MAY_TRIM));
-	else
-		r = host.p.zero(hd->h, count, off, flags);
-	if (r == 0)
+	if (host.p.zero(hd->h, count, off, flags) == 0)
 		return 0;
 	e = callback_errno(errno);
 	if ((e == ENOTSUP || e == EOPNOTSUPP) &&
@@ -798,13 +594,8 @@ emulate_cache(struct handle *hd, uint32_t count, uint64_t off)
 		return -1;
 	while (count > 0) {
 		uint32_t	n = count < chunk ? count : chunk;
-		int		r;
 
-		if (host.api_version == 1)
-			r = host.p._pread_v1(hd->h, scratch, n, off);
-		else
-			r = host.p.pread(hd->h, scratch, n, off, 0);
-		if (r == -1)
+		if (host.p.pread(hd->h, scratch, n, off, 0) == -1)
 			return -1;
 		off += n;
 		count -= n;
@@ -853,8 +644,6 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 		flags &= ~NBDBROKER_FLAG_FUA;
 		fua_emul = true;
 	}
-	if (host.api_version == 1 || hd->fua != NBDBROKER_FUA_NATIVE)
-		flags &= ~NBDBROKER_FLAG_FUA;
 
 	switch (rq->type) {
 	case NBD_CMD_READ: {
@@ -864,10 +653,7 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 			nbdbroker_set_error(EINVAL);
 			break;
 		}
-		if (host.api_version == 1)
-			r = host.p._pread_v1(hd->h, buf, count, off);
-		else
-			r = host.p.pread(hd->h, buf, count, off, 0);
+		r = host.p.pread(hd->h, buf, count, off, 0);
 		break;
 	}
 	case NBD_CMD_WRITE: {
@@ -877,11 +663,11 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 			nbdbroker_set_error(buf ? EROFS : EINVAL);
 			break;
 		}
-		r = do_pwrite(hd, buf, count, off, flags);
+		r = host.p.pwrite(hd->h, buf, count, off, flags);
 		break;
 	}
 	case NBD_CMD_FLUSH:
-		r = hd->can_flush ? do_flush(hd) : 0;
+		r = hd->can_flush ? host.p.flush(hd->h, 0) : 0;
 		fua_emul = false;
 		break;
 	case NBD_CMD_TRIM:
@@ -890,10 +676,7 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 			fua_emul = false;
 			break;
 		}
-		if (host.api_version == 1)
-			r = host.p._trim_v1(hd->h, count, off);
-		else
-			r = host.p.trim(hd->h, count, off, flags);
+		r = host.p.trim(hd->h, count, off, flags);
 		break;
 	case NBD_CMD_WRITE_ZEROES:
 		if (!hd->can_write) {
@@ -923,7 +706,7 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 		break;
 	}
 	if (r == 0 && fua_emul)
-		r = do_flush(hd);
+		r = host.p.flush(hd->h, 0);
 	rp->err = r == 0 ? 0 : callback_errno(errno);
 	return r;
 }

@@ -161,7 +161,8 @@ main(int argc, char **argv)
 	if (sandbox_stage1(cfg->policy.data, cfg->policy.len,
 	    cfg->plugin_path, broker, err, sizeof(err)) == -1)
 		fail_startup("sandbox", err);
-	if (host_load(cfg->plugin_path, plugin_fd, err, sizeof(err)) == -1)
+	if (host_load(cfg->plugin_path, plugin_fd, err, sizeof(err)) == -1 ||
+	    host_data_init(err, sizeof(err)) == -1)
 		fail_startup("load", err);
 	close(plugin_fd);
 	if (host_configure(cfg, &stage) == -1)

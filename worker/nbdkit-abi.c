@@ -31,13 +31,6 @@
 #include "log.h"
 #include "worker.h"
 
-/*
- * struct nbdkit_plugin is struct nbdbroker_plugin without our appended
- * members: 384 bytes on LP64 in nbdkit 1.32.
- */
-_Static_assert(ABI_STRUCT_SIZE == 48 * sizeof(void *),
-    "nbdkit 1.32 struct nbdkit_plugin layout");
-
 /* nbdkit-filter.h's element types, returned by value. */
 struct nbdkit_extent {
 	uint64_t	offset;

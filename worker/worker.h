@@ -25,21 +25,12 @@
 #define WORKER_DEFAULT_THREADS	16
 #define WORKER_MAX_THREADS	256
 
-/*
- * An nbdkit plugin's struct nbdkit_plugin is ours without the members
- * we appended (384 bytes in nbdkit 1.32 on LP64); nothing past it is
- * read from an nbdkit plugin, whatever its _struct_size says.  The
- * oldest nbdkit plugins end before errno_is_preserved; every plugin
- * must at least reach the API 1 pread slot.
- */
-#define ABI_STRUCT_SIZE	offsetof(struct nbdbroker_plugin, durability)
-#define ABI_MIN_STRUCT	offsetof(struct nbdbroker_plugin, _pwrite_v1)
-
-/* The loaded plugin (host.c). */
+/* The loaded plugin (plugin-load.c fills it, host.c runs it). */
 struct host {
 	void			*dl;		/* dlopen handle */
 	char			*path;
-	struct nbdbroker_plugin	 p;		/* normalized copy */
+	/* Normalised copy: API 2 signatures, _*_v1 slots NULL. */
+	struct nbdbroker_plugin	 p;
 	uint64_t		 struct_size;	/* as the plugin declared */
 	int			 api_version;
 	int			 max_thread_model; /* THREAD_MODEL */
@@ -74,7 +65,7 @@ extern struct host	 host;
 int	dump_main(int argc, char **argv);
 
 /* host.c */
-int	host_load(const char *path, int fd, char *err, size_t errlen);
+int	host_data_init(char *err, size_t errlen);
 int	host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage);
 int	host_dump(const Nbdbroker__Rpc__Config *cfg);
 void	host_unload(void);
@@ -94,6 +85,9 @@ int	abi_durability(const char *name, bool seed_given);
 void	abi_set_debug_flag(void *dl, const char *plugin, const char *flag,
 	    const char *value);
 void	abi_prepare_env(void);
+
+/* plugin-load.c */
+int	host_load(const char *path, int fd, char *err, size_t errlen);
 
 /* rpc-server.c */
 int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
