@@ -12,6 +12,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,13 +325,6 @@ callback_errno(int saved_errno)
 	return e > 0 ? e : EIO;
 }
 
-/* Run a can_* style callback: -1 on error, else its value. */
-static int
-call_can(int (*fn)(void *), void *h, int dflt)
-{
-	return fn != NULL ? fn(h) : dflt;
-}
-
 void
 host_lock_request(struct handle *hd)
 {
@@ -368,12 +362,180 @@ check_block_size(uint32_t min, uint32_t pref, uint32_t max)
 }
 
 /*
+ * Capability negotiation, one row per capability, in the order the
+ * plugin's can_* callbacks are called.  A plugin without the callback
+ * gets nbdkit's default (nbdkit-plugin(3)).  The answers land in
+ * struct handle's cap[] and, for a yes, set the row's RPC_CAP_* bits in
+ * OpenReply.caps; FUA and CACHE are three-valued and travel on their
+ * own.
+ */
+enum cap_default {
+	CAP_DFLT_NO,
+	CAP_DFLT_YES,
+	CAP_DFLT_IMPL,		/* yes iff the callback it enables exists */
+	CAP_DFLT_NOT_ZERO,	/* yes iff zeroes are emulated: they fail fast */
+	CAP_DFLT_CACHE,		/* NATIVE iff .cache exists, else NONE */
+	CAP_DFLT_FUA,		/* EMULATE iff the handle can flush, else NONE */
+};
+
+enum cap_kind {
+	CAP_BOOL,		/* 0 or 1: a positive answer is a yes */
+	CAP_CACHE_MODE,		/* NBDBROKER_CACHE_* */
+	CAP_FUA_MODE,		/* NBDBROKER_FUA_* */
+};
+
+#define CAP_NO_IMPL	((size_t)-1)
+#define CAP_FN(m)	offsetof(struct nbdbroker_plugin, m)
+
+static const struct cap_rule {
+	enum host_cap	 cap;
+	size_t		 query;		/* CAP_FN(can_*): int (*)(void *) */
+	size_t		 impl;		/* CAP_FN(what it enables) or CAP_NO_IMPL */
+	enum cap_default dflt;
+	enum cap_kind	 kind;
+	unsigned	 flags;
+#define CAP_IF_RW	0x01	/* asked only if the client may write, else no */
+#define CAP_IF_WRITE	0x02	/* asked only if the handle can write, else no */
+#define CAP_NEEDS_IMPL	0x04	/* a yes without impl is a no */
+	uint32_t	 rpc;		/* RPC_CAP_* bits for a yes */
+} cap_rules[] = {
+	{ HOST_CAP_WRITE, CAP_FN(can_write), CAP_FN(pwrite),
+	  CAP_DFLT_IMPL, CAP_BOOL, CAP_IF_RW,
+	  RPC_CAP_WRITE | RPC_CAP_ZERO },	/* zeroes: native or pwrite */
+	{ HOST_CAP_FLUSH, CAP_FN(can_flush), CAP_FN(flush),
+	  CAP_DFLT_IMPL, CAP_BOOL, 0,
+	  RPC_CAP_FLUSH },
+	{ HOST_CAP_ROTATIONAL, CAP_FN(is_rotational), CAP_NO_IMPL,
+	  CAP_DFLT_NO, CAP_BOOL, 0,
+	  RPC_CAP_ROTATIONAL },
+	{ HOST_CAP_MULTI_CONN, CAP_FN(can_multi_conn), CAP_NO_IMPL,
+	  CAP_DFLT_NO, CAP_BOOL, 0,
+	  RPC_CAP_MULTI_CONN },
+	{ HOST_CAP_EXTENTS, CAP_FN(can_extents), CAP_FN(extents),
+	  CAP_DFLT_IMPL, CAP_BOOL, CAP_NEEDS_IMPL,
+	  RPC_CAP_EXTENTS },
+	{ HOST_CAP_CACHE, CAP_FN(can_cache), CAP_FN(cache),
+	  CAP_DFLT_CACHE, CAP_CACHE_MODE, 0,
+	  0 },
+	{ HOST_CAP_TRIM, CAP_FN(can_trim), CAP_FN(trim),
+	  CAP_DFLT_IMPL, CAP_BOOL, CAP_IF_WRITE | CAP_NEEDS_IMPL,
+	  RPC_CAP_TRIM },
+	{ HOST_CAP_ZERO, CAP_FN(can_zero), CAP_FN(zero),
+	  CAP_DFLT_YES, CAP_BOOL, CAP_IF_WRITE | CAP_NEEDS_IMPL,
+	  0 },
+	{ HOST_CAP_FAST_ZERO, CAP_FN(can_fast_zero), CAP_NO_IMPL,
+	  CAP_DFLT_NOT_ZERO, CAP_BOOL, CAP_IF_WRITE,
+	  RPC_CAP_FAST_ZERO },
+	{ HOST_CAP_FUA, CAP_FN(can_fua), CAP_NO_IMPL,
+	  CAP_DFLT_FUA, CAP_FUA_MODE, CAP_IF_WRITE,
+	  0 },
+};
+
+/* Is the callback at offset off (CAP_FN) of host.p set? */
+static bool
+cap_plugin_has(size_t off)
+{
+	void	(*fn)(void);
+
+	if (off == CAP_NO_IMPL)
+		return false;
+	memcpy(&fn, (const char *)&host.p + off, sizeof(fn));
+	return fn != NULL;
+}
+
+/* The answer of a plugin without the row's can_* callback. */
+static int
+cap_default(const struct cap_rule *c, const struct handle *hd, bool impl)
+{
+	switch (c->dflt) {
+	case CAP_DFLT_NO:
+		return 0;
+	case CAP_DFLT_YES:
+		return 1;
+	case CAP_DFLT_IMPL:
+		return impl;
+	case CAP_DFLT_NOT_ZERO:
+		return !hd->cap[HOST_CAP_ZERO];
+	case CAP_DFLT_CACHE:
+		return impl ? NBDBROKER_CACHE_NATIVE : NBDBROKER_CACHE_NONE;
+	case CAP_DFLT_FUA:
+		return hd->cap[HOST_CAP_FLUSH] ? NBDBROKER_FUA_EMULATE :
+		    NBDBROKER_FUA_NONE;
+	}
+	abort();
+	/* NOTREACHED */
+}
+
+/* Turn an answer (callback's or default) into what the handle keeps. */
+static int
+cap_settle(const struct cap_rule *c, const struct handle *hd, int v,
+    bool impl)
+{
+	switch (c->kind) {
+	case CAP_BOOL:
+		return v > 0 && (impl || !(c->flags & CAP_NEEDS_IMPL));
+	case CAP_CACHE_MODE:
+		/* Native without .cache: the worker reads and discards. */
+		if (v == NBDBROKER_CACHE_NATIVE && !impl)
+			v = NBDBROKER_CACHE_EMULATE;
+		return v >= NBDBROKER_CACHE_NONE &&
+		    v <= NBDBROKER_CACHE_NATIVE ? v : NBDBROKER_CACHE_NONE;
+	case CAP_FUA_MODE:
+		/* Above NATIVE is NATIVE; other odd answers are EMULATE. */
+		if (v > NBDBROKER_FUA_NATIVE)
+			v = NBDBROKER_FUA_NATIVE;
+		else if (v < NBDBROKER_FUA_NONE)
+			v = NBDBROKER_FUA_EMULATE;
+		/* Emulated FUA is a flush: none without one. */
+		if (v == NBDBROKER_FUA_EMULATE && !hd->cap[HOST_CAP_FLUSH])
+			v = NBDBROKER_FUA_NONE;
+		return v;
+	}
+	abort();
+	/* NOTREACHED */
+}
+
+/*
+ * Ask the plugin (or its defaults) for every capability of hd, in
+ * cap_rules order, and set the RPC_CAP_* bits in *caps.  Returns 0, or
+ * -1 if a can_* callback failed.
+ */
+static int
+cap_negotiate(struct handle *hd, bool readonly, uint32_t *caps)
+{
+	size_t	i;
+
+	*caps = 0;
+	for (i = 0; i < sizeof(cap_rules) / sizeof(cap_rules[0]); i++) {
+		const struct cap_rule	*c = &cap_rules[i];
+		bool			 impl = cap_plugin_has(c->impl);
+		int			(*query)(void *);
+		int			 v;
+
+		hd->cap[c->cap] = 0;
+		if (((c->flags & CAP_IF_RW) && readonly) ||
+		    ((c->flags & CAP_IF_WRITE) && !hd->cap[HOST_CAP_WRITE]))
+			continue;
+		memcpy(&query, (const char *)&host.p + c->query,
+		    sizeof(query));
+		if (query == NULL)
+			v = cap_default(c, hd, impl);
+		else if ((v = query(hd->h)) == -1)
+			return -1;
+		hd->cap[c->cap] = cap_settle(c, hd, v, impl);
+		if (c->kind == CAP_BOOL && hd->cap[c->cap])
+			*caps |= c->rpc;
+	}
+	return 0;
+}
+
+/*
  * Open a plugin handle for one connection and gather what the broker
  * needs to answer the client: size, capabilities, block sizes and
  * description.  hd->conn.export_name holds the name the client asked
  * for; it is replaced by the plugin's default export for "".  Called
  * with the request lock held.  Fills r; returns 0, or -1 with r->err
- * set.
+ * set (and nothing else in r meaningful).
  */
 int
 host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
@@ -381,11 +543,9 @@ host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 {
 	const struct nbdbroker_plugin	*p = &host.p;
 	const char			*name = hd->conn.export_name;
-	int				 rw = !o->readonly, v;
 	int64_t				 size;
 	uint32_t			 bmin = 0, bpref = 0, bmax = 0;
 
-	hd->readonly = o->readonly;
 	sdk_reset_error();
 	if (p->preconnect != NULL && p->preconnect(o->readonly) == -1)
 		goto err;
@@ -416,83 +576,10 @@ host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 			    p->name, size);
 		goto err_close;
 	}
-	hd->size = size;
-
-	/* Capabilities, each with nbdkit's defaults. */
-	if (rw) {
-		v = call_can(p->can_write, hd->h,
-		    p->pwrite != NULL);
-		if (v == -1)
-			goto err_close;
-		rw = v > 0;
-	}
-	hd->can_write = rw;
-	if ((v = call_can(p->can_flush, hd->h,
-	    p->flush != NULL)) == -1)
+	if (cap_negotiate(hd, o->readonly, &r->caps) == -1)
 		goto err_close;
-	hd->can_flush = v > 0;
-	if ((v = call_can(p->is_rotational, hd->h, 0)) == -1)
-		goto err_close;
-	if (v > 0)
-		r->caps |= RPC_CAP_ROTATIONAL;
-	if ((v = call_can(p->can_multi_conn, hd->h, 0)) == -1)
-		goto err_close;
-	if (v > 0)
-		r->caps |= RPC_CAP_MULTI_CONN;
-	if ((v = call_can(p->can_extents, hd->h, p->extents != NULL)) == -1)
-		goto err_close;
-	hd->can_extents = v > 0 && p->extents != NULL;
-	if (hd->can_extents)
-		r->caps |= RPC_CAP_EXTENTS;
-	if (p->can_cache != NULL) {
-		if ((v = p->can_cache(hd->h)) == -1)
-			goto err_close;
-		hd->cache = v;
-		if (hd->cache == NBDBROKER_CACHE_NATIVE && p->cache == NULL)
-			hd->cache = NBDBROKER_CACHE_EMULATE;
-	} else
-		hd->cache = p->cache != NULL ? NBDBROKER_CACHE_NATIVE :
-		    NBDBROKER_CACHE_NONE;
-	if (hd->cache < NBDBROKER_CACHE_NONE ||
-	    hd->cache > NBDBROKER_CACHE_NATIVE)
-		hd->cache = NBDBROKER_CACHE_NONE;
-
-	if (hd->can_write) {
-		r->caps |= RPC_CAP_WRITE | RPC_CAP_ZERO;
-		if ((v = call_can(p->can_trim, hd->h,
-		    p->trim != NULL)) == -1)
-			goto err_close;
-		hd->can_trim = v > 0 && p->trim != NULL;
-		if ((v = call_can(p->can_zero, hd->h, 1)) == -1)
-			goto err_close;
-		hd->zero_native = v > 0 && p->zero != NULL;
-		if (p->can_fast_zero != NULL) {
-			if ((v = p->can_fast_zero(hd->h)) == -1)
-				goto err_close;
-			hd->can_fast_zero = v > 0;
-		} else
-			/* Emulated zeroes fail fast instead of writing. */
-			hd->can_fast_zero = !hd->zero_native;
-		if (p->can_fua != NULL) {
-			if ((v = p->can_fua(hd->h)) == -1)
-				goto err_close;
-			if (v > NBDBROKER_FUA_NATIVE)
-				v = NBDBROKER_FUA_NATIVE;
-			if (v == NBDBROKER_FUA_EMULATE && !hd->can_flush)
-				v = NBDBROKER_FUA_NONE;
-			hd->fua = v;
-		} else
-			hd->fua = hd->can_flush ? NBDBROKER_FUA_EMULATE :
-			    NBDBROKER_FUA_NONE;
-		if (hd->can_trim)
-			r->caps |= RPC_CAP_TRIM;
-		if (hd->can_fast_zero)
-			r->caps |= RPC_CAP_FAST_ZERO;
-	}
-	if (hd->can_flush)
-		r->caps |= RPC_CAP_FLUSH;
-	r->fua = hd->fua;
-	r->cache = hd->cache;
+	r->fua = hd->cap[HOST_CAP_FUA];
+	r->cache = hd->cap[HOST_CAP_CACHE];
 
 	if (p->block_size != NULL) {
 		if (p->block_size(hd->h, &bmin, &bpref, &bmax) == -1)
@@ -563,7 +650,7 @@ do_zero(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags)
 {
 	int	e;
 
-	if (!hd->zero_native) {
+	if (!hd->cap[HOST_CAP_ZERO]) {
 		if (flags & NBDBROKER_FLAG_FAST_ZERO) {
 			nbdbroker_set_error(ENOTSUP);
 			return -1;
@@ -609,7 +696,7 @@ do_extents(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags,
     struct nbdbroker_extents *ext)
 {
 	sdk_extents_init(ext, off, off + count);
-	if (!hd->can_extents)
+	if (!hd->cap[HOST_CAP_EXTENTS])
 		return nbdbroker_add_extent(ext, off, count, 0);
 	if (host.p.extents(hd->h, count, off, flags, ext) == -1)
 		return -1;
@@ -640,7 +727,8 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 
 	sdk_reset_error();
 	errno = 0;
-	if ((flags & NBDBROKER_FLAG_FUA) && hd->fua != NBDBROKER_FUA_NATIVE) {
+	if ((flags & NBDBROKER_FLAG_FUA) &&
+	    hd->cap[HOST_CAP_FUA] != NBDBROKER_FUA_NATIVE) {
 		flags &= ~NBDBROKER_FLAG_FUA;
 		fua_emul = true;
 	}
@@ -659,7 +747,7 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 	case NBD_CMD_WRITE: {
 		const uint8_t	*buf = rpc_arena_out(rq->slot, count);
 
-		if (buf == NULL || !hd->can_write) {
+		if (buf == NULL || !hd->cap[HOST_CAP_WRITE]) {
 			nbdbroker_set_error(buf ? EROFS : EINVAL);
 			break;
 		}
@@ -667,11 +755,11 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 		break;
 	}
 	case NBD_CMD_FLUSH:
-		r = hd->can_flush ? host.p.flush(hd->h, 0) : 0;
+		r = hd->cap[HOST_CAP_FLUSH] ? host.p.flush(hd->h, 0) : 0;
 		fua_emul = false;
 		break;
 	case NBD_CMD_TRIM:
-		if (!hd->can_trim) {	/* trim is advisory */
+		if (!hd->cap[HOST_CAP_TRIM]) {	/* trim is advisory */
 			r = 0;
 			fua_emul = false;
 			break;
@@ -679,7 +767,7 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 		r = host.p.trim(hd->h, count, off, flags);
 		break;
 	case NBD_CMD_WRITE_ZEROES:
-		if (!hd->can_write) {
+		if (!hd->cap[HOST_CAP_WRITE]) {
 			nbdbroker_set_error(EROFS);
 			break;
 		}
@@ -687,9 +775,9 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 		break;
 	case NBD_CMD_CACHE:
 		fua_emul = false;
-		if (hd->cache == NBDBROKER_CACHE_NATIVE)
+		if (hd->cap[HOST_CAP_CACHE] == NBDBROKER_CACHE_NATIVE)
 			r = host.p.cache(hd->h, count, off, 0);
-		else if (hd->cache == NBDBROKER_CACHE_EMULATE)
+		else if (hd->cap[HOST_CAP_CACHE] == NBDBROKER_CACHE_EMULATE)
 			r = emulate_cache(hd, count, off);
 		else
 			r = 0;

@@ -41,22 +41,32 @@ struct host {
 	pthread_mutex_t		 all_lock;	/* SERIALIZE_ALL_REQUESTS */
 };
 
+/*
+ * What a handle can do, as host_open negotiated it (host.c's
+ * cap_rules): struct handle's cap[], indexed by these.  Booleans are 0
+ * or 1; FUA and CACHE hold NBDBROKER_FUA_* and NBDBROKER_CACHE_*.
+ */
+enum host_cap {
+	HOST_CAP_WRITE,
+	HOST_CAP_FLUSH,
+	HOST_CAP_ROTATIONAL,
+	HOST_CAP_MULTI_CONN,
+	HOST_CAP_EXTENTS,
+	HOST_CAP_CACHE,
+	HOST_CAP_TRIM,
+	HOST_CAP_ZERO,		/* native; else pwrite writes the zeroes */
+	HOST_CAP_FAST_ZERO,
+	HOST_CAP_FUA,
+	HOST_CAP_N
+};
+
 /* One open plugin handle, serving one NBD connection. */
 struct handle {
 	uint64_t		 id;
 	void			*h;		/* plugin's handle */
 	struct sdk_conn		 conn;		/* what the SDK helpers see */
 	pthread_mutex_t		 lock;		/* SERIALIZE_REQUESTS */
-	int64_t			 size;
-	bool			 readonly;
-	bool			 can_write;
-	bool			 can_flush;
-	bool			 can_trim;
-	bool			 zero_native;	/* else emulated with pwrite */
-	bool			 can_fast_zero;
-	bool			 can_extents;
-	int			 fua;		/* NBDBROKER_FUA_* */
-	int			 cache;		/* NBDBROKER_CACHE_* */
+	int			 cap[HOST_CAP_N]; /* by enum host_cap */
 };
 
 extern struct host	 host;
