@@ -2,12 +2,13 @@
 /*
  * Running the loaded plugin (plugin-load.c loaded it): its lifecycle
  * (load, config, config_complete, thread_model, get_ready, after_fork,
- * open, close, cleanup, unload), the thread model locks, and the data
+ * open, close, cleanup, unload), capability negotiation, and the data
  * path, with the emulations the broker relies on: FUA by flush,
  * WRITE_ZEROES by pwrite, CACHE by pread, extents for plugins without
  * them.  host.p speaks API 2 whatever the plugin's version, so nothing
  * here asks which it is.  The nbdkit differences live in nbdkit-abi.c.
- * Runs in worker threads; every callback may block.
+ * Runs in worker threads, under the lock thread-model.c picks (the
+ * caller takes it); every callback may block.
  */
 #include <config.h>
 
@@ -25,9 +26,7 @@
 #include "nbd-protocol.h"
 #include "worker.h"
 
-struct host	host = {
-	.all_lock = PTHREAD_MUTEX_INITIALIZER,
-};
+struct host	host;
 
 #define HOST_ZERO_BUF	(1024 * 1024)
 
@@ -134,7 +133,7 @@ host_call_config(const Nbdbroker__Rpc__Config *cfg)
 	return 0;
 }
 
-/* .thread_model may only make the model stricter. */
+/* .thread_model may only make the model stricter (tm_restrict). */
 static int
 host_call_thread_model(void)
 {
@@ -144,9 +143,7 @@ host_call_thread_model(void)
 		return 0;
 	if ((tm = host.p.thread_model()) == -1)
 		return -1;
-	if (tm >= NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS &&
-	    tm < host.thread_model)
-		host.thread_model = tm;
+	tm_restrict(tm);
 	return 0;
 }
 
@@ -204,17 +201,6 @@ host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
 	return 0;
 }
 
-static const char *
-thread_model_name(int tm)
-{
-	static const char *const names[] = {
-		"serialize_connections", "serialize_all_requests",
-		"serialize_requests", "parallel",
-	};
-
-	return tm >= 0 && tm <= 3 ? names[tm] : "unknown";
-}
-
 /*
  * nbdbroker --dump-plugin: describe the plugin on stdout as KEY=VALUE
  * lines (nbdkit --dump-plugin's keys), then let .dump_plugin add its
@@ -263,9 +249,8 @@ host_dump(const Nbdbroker__Rpc__Config *cfg)
 	printf("api_version=%d\n", host.api_version);
 	printf("struct_size=%" PRIu64 "\n", host.struct_size);
 	printf("nbdkit_plugin=%d\n", host.nbdkit);
-	printf("max_thread_model=%s\n",
-	    thread_model_name(host.max_thread_model));
-	printf("thread_model=%s\n", thread_model_name(host.thread_model));
+	printf("max_thread_model=%s\n", tm_name(tm_declared()));
+	printf("thread_model=%s\n", tm_name(tm_model()));
 	printf("errno_is_preserved=%d\n", p->errno_is_preserved != 0);
 	if (p->magic_config_key != NULL)
 		printf("magic_config_key=%s\n", p->magic_config_key);
@@ -308,7 +293,7 @@ host_fill_ready(Nbdbroker__Rpc__Ready *r)
 	r->description = (char *)(host.p.description ?
 	    host.p.description : "");
 	r->api_version = host.api_version;
-	r->thread_model = host.thread_model;
+	r->thread_model = tm_model();
 	r->durability = host.p.durability;
 	r->has_list_exports = host.p.list_exports != NULL;
 	r->nbdkit_plugin = host.nbdkit;
@@ -323,26 +308,6 @@ callback_errno(int saved_errno)
 	if (e == 0 && host.p.errno_is_preserved)
 		e = saved_errno;
 	return e > 0 ? e : EIO;
-}
-
-void
-host_lock_request(struct handle *hd)
-{
-	if (host.thread_model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
-		pthread_mutex_lock(&host.all_lock);
-	else if (host.thread_model == NBDBROKER_THREAD_MODEL_SERIALIZE_REQUESTS
-	    && hd != NULL)
-		pthread_mutex_lock(&hd->lock);
-}
-
-void
-host_unlock_request(struct handle *hd)
-{
-	if (host.thread_model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
-		pthread_mutex_unlock(&host.all_lock);
-	else if (host.thread_model == NBDBROKER_THREAD_MODEL_SERIALIZE_REQUESTS
-	    && hd != NULL)
-		pthread_mutex_unlock(&hd->lock);
 }
 
 /* Validate what block_size returned; 0 if acceptable. */

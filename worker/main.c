@@ -176,11 +176,7 @@ main(int argc, char **argv)
 	env.ready = &ready;
 	rpc_send(&env);
 
-	threads = cfg->threads ? cfg->threads : WORKER_DEFAULT_THREADS;
-	if (threads > WORKER_MAX_THREADS)
-		threads = WORKER_MAX_THREADS;
-	if (host.thread_model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
-		threads = 1;
+	threads = tm_pool_threads(cfg->threads);
 	rpc_envelope_free(in);
 
 	rpc_serve(threads);

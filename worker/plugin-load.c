@@ -279,11 +279,9 @@ host_load(const char *path, int fd, char *err, size_t errlen)
 	memset(&host.p, 0, sizeof(host.p));
 	memcpy(&host.p, p, n);
 	host.api_version = p->_api_version;
-	host.thread_model = host.max_thread_model = p->_thread_model;
-	if (host.thread_model < NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS ||
-	    host.thread_model > NBDBROKER_THREAD_MODEL_PARALLEL) {
+	if (tm_declare(p->_thread_model) == -1) {
 		set_err(err, errlen, "%s: unknown thread model %d", path,
-		    host.thread_model);
+		    p->_thread_model);
 		return -1;
 	}
 

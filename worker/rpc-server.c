@@ -71,10 +71,6 @@ static pthread_mutex_t	 h_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct handle	**h_v;
 static size_t		 h_n;
 static uint32_t		 h_gen;
-static size_t		 h_open;		/* open handles */
-/* SERIALIZE_CONNECTIONS: Opens waiting for the open handle to close. */
-static RpcEnvelope	**parked_v;
-static size_t		 parked_n;
 
 static pthread_mutex_t	 err_lock = PTHREAD_MUTEX_INITIALIZER;
 static char		 last_error[1024];
@@ -379,29 +375,13 @@ send_open_reply(uint64_t id, Nbdbroker__Rpc__OpenReply *r)
 	rpc_send(&env);
 }
 
-/* Returns true if the Open was parked (the envelope is kept). */
-static bool
+/* Serve an Open the thread model admitted (tm_open_admit). */
+static void
 do_open(RpcEnvelope *in)
 {
 	const Nbdbroker__Rpc__Open	*o = in->open;
 	Nbdbroker__Rpc__OpenReply	 r = NBDBROKER__RPC__OPEN_REPLY__INIT;
 	struct handle			*hd;
-
-	pthread_mutex_lock(&h_lock);
-	if (host.thread_model == NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS
-	    && h_open > 0) {
-		RpcEnvelope	**p;
-
-		p = reallocarray(parked_v, parked_n + 1, sizeof(*p));
-		if (p != NULL) {
-			parked_v = p;
-			parked_v[parked_n++] = in;
-			pthread_mutex_unlock(&h_lock);
-			return true;		/* served after a Close */
-		}
-	}
-	h_open++;
-	pthread_mutex_unlock(&h_lock);
 
 	if ((hd = handle_new()) == NULL ||
 	    (hd->conn.export_name = strdup(o->export_name)) == NULL) {
@@ -421,25 +401,22 @@ do_open(RpcEnvelope *in)
 		hd->conn.peer_len = o->peer_addr.len;
 	}
 	sdk_set_conn(&hd->conn);
-	host_lock_request(NULL);
+	tm_lock(NULL);
 	host_open(hd, o, &r);
-	host_unlock_request(NULL);
+	tm_unlock(NULL);
 	sdk_set_conn(NULL);
 	if (r.err != 0) {
 		handle_free(hd);
 		goto fail;
 	}
 	send_open_reply(in->id, &r);
-	return false;
+	return;
 
  fail:
-	pthread_mutex_lock(&h_lock);
-	h_open--;
-	pthread_mutex_unlock(&h_lock);
+	tm_open_failed();
 	r.handle = 0;
 	r.canonical_name = (char *)"";
 	send_open_reply(in->id, &r);
-	return false;
 }
 
 static void
@@ -452,19 +429,12 @@ do_close(RpcEnvelope *in)
 
 	if (hd != NULL) {
 		sdk_set_conn(&hd->conn);
-		host_lock_request(NULL);
+		tm_lock(NULL);
 		host_close(hd);
-		host_unlock_request(NULL);
+		tm_unlock(NULL);
 		sdk_set_conn(NULL);
 		handle_free(hd);
-		pthread_mutex_lock(&h_lock);
-		h_open--;
-		if (parked_n > 0) {
-			next = parked_v[0];
-			memmove(parked_v, parked_v + 1,
-			    --parked_n * sizeof(*parked_v));
-		}
-		pthread_mutex_unlock(&h_lock);
+		next = tm_open_done();
 	} else
 		log_warn("rpc: Close for unknown handle %" PRIx64,
 		    in->close->handle);
@@ -473,8 +443,10 @@ do_close(RpcEnvelope *in)
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_CLOSE_REPLY;
 	env.close_reply = &cr;
 	rpc_send(&env);
-	if (next != NULL)
-		serve(next);
+	if (next != NULL) {
+		do_open(next);
+		rpc_envelope_free(next);
+	}
 }
 
 static void
@@ -496,9 +468,9 @@ do_request(RpcEnvelope *in)
 		goto reply;
 	}
 	sdk_set_conn(&hd->conn);
-	host_lock_request(hd);
+	tm_lock(hd);
 	host_request(hd, rq, &rp, &ext);
-	host_unlock_request(hd);
+	tm_unlock(hd);
 	sdk_set_conn(NULL);
 	if (rp.err == 0 && rq->type == NBD_CMD_BLOCK_STATUS) {
 		lens = calloc(ext.n, sizeof(*lens));
@@ -534,7 +506,7 @@ do_list_exports(RpcEnvelope *in)
 	struct nbdbroker_exports	  x;
 	size_t				  i;
 
-	host_lock_request(NULL);
+	tm_lock(NULL);
 	if (host_list_exports(in->list_exports, &x) == -1) {
 		el.err = sdk_get_error() ? sdk_get_error() : EIO;
 	} else if (x.n > 0) {
@@ -557,7 +529,7 @@ do_list_exports(RpcEnvelope *in)
 			el.exports = ptrs;
 		}
 	}
-	host_unlock_request(NULL);
+	tm_unlock(NULL);
 	env.id = in->id;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_EXPORT_LIST;
 	env.export_list = &el;
@@ -575,8 +547,9 @@ serve(RpcEnvelope *env)
 		do_request(env);
 		break;
 	case NBDBROKER__RPC__ENVELOPE__BODY_OPEN:
-		if (do_open(env))
+		if (!tm_open_admit(env))
 			return;		/* parked until a Close */
+		do_open(env);
 		break;
 	case NBDBROKER__RPC__ENVELOPE__BODY_CLOSE:
 		do_close(env);
@@ -747,6 +720,7 @@ void
 rpc_serve(unsigned threads)
 {
 	pthread_t	*tids;
+	RpcEnvelope	*env;
 	unsigned	 i, started = 0;
 	size_t		 j;
 
@@ -775,9 +749,8 @@ rpc_serve(unsigned threads)
 			handle_free(h_v[j]);
 		}
 	}
-	for (j = 0; j < parked_n; j++)
-		rpc_envelope_free(parked_v[j]);
-	free(parked_v);
+	while ((env = tm_parked_take()) != NULL)
+		rpc_envelope_free(env);
 	free(h_v);
 	free(q_v);
 	rpc_buf_free(&rbuf);

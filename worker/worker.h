@@ -22,9 +22,6 @@
 #include "rpc-frame.h"
 #include "sdk-host.h"
 
-#define WORKER_DEFAULT_THREADS	16
-#define WORKER_MAX_THREADS	256
-
 /* The loaded plugin (plugin-load.c fills it, host.c runs it). */
 struct host {
 	void			*dl;		/* dlopen handle */
@@ -33,12 +30,9 @@ struct host {
 	struct nbdbroker_plugin	 p;
 	uint64_t		 struct_size;	/* as the plugin declared */
 	int			 api_version;
-	int			 max_thread_model; /* THREAD_MODEL */
-	int			 thread_model;	/* effective */
 	bool			 nbdkit;	/* hosted via the nbdkit ABI */
 	bool			 loaded;	/* .load ran: call .unload */
 	bool			 started;	/* .after_fork ran: .cleanup */
-	pthread_mutex_t		 all_lock;	/* SERIALIZE_ALL_REQUESTS */
 };
 
 /*
@@ -65,7 +59,7 @@ struct handle {
 	uint64_t		 id;
 	void			*h;		/* plugin's handle */
 	struct sdk_conn		 conn;		/* what the SDK helpers see */
-	pthread_mutex_t		 lock;		/* SERIALIZE_REQUESTS */
+	pthread_mutex_t		 lock;		/* thread-model.c's, per handle */
 	int			 cap[HOST_CAP_N]; /* by enum host_cap */
 };
 
@@ -87,8 +81,6 @@ int	host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 	    Nbdbroker__Rpc__Reply *rp, struct nbdbroker_extents *ext);
 int	host_list_exports(const Nbdbroker__Rpc__ListExports *le,
 	    struct nbdbroker_exports *x);
-void	host_lock_request(struct handle *hd);
-void	host_unlock_request(struct handle *hd);
 
 /* nbdkit-abi.c */
 int	abi_durability(const char *name, bool seed_given);
@@ -98,6 +90,20 @@ void	abi_prepare_env(void);
 
 /* plugin-load.c */
 int	host_load(const char *path, int fd, char *err, size_t errlen);
+
+/* thread-model.c */
+int	tm_declare(int declared);
+void	tm_restrict(int tm);
+int	tm_model(void);
+int	tm_declared(void);
+const char *tm_name(int tm);
+unsigned tm_pool_threads(unsigned requested);
+bool	tm_open_admit(void *open);
+void	*tm_open_done(void);
+void	tm_open_failed(void);
+void	*tm_parked_take(void);
+void	tm_lock(struct handle *hd);
+void	tm_unlock(struct handle *hd);
 
 /* rpc-server.c */
 int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
