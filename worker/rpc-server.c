@@ -362,8 +362,6 @@ handle_free(struct handle *hd)
 
 /* Message handlers, run by pool threads. */
 
-static void serve(RpcEnvelope *env);
-
 static void
 send_open_reply(uint64_t id, Nbdbroker__Rpc__OpenReply *r)
 {
@@ -375,8 +373,11 @@ send_open_reply(uint64_t id, Nbdbroker__Rpc__OpenReply *r)
 	rpc_send(&env);
 }
 
-/* Serve an Open the thread model admitted (tm_open_admit). */
-static void
+/*
+ * Serve an Open the thread model admitted (tm_open_admit).  Returns
+ * true if it opened a handle; false if it failed (and was answered).
+ */
+static bool
 do_open(RpcEnvelope *in)
 {
 	const Nbdbroker__Rpc__Open	*o = in->open;
@@ -410,13 +411,30 @@ do_open(RpcEnvelope *in)
 		goto fail;
 	}
 	send_open_reply(in->id, &r);
-	return;
+	return true;
 
  fail:
-	tm_open_failed();
 	r.handle = 0;
 	r.canonical_name = (char *)"";
 	send_open_reply(in->id, &r);
+	return false;
+}
+
+/*
+ * Serve an admitted Open; each one that fails lets the next parked
+ * Open through (tm_open_done), which is served in turn.  Frees every
+ * envelope but in.
+ */
+static void
+open_admitted(RpcEnvelope *in)
+{
+	RpcEnvelope	*next;
+	bool		 opened = do_open(in);
+
+	while (!opened && (next = tm_open_done()) != NULL) {
+		opened = do_open(next);
+		rpc_envelope_free(next);
+	}
 }
 
 static void
@@ -444,7 +462,7 @@ do_close(RpcEnvelope *in)
 	env.close_reply = &cr;
 	rpc_send(&env);
 	if (next != NULL) {
-		do_open(next);
+		open_admitted(next);
 		rpc_envelope_free(next);
 	}
 }
@@ -549,7 +567,7 @@ serve(RpcEnvelope *env)
 	case NBDBROKER__RPC__ENVELOPE__BODY_OPEN:
 		if (!tm_open_admit(env))
 			return;		/* parked until a Close */
-		do_open(env);
+		open_admitted(env);
 		break;
 	case NBDBROKER__RPC__ENVELOPE__BODY_CLOSE:
 		do_close(env);

@@ -98,7 +98,7 @@ tm_pool_threads(unsigned requested)
 
 /*
  * May the Open open proceed now?  true: it is admitted, and the caller
- * calls tm_open_done once its handle is closed or the open failed.
+ * calls tm_open_done once its handle is closed or the Open failed.
  * false: it is parked (kept, not copied) until tm_open_done hands it
  * back, admitted.  Under SERIALIZE_CONNECTIONS only one Open is
  * admitted at a time; if parking fails for lack of memory the Open is
@@ -128,8 +128,8 @@ tm_open_admit(void *open)
 }
 
 /*
- * An admitted Open's handle is closed.  Returns the oldest parked Open,
- * now admitted (the caller serves it), or NULL.
+ * An admitted Open's handle is closed, or the Open failed.  Returns
+ * the oldest parked Open, now admitted (the caller serves it), or NULL.
  */
 void *
 tm_open_done(void)
@@ -145,18 +145,6 @@ tm_open_done(void)
 	}
 	pthread_mutex_unlock(&adm_lock);
 	return next;
-}
-
-/*
- * An admitted Open failed: it no longer counts.  Parked Opens stay
- * parked until a handle closes.
- */
-void
-tm_open_failed(void)
-{
-	pthread_mutex_lock(&adm_lock);
-	n_open--;
-	pthread_mutex_unlock(&adm_lock);
 }
 
 /*

@@ -100,7 +100,6 @@ const char *tm_name(int tm);
 unsigned tm_pool_threads(unsigned requested);
 bool	tm_open_admit(void *open);
 void	*tm_open_done(void);
-void	tm_open_failed(void);
 void	*tm_parked_take(void);
 void	tm_lock(struct handle *hd);
 void	tm_unlock(struct handle *hd);
