@@ -675,15 +675,17 @@ do_extents(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags,
 }
 
 /*
- * Serve one data request.  The broker has validated it against what
- * host_open reported, so this only checks what keeps the worker
- * itself safe (arena bounds).  Fills rp->err (0 on success); for
- * BLOCK_STATUS the extents are left in *ext for the caller to send and
- * free.
+ * Serve one data request on hd: rq's flags are NBDBROKER_FLAG_*, and
+ * its buffer is there for READ (rbuf) and WRITE (wbuf).  The broker
+ * has validated the request against what host_open reported.  FUA is
+ * passed to a plugin that takes it natively and is otherwise a flush
+ * after the command.  Returns 0, or the errno the client should see;
+ * for BLOCK_STATUS the extents are left in *ext for the caller to send
+ * and free.  Called with tm_lock(hd) held.
  */
 int
-host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
-    Nbdbroker__Rpc__Reply *rp, struct nbdbroker_extents *ext)
+host_request(struct handle *hd, const struct host_req *rq,
+    struct nbdbroker_extents *ext)
 {
 	uint32_t	 flags = rq->flags, count = rq->count;
 	uint64_t	 off = rq->offset;
@@ -699,26 +701,16 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 	}
 
 	switch (rq->type) {
-	case NBD_CMD_READ: {
-		uint8_t	*buf = rpc_arena_in(rq->slot, count);
-
-		if (buf == NULL) {
-			nbdbroker_set_error(EINVAL);
+	case NBD_CMD_READ:
+		r = host.p.pread(hd->h, rq->rbuf, count, off, 0);
+		break;
+	case NBD_CMD_WRITE:
+		if (!hd->cap[HOST_CAP_WRITE]) {
+			nbdbroker_set_error(EROFS);
 			break;
 		}
-		r = host.p.pread(hd->h, buf, count, off, 0);
+		r = host.p.pwrite(hd->h, rq->wbuf, count, off, flags);
 		break;
-	}
-	case NBD_CMD_WRITE: {
-		const uint8_t	*buf = rpc_arena_out(rq->slot, count);
-
-		if (buf == NULL || !hd->cap[HOST_CAP_WRITE]) {
-			nbdbroker_set_error(buf ? EROFS : EINVAL);
-			break;
-		}
-		r = host.p.pwrite(hd->h, buf, count, off, flags);
-		break;
-	}
 	case NBD_CMD_FLUSH:
 		r = hd->cap[HOST_CAP_FLUSH] ? host.p.flush(hd->h, 0) : 0;
 		fua_emul = false;
@@ -760,8 +752,7 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 	}
 	if (r == 0 && fua_emul)
 		r = host.p.flush(hd->h, 0);
-	rp->err = r == 0 ? 0 : callback_errno(errno);
-	return r;
+	return r == 0 ? 0 : callback_errno(errno);
 }
 
 /*

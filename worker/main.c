@@ -136,6 +136,7 @@ main(int argc, char **argv)
 	if (rpc_server_init(RPC_WORKER_FD, RPC_WORKER_ARENA_OUT_FD,
 	    RPC_WORKER_ARENA_IN_FD) == -1)
 		fatal("cannot map payload arenas");
+	dispatch_init();
 	if (exchange_hello() == -1)
 		exit(EXIT_FAILURE);
 

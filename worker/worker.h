@@ -63,7 +63,22 @@ struct handle {
 	int			 cap[HOST_CAP_N]; /* by enum host_cap */
 };
 
+/* One data request, in the plugin's terms (host_request). */
+struct host_req {
+	uint32_t		 type;		/* NBD_CMD_* */
+	uint32_t		 flags;		/* NBDBROKER_FLAG_* */
+	uint64_t		 offset;
+	uint32_t		 count;
+	void			*rbuf;		/* READ: count bytes to fill */
+	const void		*wbuf;		/* WRITE: count bytes to write */
+};
+
 extern struct host	 host;
+
+/* dispatch.c */
+void	dispatch_init(void);
+void	dispatch(RpcEnvelope *env);
+void	dispatch_shutdown(void);
 
 /* dump.c */
 int	dump_main(int argc, char **argv);
@@ -77,8 +92,8 @@ void	host_fill_ready(Nbdbroker__Rpc__Ready *r);
 int	host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 	    Nbdbroker__Rpc__OpenReply *r);
 void	host_close(struct handle *hd);
-int	host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
-	    Nbdbroker__Rpc__Reply *rp, struct nbdbroker_extents *ext);
+int	host_request(struct handle *hd, const struct host_req *rq,
+	    struct nbdbroker_extents *ext);
 int	host_list_exports(const Nbdbroker__Rpc__ListExports *le,
 	    struct nbdbroker_exports *x);
 
