@@ -3,9 +3,9 @@
  * What the worker does with each message from the broker: the table of
  * open handles, Open (admitted by the thread model), Close, data
  * Requests and ListExports, each turned into host.c calls under the
- * lock thread-model.c picks, and answered with rpc_send.  The wire's
- * values become the plugin's here (and in host.c for Ready and
- * OpenReply); host.c sees no Request message.
+ * lock thread-model.c picks, and answered with rpc_send.  A Request's
+ * wire values become the plugin's here (through wire.c); host.c sees
+ * no Request message.
  *
  * Called by pool threads with one message each (rpc-server.c); any
  * number may run at once.
@@ -225,7 +225,7 @@ do_request(RpcEnvelope *in)
 	struct handle			*hd = handle_get(rq->handle);
 	struct host_req			 req = {
 		.type = rq->type,
-		.flags = rq->flags,
+		.flags = wire_to_sdk_flags(rq->flags),
 		.offset = rq->offset,
 		.count = rq->count,
 	};
@@ -261,7 +261,7 @@ do_request(RpcEnvelope *in)
 		}
 		for (i = 0; i < ext.n; i++) {
 			lens[i] = ext.v[i].length;
-			types[i] = ext.v[i].type;
+			types[i] = wire_extent_type(ext.v[i].type);
 		}
 		rp.n_extent_length = rp.n_extent_type = ext.n;
 		rp.extent_length = lens;

@@ -293,8 +293,8 @@ host_fill_ready(Nbdbroker__Rpc__Ready *r)
 	r->description = (char *)(host.p.description ?
 	    host.p.description : "");
 	r->api_version = host.api_version;
-	r->thread_model = tm_model();
-	r->durability = host.p.durability;
+	r->thread_model = wire_thread_model(tm_model());
+	r->durability = wire_durability(host.p.durability);
 	r->has_list_exports = host.p.list_exports != NULL;
 	r->nbdkit_plugin = host.nbdkit;
 }
@@ -543,8 +543,8 @@ host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 	}
 	if (cap_negotiate(hd, o->readonly, &r->caps) == -1)
 		goto err_close;
-	r->fua = hd->cap[HOST_CAP_FUA];
-	r->cache = hd->cap[HOST_CAP_CACHE];
+	r->fua = wire_fua(hd->cap[HOST_CAP_FUA]);
+	r->cache = wire_cache(hd->cap[HOST_CAP_CACHE]);
 
 	if (p->block_size != NULL) {
 		if (p->block_size(hd->h, &bmin, &bpref, &bmax) == -1)

@@ -132,6 +132,14 @@ uint8_t		*rpc_arena_in(uint64_t slot, uint32_t count);
 /* Last error message a plugin logged (for Failed), or "". */
 const char	*rpc_last_error(void);
 
+/* wire.c: RPC_* wire values from and to the SDK's NBDBROKER_* */
+uint32_t wire_to_sdk_flags(uint32_t wire);
+uint32_t wire_thread_model(int tm);
+uint32_t wire_durability(int d);
+uint32_t wire_fua(int fua);
+uint32_t wire_cache(int cache);
+uint32_t wire_extent_type(uint32_t type);
+
 /* sandbox.c: the admin's policy, in two stages (policy/). */
 struct policy;
 enum policy_stage;
