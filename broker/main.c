@@ -32,8 +32,6 @@
 #include "log.h"
 #include "policy.h"
 #include "size.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 #ifndef LIBEXECDIR
 #define LIBEXECDIR	"/usr/local/libexec"
@@ -908,7 +906,7 @@ restart_from_policy(void)
 	}
 	if (p->durability != POLICY_DURABILITY_PLUGIN)
 		rs->durability = p->durability - POLICY_DURABILITY_STATELESS +
-		    NBDBROKER_DURABILITY_STATELESS;
+		    RPC_DURABILITY_STATELESS;
 }
 
 static void
