@@ -50,7 +50,23 @@ host_data_init(char *err, size_t errlen)
 	return 0;
 }
 
-/* Set debug flags, then call .load: the first thing the plugin runs. */
+/* True if a seed=... parameter was given (see abi_durability). */
+static bool
+has_param(const Nbdbroker__Rpc__Config *cfg, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->n_params; i++)
+		if (cfg->params[i]->has_value &&
+		    strcmp(cfg->params[i]->key, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Set debug flags, then call .load: the first thing the plugin runs.
+ * An nbdkit plugin does not declare its durability: it goes by name.
+ */
 static void
 host_call_load(const Nbdbroker__Rpc__Config *cfg)
 {
@@ -62,6 +78,9 @@ host_call_load(const Nbdbroker__Rpc__Config *cfg)
 	if (host.p.load != NULL)
 		host.p.load();
 	host.loaded = true;
+	if (host.nbdkit)
+		host.p.durability = abi_durability(host.p.name,
+		    has_param(cfg, "seed"));
 }
 
 /*
@@ -147,19 +166,6 @@ host_call_thread_model(void)
 	return 0;
 }
 
-/* True if a seed=... parameter was given (see abi_durability). */
-static bool
-has_param(const Nbdbroker__Rpc__Config *cfg, const char *key)
-{
-	size_t	i;
-
-	for (i = 0; i < cfg->n_params; i++)
-		if (cfg->params[i]->has_value &&
-		    strcmp(cfg->params[i]->key, key) == 0)
-			return true;
-	return false;
-}
-
 /*
  * Set debug flags and run load, config for each parameter,
  * config_complete, thread_model, get_ready and after_fork.  On failure
@@ -170,9 +176,6 @@ host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
 {
 	*stage = "load";
 	host_call_load(cfg);
-	if (host.nbdkit)
-		host.p.durability = abi_durability(host.p.name,
-		    has_param(cfg, "seed"));
 
 	*stage = "config";
 	if (host_call_config(cfg) == -1)
@@ -236,9 +239,6 @@ host_dump(const Nbdbroker__Rpc__Config *cfg)
 	size_t	i;
 
 	host_call_load(cfg);
-	if (host.nbdkit)
-		host.p.durability = abi_durability(host.p.name,
-		    has_param(cfg, "seed"));
 	if (host_call_config(cfg) == -1 || host_call_thread_model() == -1)
 		return -1;
 

@@ -116,12 +116,6 @@ rpc_arena_in(uint64_t slot, uint32_t count)
 	return arena_in + slot;
 }
 
-bool
-rpc_verbose(void)
-{
-	return verbose;
-}
-
 void
 rpc_set_verbose(bool v)
 {

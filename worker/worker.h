@@ -125,7 +125,6 @@ int	rpc_recv_one(RpcEnvelope **envp);	/* before serving starts */
 int	rpc_send(const RpcEnvelope *env);
 void	rpc_serve(unsigned threads);
 void	rpc_send_log(int level, const char *msg);
-bool	rpc_verbose(void);
 void	rpc_set_verbose(bool v);
 const uint8_t	*rpc_arena_out(uint64_t slot, uint32_t count);
 uint8_t		*rpc_arena_in(uint64_t slot, uint32_t count);
