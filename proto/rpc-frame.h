@@ -44,9 +44,9 @@
 #define RPC_CAP_DF		(1u << 8)
 
 /* Bits of Request.flags (the broker sends only those the command takes). */
-#define RPC_FLAG_MAY_TRIM	(1u << 0)	/* WRITE_ZEROES: may punch holes */
+#define RPC_FLAG_MAY_TRIM	(1u << 0)	/* WRITE_ZEROES: may punch */
 #define RPC_FLAG_FUA		(1u << 1)	/* persist before replying */
-#define RPC_FLAG_REQ_ONE	(1u << 2)	/* BLOCK_STATUS: one is enough */
+#define RPC_FLAG_REQ_ONE	(1u << 2)	/* BLOCK_STATUS: one will do */
 #define RPC_FLAG_FAST_ZERO	(1u << 3)	/* WRITE_ZEROES: fail if slow */
 
 /* Ready.thread_model: the plugin's effective model, least parallel first. */

@@ -13,8 +13,8 @@
 #include <config.h>
 
 #include <errno.h>
-#include <stddef.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,9 +338,9 @@ enum cap_default {
 	CAP_DFLT_NO,
 	CAP_DFLT_YES,
 	CAP_DFLT_IMPL,		/* yes iff the callback it enables exists */
-	CAP_DFLT_NOT_ZERO,	/* yes iff zeroes are emulated: they fail fast */
+	CAP_DFLT_NOT_ZERO,	/* yes iff zeroes are emulated (fail fast) */
 	CAP_DFLT_CACHE,		/* NATIVE iff .cache exists, else NONE */
-	CAP_DFLT_FUA,		/* EMULATE iff the handle can flush, else NONE */
+	CAP_DFLT_FUA,		/* EMULATE iff the handle flushes, else NONE */
 };
 
 enum cap_kind {
@@ -355,12 +355,12 @@ enum cap_kind {
 static const struct cap_rule {
 	enum host_cap	 cap;
 	size_t		 query;		/* CAP_FN(can_*): int (*)(void *) */
-	size_t		 impl;		/* CAP_FN(what it enables) or CAP_NO_IMPL */
+	size_t		 impl;		/* CAP_FN(what it enables), CAP_NO_IMPL */
 	enum cap_default dflt;
 	enum cap_kind	 kind;
 	unsigned	 flags;
-#define CAP_IF_RW	0x01	/* asked only if the client may write, else no */
-#define CAP_IF_WRITE	0x02	/* asked only if the handle can write, else no */
+#define CAP_IF_RW	0x01	/* asked if the client may write, else no */
+#define CAP_IF_WRITE	0x02	/* asked if the handle can write, else no */
 #define CAP_NEEDS_IMPL	0x04	/* a yes without impl is a no */
 	uint32_t	 rpc;		/* RPC_CAP_* bits for a yes */
 } cap_rules[] = {

@@ -59,7 +59,7 @@ struct handle {
 	uint64_t		 id;
 	void			*h;		/* plugin's handle */
 	struct sdk_conn		 conn;		/* what the SDK helpers see */
-	pthread_mutex_t		 lock;		/* thread-model.c's, per handle */
+	pthread_mutex_t		 lock;		/* see thread-model.c */
 	int			 cap[HOST_CAP_N]; /* by enum host_cap */
 };
 
@@ -70,7 +70,7 @@ struct host_req {
 	uint64_t		 offset;
 	uint32_t		 count;
 	void			*rbuf;		/* READ: count bytes to fill */
-	const void		*wbuf;		/* WRITE: count bytes to write */
+	const void		*wbuf;		/* WRITE: count bytes */
 };
 
 extern struct host	 host;
@@ -106,6 +106,18 @@ void	abi_prepare_env(void);
 /* plugin-load.c */
 int	host_load(const char *path, int fd, char *err, size_t errlen);
 
+/* rpc-server.c */
+int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
+int	rpc_recv_one(RpcEnvelope **envp);	/* before serving starts */
+int	rpc_send(const RpcEnvelope *env);
+void	rpc_serve(unsigned threads);
+void	rpc_send_log(int level, const char *msg);
+void	rpc_set_verbose(bool v);
+const uint8_t	*rpc_arena_out(uint64_t slot, uint32_t count);
+uint8_t		*rpc_arena_in(uint64_t slot, uint32_t count);
+/* Last error message a plugin logged (for Failed), or "". */
+const char	*rpc_last_error(void);
+
 /* thread-model.c */
 int	tm_declare(int declared);
 void	tm_restrict(int tm);
@@ -118,18 +130,6 @@ void	*tm_open_done(void);
 void	*tm_parked_take(void);
 void	tm_lock(struct handle *hd);
 void	tm_unlock(struct handle *hd);
-
-/* rpc-server.c */
-int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
-int	rpc_recv_one(RpcEnvelope **envp);	/* before serving starts */
-int	rpc_send(const RpcEnvelope *env);
-void	rpc_serve(unsigned threads);
-void	rpc_send_log(int level, const char *msg);
-void	rpc_set_verbose(bool v);
-const uint8_t	*rpc_arena_out(uint64_t slot, uint32_t count);
-uint8_t		*rpc_arena_in(uint64_t slot, uint32_t count);
-/* Last error message a plugin logged (for Failed), or "". */
-const char	*rpc_last_error(void);
 
 /* wire.c: RPC_* wire values from and to the SDK's NBDBROKER_* */
 uint32_t wire_to_sdk_flags(uint32_t wire);
