@@ -28,8 +28,6 @@
 
 #include "broker.h"
 #include "log.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 #define BE_READ_CHUNK	(256 * 1024)
 #define BE_ID_INDEX(id)	((uint32_t)((id) & 0xffffffff))

@@ -160,7 +160,7 @@ struct req {
 	uint64_t		 cookie;	/* client's handle */
 	uint16_t		 cmd;
 	uint16_t		 nbd_flags;
-	uint32_t		 flags;		/* NBDBROKER_FLAG_* */
+	uint32_t		 flags;		/* RPC_FLAG_* */
 	uint64_t		 offset;
 	uint32_t		 count;
 	struct slot		 slot;		/* out arena (WRITE), in (READ) */

@@ -24,8 +24,6 @@
 
 #include "broker.h"
 #include "log.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 static const uint8_t	zeroes[124];
 
@@ -89,7 +87,7 @@ hs_eflags(const struct conn *c)
 		f |= NBD_FLAG_READ_ONLY;
 	if (c->caps & RPC_CAP_FLUSH)
 		f |= NBD_FLAG_SEND_FLUSH;
-	if (c->fua != NBDBROKER_FUA_NONE && (c->caps & RPC_CAP_WRITE))
+	if (c->fua != RPC_FUA_NONE && (c->caps & RPC_CAP_WRITE))
 		f |= NBD_FLAG_SEND_FUA;
 	if (c->caps & RPC_CAP_ROTATIONAL)
 		f |= NBD_FLAG_ROTATIONAL;
@@ -101,7 +99,7 @@ hs_eflags(const struct conn *c)
 		f |= NBD_FLAG_SEND_FAST_ZERO;
 	if (c->caps & RPC_CAP_MULTI_CONN)
 		f |= NBD_FLAG_CAN_MULTI_CONN;
-	if (c->cache != NBDBROKER_CACHE_NONE)
+	if (c->cache != RPC_CACHE_NONE)
 		f |= NBD_FLAG_SEND_CACHE;
 	/* Reads are always one chunk, so DF is trivially honoured. */
 	if (c->flags & CONN_STRUCTURED)

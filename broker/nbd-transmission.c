@@ -24,8 +24,6 @@
 
 #include "broker.h"
 #include "log.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 uint32_t
 nbd_errno(int err)
@@ -107,13 +105,13 @@ plugin_flags(uint16_t cmd, uint16_t f)
 
 	if ((f & NBD_CMD_FLAG_FUA) && (cmd == NBD_CMD_WRITE ||
 	    cmd == NBD_CMD_TRIM || cmd == NBD_CMD_WRITE_ZEROES))
-		pf |= NBDBROKER_FLAG_FUA;
+		pf |= RPC_FLAG_FUA;
 	if (cmd == NBD_CMD_WRITE_ZEROES && !(f & NBD_CMD_FLAG_NO_HOLE))
-		pf |= NBDBROKER_FLAG_MAY_TRIM;
+		pf |= RPC_FLAG_MAY_TRIM;
 	if (f & NBD_CMD_FLAG_FAST_ZERO)
-		pf |= NBDBROKER_FLAG_FAST_ZERO;
+		pf |= RPC_FLAG_FAST_ZERO;
 	if (f & NBD_CMD_FLAG_REQ_ONE)
-		pf |= NBDBROKER_FLAG_REQ_ONE;
+		pf |= RPC_FLAG_REQ_ONE;
 	return pf;
 }
 

@@ -94,7 +94,7 @@ cli_param_split(const char *param)
 
 /*
  * -D NAME.FLAG=N: checked here, sent to each worker, which sets the
- * plugin's int NAME_debug_FLAG before .load (see worker/nbdkit-compat.c).
+ * plugin's int NAME_debug_FLAG before .load (see worker/nbdkit-abi.c).
  * N is an int as nbdkit reads it (C syntax: a sign, 0x and 0 prefixes),
  * not our number grammar (number.h): nbdkit's users write these flags.
  * Returns 0, or -1 if arg is malformed.

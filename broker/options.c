@@ -27,8 +27,6 @@
 #include "number.h"
 #include "policy.h"
 #include "size.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 #ifndef NBDKIT_PLUGINDIR
 #define NBDKIT_PLUGINDIR	"/usr/lib/nbdkit/plugins"
@@ -629,5 +627,5 @@ options_apply_policy(void)
 	}
 	if (p->durability != POLICY_DURABILITY_PLUGIN)
 		rs->durability = p->durability - POLICY_DURABILITY_STATELESS +
-		    NBDBROKER_DURABILITY_STATELESS;
+		    RPC_DURABILITY_STATELESS;
 }

@@ -32,8 +32,6 @@
 #include "broker.h"
 #include "log.h"
 #include "names.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 #include "policy.h"
 
 
@@ -453,8 +451,8 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 {
 	if (!plugin_name_valid(rd->name) || rd->api_version < 1 ||
 	    rd->api_version > 2 ||
-	    rd->thread_model > NBDBROKER_THREAD_MODEL_PARALLEL ||
-	    rd->durability > NBDBROKER_DURABILITY_VOLATILE) {
+	    rd->thread_model > RPC_THREAD_MODEL_PARALLEL ||
+	    rd->durability > RPC_DURABILITY_VOLATILE) {
 		snprintf(why, whylen, "Ready with invalid contents");
 		return -1;
 	}
@@ -624,8 +622,8 @@ sup_worker_lost(struct backend *be, const char *why)
 		kill(be->pid, SIGKILL);
 	backend_disconnect(be);
 	lost_data = be->dirty && (be->durability ==
-	    NBDBROKER_DURABILITY_VOLATILE || be->durability ==
-	    NBDBROKER_DURABILITY_UNSPECIFIED);
+	    RPC_DURABILITY_VOLATILE || be->durability ==
+	    RPC_DURABILITY_UNSPECIFIED);
 	if (be->state != BE_ST_READY && !be->ever_ready)
 		be->state = BE_ST_FAILED;
 	else

@@ -3,7 +3,7 @@
  * Sizes as admins and plugin users write them, shared by the broker's
  * command line, the policy parser and the plugin SDK.  (nbdkit's
  * nbdkit_parse_size keeps nbdkit's own, narrower syntax: see
- * worker/nbdkit-compat.c.)
+ * worker/nbdkit-abi.c.)
  */
 #ifndef NBDBROKER_SIZE_H
 #define NBDBROKER_SIZE_H

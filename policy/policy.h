@@ -50,7 +50,7 @@ enum policy_isolation {
 /* What survives a worker's death (the plugin's word, overridden). */
 enum policy_durability {
 	POLICY_DURABILITY_PLUGIN,	/* as the plugin declares */
-	POLICY_DURABILITY_STATELESS,	/* = NBDBROKER_DURABILITY_* */
+	POLICY_DURABILITY_STATELESS,	/* = RPC_DURABILITY_* (proto/) */
 	POLICY_DURABILITY_PERSISTENT,
 	POLICY_DURABILITY_VOLATILE,
 };

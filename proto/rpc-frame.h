@@ -25,6 +25,13 @@
 #define RPC_WORKER_ARENA_OUT_FD	4	/* broker -> worker payloads, read-only */
 #define RPC_WORKER_ARENA_IN_FD	5	/* worker -> broker payloads */
 
+/*
+ * Values carried in the messages' fields.  They are the wire format:
+ * defined here and nowhere else, never taken from the plugin SDK (whose
+ * values the worker maps to and from these, worker/wire.c).  Changing
+ * one is an incompatible change (RPC_PROTOCOL_MAJOR).
+ */
+
 /* Capability bits of OpenReply.caps. */
 #define RPC_CAP_WRITE		(1u << 0)
 #define RPC_CAP_FLUSH		(1u << 1)
@@ -35,6 +42,36 @@
 #define RPC_CAP_MULTI_CONN	(1u << 6)
 #define RPC_CAP_EXTENTS		(1u << 7)
 #define RPC_CAP_DF		(1u << 8)
+
+/* Bits of Request.flags (the broker sends only those the command takes). */
+#define RPC_FLAG_MAY_TRIM	(1u << 0)	/* WRITE_ZEROES: may punch */
+#define RPC_FLAG_FUA		(1u << 1)	/* persist before replying */
+#define RPC_FLAG_REQ_ONE	(1u << 2)	/* BLOCK_STATUS: one will do */
+#define RPC_FLAG_FAST_ZERO	(1u << 3)	/* WRITE_ZEROES: fail if slow */
+
+/* Ready.thread_model: the plugin's effective model, least parallel first. */
+#define RPC_THREAD_MODEL_SERIALIZE_CONNECTIONS	0
+#define RPC_THREAD_MODEL_SERIALIZE_ALL_REQUESTS	1
+#define RPC_THREAD_MODEL_SERIALIZE_REQUESTS	2
+#define RPC_THREAD_MODEL_PARALLEL		3
+
+/* Ready.durability: what survives the worker's death. */
+#define RPC_DURABILITY_UNSPECIFIED	0	/* treated as volatile */
+#define RPC_DURABILITY_STATELESS	1
+#define RPC_DURABILITY_PERSISTENT	2
+#define RPC_DURABILITY_VOLATILE		3
+
+/* OpenReply.fua: how FUA is honoured. */
+#define RPC_FUA_NONE		0
+#define RPC_FUA_EMULATE		1	/* the worker flushes after the write */
+#define RPC_FUA_NATIVE		2
+
+/* OpenReply.cache: how CACHE is honoured. */
+#define RPC_CACHE_NONE		0
+#define RPC_CACHE_EMULATE	1	/* the worker reads and discards */
+#define RPC_CACHE_NATIVE	2
+
+/* Reply.extent_type holds NBD_STATE_* bits (nbd-protocol.h). */
 
 typedef Nbdbroker__Rpc__Envelope	RpcEnvelope;
 

@@ -2,7 +2,9 @@
 /*
  * Parsing and path helpers for plugins: sizes, booleans, integers of
  * every width, paths and passwords.  Pure functions apart from the
- * error messages they log; safe in any callback.
+ * error messages they log; safe in any callback.  The integer and
+ * boolean parsing is also nbdkit's (worker/nbdkit-abi.c), which adds
+ * only its own messages and leniencies (sdk-host.h).
  */
 #include <config.h>
 
@@ -36,8 +38,8 @@ nbdbroker_parse_size(const char *str)
 	return (int64_t)v;
 }
 
-NBDBROKER_PUBLIC int
-nbdbroker_parse_bool(const char *str)
+int
+sdk_bool_word(const char *str)
 {
 	static const char *const yes[] = { "1", "true", "t", "yes", "y",
 	    "on", NULL };
@@ -51,110 +53,133 @@ nbdbroker_parse_bool(const char *str)
 	for (i = 0; no[i] != NULL; i++)
 		if (strcasecmp(str, no[i]) == 0)
 			return 0;
-	nbdbroker_error("could not decipher boolean '%s' "
-	    "(use true or false)", str);
 	return -1;
 }
 
-/*
- * Parse a whole string as a signed or unsigned integer (decimal, 0x
- * hex or 0 octal) and check it against [min, max].
- */
-static int
-parse_signed(const char *what, const char *str, intmax_t min, intmax_t max,
-    intmax_t *r)
+NBDBROKER_PUBLIC int
+nbdbroker_parse_bool(const char *str)
 {
-	char		*end;
-	intmax_t	 v;
+	int	r;
+
+	if ((r = sdk_bool_word(str)) == -1)
+		nbdbroker_error("could not decipher boolean '%s' "
+		    "(use true or false)", str);
+	return r;
+}
+
+/*
+ * Classify what strtoimax/strtoumax made of the whole of str (end and
+ * err are its end pointer and errno).  The checks are the same for
+ * every dialect; their order and whether leading blanks are allowed
+ * are the dialect's.
+ */
+static enum sdk_int_result
+int_classify(const struct sdk_int_dialect *d, const char *str,
+    const char *end, int err)
+{
+	if ((d->flags & SDK_INT_OVERFLOW_FIRST) && err == ERANGE)
+		return SDK_INT_OVERFLOW;
+	if (end == str)
+		return SDK_INT_EMPTY;
+	if (!(d->flags & SDK_INT_BLANKS_OK) && isspace((unsigned char)*str))
+		return SDK_INT_BLANK;
+	if (*end != '\0')
+		return SDK_INT_TRAILING;
+	if (err == ERANGE)
+		return SDK_INT_OVERFLOW;
+	return SDK_INT_OK;
+}
+
+/* Set errno for a failed parse and let the dialect say why. */
+static int
+int_fail(const struct sdk_int_dialect *d, enum sdk_int_result res,
+    const char *what, const char *str)
+{
+	switch (res) {
+	case SDK_INT_NEGATIVE:
+	case SDK_INT_OVERFLOW:
+	case SDK_INT_RANGE:
+		errno = ERANGE;
+		break;
+	default:
+		errno = EINVAL;
+		break;
+	}
+	d->complain(res, what, str);	/* logging keeps errno */
+	return -1;
+}
+
+int
+sdk_parse_signed(const struct sdk_int_dialect *d, const char *what,
+    const char *str, intmax_t min, intmax_t max, intmax_t *r)
+{
+	enum sdk_int_result	 res;
+	char			*end;
+	intmax_t		 v;
 
 	errno = 0;
 	v = strtoimax(str, &end, 0);
-	if (str[0] == '\0' || isspace((unsigned char)str[0]) ||
-	    *end != '\0') {
-		nbdbroker_error("%s: could not parse number: \"%s\"",
-		    what, str);
-		errno = EINVAL;
-		return -1;
-	}
-	if (errno == ERANGE || v < min || v > max) {
-		nbdbroker_error("%s: %s out of range", what, str);
-		errno = ERANGE;
-		return -1;
-	}
+	if ((res = int_classify(d, str, end, errno)) == SDK_INT_OK &&
+	    (v < min || v > max))
+		res = SDK_INT_RANGE;
+	if (res != SDK_INT_OK)
+		return int_fail(d, res, what, str);
 	*r = v;
 	return 0;
 }
 
-static int
-parse_unsigned(const char *what, const char *str, uintmax_t max,
-    uintmax_t *r)
+int
+sdk_parse_unsigned(const struct sdk_int_dialect *d, const char *what,
+    const char *str, uintmax_t max, uintmax_t *r)
 {
-	const char	*p = str;
-	char		*end;
-	uintmax_t	 v;
+	enum sdk_int_result	 res;
+	const char		*p = str;
+	char			*end;
+	uintmax_t		 v;
 
+	/* strtoumax would take "-1" as its two's complement. */
 	while (isspace((unsigned char)*p))
 		p++;
-	if (*p == '-') {	/* strtoumax would wrap it silently */
-		nbdbroker_error("%s: negative numbers are not allowed: "
-		    "\"%s\"", what, str);
-		errno = ERANGE;
-		return -1;
-	}
+	if (*p == '-')
+		return int_fail(d, SDK_INT_NEGATIVE, what, str);
 	errno = 0;
 	v = strtoumax(str, &end, 0);
-	if (str[0] == '\0' || isspace((unsigned char)str[0]) ||
-	    *end != '\0') {
-		nbdbroker_error("%s: could not parse number: \"%s\"",
-		    what, str);
-		errno = EINVAL;
-		return -1;
-	}
-	if (errno == ERANGE || v > max) {
-		nbdbroker_error("%s: %s out of range", what, str);
-		errno = ERANGE;
-		return -1;
-	}
+	if ((res = int_classify(d, str, end, errno)) == SDK_INT_OK &&
+	    v > max)
+		res = SDK_INT_RANGE;
+	if (res != SDK_INT_OK)
+		return int_fail(d, res, what, str);
 	*r = v;
 	return 0;
 }
 
-#define DEFINE_SIGNED(name, type, min, max)				\
-NBDBROKER_PUBLIC int							\
-name(const char *what, const char *str, type *r)			\
-{									\
-	intmax_t	v;						\
-									\
-	if (parse_signed(what, str, (min), (max), &v) == -1)		\
-		return -1;						\
-	if (r != NULL)							\
-		*r = (type)v;						\
-	return 0;							\
+/* Our dialect: any malformed string gets one message. */
+static void
+sdk_int_complain(enum sdk_int_result res, const char *what, const char *str)
+{
+	switch (res) {
+	case SDK_INT_NEGATIVE:
+		nbdbroker_error("%s: negative numbers are not allowed: "
+		    "\"%s\"", what, str);
+		break;
+	case SDK_INT_OVERFLOW:
+	case SDK_INT_RANGE:
+		nbdbroker_error("%s: %s out of range", what, str);
+		break;
+	default:
+		nbdbroker_error("%s: could not parse number: \"%s\"",
+		    what, str);
+		break;
+	}
 }
 
-#define DEFINE_UNSIGNED(name, type, max)				\
-NBDBROKER_PUBLIC int							\
-name(const char *what, const char *str, type *r)			\
-{									\
-	uintmax_t	v;						\
-									\
-	if (parse_unsigned(what, str, (max), &v) == -1)			\
-		return -1;						\
-	if (r != NULL)							\
-		*r = (type)v;						\
-	return 0;							\
-}
+/* Decimal, 0x hex or 0 octal; the whole string, no leading blanks. */
+static const struct sdk_int_dialect	sdk_ints = {
+	.flags = 0,
+	.complain = sdk_int_complain,
+};
 
-DEFINE_SIGNED(nbdbroker_parse_int, int, INT_MIN, INT_MAX)
-DEFINE_SIGNED(nbdbroker_parse_int8_t, int8_t, INT8_MIN, INT8_MAX)
-DEFINE_SIGNED(nbdbroker_parse_int16_t, int16_t, INT16_MIN, INT16_MAX)
-DEFINE_SIGNED(nbdbroker_parse_int32_t, int32_t, INT32_MIN, INT32_MAX)
-DEFINE_SIGNED(nbdbroker_parse_int64_t, int64_t, INT64_MIN, INT64_MAX)
-DEFINE_UNSIGNED(nbdbroker_parse_unsigned, unsigned, UINT_MAX)
-DEFINE_UNSIGNED(nbdbroker_parse_uint8_t, uint8_t, UINT8_MAX)
-DEFINE_UNSIGNED(nbdbroker_parse_uint16_t, uint16_t, UINT16_MAX)
-DEFINE_UNSIGNED(nbdbroker_parse_uint32_t, uint32_t, UINT32_MAX)
-DEFINE_UNSIGNED(nbdbroker_parse_uint64_t, uint64_t, UINT64_MAX)
+SDK_DEFINE_INT_PARSERS(NBDBROKER_PUBLIC, nbdbroker, &sdk_ints)
 
 NBDBROKER_PUBLIC char *
 nbdbroker_absolute_path(const char *path)

@@ -11,6 +11,7 @@
 #ifndef NBDBROKER_SDK_HOST_H
 #define NBDBROKER_SDK_HOST_H
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -101,6 +102,80 @@ void	sdk_exports_free(struct nbdbroker_exports *x);
 /* Shared by the log helpers and the parse functions. */
 void	sdk_log_fmt(int level, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
+/*
+ * Integer and boolean parsing, shared by our nbdbroker_parse_* and
+ * nbdkit's nbdkit_parse_* (worker/nbdkit-abi.c): one conversion and one
+ * set of checks, with each API's own messages.  The number is decimal,
+ * 0x hex or 0 octal and must be the whole string.
+ */
+enum sdk_int_result {
+	SDK_INT_OK,
+	SDK_INT_NEGATIVE,	/* a '-' before an unsigned number */
+	SDK_INT_EMPTY,		/* no digits at all */
+	SDK_INT_BLANK,		/* leading blanks, without SDK_INT_BLANKS_OK */
+	SDK_INT_TRAILING,	/* characters after the number */
+	SDK_INT_OVERFLOW,	/* too large for strtoimax/strtoumax */
+	SDK_INT_RANGE,		/* outside the type's range */
+};
+
+struct sdk_int_dialect {
+	unsigned	 flags;
+#define SDK_INT_BLANKS_OK	0x01	/* leading blanks are skipped */
+#define SDK_INT_OVERFLOW_FIRST	0x02	/* overflow beats trailing garbage */
+	/* Log why str was refused; errno is already set (EINVAL, ERANGE). */
+	void		(*complain)(enum sdk_int_result res, const char *what,
+			    const char *str);
+};
+
+/* 0 and *r set, or -1 with errno set and the reason logged. */
+int	sdk_parse_signed(const struct sdk_int_dialect *d, const char *what,
+	    const char *str, intmax_t min, intmax_t max, intmax_t *r);
+int	sdk_parse_unsigned(const struct sdk_int_dialect *d, const char *what,
+	    const char *str, uintmax_t max, uintmax_t *r);
+
+/* Define one API's ten PREFIX_parse_<type> functions over dialect d. */
+#define SDK_INT_PARSER(vis, name, type, lo, hi, d)			\
+vis int									\
+name(const char *what, const char *str, type *r)			\
+{									\
+	intmax_t	v;						\
+									\
+	if (sdk_parse_signed((d), what, str, (lo), (hi), &v) == -1)	\
+		return -1;						\
+	if (r != NULL)							\
+		*r = (type)v;						\
+	return 0;							\
+}
+#define SDK_UINT_PARSER(vis, name, type, hi, d)				\
+vis int									\
+name(const char *what, const char *str, type *r)			\
+{									\
+	uintmax_t	v;						\
+									\
+	if (sdk_parse_unsigned((d), what, str, (hi), &v) == -1)		\
+		return -1;						\
+	if (r != NULL)							\
+		*r = (type)v;						\
+	return 0;							\
+}
+#define SDK_DEFINE_INT_PARSERS(vis, prefix, d)				\
+SDK_INT_PARSER(vis, prefix##_parse_int, int, INT_MIN, INT_MAX, d)	\
+SDK_INT_PARSER(vis, prefix##_parse_int8_t, int8_t, INT8_MIN, INT8_MAX, d) \
+SDK_INT_PARSER(vis, prefix##_parse_int16_t, int16_t, INT16_MIN,	\
+    INT16_MAX, d)							\
+SDK_INT_PARSER(vis, prefix##_parse_int32_t, int32_t, INT32_MIN,	\
+    INT32_MAX, d)							\
+SDK_INT_PARSER(vis, prefix##_parse_int64_t, int64_t, INT64_MIN,	\
+    INT64_MAX, d)							\
+SDK_UINT_PARSER(vis, prefix##_parse_unsigned, unsigned, UINT_MAX, d)	\
+SDK_UINT_PARSER(vis, prefix##_parse_uint8_t, uint8_t, UINT8_MAX, d)	\
+SDK_UINT_PARSER(vis, prefix##_parse_uint16_t, uint16_t, UINT16_MAX, d) \
+SDK_UINT_PARSER(vis, prefix##_parse_uint32_t, uint32_t, UINT32_MAX, d) \
+SDK_UINT_PARSER(vis, prefix##_parse_uint64_t, uint64_t, UINT64_MAX, d)
+
+/* 1 or 0 for the words both APIs take as true or false, else -1. */
+int	sdk_bool_word(const char *str);
+
 /* Read all of fd (a password file) into a new string, last newline cut. */
 int	sdk_read_secret_fd(int fd, const char *what, char **password);
 

@@ -44,8 +44,6 @@
 
 #include "nbd-protocol.h"
 #include "rpc-frame.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 #define FAKE_BAD_MAJOR		99	/* what bad-version claims */
 #define FAKE_READ_CHUNK		65536
@@ -272,10 +270,10 @@ send_ready(struct fake *f)
 
 	rd.name = (char *)"fake";
 	rd.api_version = 2;
-	rd.thread_model = NBDBROKER_THREAD_MODEL_PARALLEL;
+	rd.thread_model = RPC_THREAD_MODEL_PARALLEL;
 	/* A disk outlives workers; zeros are the same in every one. */
-	rd.durability = f->disk != -1 ? NBDBROKER_DURABILITY_PERSISTENT :
-	    NBDBROKER_DURABILITY_STATELESS;
+	rd.durability = f->disk != -1 ? RPC_DURABILITY_PERSISTENT :
+	    RPC_DURABILITY_STATELESS;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;
 	env.ready = &rd;
 	return fake_send(f, &env);
@@ -312,8 +310,8 @@ answer_open(struct fake *f, const RpcEnvelope *m)
 		o.size += (int64_t)(f->instance - 1) * 4096;
 	o.caps = RPC_CAP_WRITE | RPC_CAP_FLUSH | RPC_CAP_TRIM | RPC_CAP_ZERO |
 	    RPC_CAP_MULTI_CONN | RPC_CAP_EXTENTS;
-	o.fua = NBDBROKER_FUA_NATIVE;
-	o.cache = NBDBROKER_CACHE_NONE;
+	o.fua = RPC_FUA_NATIVE;
+	o.cache = RPC_CACHE_NONE;
 	o.canonical_name = m->open->export_name;
 	env.id = m->id;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_OPEN_REPLY;

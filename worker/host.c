@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Loading a plugin and calling it.  Owns the plugin's lifecycle (load,
- * config, config_complete, thread_model, get_ready, after_fork, open,
- * close, cleanup, unload), the API 1 / API 2 differences, the thread
- * model locks, and the emulations the broker relies on: FUA by flush,
+ * Running the loaded plugin (plugin-load.c loaded it): its lifecycle
+ * (load, config, config_complete, thread_model, get_ready, after_fork,
+ * open, close, cleanup, unload), capability negotiation, and the data
+ * path, with the emulations the broker relies on: FUA by flush,
  * WRITE_ZEROES by pwrite, CACHE by pread, extents for plugins without
- * them.  Plugins speak our ABI or nbdkit 1.32's, which share one
- * struct layout; the nbdkit differences live in nbdkit-compat.c.
- * Runs in worker threads; every callback may block.
+ * them.  host.p speaks API 2 whatever the plugin's version, so nothing
+ * here asks which it is.  The nbdkit differences live in nbdkit-abi.c.
+ * Runs in worker threads, under the lock thread-model.c picks (the
+ * caller takes it); every callback may block.
  */
 #include <config.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -23,215 +23,64 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "names.h"
 #include "nbd-protocol.h"
 #include "worker.h"
 
-struct host	host = {
-	.all_lock = PTHREAD_MUTEX_INITIALIZER,
-};
+struct host	host;
 
-/* The smallest struct any plugin can have: up to the API 1 callbacks. */
-#define HOST_MIN_STRUCT	offsetof(struct nbdbroker_plugin, errno_is_preserved)
 #define HOST_ZERO_BUF	(1024 * 1024)
 
 static const uint8_t	*zero_buf;	/* HOST_ZERO_BUF read-only zeroes */
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /*
- * dlopen failed.  The usual reason for an nbdkit plugin is a function
- * of nbdkit's that the worker does not provide: say which, and why
- * that may be, rather than only passing on the loader's message.
- */
-static void
-load_error(const char *path, const char *how, const char *dlerr, char *err,
-    size_t errlen)
-{
-	const char	*u = strstr(dlerr, "undefined symbol: ");
-	const char	*base = strrchr(path, '/');
-	size_t		 blen, hl = strlen(how);
-
-	base = base ? base + 1 : path;
-	blen = strlen(base);
-	/* The loader names what it opened: the descriptor, not the file. */
-	if (strncmp(dlerr, how, hl) == 0 && dlerr[hl] == ':')
-		dlerr += hl + 1;
-	while (*dlerr == ' ')
-		dlerr++;
-	if (u == NULL) {
-		set_err(err, errlen, "cannot load plugin %s: %s", path, dlerr);
-		return;
-	}
-	u += strlen("undefined symbol: ");
-	if (blen > 10 && strcmp(base + blen - 10, "-filter.so") == 0)
-		set_err(err, errlen, "%s: this looks like an nbdkit filter, "
-		    "and nbdbroker does not support filters (it needs %s, "
-		    "which nbdbroker-worker does not provide)", path, u);
-	else if (strncmp(u, "nbdkit_", 7) == 0)
-		set_err(err, errlen, "%s: the plugin needs %s, an nbdkit "
-		    "function nbdbroker-worker does not provide (it provides "
-		    "nbdkit 1.32's plugin API; plugins built for a newer "
-		    "nbdkit, or using nbdkit's internals, cannot be hosted)",
-		    path, u);
-	else
-		set_err(err, errlen, "%s: the plugin needs the symbol %s, "
-		    "which nothing loaded provides", path, u);
-}
-
-/*
- * dlopen the plugin (from fd, if not -1), find out which ABI it speaks (ours, through
- * nbdbroker_plugin_register, or nbdkit's, through plugin_init) and
- * copy its struct into host.p: as many bytes as the plugin declared,
- * never more than that ABI defines, the rest zero.  Checks the API
- * version and the callbacks every plugin must have.  .load is called
- * later, by host_configure, once debug flags are set.
+ * Map the zeroes that emulated WRITE_ZEROES writes.  Called once at
+ * start-up, before the sandbox may forbid it.  0, or -1 with the reason
+ * in err.
  */
 int
-host_load(const char *path, int fd, char *err, size_t errlen)
+host_data_init(char *err, size_t errlen)
 {
-	char			 fdpath[64];
-	const char		*how;
-	struct nbdbroker_plugin	*(*reg)(void);
-	struct nbdbroker_plugin	*p;
-	size_t			 n, max = sizeof(host.p), min = HOST_MIN_STRUCT;
-
-	if ((host.path = strdup(path)) == NULL) {
-		set_err(err, errlen, "strdup: %s", strerror(errno));
-		return -1;
-	}
-	/*
-	 * Through the descriptor opened before the sandbox, when there is
-	 * one: the user the worker runs as may not be able to reach the
-	 * path (a build tree under a private home, a 0700 directory).
-	 */
-	if (fd >= 0)
-		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	how = fd >= 0 ? fdpath : path;
-	host.dl = dlopen(how, RTLD_NOW | RTLD_LOCAL);
-	if (host.dl == NULL) {
-		load_error(path, how, dlerror(), err, errlen);
-		return -1;
-	}
-	*(void **)&reg = dlsym(host.dl, "nbdbroker_plugin_register");
-	if (reg == NULL) {
-		*(void **)&reg = dlsym(host.dl, "plugin_init");
-		if (reg != NULL) {
-			host.nbdkit = true;
-			compat_prepare_env();
-			max = COMPAT_STRUCT_SIZE;
-			min = COMPAT_MIN_STRUCT;
-		} else if (dlsym(host.dl, "filter_init") != NULL) {
-			set_err(err, errlen, "%s: this is an nbdkit filter; "
-			    "nbdbroker hosts plugins only and does not "
-			    "support filters", path);
-			return -1;
-		} else {
-			set_err(err, errlen, "%s: not a plugin (neither "
-			    "nbdbroker_plugin_register nor nbdkit's "
-			    "plugin_init is defined)", path);
-			return -1;
-		}
-	}
-	if ((p = reg()) == NULL) {
-		set_err(err, errlen, "%s: plugin registration returned NULL",
-		    path);
-		return -1;
-	}
-	if (p->_api_version < 1 || p->_api_version > 2) {
-		set_err(err, errlen, "%s: plugin uses API version %d; this "
-		    "worker supports versions 1 to 2", path, p->_api_version);
-		return -1;
-	}
-	if (p->_struct_size < min || p->_struct_size > 65536) {
-		set_err(err, errlen, "%s: implausible plugin struct size "
-		    "%" PRIu64, path, p->_struct_size);
-		return -1;
-	}
-	host.struct_size = p->_struct_size;
-	n = p->_struct_size < max ? p->_struct_size : max;
-	memset(&host.p, 0, sizeof(host.p));
-	memcpy(&host.p, p, n);
-	host.api_version = p->_api_version;
-	host.thread_model = host.max_thread_model = p->_thread_model;
-	if (host.thread_model < NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS ||
-	    host.thread_model > NBDBROKER_THREAD_MODEL_PARALLEL) {
-		set_err(err, errlen, "%s: unknown thread model %d", path,
-		    host.thread_model);
-		return -1;
-	}
-
-	if (host.p.name == NULL || host.p.name[0] == '\0') {
-		set_err(err, errlen, "%s: plugin has no .name", path);
-		return -1;
-	}
-	if (!plugin_name_valid(host.p.name)) {
-		set_err(err, errlen, "%s: plugin name must be 1 to %d of "
-		    "[A-Za-z0-9_-]", path, PLUGIN_NAME_MAX);
-		return -1;
-	}
-	if (host.p.open == NULL) {
-		set_err(err, errlen, "plugin %s: required callback .open "
-		    "is missing", host.p.name);
-		return -1;
-	}
-	if (host.p.get_size == NULL) {
-		set_err(err, errlen, "plugin %s: required callback .get_size "
-		    "is missing", host.p.name);
-		return -1;
-	}
-	if ((host.api_version == 1 ? host.p._pread_v1 == NULL :
-	    host.p.pread == NULL)) {
-		set_err(err, errlen, "plugin %s: required callback .pread "
-		    "is missing", host.p.name);
-		return -1;
-	}
-	if (host.api_version == 1) {
-		/* Slots an API 1 plugin cannot have set on purpose. */
-		host.p.pread = NULL;
-		host.p.pwrite = NULL;
-		host.p.flush = NULL;
-		host.p.trim = NULL;
-		host.p.zero = NULL;
-	}
-	if (host.p.durability < NBDBROKER_DURABILITY_UNSPECIFIED ||
-	    host.p.durability > NBDBROKER_DURABILITY_VOLATILE)
-		host.p.durability = NBDBROKER_DURABILITY_UNSPECIFIED;
-
 	zero_buf = mmap(NULL, HOST_ZERO_BUF, PROT_READ,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (zero_buf == MAP_FAILED) {
-		set_err(err, errlen, "mmap: %s", strerror(errno));
+		snprintf(err, errlen, "mmap: %s", strerror(errno));
 		zero_buf = NULL;
 		return -1;
 	}
 	return 0;
 }
 
-/* Set debug flags, then call .load: the first thing the plugin runs. */
+/* True if a seed=... parameter was given (see abi_durability). */
+static bool
+has_param(const Nbdbroker__Rpc__Config *cfg, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->n_params; i++)
+		if (cfg->params[i]->has_value &&
+		    strcmp(cfg->params[i]->key, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Set debug flags, then call .load: the first thing the plugin runs.
+ * An nbdkit plugin does not declare its durability: it goes by name.
+ */
 static void
 host_call_load(const Nbdbroker__Rpc__Config *cfg)
 {
 	size_t	i;
 
 	for (i = 0; i < cfg->n_debug_flags; i++)
-		compat_set_debug_flag(host.dl, host.p.name,
+		abi_set_debug_flag(host.dl, host.p.name,
 		    cfg->debug_flags[i]->key, cfg->debug_flags[i]->value);
 	if (host.p.load != NULL)
 		host.p.load();
 	host.loaded = true;
+	if (host.nbdkit)
+		host.p.durability = abi_durability(host.p.name,
+		    has_param(cfg, "seed"));
 }
 
 /*
@@ -303,7 +152,7 @@ host_call_config(const Nbdbroker__Rpc__Config *cfg)
 	return 0;
 }
 
-/* .thread_model may only make the model stricter. */
+/* .thread_model may only make the model stricter (tm_restrict). */
 static int
 host_call_thread_model(void)
 {
@@ -313,23 +162,8 @@ host_call_thread_model(void)
 		return 0;
 	if ((tm = host.p.thread_model()) == -1)
 		return -1;
-	if (tm >= NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS &&
-	    tm < host.thread_model)
-		host.thread_model = tm;
+	tm_restrict(tm);
 	return 0;
-}
-
-/* True if a seed=... parameter was given (see compat_durability). */
-static bool
-has_param(const Nbdbroker__Rpc__Config *cfg, const char *key)
-{
-	size_t	i;
-
-	for (i = 0; i < cfg->n_params; i++)
-		if (cfg->params[i]->has_value &&
-		    strcmp(cfg->params[i]->key, key) == 0)
-			return true;
-	return false;
 }
 
 /*
@@ -342,9 +176,6 @@ host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
 {
 	*stage = "load";
 	host_call_load(cfg);
-	if (host.nbdkit)
-		host.p.durability = compat_durability(host.p.name,
-		    has_param(cfg, "seed"));
 
 	*stage = "config";
 	if (host_call_config(cfg) == -1)
@@ -371,17 +202,6 @@ host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
 	host.started = true;
 	*stage = NULL;
 	return 0;
-}
-
-static const char *
-thread_model_name(int tm)
-{
-	static const char *const names[] = {
-		"serialize_connections", "serialize_all_requests",
-		"serialize_requests", "parallel",
-	};
-
-	return tm >= 0 && tm <= 3 ? names[tm] : "unknown";
 }
 
 /*
@@ -412,20 +232,13 @@ host_dump(const Nbdbroker__Rpc__Config *cfg)
 		HAS(can_flush), HAS(is_rotational), HAS(can_trim),
 		HAS(can_zero), HAS(can_fast_zero), HAS(can_fua),
 		HAS(can_multi_conn), HAS(can_extents), HAS(can_cache),
-		{ "pread", p->pread != NULL || p->_pread_v1 != NULL },
-		{ "pwrite", p->pwrite != NULL || p->_pwrite_v1 != NULL },
-		{ "flush", p->flush != NULL || p->_flush_v1 != NULL },
-		{ "trim", p->trim != NULL || p->_trim_v1 != NULL },
-		{ "zero", p->zero != NULL || p->_zero_v1 != NULL },
+		HAS(pread), HAS(pwrite), HAS(flush), HAS(trim), HAS(zero),
 		HAS(extents), HAS(cache),
 #undef HAS
 	};
 	size_t	i;
 
 	host_call_load(cfg);
-	if (host.nbdkit)
-		host.p.durability = compat_durability(host.p.name,
-		    has_param(cfg, "seed"));
 	if (host_call_config(cfg) == -1 || host_call_thread_model() == -1)
 		return -1;
 
@@ -436,9 +249,8 @@ host_dump(const Nbdbroker__Rpc__Config *cfg)
 	printf("api_version=%d\n", host.api_version);
 	printf("struct_size=%" PRIu64 "\n", host.struct_size);
 	printf("nbdkit_plugin=%d\n", host.nbdkit);
-	printf("max_thread_model=%s\n",
-	    thread_model_name(host.max_thread_model));
-	printf("thread_model=%s\n", thread_model_name(host.thread_model));
+	printf("max_thread_model=%s\n", tm_name(tm_declared()));
+	printf("thread_model=%s\n", tm_name(tm_model()));
 	printf("errno_is_preserved=%d\n", p->errno_is_preserved != 0);
 	if (p->magic_config_key != NULL)
 		printf("magic_config_key=%s\n", p->magic_config_key);
@@ -481,8 +293,8 @@ host_fill_ready(Nbdbroker__Rpc__Ready *r)
 	r->description = (char *)(host.p.description ?
 	    host.p.description : "");
 	r->api_version = host.api_version;
-	r->thread_model = host.thread_model;
-	r->durability = host.p.durability;
+	r->thread_model = wire_thread_model(tm_model());
+	r->durability = wire_durability(host.p.durability);
 	r->has_list_exports = host.p.list_exports != NULL;
 	r->nbdkit_plugin = host.nbdkit;
 }
@@ -496,33 +308,6 @@ callback_errno(int saved_errno)
 	if (e == 0 && host.p.errno_is_preserved)
 		e = saved_errno;
 	return e > 0 ? e : EIO;
-}
-
-/* Run a can_* style callback: -1 on error, else its value. */
-static int
-call_can(int (*fn)(void *), void *h, int dflt)
-{
-	return fn != NULL ? fn(h) : dflt;
-}
-
-void
-host_lock_request(struct handle *hd)
-{
-	if (host.thread_model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
-		pthread_mutex_lock(&host.all_lock);
-	else if (host.thread_model == NBDBROKER_THREAD_MODEL_SERIALIZE_REQUESTS
-	    && hd != NULL)
-		pthread_mutex_lock(&hd->lock);
-}
-
-void
-host_unlock_request(struct handle *hd)
-{
-	if (host.thread_model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
-		pthread_mutex_unlock(&host.all_lock);
-	else if (host.thread_model == NBDBROKER_THREAD_MODEL_SERIALIZE_REQUESTS
-	    && hd != NULL)
-		pthread_mutex_unlock(&hd->lock);
 }
 
 /* Validate what block_size returned; 0 if acceptable. */
@@ -542,12 +327,180 @@ check_block_size(uint32_t min, uint32_t pref, uint32_t max)
 }
 
 /*
+ * Capability negotiation, one row per capability, in the order the
+ * plugin's can_* callbacks are called.  A plugin without the callback
+ * gets nbdkit's default (nbdkit-plugin(3)).  The answers land in
+ * struct handle's cap[] and, for a yes, set the row's RPC_CAP_* bits in
+ * OpenReply.caps; FUA and CACHE are three-valued and travel on their
+ * own.
+ */
+enum cap_default {
+	CAP_DFLT_NO,
+	CAP_DFLT_YES,
+	CAP_DFLT_IMPL,		/* yes iff the callback it enables exists */
+	CAP_DFLT_NOT_ZERO,	/* yes iff zeroes are emulated (fail fast) */
+	CAP_DFLT_CACHE,		/* NATIVE iff .cache exists, else NONE */
+	CAP_DFLT_FUA,		/* EMULATE iff the handle flushes, else NONE */
+};
+
+enum cap_kind {
+	CAP_BOOL,		/* 0 or 1: a positive answer is a yes */
+	CAP_CACHE_MODE,		/* NBDBROKER_CACHE_* */
+	CAP_FUA_MODE,		/* NBDBROKER_FUA_* */
+};
+
+#define CAP_NO_IMPL	((size_t)-1)
+#define CAP_FN(m)	offsetof(struct nbdbroker_plugin, m)
+
+static const struct cap_rule {
+	enum host_cap	 cap;
+	size_t		 query;		/* CAP_FN(can_*): int (*)(void *) */
+	size_t		 impl;		/* CAP_FN(what it enables), CAP_NO_IMPL */
+	enum cap_default dflt;
+	enum cap_kind	 kind;
+	unsigned	 flags;
+#define CAP_IF_RW	0x01	/* asked if the client may write, else no */
+#define CAP_IF_WRITE	0x02	/* asked if the handle can write, else no */
+#define CAP_NEEDS_IMPL	0x04	/* a yes without impl is a no */
+	uint32_t	 rpc;		/* RPC_CAP_* bits for a yes */
+} cap_rules[] = {
+	{ HOST_CAP_WRITE, CAP_FN(can_write), CAP_FN(pwrite),
+	  CAP_DFLT_IMPL, CAP_BOOL, CAP_IF_RW,
+	  RPC_CAP_WRITE | RPC_CAP_ZERO },	/* zeroes: native or pwrite */
+	{ HOST_CAP_FLUSH, CAP_FN(can_flush), CAP_FN(flush),
+	  CAP_DFLT_IMPL, CAP_BOOL, 0,
+	  RPC_CAP_FLUSH },
+	{ HOST_CAP_ROTATIONAL, CAP_FN(is_rotational), CAP_NO_IMPL,
+	  CAP_DFLT_NO, CAP_BOOL, 0,
+	  RPC_CAP_ROTATIONAL },
+	{ HOST_CAP_MULTI_CONN, CAP_FN(can_multi_conn), CAP_NO_IMPL,
+	  CAP_DFLT_NO, CAP_BOOL, 0,
+	  RPC_CAP_MULTI_CONN },
+	{ HOST_CAP_EXTENTS, CAP_FN(can_extents), CAP_FN(extents),
+	  CAP_DFLT_IMPL, CAP_BOOL, CAP_NEEDS_IMPL,
+	  RPC_CAP_EXTENTS },
+	{ HOST_CAP_CACHE, CAP_FN(can_cache), CAP_FN(cache),
+	  CAP_DFLT_CACHE, CAP_CACHE_MODE, 0,
+	  0 },
+	{ HOST_CAP_TRIM, CAP_FN(can_trim), CAP_FN(trim),
+	  CAP_DFLT_IMPL, CAP_BOOL, CAP_IF_WRITE | CAP_NEEDS_IMPL,
+	  RPC_CAP_TRIM },
+	{ HOST_CAP_ZERO, CAP_FN(can_zero), CAP_FN(zero),
+	  CAP_DFLT_YES, CAP_BOOL, CAP_IF_WRITE | CAP_NEEDS_IMPL,
+	  0 },
+	{ HOST_CAP_FAST_ZERO, CAP_FN(can_fast_zero), CAP_NO_IMPL,
+	  CAP_DFLT_NOT_ZERO, CAP_BOOL, CAP_IF_WRITE,
+	  RPC_CAP_FAST_ZERO },
+	{ HOST_CAP_FUA, CAP_FN(can_fua), CAP_NO_IMPL,
+	  CAP_DFLT_FUA, CAP_FUA_MODE, CAP_IF_WRITE,
+	  0 },
+};
+
+/* Is the callback at offset off (CAP_FN) of host.p set? */
+static bool
+cap_plugin_has(size_t off)
+{
+	void	(*fn)(void);
+
+	if (off == CAP_NO_IMPL)
+		return false;
+	memcpy(&fn, (const char *)&host.p + off, sizeof(fn));
+	return fn != NULL;
+}
+
+/* The answer of a plugin without the row's can_* callback. */
+static int
+cap_default(const struct cap_rule *c, const struct handle *hd, bool impl)
+{
+	switch (c->dflt) {
+	case CAP_DFLT_NO:
+		return 0;
+	case CAP_DFLT_YES:
+		return 1;
+	case CAP_DFLT_IMPL:
+		return impl;
+	case CAP_DFLT_NOT_ZERO:
+		return !hd->cap[HOST_CAP_ZERO];
+	case CAP_DFLT_CACHE:
+		return impl ? NBDBROKER_CACHE_NATIVE : NBDBROKER_CACHE_NONE;
+	case CAP_DFLT_FUA:
+		return hd->cap[HOST_CAP_FLUSH] ? NBDBROKER_FUA_EMULATE :
+		    NBDBROKER_FUA_NONE;
+	}
+	abort();
+	/* NOTREACHED */
+}
+
+/* Turn an answer (callback's or default) into what the handle keeps. */
+static int
+cap_settle(const struct cap_rule *c, const struct handle *hd, int v,
+    bool impl)
+{
+	switch (c->kind) {
+	case CAP_BOOL:
+		return v > 0 && (impl || !(c->flags & CAP_NEEDS_IMPL));
+	case CAP_CACHE_MODE:
+		/* Native without .cache: the worker reads and discards. */
+		if (v == NBDBROKER_CACHE_NATIVE && !impl)
+			v = NBDBROKER_CACHE_EMULATE;
+		return v >= NBDBROKER_CACHE_NONE &&
+		    v <= NBDBROKER_CACHE_NATIVE ? v : NBDBROKER_CACHE_NONE;
+	case CAP_FUA_MODE:
+		/* Above NATIVE is NATIVE; other odd answers are EMULATE. */
+		if (v > NBDBROKER_FUA_NATIVE)
+			v = NBDBROKER_FUA_NATIVE;
+		else if (v < NBDBROKER_FUA_NONE)
+			v = NBDBROKER_FUA_EMULATE;
+		/* Emulated FUA is a flush: none without one. */
+		if (v == NBDBROKER_FUA_EMULATE && !hd->cap[HOST_CAP_FLUSH])
+			v = NBDBROKER_FUA_NONE;
+		return v;
+	}
+	abort();
+	/* NOTREACHED */
+}
+
+/*
+ * Ask the plugin (or its defaults) for every capability of hd, in
+ * cap_rules order, and set the RPC_CAP_* bits in *caps.  Returns 0, or
+ * -1 if a can_* callback failed.
+ */
+static int
+cap_negotiate(struct handle *hd, bool readonly, uint32_t *caps)
+{
+	size_t	i;
+
+	*caps = 0;
+	for (i = 0; i < sizeof(cap_rules) / sizeof(cap_rules[0]); i++) {
+		const struct cap_rule	*c = &cap_rules[i];
+		bool			 impl = cap_plugin_has(c->impl);
+		int			(*query)(void *);
+		int			 v;
+
+		hd->cap[c->cap] = 0;
+		if (((c->flags & CAP_IF_RW) && readonly) ||
+		    ((c->flags & CAP_IF_WRITE) && !hd->cap[HOST_CAP_WRITE]))
+			continue;
+		memcpy(&query, (const char *)&host.p + c->query,
+		    sizeof(query));
+		if (query == NULL)
+			v = cap_default(c, hd, impl);
+		else if ((v = query(hd->h)) == -1)
+			return -1;
+		hd->cap[c->cap] = cap_settle(c, hd, v, impl);
+		if (c->kind == CAP_BOOL && hd->cap[c->cap])
+			*caps |= c->rpc;
+	}
+	return 0;
+}
+
+/*
  * Open a plugin handle for one connection and gather what the broker
  * needs to answer the client: size, capabilities, block sizes and
  * description.  hd->conn.export_name holds the name the client asked
  * for; it is replaced by the plugin's default export for "".  Called
  * with the request lock held.  Fills r; returns 0, or -1 with r->err
- * set.
+ * set (and nothing else in r meaningful).
  */
 int
 host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
@@ -555,11 +508,9 @@ host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 {
 	const struct nbdbroker_plugin	*p = &host.p;
 	const char			*name = hd->conn.export_name;
-	int				 rw = !o->readonly, v;
 	int64_t				 size;
 	uint32_t			 bmin = 0, bpref = 0, bmax = 0;
 
-	hd->readonly = o->readonly;
 	sdk_reset_error();
 	if (p->preconnect != NULL && p->preconnect(o->readonly) == -1)
 		goto err;
@@ -590,85 +541,10 @@ host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 			    p->name, size);
 		goto err_close;
 	}
-	hd->size = size;
-
-	/* Capabilities, each with nbdkit's defaults. */
-	if (rw) {
-		v = call_can(p->can_write, hd->h,
-		    p->pwrite != NULL || p->_pwrite_v1 != NULL);
-		if (v == -1)
-			goto err_close;
-		rw = v > 0;
-	}
-	hd->can_write = rw;
-	if ((v = call_can(p->can_flush, hd->h,
-	    p->flush != NULL || p->_flush_v1 != NULL)) == -1)
+	if (cap_negotiate(hd, o->readonly, &r->caps) == -1)
 		goto err_close;
-	hd->can_flush = v > 0;
-	if ((v = call_can(p->is_rotational, hd->h, 0)) == -1)
-		goto err_close;
-	if (v > 0)
-		r->caps |= RPC_CAP_ROTATIONAL;
-	if ((v = call_can(p->can_multi_conn, hd->h, 0)) == -1)
-		goto err_close;
-	if (v > 0)
-		r->caps |= RPC_CAP_MULTI_CONN;
-	if ((v = call_can(p->can_extents, hd->h, p->extents != NULL)) == -1)
-		goto err_close;
-	hd->can_extents = v > 0 && p->extents != NULL;
-	if (hd->can_extents)
-		r->caps |= RPC_CAP_EXTENTS;
-	if (p->can_cache != NULL) {
-		if ((v = p->can_cache(hd->h)) == -1)
-			goto err_close;
-		hd->cache = v;
-		if (hd->cache == NBDBROKER_CACHE_NATIVE && p->cache == NULL)
-			hd->cache = NBDBROKER_CACHE_EMULATE;
-	} else
-		hd->cache = p->cache != NULL ? NBDBROKER_CACHE_NATIVE :
-		    NBDBROKER_CACHE_NONE;
-	if (hd->cache < NBDBROKER_CACHE_NONE ||
-	    hd->cache > NBDBROKER_CACHE_NATIVE)
-		hd->cache = NBDBROKER_CACHE_NONE;
-
-	if (hd->can_write) {
-		r->caps |= RPC_CAP_WRITE | RPC_CAP_ZERO;
-		if ((v = call_can(p->can_trim, hd->h,
-		    p->trim != NULL || p->_trim_v1 != NULL)) == -1)
-			goto err_close;
-		hd->can_trim = v > 0 && (p->trim || p->_trim_v1);
-		if ((v = call_can(p->can_zero, hd->h, 1)) == -1)
-			goto err_close;
-		hd->zero_native = v > 0 && (p->zero || p->_zero_v1);
-		if (p->can_fast_zero != NULL) {
-			if ((v = p->can_fast_zero(hd->h)) == -1)
-				goto err_close;
-			hd->can_fast_zero = v > 0;
-		} else
-			/* Emulated zeroes fail fast instead of writing. */
-			hd->can_fast_zero = !hd->zero_native;
-		if (p->can_fua != NULL) {
-			if ((v = p->can_fua(hd->h)) == -1)
-				goto err_close;
-			if (v > NBDBROKER_FUA_NATIVE)
-				v = NBDBROKER_FUA_NATIVE;
-			if (v == NBDBROKER_FUA_NATIVE && host.api_version == 1)
-				v = NBDBROKER_FUA_EMULATE;
-			if (v == NBDBROKER_FUA_EMULATE && !hd->can_flush)
-				v = NBDBROKER_FUA_NONE;
-			hd->fua = v;
-		} else
-			hd->fua = hd->can_flush ? NBDBROKER_FUA_EMULATE :
-			    NBDBROKER_FUA_NONE;
-		if (hd->can_trim)
-			r->caps |= RPC_CAP_TRIM;
-		if (hd->can_fast_zero)
-			r->caps |= RPC_CAP_FAST_ZERO;
-	}
-	if (hd->can_flush)
-		r->caps |= RPC_CAP_FLUSH;
-	r->fua = hd->fua;
-	r->cache = hd->cache;
+	r->fua = wire_fua(hd->cap[HOST_CAP_FUA]);
+	r->cache = wire_cache(hd->cap[HOST_CAP_CACHE]);
 
 	if (p->block_size != NULL) {
 		if (p->block_size(hd->h, &bmin, &bpref, &bmax) == -1)
@@ -719,25 +595,6 @@ host_close(struct handle *hd)
 	hd->h = NULL;
 }
 
-/* Data callbacks, one wrapper each, hiding the API version. */
-
-static int
-do_flush(struct handle *hd)
-{
-	if (host.api_version == 1)
-		return host.p._flush_v1(hd->h);
-	return host.p.flush(hd->h, 0);
-}
-
-static int
-do_pwrite(struct handle *hd, const void *buf, uint32_t count,
-    uint64_t off, uint32_t flags)
-{
-	if (host.api_version == 1)
-		return host.p._pwrite_v1(hd->h, buf, count, off);
-	return host.p.pwrite(hd->h, buf, count, off, flags);
-}
-
 static int
 emulate_zero(struct handle *hd, uint32_t count, uint64_t off)
 {
@@ -745,7 +602,7 @@ emulate_zero(struct handle *hd, uint32_t count, uint64_t off)
 		uint32_t	n = count < HOST_ZERO_BUF ? count :
 		    HOST_ZERO_BUF;
 
-		if (do_pwrite(hd, zero_buf, n, off, 0) == -1)
+		if (host.p.pwrite(hd->h, zero_buf, n, off, 0) == -1)
 			return -1;
 		off += n;
 		count -= n;
@@ -756,9 +613,9 @@ emulate_zero(struct handle *hd, uint32_t count, uint64_t off)
 static int
 do_zero(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags)
 {
-	int	r, e;
+	int	e;
 
-	if (!hd->zero_native) {
+	if (!hd->cap[HOST_CAP_ZERO]) {
 		if (flags & NBDBROKER_FLAG_FAST_ZERO) {
 			nbdbroker_set_error(ENOTSUP);
 			return -1;
@@ -767,12 +624,7 @@ do_zero(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags)
 	}
 	sdk_reset_error();
 	errno = 0;
-	if (host.api_version == 1)
-		r = host.p._zero_v1(hd->h, count, off,
-		    !!(flags & NBDBROKER_FLAG_MAY_TRIM));
-	else
-		r = host.p.zero(hd->h, count, off, flags);
-	if (r == 0)
+	if (host.p.zero(hd->h, count, off, flags) == 0)
 		return 0;
 	e = callback_errno(errno);
 	if ((e == ENOTSUP || e == EOPNOTSUPP) &&
@@ -794,13 +646,8 @@ emulate_cache(struct handle *hd, uint32_t count, uint64_t off)
 		return -1;
 	while (count > 0) {
 		uint32_t	n = count < chunk ? count : chunk;
-		int		r;
 
-		if (host.api_version == 1)
-			r = host.p._pread_v1(hd->h, scratch, n, off);
-		else
-			r = host.p.pread(hd->h, scratch, n, off, 0);
-		if (r == -1)
+		if (host.p.pread(hd->h, scratch, n, off, 0) == -1)
 			return -1;
 		off += n;
 		count -= n;
@@ -814,7 +661,7 @@ do_extents(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags,
     struct nbdbroker_extents *ext)
 {
 	sdk_extents_init(ext, off, off + count);
-	if (!hd->can_extents)
+	if (!hd->cap[HOST_CAP_EXTENTS])
 		return nbdbroker_add_extent(ext, off, count, 0);
 	if (host.p.extents(hd->h, count, off, flags, ext) == -1)
 		return -1;
@@ -828,15 +675,17 @@ do_extents(struct handle *hd, uint32_t count, uint64_t off, uint32_t flags,
 }
 
 /*
- * Serve one data request.  The broker has validated it against what
- * host_open reported, so this only checks what keeps the worker
- * itself safe (arena bounds).  Fills rp->err (0 on success); for
- * BLOCK_STATUS the extents are left in *ext for the caller to send and
- * free.
+ * Serve one data request on hd: rq's flags are NBDBROKER_FLAG_*, and
+ * its buffer is there for READ (rbuf) and WRITE (wbuf).  The broker
+ * has validated the request against what host_open reported.  FUA is
+ * passed to a plugin that takes it natively and is otherwise a flush
+ * after the command.  Returns 0, or the errno the client should see;
+ * for BLOCK_STATUS the extents are left in *ext for the caller to send
+ * and free.  Called with tm_lock(hd) held.
  */
 int
-host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
-    Nbdbroker__Rpc__Reply *rp, struct nbdbroker_extents *ext)
+host_request(struct handle *hd, const struct host_req *rq,
+    struct nbdbroker_extents *ext)
 {
 	uint32_t	 flags = rq->flags, count = rq->count;
 	uint64_t	 off = rq->offset;
@@ -845,54 +694,37 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 
 	sdk_reset_error();
 	errno = 0;
-	if ((flags & NBDBROKER_FLAG_FUA) && hd->fua != NBDBROKER_FUA_NATIVE) {
+	if ((flags & NBDBROKER_FLAG_FUA) &&
+	    hd->cap[HOST_CAP_FUA] != NBDBROKER_FUA_NATIVE) {
 		flags &= ~NBDBROKER_FLAG_FUA;
 		fua_emul = true;
 	}
-	if (host.api_version == 1 || hd->fua != NBDBROKER_FUA_NATIVE)
-		flags &= ~NBDBROKER_FLAG_FUA;
 
 	switch (rq->type) {
-	case NBD_CMD_READ: {
-		uint8_t	*buf = rpc_arena_in(rq->slot, count);
-
-		if (buf == NULL) {
-			nbdbroker_set_error(EINVAL);
+	case NBD_CMD_READ:
+		r = host.p.pread(hd->h, rq->rbuf, count, off, 0);
+		break;
+	case NBD_CMD_WRITE:
+		if (!hd->cap[HOST_CAP_WRITE]) {
+			nbdbroker_set_error(EROFS);
 			break;
 		}
-		if (host.api_version == 1)
-			r = host.p._pread_v1(hd->h, buf, count, off);
-		else
-			r = host.p.pread(hd->h, buf, count, off, 0);
+		r = host.p.pwrite(hd->h, rq->wbuf, count, off, flags);
 		break;
-	}
-	case NBD_CMD_WRITE: {
-		const uint8_t	*buf = rpc_arena_out(rq->slot, count);
-
-		if (buf == NULL || !hd->can_write) {
-			nbdbroker_set_error(buf ? EROFS : EINVAL);
-			break;
-		}
-		r = do_pwrite(hd, buf, count, off, flags);
-		break;
-	}
 	case NBD_CMD_FLUSH:
-		r = hd->can_flush ? do_flush(hd) : 0;
+		r = hd->cap[HOST_CAP_FLUSH] ? host.p.flush(hd->h, 0) : 0;
 		fua_emul = false;
 		break;
 	case NBD_CMD_TRIM:
-		if (!hd->can_trim) {	/* trim is advisory */
+		if (!hd->cap[HOST_CAP_TRIM]) {	/* trim is advisory */
 			r = 0;
 			fua_emul = false;
 			break;
 		}
-		if (host.api_version == 1)
-			r = host.p._trim_v1(hd->h, count, off);
-		else
-			r = host.p.trim(hd->h, count, off, flags);
+		r = host.p.trim(hd->h, count, off, flags);
 		break;
 	case NBD_CMD_WRITE_ZEROES:
-		if (!hd->can_write) {
+		if (!hd->cap[HOST_CAP_WRITE]) {
 			nbdbroker_set_error(EROFS);
 			break;
 		}
@@ -900,9 +732,9 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 		break;
 	case NBD_CMD_CACHE:
 		fua_emul = false;
-		if (hd->cache == NBDBROKER_CACHE_NATIVE)
+		if (hd->cap[HOST_CAP_CACHE] == NBDBROKER_CACHE_NATIVE)
 			r = host.p.cache(hd->h, count, off, 0);
-		else if (hd->cache == NBDBROKER_CACHE_EMULATE)
+		else if (hd->cap[HOST_CAP_CACHE] == NBDBROKER_CACHE_EMULATE)
 			r = emulate_cache(hd, count, off);
 		else
 			r = 0;
@@ -919,9 +751,8 @@ host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
 		break;
 	}
 	if (r == 0 && fua_emul)
-		r = do_flush(hd);
-	rp->err = r == 0 ? 0 : callback_errno(errno);
-	return r;
+		r = host.p.flush(hd->h, 0);
+	return r == 0 ? 0 : callback_errno(errno);
 }
 
 /*

@@ -136,6 +136,7 @@ main(int argc, char **argv)
 	if (rpc_server_init(RPC_WORKER_FD, RPC_WORKER_ARENA_OUT_FD,
 	    RPC_WORKER_ARENA_IN_FD) == -1)
 		fatal("cannot map payload arenas");
+	dispatch_init();
 	if (exchange_hello() == -1)
 		exit(EXIT_FAILURE);
 
@@ -161,7 +162,8 @@ main(int argc, char **argv)
 	if (sandbox_stage1(cfg->policy.data, cfg->policy.len,
 	    cfg->plugin_path, broker, err, sizeof(err)) == -1)
 		fail_startup("sandbox", err);
-	if (host_load(cfg->plugin_path, plugin_fd, err, sizeof(err)) == -1)
+	if (host_load(cfg->plugin_path, plugin_fd, err, sizeof(err)) == -1 ||
+	    host_data_init(err, sizeof(err)) == -1)
 		fail_startup("load", err);
 	close(plugin_fd);
 	if (host_configure(cfg, &stage) == -1)
@@ -175,11 +177,7 @@ main(int argc, char **argv)
 	env.ready = &ready;
 	rpc_send(&env);
 
-	threads = cfg->threads ? cfg->threads : WORKER_DEFAULT_THREADS;
-	if (threads > WORKER_MAX_THREADS)
-		threads = WORKER_MAX_THREADS;
-	if (host.thread_model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
-		threads = 1;
+	threads = tm_pool_threads(cfg->threads);
 	rpc_envelope_free(in);
 
 	rpc_serve(threads);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The worker's side of the RPC socket: reading frames, dispatching
- * them to a pool of threads, and writing replies in batches.
+ * The worker's side of the RPC socket and the payload arenas: reading
+ * frames, handing them to a pool of threads (each message is served by
+ * dispatch.c), and writing replies in batches.
  *
  * Threads take turns as the reader (leader/follower): the reader reads
  * every complete frame it can get in one read(2), queues all but the
@@ -23,14 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "nbd-protocol.h"
 #include "worker.h"
 
 #define RPC_READ_CHUNK	(256 * 1024)
@@ -66,30 +65,12 @@ static pthread_mutex_t	 w_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rpc_buf	 wbuf;
 static bool		 writing;
 
-/* Handles, guarded by h_lock.  id = generation << 32 | index + 1. */
-static pthread_mutex_t	 h_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct handle	**h_v;
-static size_t		 h_n;
-static uint32_t		 h_gen;
-static size_t		 h_open;		/* open handles */
-/* SERIALIZE_CONNECTIONS: Opens waiting for the open handle to close. */
-static RpcEnvelope	**parked_v;
-static size_t		 parked_n;
-
 static pthread_mutex_t	 err_lock = PTHREAD_MUTEX_INITIALIZER;
 static char		 last_error[1024];
 
 int
 rpc_server_init(int fd, int arena_out_fd, int arena_in_fd)
 {
-	/*
-	 * Handle ids must not repeat those of an earlier worker for the
-	 * same broker: start the generation at a random point (the
-	 * broker also never sends a dead worker's handle).
-	 */
-	if (getrandom(&h_gen, sizeof(h_gen), 0) != sizeof(h_gen))
-		h_gen = (uint32_t)getpid() << 8;
-
 	struct stat	st;
 	void		*p;
 
@@ -133,12 +114,6 @@ rpc_arena_in(uint64_t slot, uint32_t count)
 	if (slot > arena_in_size || count > arena_in_size - slot)
 		return NULL;
 	return arena_in + slot;
-}
-
-bool
-rpc_verbose(void)
-{
-	return verbose;
 }
 
 void
@@ -304,294 +279,6 @@ rpc_recv_one(RpcEnvelope **envp)
 	return 0;
 }
 
-/* Handles. */
-
-static struct handle *
-handle_new(void)
-{
-	struct handle	*hd, **p;
-	size_t		 i;
-
-	if ((hd = calloc(1, sizeof(*hd))) == NULL)
-		return NULL;
-	pthread_mutex_init(&hd->lock, NULL);
-	hd->conn.peer_pid = hd->conn.peer_uid = hd->conn.peer_gid = -1;
-	pthread_mutex_lock(&h_lock);
-	for (i = 0; i < h_n && h_v[i] != NULL; i++)
-		;
-	if (i == h_n) {
-		if ((p = reallocarray(h_v, h_n + 16, sizeof(*p))) == NULL) {
-			pthread_mutex_unlock(&h_lock);
-			free(hd);
-			return NULL;
-		}
-		memset(p + h_n, 0, 16 * sizeof(*p));
-		h_v = p;
-		h_n += 16;
-	}
-	hd->id = (uint64_t)++h_gen << 32 | (i + 1);
-	h_v[i] = hd;
-	pthread_mutex_unlock(&h_lock);
-	return hd;
-}
-
-static struct handle *
-handle_get(uint64_t id)
-{
-	struct handle	*hd = NULL;
-	size_t		 i = (id & 0xffffffff) - 1;
-
-	pthread_mutex_lock(&h_lock);
-	if ((id & 0xffffffff) != 0 && i < h_n && h_v[i] != NULL &&
-	    h_v[i]->id == id)
-		hd = h_v[i];
-	pthread_mutex_unlock(&h_lock);
-	return hd;
-}
-
-static void
-handle_free(struct handle *hd)
-{
-	size_t	i = (hd->id & 0xffffffff) - 1;
-
-	pthread_mutex_lock(&h_lock);
-	if (i < h_n && h_v[i] == hd)
-		h_v[i] = NULL;
-	pthread_mutex_unlock(&h_lock);
-	sdk_intern_free(&hd->conn.intern);
-	free((char *)hd->conn.export_name);
-	pthread_mutex_destroy(&hd->lock);
-	free(hd);
-}
-
-/* Message handlers, run by pool threads. */
-
-static void serve(RpcEnvelope *env);
-
-static void
-send_open_reply(uint64_t id, Nbdbroker__Rpc__OpenReply *r)
-{
-	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
-
-	env.id = id;
-	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_OPEN_REPLY;
-	env.open_reply = r;
-	rpc_send(&env);
-}
-
-/* Returns true if the Open was parked (the envelope is kept). */
-static bool
-do_open(RpcEnvelope *in)
-{
-	const Nbdbroker__Rpc__Open	*o = in->open;
-	Nbdbroker__Rpc__OpenReply	 r = NBDBROKER__RPC__OPEN_REPLY__INIT;
-	struct handle			*hd;
-
-	pthread_mutex_lock(&h_lock);
-	if (host.thread_model == NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS
-	    && h_open > 0) {
-		RpcEnvelope	**p;
-
-		p = reallocarray(parked_v, parked_n + 1, sizeof(*p));
-		if (p != NULL) {
-			parked_v = p;
-			parked_v[parked_n++] = in;
-			pthread_mutex_unlock(&h_lock);
-			return true;		/* served after a Close */
-		}
-	}
-	h_open++;
-	pthread_mutex_unlock(&h_lock);
-
-	if ((hd = handle_new()) == NULL ||
-	    (hd->conn.export_name = strdup(o->export_name)) == NULL) {
-		if (hd != NULL)
-			handle_free(hd);
-		r.err = ENOMEM;
-		goto fail;
-	}
-	hd->conn.tls = o->tls;
-	hd->conn.readonly = o->readonly;
-	hd->conn.peer_pid = o->peer_pid;
-	hd->conn.peer_uid = o->peer_uid;
-	hd->conn.peer_gid = o->peer_gid;
-	if (o->peer_addr.len > 0 &&
-	    o->peer_addr.len <= sizeof(hd->conn.peer)) {
-		memcpy(&hd->conn.peer, o->peer_addr.data, o->peer_addr.len);
-		hd->conn.peer_len = o->peer_addr.len;
-	}
-	sdk_set_conn(&hd->conn);
-	host_lock_request(NULL);
-	host_open(hd, o, &r);
-	host_unlock_request(NULL);
-	sdk_set_conn(NULL);
-	if (r.err != 0) {
-		handle_free(hd);
-		goto fail;
-	}
-	send_open_reply(in->id, &r);
-	return false;
-
- fail:
-	pthread_mutex_lock(&h_lock);
-	h_open--;
-	pthread_mutex_unlock(&h_lock);
-	r.handle = 0;
-	r.canonical_name = (char *)"";
-	send_open_reply(in->id, &r);
-	return false;
-}
-
-static void
-do_close(RpcEnvelope *in)
-{
-	Nbdbroker__Rpc__Envelope	env = NBDBROKER__RPC__ENVELOPE__INIT;
-	Nbdbroker__Rpc__CloseReply	cr = NBDBROKER__RPC__CLOSE_REPLY__INIT;
-	struct handle			*hd = handle_get(in->close->handle);
-	RpcEnvelope			*next = NULL;
-
-	if (hd != NULL) {
-		sdk_set_conn(&hd->conn);
-		host_lock_request(NULL);
-		host_close(hd);
-		host_unlock_request(NULL);
-		sdk_set_conn(NULL);
-		handle_free(hd);
-		pthread_mutex_lock(&h_lock);
-		h_open--;
-		if (parked_n > 0) {
-			next = parked_v[0];
-			memmove(parked_v, parked_v + 1,
-			    --parked_n * sizeof(*parked_v));
-		}
-		pthread_mutex_unlock(&h_lock);
-	} else
-		log_warn("rpc: Close for unknown handle %" PRIx64,
-		    in->close->handle);
-	cr.handle = in->close->handle;
-	env.id = in->id;
-	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_CLOSE_REPLY;
-	env.close_reply = &cr;
-	rpc_send(&env);
-	if (next != NULL)
-		serve(next);
-}
-
-static void
-do_request(RpcEnvelope *in)
-{
-	const Nbdbroker__Rpc__Request	*rq = in->request;
-	Nbdbroker__Rpc__Envelope	 env = NBDBROKER__RPC__ENVELOPE__INIT;
-	Nbdbroker__Rpc__Reply		 rp = NBDBROKER__RPC__REPLY__INIT;
-	struct nbdbroker_extents	 ext = { 0 };
-	struct handle			*hd = handle_get(rq->handle);
-	uint64_t			*lens = NULL;
-	uint32_t			*types = NULL;
-	size_t				 i;
-
-	if (hd == NULL) {
-		log_err("rpc: request for unknown handle %" PRIx64,
-		    rq->handle);
-		rp.err = EBADF;
-		goto reply;
-	}
-	sdk_set_conn(&hd->conn);
-	host_lock_request(hd);
-	host_request(hd, rq, &rp, &ext);
-	host_unlock_request(hd);
-	sdk_set_conn(NULL);
-	if (rp.err == 0 && rq->type == NBD_CMD_BLOCK_STATUS) {
-		lens = calloc(ext.n, sizeof(*lens));
-		types = calloc(ext.n, sizeof(*types));
-		if (lens == NULL || types == NULL) {
-			rp.err = ENOMEM;
-			goto reply;
-		}
-		for (i = 0; i < ext.n; i++) {
-			lens[i] = ext.v[i].length;
-			types[i] = ext.v[i].type;
-		}
-		rp.n_extent_length = rp.n_extent_type = ext.n;
-		rp.extent_length = lens;
-		rp.extent_type = types;
-	}
- reply:
-	env.id = in->id;
-	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_REPLY;
-	env.reply = &rp;
-	rpc_send(&env);
-	free(lens);
-	free(types);
-	sdk_extents_free(&ext);
-}
-
-static void
-do_list_exports(RpcEnvelope *in)
-{
-	Nbdbroker__Rpc__Envelope	  env = NBDBROKER__RPC__ENVELOPE__INIT;
-	Nbdbroker__Rpc__ExportList	  el = NBDBROKER__RPC__EXPORT_LIST__INIT;
-	Nbdbroker__Rpc__ExportEntry	 *ents = NULL, **ptrs = NULL;
-	struct nbdbroker_exports	  x;
-	size_t				  i;
-
-	host_lock_request(NULL);
-	if (host_list_exports(in->list_exports, &x) == -1) {
-		el.err = sdk_get_error() ? sdk_get_error() : EIO;
-	} else if (x.n > 0) {
-		ents = calloc(x.n, sizeof(*ents));
-		ptrs = calloc(x.n, sizeof(*ptrs));
-		if (ents == NULL || ptrs == NULL) {
-			el.err = ENOMEM;
-		} else {
-			for (i = 0; i < x.n; i++) {
-				nbdbroker__rpc__export_entry__init(&ents[i]);
-				ents[i].name = x.v[i].name;
-				if (x.v[i].description != NULL) {
-					ents[i].description =
-					    x.v[i].description;
-					ents[i].has_description = true;
-				}
-				ptrs[i] = &ents[i];
-			}
-			el.n_exports = x.n;
-			el.exports = ptrs;
-		}
-	}
-	host_unlock_request(NULL);
-	env.id = in->id;
-	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_EXPORT_LIST;
-	env.export_list = &el;
-	rpc_send(&env);
-	free(ents);
-	free(ptrs);
-	sdk_exports_free(&x);
-}
-
-static void
-serve(RpcEnvelope *env)
-{
-	switch (env->body_case) {
-	case NBDBROKER__RPC__ENVELOPE__BODY_REQUEST:
-		do_request(env);
-		break;
-	case NBDBROKER__RPC__ENVELOPE__BODY_OPEN:
-		if (do_open(env))
-			return;		/* parked until a Close */
-		break;
-	case NBDBROKER__RPC__ENVELOPE__BODY_CLOSE:
-		do_close(env);
-		break;
-	case NBDBROKER__RPC__ENVELOPE__BODY_LIST_EXPORTS:
-		do_list_exports(env);
-		break;
-	default:
-		log_err("rpc: unexpected %s from broker",
-		    rpc_body_name(env->body_case));
-		_exit(EXIT_FAILURE);
-	}
-	rpc_envelope_free(env);
-}
-
 /* Work queue. */
 
 static int
@@ -650,7 +337,7 @@ serve_timed(RpcEnvelope *env)
 {
 	uint64_t	t0 = mono_ns(), d, a;
 
-	serve(env);
+	dispatch(env);
 	d = mono_ns() - t0;
 	a = __atomic_load_n(&avg_serve_ns, __ATOMIC_RELAXED);
 	a = d > a ? (a + d) / 2 : a - a / 16 + d / 16;
@@ -741,14 +428,14 @@ pool_thread(void *arg)
 
 /*
  * Serve until the broker closes the socket, then close every handle
- * still open.  Called once, after Ready has been sent.
+ * still open (dispatch_shutdown).  Called once, after Ready has been
+ * sent.
  */
 void
 rpc_serve(unsigned threads)
 {
 	pthread_t	*tids;
 	unsigned	 i, started = 0;
-	size_t		 j;
 
 	if (threads == 0)
 		threads = 1;
@@ -766,19 +453,7 @@ rpc_serve(unsigned threads)
 		pthread_join(tids[i], NULL);
 	free(tids);
 
-	/* The broker is gone: close what is still open. */
-	for (j = 0; j < h_n; j++) {
-		if (h_v[j] != NULL) {
-			sdk_set_conn(&h_v[j]->conn);
-			host_close(h_v[j]);
-			sdk_set_conn(NULL);
-			handle_free(h_v[j]);
-		}
-	}
-	for (j = 0; j < parked_n; j++)
-		rpc_envelope_free(parked_v[j]);
-	free(parked_v);
-	free(h_v);
+	dispatch_shutdown();
 	free(q_v);
 	rpc_buf_free(&rbuf);
 	rpc_buf_free(&wbuf);

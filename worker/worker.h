@@ -22,32 +22,36 @@
 #include "rpc-frame.h"
 #include "sdk-host.h"
 
-#define WORKER_DEFAULT_THREADS	16
-#define WORKER_MAX_THREADS	256
-
-/*
- * An nbdkit plugin's struct nbdkit_plugin is ours without the members
- * we appended (384 bytes in nbdkit 1.32 on LP64); nothing past it is
- * read from an nbdkit plugin, whatever its _struct_size says.  The
- * oldest nbdkit plugins end before errno_is_preserved; every plugin
- * must at least reach the API 1 pread slot.
- */
-#define COMPAT_STRUCT_SIZE	offsetof(struct nbdbroker_plugin, durability)
-#define COMPAT_MIN_STRUCT	offsetof(struct nbdbroker_plugin, _pwrite_v1)
-
-/* The loaded plugin (host.c). */
+/* The loaded plugin (plugin-load.c fills it, host.c runs it). */
 struct host {
 	void			*dl;		/* dlopen handle */
 	char			*path;
-	struct nbdbroker_plugin	 p;		/* normalized copy */
+	/* Normalised copy: API 2 signatures, _*_v1 slots NULL. */
+	struct nbdbroker_plugin	 p;
 	uint64_t		 struct_size;	/* as the plugin declared */
 	int			 api_version;
-	int			 max_thread_model; /* THREAD_MODEL */
-	int			 thread_model;	/* effective */
 	bool			 nbdkit;	/* hosted via the nbdkit ABI */
 	bool			 loaded;	/* .load ran: call .unload */
 	bool			 started;	/* .after_fork ran: .cleanup */
-	pthread_mutex_t		 all_lock;	/* SERIALIZE_ALL_REQUESTS */
+};
+
+/*
+ * What a handle can do, as host_open negotiated it (host.c's
+ * cap_rules): struct handle's cap[], indexed by these.  Booleans are 0
+ * or 1; FUA and CACHE hold NBDBROKER_FUA_* and NBDBROKER_CACHE_*.
+ */
+enum host_cap {
+	HOST_CAP_WRITE,
+	HOST_CAP_FLUSH,
+	HOST_CAP_ROTATIONAL,
+	HOST_CAP_MULTI_CONN,
+	HOST_CAP_EXTENTS,
+	HOST_CAP_CACHE,
+	HOST_CAP_TRIM,
+	HOST_CAP_ZERO,		/* native; else pwrite writes the zeroes */
+	HOST_CAP_FAST_ZERO,
+	HOST_CAP_FUA,
+	HOST_CAP_N
 };
 
 /* One open plugin handle, serving one NBD connection. */
@@ -55,26 +59,32 @@ struct handle {
 	uint64_t		 id;
 	void			*h;		/* plugin's handle */
 	struct sdk_conn		 conn;		/* what the SDK helpers see */
-	pthread_mutex_t		 lock;		/* SERIALIZE_REQUESTS */
-	int64_t			 size;
-	bool			 readonly;
-	bool			 can_write;
-	bool			 can_flush;
-	bool			 can_trim;
-	bool			 zero_native;	/* else emulated with pwrite */
-	bool			 can_fast_zero;
-	bool			 can_extents;
-	int			 fua;		/* NBDBROKER_FUA_* */
-	int			 cache;		/* NBDBROKER_CACHE_* */
+	pthread_mutex_t		 lock;		/* see thread-model.c */
+	int			 cap[HOST_CAP_N]; /* by enum host_cap */
+};
+
+/* One data request, in the plugin's terms (host_request). */
+struct host_req {
+	uint32_t		 type;		/* NBD_CMD_* */
+	uint32_t		 flags;		/* NBDBROKER_FLAG_* */
+	uint64_t		 offset;
+	uint32_t		 count;
+	void			*rbuf;		/* READ: count bytes to fill */
+	const void		*wbuf;		/* WRITE: count bytes */
 };
 
 extern struct host	 host;
+
+/* dispatch.c */
+void	dispatch_init(void);
+void	dispatch(RpcEnvelope *env);
+void	dispatch_shutdown(void);
 
 /* dump.c */
 int	dump_main(int argc, char **argv);
 
 /* host.c */
-int	host_load(const char *path, int fd, char *err, size_t errlen);
+int	host_data_init(char *err, size_t errlen);
 int	host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage);
 int	host_dump(const Nbdbroker__Rpc__Config *cfg);
 void	host_unload(void);
@@ -82,18 +92,19 @@ void	host_fill_ready(Nbdbroker__Rpc__Ready *r);
 int	host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 	    Nbdbroker__Rpc__OpenReply *r);
 void	host_close(struct handle *hd);
-int	host_request(struct handle *hd, const Nbdbroker__Rpc__Request *rq,
-	    Nbdbroker__Rpc__Reply *rp, struct nbdbroker_extents *ext);
+int	host_request(struct handle *hd, const struct host_req *rq,
+	    struct nbdbroker_extents *ext);
 int	host_list_exports(const Nbdbroker__Rpc__ListExports *le,
 	    struct nbdbroker_exports *x);
-void	host_lock_request(struct handle *hd);
-void	host_unlock_request(struct handle *hd);
 
-/* nbdkit-compat.c */
-int	compat_durability(const char *name, bool seed_given);
-void	compat_set_debug_flag(void *dl, const char *plugin, const char *flag,
+/* nbdkit-abi.c */
+int	abi_durability(const char *name, bool seed_given);
+void	abi_set_debug_flag(void *dl, const char *plugin, const char *flag,
 	    const char *value);
-void	compat_prepare_env(void);
+void	abi_prepare_env(void);
+
+/* plugin-load.c */
+int	host_load(const char *path, int fd, char *err, size_t errlen);
 
 /* rpc-server.c */
 int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
@@ -101,12 +112,32 @@ int	rpc_recv_one(RpcEnvelope **envp);	/* before serving starts */
 int	rpc_send(const RpcEnvelope *env);
 void	rpc_serve(unsigned threads);
 void	rpc_send_log(int level, const char *msg);
-bool	rpc_verbose(void);
 void	rpc_set_verbose(bool v);
 const uint8_t	*rpc_arena_out(uint64_t slot, uint32_t count);
 uint8_t		*rpc_arena_in(uint64_t slot, uint32_t count);
 /* Last error message a plugin logged (for Failed), or "". */
 const char	*rpc_last_error(void);
+
+/* thread-model.c */
+int	tm_declare(int declared);
+void	tm_restrict(int tm);
+int	tm_model(void);
+int	tm_declared(void);
+const char *tm_name(int tm);
+unsigned tm_pool_threads(unsigned requested);
+bool	tm_open_admit(void *open);
+void	*tm_open_done(void);
+void	*tm_parked_take(void);
+void	tm_lock(struct handle *hd);
+void	tm_unlock(struct handle *hd);
+
+/* wire.c: RPC_* wire values from and to the SDK's NBDBROKER_* */
+uint32_t wire_to_sdk_flags(uint32_t wire);
+uint32_t wire_thread_model(int tm);
+uint32_t wire_durability(int d);
+uint32_t wire_fua(int fua);
+uint32_t wire_cache(int cache);
+uint32_t wire_extent_type(uint32_t type);
 
 /* sandbox.c: the admin's policy, in two stages (policy/). */
 struct policy;

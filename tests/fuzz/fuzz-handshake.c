@@ -19,8 +19,6 @@
 #include <stdlib.h>
 
 #include "fuzz-harness.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 #define F_PER_CONNECTION	0x01
 #define F_READONLY		0x02
@@ -51,12 +49,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.request_timeout_ms = 30000;
 	cfg.exp.size = 1024 * 1024;
 	cfg.exp.caps = 0x1ff;
-	cfg.exp.fua = NBDBROKER_FUA_NATIVE;
-	cfg.exp.cache = NBDBROKER_CACHE_EMULATE;
+	cfg.exp.fua = RPC_FUA_NATIVE;
+	cfg.exp.cache = RPC_CACHE_EMULATE;
 	cfg.exp.open_err = f & F_OPEN_FAILS ? ENOENT : 0;
 	cfg.exp.list_err = f & F_LIST_FAILS ? EIO : 0;
 	cfg.exp.has_list = !(f & F_NO_LIST);
-	cfg.exp.durability = NBDBROKER_DURABILITY_PERSISTENT;
+	cfg.exp.durability = RPC_DURABILITY_PERSISTENT;
 	cfg.exp.lifo = f & F_LIFO;
 
 	fz_setup(&cfg);

@@ -32,8 +32,6 @@
 
 #include "fuzz-harness.h"
 #include "log.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 #define FZ_ARENA_SIZE		(64u * 1024 * 1024)
 #define FZ_MAX_ROUNDS		200000	/* more is a livelock */
@@ -495,7 +493,7 @@ fz_worker_answer(struct fz_worker *w, size_t i)
 	case NBDBROKER__RPC__ENVELOPE__BODY_CONFIG:
 		rd.name = (char *)"fuzz";
 		rd.api_version = 2;
-		rd.thread_model = NBDBROKER_THREAD_MODEL_PARALLEL;
+		rd.thread_model = RPC_THREAD_MODEL_PARALLEL;
 		rd.durability = e->durability;
 		rd.has_list_exports = e->has_list;
 		env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;

@@ -22,8 +22,6 @@
 #include <stdlib.h>
 
 #include "fuzz-harness.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 /* Byte 0. */
 #define F_STRUCTURED		0x01
@@ -88,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.exp.size = sizes[f2 >> 6];
 	cfg.exp.block_max = block_maxes[f3 & 3];
 	cfg.exp.block_min = block_mins[(f3 >> 2) & 3];
-	cfg.exp.durability = NBDBROKER_DURABILITY_PERSISTENT;
+	cfg.exp.durability = RPC_DURABILITY_PERSISTENT;
 	cfg.exp.has_list = true;
 	cfg.exp.lifo = f0 & F_LIFO;
 	chunk = f3 >> 4 ? (size_t)1 << (f3 >> 4) : 0;

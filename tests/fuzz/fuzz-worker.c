@@ -30,8 +30,6 @@
 #include <unistd.h>
 
 #include "fuzz-harness.h"
-#define NBDBROKER_API_VERSION 2
-#include "nbdbroker-plugin.h"
 
 #define F_PER_CONNECTION	0x01
 #define F_MANUAL_STARTUP	0x02
@@ -512,8 +510,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.intensity = f & F_LOW_INTENSITY ? 2 : 0;
 	cfg.exp.size = 1024 * 1024;
 	cfg.exp.caps = 0x1ff;
-	cfg.exp.fua = NBDBROKER_FUA_NATIVE;
-	cfg.exp.cache = NBDBROKER_CACHE_NATIVE;
+	cfg.exp.fua = RPC_FUA_NATIVE;
+	cfg.exp.cache = RPC_CACHE_NATIVE;
 	cfg.exp.durability = F_DURABILITY(f);
 	cfg.exp.has_list = true;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests for worker/nbdkit-compat.c: the nbdkit_* functions the
+ * Unit tests for worker/nbdkit-abi.c: the nbdkit_* functions the
  * worker exports to nbdkit plugins, with nbdkit 1.32's accepted forms
  * and error texts (recorded from nbdkit 1.32.5), the add_extent rules,
  * the list functions, debug flags and the durability table.  Linked
@@ -285,7 +285,7 @@ write_tmp(const char *data, size_t len)
 	static char	path[64];
 	int		fd;
 
-	snprintf(path, sizeof(path), "/tmp/check-nbdkit-compat.XXXXXX");
+	snprintf(path, sizeof(path), "/tmp/check-nbdkit-abi.XXXXXX");
 	ck_assert_int_ne(fd = mkstemp(path), -1);
 	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
 	close(fd);
@@ -482,13 +482,13 @@ START_TEST(test_debug_flags)
 
 	ck_assert_ptr_nonnull(dl);
 	unit_debug_foo_bar = 0;
-	compat_set_debug_flag(dl, "unit", "unit.foo.bar", "7");
+	abi_set_debug_flag(dl, "unit", "unit.foo.bar", "7");
 	ck_assert_int_eq(unit_debug_foo_bar, 7);
-	compat_set_debug_flag(dl, "unit", "unit.foo_bar", "0x10");
+	abi_set_debug_flag(dl, "unit", "unit.foo_bar", "0x10");
 	ck_assert_int_eq(unit_debug_foo_bar, 16);
-	compat_set_debug_flag(dl, "other", "unit.foo_bar", "1");
-	compat_set_debug_flag(dl, "unit", "nbdkit.foo_bar", "1");
-	compat_set_debug_flag(dl, "unit", "unit.nosuch", "1");
+	abi_set_debug_flag(dl, "other", "unit.foo_bar", "1");
+	abi_set_debug_flag(dl, "unit", "nbdkit.foo_bar", "1");
+	abi_set_debug_flag(dl, "unit", "unit.nosuch", "1");
 	ck_assert_int_eq(unit_debug_foo_bar, 16);
 	dlclose(dl);
 }
@@ -496,29 +496,29 @@ END_TEST
 
 START_TEST(test_durability)
 {
-	ck_assert_int_eq(compat_durability("file", false),
+	ck_assert_int_eq(abi_durability("file", false),
 	    NBDBROKER_DURABILITY_PERSISTENT);
-	ck_assert_int_eq(compat_durability("memory", false),
+	ck_assert_int_eq(abi_durability("memory", false),
 	    NBDBROKER_DURABILITY_VOLATILE);
-	ck_assert_int_eq(compat_durability("data", false),
+	ck_assert_int_eq(abi_durability("data", false),
 	    NBDBROKER_DURABILITY_VOLATILE);
-	ck_assert_int_eq(compat_durability("null", false),
+	ck_assert_int_eq(abi_durability("null", false),
 	    NBDBROKER_DURABILITY_STATELESS);
-	ck_assert_int_eq(compat_durability("pattern", false),
+	ck_assert_int_eq(abi_durability("pattern", false),
 	    NBDBROKER_DURABILITY_STATELESS);
-	ck_assert_int_eq(compat_durability("random", true),
+	ck_assert_int_eq(abi_durability("random", true),
 	    NBDBROKER_DURABILITY_STATELESS);
-	ck_assert_int_eq(compat_durability("sparse-random", false),
+	ck_assert_int_eq(abi_durability("sparse-random", false),
 	    NBDBROKER_DURABILITY_UNSPECIFIED);
-	ck_assert_int_eq(compat_durability("curl", false),
+	ck_assert_int_eq(abi_durability("curl", false),
 	    NBDBROKER_DURABILITY_UNSPECIFIED);
 }
 END_TEST
 
 static Suite *
-compat_suite(void)
+abi_suite(void)
 {
-	Suite	*s = suite_create("nbdkit-compat");
+	Suite	*s = suite_create("nbdkit-abi");
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_parse_size, 0,
@@ -542,7 +542,7 @@ compat_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(compat_suite());
+	SRunner	*sr = srunner_create(abi_suite());
 	int	 failed;
 
 	srunner_run_all(sr, CK_NORMAL);

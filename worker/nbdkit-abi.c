@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Hosting unmodified nbdkit plugins: the nbdkit_* functions they
- * import (exported to them through nbdkit-compat.syms), and the rules
- * the worker applies to an nbdkit plugin that differ from ours (which
- * struct sizes load, debug flags, durability by plugin name).
+ * The nbdkit ABI: the nbdkit_* functions unmodified nbdkit plugins
+ * import (exported to them through nbdkit-abi.syms), and the rules the
+ * worker applies to an nbdkit plugin that differ from ours (debug
+ * flags, durability by plugin name, PATH).
  *
  * Written from nbdkit's documentation (nbdkit-plugin(3), the list
  * functions of nbdkit-filter(3)) and checked against nbdkit 1.32's
@@ -11,11 +11,11 @@
  * SDK's (size suffixes, error texts, the add_extent rules, peer_name
  * truncation, password trimming), these follow nbdkit; the rest share
  * the SDK's code and per-thread state.  Runs inside plugin callbacks,
- * on any worker thread; never called by our own plugins.
+ * on any worker thread; never called by our own plugins.  nbdkit_ is
+ * nbdkit's namespace: the worker's own functions here are abi_*.
  */
 #include <config.h>
 
-#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,20 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "worker.h"
-
-/*
- * struct nbdkit_plugin is struct nbdbroker_plugin without our appended
- * members: 384 bytes on LP64 in nbdkit 1.32.
- */
-_Static_assert(COMPAT_STRUCT_SIZE == 48 * sizeof(void *),
-    "nbdkit 1.32 struct nbdkit_plugin layout");
 
 /* nbdkit-filter.h's element types, returned by value. */
 struct nbdkit_extent {
@@ -61,78 +53,78 @@ _Static_assert(sizeof(struct nbdkit_export) == sizeof(struct sdk_export),
  * calls them: they exist for plugin code only.  nbdkit's opaque list
  * types are our own lists.
  */
-#define COMPAT_PUBLIC	__attribute__((__visibility__("default")))
-#define COMPAT_PRINTF(f, a) __attribute__((__format__(__printf__, f, a)))
+#define ABI_PUBLIC	__attribute__((__visibility__("default")))
+#define ABI_PRINTF(f, a) __attribute__((__format__(__printf__, f, a)))
 
-COMPAT_PUBLIC void nbdkit_error(const char *, ...) COMPAT_PRINTF(1, 2);
-COMPAT_PUBLIC void nbdkit_verror(const char *, va_list) COMPAT_PRINTF(1, 0);
-COMPAT_PUBLIC void nbdkit_debug(const char *, ...) COMPAT_PRINTF(1, 2);
-COMPAT_PUBLIC void nbdkit_vdebug(const char *, va_list) COMPAT_PRINTF(1, 0);
-COMPAT_PUBLIC void nbdkit_set_error(int);
-COMPAT_PUBLIC char *nbdkit_absolute_path(const char *);
-COMPAT_PUBLIC char *nbdkit_realpath(const char *);
-COMPAT_PUBLIC int64_t nbdkit_parse_size(const char *);
-COMPAT_PUBLIC int nbdkit_parse_bool(const char *);
-COMPAT_PUBLIC int nbdkit_parse_int(const char *, const char *, int *);
-COMPAT_PUBLIC int nbdkit_parse_unsigned(const char *, const char *,
+ABI_PUBLIC void nbdkit_error(const char *, ...) ABI_PRINTF(1, 2);
+ABI_PUBLIC void nbdkit_verror(const char *, va_list) ABI_PRINTF(1, 0);
+ABI_PUBLIC void nbdkit_debug(const char *, ...) ABI_PRINTF(1, 2);
+ABI_PUBLIC void nbdkit_vdebug(const char *, va_list) ABI_PRINTF(1, 0);
+ABI_PUBLIC void nbdkit_set_error(int);
+ABI_PUBLIC char *nbdkit_absolute_path(const char *);
+ABI_PUBLIC char *nbdkit_realpath(const char *);
+ABI_PUBLIC int64_t nbdkit_parse_size(const char *);
+ABI_PUBLIC int nbdkit_parse_bool(const char *);
+ABI_PUBLIC int nbdkit_parse_int(const char *, const char *, int *);
+ABI_PUBLIC int nbdkit_parse_unsigned(const char *, const char *,
     unsigned *);
-COMPAT_PUBLIC int nbdkit_parse_int8_t(const char *, const char *, int8_t *);
-COMPAT_PUBLIC int nbdkit_parse_uint8_t(const char *, const char *,
+ABI_PUBLIC int nbdkit_parse_int8_t(const char *, const char *, int8_t *);
+ABI_PUBLIC int nbdkit_parse_uint8_t(const char *, const char *,
     uint8_t *);
-COMPAT_PUBLIC int nbdkit_parse_int16_t(const char *, const char *,
+ABI_PUBLIC int nbdkit_parse_int16_t(const char *, const char *,
     int16_t *);
-COMPAT_PUBLIC int nbdkit_parse_uint16_t(const char *, const char *,
+ABI_PUBLIC int nbdkit_parse_uint16_t(const char *, const char *,
     uint16_t *);
-COMPAT_PUBLIC int nbdkit_parse_int32_t(const char *, const char *,
+ABI_PUBLIC int nbdkit_parse_int32_t(const char *, const char *,
     int32_t *);
-COMPAT_PUBLIC int nbdkit_parse_uint32_t(const char *, const char *,
+ABI_PUBLIC int nbdkit_parse_uint32_t(const char *, const char *,
     uint32_t *);
-COMPAT_PUBLIC int nbdkit_parse_int64_t(const char *, const char *,
+ABI_PUBLIC int nbdkit_parse_int64_t(const char *, const char *,
     int64_t *);
-COMPAT_PUBLIC int nbdkit_parse_uint64_t(const char *, const char *,
+ABI_PUBLIC int nbdkit_parse_uint64_t(const char *, const char *,
     uint64_t *);
-COMPAT_PUBLIC int nbdkit_read_password(const char *, char **);
-COMPAT_PUBLIC int nbdkit_stdio_safe(void);
-COMPAT_PUBLIC int nbdkit_nanosleep(unsigned, unsigned);
-COMPAT_PUBLIC const char *nbdkit_export_name(void);
-COMPAT_PUBLIC int nbdkit_is_tls(void);
-COMPAT_PUBLIC int nbdkit_peer_name(struct sockaddr *, socklen_t *);
-COMPAT_PUBLIC int64_t nbdkit_peer_pid(void);
-COMPAT_PUBLIC int64_t nbdkit_peer_uid(void);
-COMPAT_PUBLIC int64_t nbdkit_peer_gid(void);
-COMPAT_PUBLIC void nbdkit_shutdown(void);
-COMPAT_PUBLIC const char *nbdkit_strdup_intern(const char *);
-COMPAT_PUBLIC const char *nbdkit_strndup_intern(const char *, size_t);
-COMPAT_PUBLIC const char *nbdkit_printf_intern(const char *, ...)
-    COMPAT_PRINTF(1, 2);
-COMPAT_PUBLIC const char *nbdkit_vprintf_intern(const char *, va_list)
-    COMPAT_PRINTF(1, 0);
-COMPAT_PUBLIC int nbdkit_add_extent(struct nbdbroker_extents *, uint64_t,
+ABI_PUBLIC int nbdkit_read_password(const char *, char **);
+ABI_PUBLIC int nbdkit_stdio_safe(void);
+ABI_PUBLIC int nbdkit_nanosleep(unsigned, unsigned);
+ABI_PUBLIC const char *nbdkit_export_name(void);
+ABI_PUBLIC int nbdkit_is_tls(void);
+ABI_PUBLIC int nbdkit_peer_name(struct sockaddr *, socklen_t *);
+ABI_PUBLIC int64_t nbdkit_peer_pid(void);
+ABI_PUBLIC int64_t nbdkit_peer_uid(void);
+ABI_PUBLIC int64_t nbdkit_peer_gid(void);
+ABI_PUBLIC void nbdkit_shutdown(void);
+ABI_PUBLIC const char *nbdkit_strdup_intern(const char *);
+ABI_PUBLIC const char *nbdkit_strndup_intern(const char *, size_t);
+ABI_PUBLIC const char *nbdkit_printf_intern(const char *, ...)
+    ABI_PRINTF(1, 2);
+ABI_PUBLIC const char *nbdkit_vprintf_intern(const char *, va_list)
+    ABI_PRINTF(1, 0);
+ABI_PUBLIC int nbdkit_add_extent(struct nbdbroker_extents *, uint64_t,
     uint64_t, uint32_t);
-COMPAT_PUBLIC struct nbdbroker_extents *nbdkit_extents_new(uint64_t,
+ABI_PUBLIC struct nbdbroker_extents *nbdkit_extents_new(uint64_t,
     uint64_t);
-COMPAT_PUBLIC void nbdkit_extents_free(struct nbdbroker_extents *);
-COMPAT_PUBLIC size_t nbdkit_extents_count(const struct nbdbroker_extents *);
-COMPAT_PUBLIC struct nbdkit_extent nbdkit_get_extent(
+ABI_PUBLIC void nbdkit_extents_free(struct nbdbroker_extents *);
+ABI_PUBLIC size_t nbdkit_extents_count(const struct nbdbroker_extents *);
+ABI_PUBLIC struct nbdkit_extent nbdkit_get_extent(
     const struct nbdbroker_extents *, size_t);
-COMPAT_PUBLIC int nbdkit_add_export(struct nbdbroker_exports *, const char *,
+ABI_PUBLIC int nbdkit_add_export(struct nbdbroker_exports *, const char *,
     const char *);
-COMPAT_PUBLIC int nbdkit_use_default_export(struct nbdbroker_exports *);
-COMPAT_PUBLIC struct nbdbroker_exports *nbdkit_exports_new(void);
-COMPAT_PUBLIC void nbdkit_exports_free(struct nbdbroker_exports *);
-COMPAT_PUBLIC size_t nbdkit_exports_count(const struct nbdbroker_exports *);
-COMPAT_PUBLIC struct nbdkit_export nbdkit_get_export(
+ABI_PUBLIC int nbdkit_use_default_export(struct nbdbroker_exports *);
+ABI_PUBLIC struct nbdbroker_exports *nbdkit_exports_new(void);
+ABI_PUBLIC void nbdkit_exports_free(struct nbdbroker_exports *);
+ABI_PUBLIC size_t nbdkit_exports_count(const struct nbdbroker_exports *);
+ABI_PUBLIC struct nbdkit_export nbdkit_get_export(
     const struct nbdbroker_exports *, size_t);
 
 /* Messages. */
 
-COMPAT_PUBLIC void
+ABI_PUBLIC void
 nbdkit_verror(const char *fmt, va_list args)
 {
 	sdk_log_fmt(LOG_ERR, fmt, args);
 }
 
-COMPAT_PUBLIC void
+ABI_PUBLIC void
 nbdkit_error(const char *fmt, ...)
 {
 	va_list	ap;
@@ -142,13 +134,13 @@ nbdkit_error(const char *fmt, ...)
 	va_end(ap);
 }
 
-COMPAT_PUBLIC void
+ABI_PUBLIC void
 nbdkit_vdebug(const char *fmt, va_list args)
 {
 	sdk_log_fmt(LOG_DEBUG, fmt, args);
 }
 
-COMPAT_PUBLIC void
+ABI_PUBLIC void
 nbdkit_debug(const char *fmt, ...)
 {
 	va_list	ap;
@@ -158,7 +150,7 @@ nbdkit_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-COMPAT_PUBLIC void
+ABI_PUBLIC void
 nbdkit_set_error(int err)
 {
 	nbdbroker_set_error(err);
@@ -172,7 +164,7 @@ nbdkit_set_error(int err)
  * k, M, G, T, P, E (powers of 1024, either case) or s (512-byte
  * sectors).  No "MB" or "MiB", no fractions, no hex.
  */
-COMPAT_PUBLIC int64_t
+ABI_PUBLIC int64_t
 nbdkit_parse_size(const char *str)
 {
 	char		*end;
@@ -222,154 +214,60 @@ nbdkit_parse_size(const char *str)
 	return -1;
 }
 
-COMPAT_PUBLIC int
+ABI_PUBLIC int
 nbdkit_parse_bool(const char *str)
 {
-	static const char *const yes[] = { "1", "true", "t", "yes", "y",
-	    "on", NULL };
-	static const char *const no[] = { "0", "false", "f", "no", "n",
-	    "off", NULL };
-	size_t	i;
+	int	r;
 
-	for (i = 0; yes[i] != NULL; i++)
-		if (strcasecmp(str, yes[i]) == 0)
-			return 1;
-	for (i = 0; no[i] != NULL; i++)
-		if (strcasecmp(str, no[i]) == 0)
-			return 0;
-	nbdkit_error("could not decipher boolean (%s)", str);
-	return -1;
+	if ((r = sdk_bool_word(str)) == -1)
+		nbdkit_error("could not decipher boolean (%s)", str);
+	return r;
 }
 
 /*
- * The checks every integer parser makes after strtoimax/strtoumax, in
- * nbdkit's order: a conversion error, nothing converted, trailing
- * characters.  Returns 0 if the number is usable.
+ * nbdkit's integer dialect: leading blanks are skipped, a number too
+ * large for strtoimax is reported before trailing characters, and each
+ * failure has its own text.
  */
-static int
-parse_check(const char *what, const char *str, const char *end)
+static void
+abi_int_complain(enum sdk_int_result res, const char *what, const char *str)
 {
-	if (errno != 0) {
-		nbdkit_error("%s: could not parse number: \"%s\": %m",
-		    what, str);
-		return -1;
-	}
-	if (end == str) {
+	switch (res) {
+	case SDK_INT_NEGATIVE:
+		nbdkit_error("%s: negative numbers are not allowed", what);
+		break;
+	case SDK_INT_EMPTY:
 		nbdkit_error("%s: empty string where we expected a number",
 		    what);
-		errno = EINVAL;
-		return -1;
-	}
-	if (*end != '\0') {
+		break;
+	case SDK_INT_OVERFLOW:
+	case SDK_INT_RANGE:
+		nbdkit_error("%s: could not parse number: \"%s\": %m",
+		    what, str);
+		break;
+	default:
 		nbdkit_error("%s: could not parse number: \"%s\": "
 		    "trailing garbage", what, str);
-		errno = EINVAL;
-		return -1;
+		break;
 	}
-	return 0;
 }
 
-static void
-parse_range_error(const char *what, const char *str)
-{
-	errno = ERANGE;
-	nbdkit_error("%s: could not parse number: \"%s\": %m", what, str);
-}
+static const struct sdk_int_dialect	abi_ints = {
+	.flags = SDK_INT_BLANKS_OK | SDK_INT_OVERFLOW_FIRST,
+	.complain = abi_int_complain,
+};
 
-/* Decimal, 0x hex or 0 octal, within [min, max]; *r untouched on error. */
-static int
-parse_signed(const char *what, const char *str, intmax_t min, intmax_t max,
-    intmax_t *r)
-{
-	char		*end;
-	intmax_t	 v;
-
-	errno = 0;
-	v = strtoimax(str, &end, 0);
-	if (parse_check(what, str, end) == -1)
-		return -1;
-	if (v < min || v > max) {
-		parse_range_error(what, str);
-		return -1;
-	}
-	*r = v;
-	return 0;
-}
-
-static int
-parse_unsigned(const char *what, const char *str, uintmax_t max,
-    uintmax_t *r)
-{
-	const char	*p = str;
-	char		*end;
-	uintmax_t	 v;
-
-	/* strtoumax would accept "-1" as its two's complement. */
-	while (isspace((unsigned char)*p))
-		p++;
-	if (*p == '-') {
-		nbdkit_error("%s: negative numbers are not allowed", what);
-		errno = ERANGE;
-		return -1;
-	}
-	errno = 0;
-	v = strtoumax(str, &end, 0);
-	if (parse_check(what, str, end) == -1)
-		return -1;
-	if (v > max) {
-		parse_range_error(what, str);
-		return -1;
-	}
-	*r = v;
-	return 0;
-}
-
-#define COMPAT_SIGNED(name, type, min, max)				\
-COMPAT_PUBLIC int							\
-name(const char *what, const char *str, type *r)			\
-{									\
-	intmax_t	v;						\
-									\
-	if (parse_signed(what, str, (min), (max), &v) == -1)		\
-		return -1;						\
-	if (r != NULL)							\
-		*r = (type)v;						\
-	return 0;							\
-}
-
-#define COMPAT_UNSIGNED(name, type, max)				\
-COMPAT_PUBLIC int							\
-name(const char *what, const char *str, type *r)			\
-{									\
-	uintmax_t	v;						\
-									\
-	if (parse_unsigned(what, str, (max), &v) == -1)			\
-		return -1;						\
-	if (r != NULL)							\
-		*r = (type)v;						\
-	return 0;							\
-}
-
-COMPAT_SIGNED(nbdkit_parse_int, int, INT_MIN, INT_MAX)
-COMPAT_SIGNED(nbdkit_parse_int8_t, int8_t, INT8_MIN, INT8_MAX)
-COMPAT_SIGNED(nbdkit_parse_int16_t, int16_t, INT16_MIN, INT16_MAX)
-COMPAT_SIGNED(nbdkit_parse_int32_t, int32_t, INT32_MIN, INT32_MAX)
-COMPAT_SIGNED(nbdkit_parse_int64_t, int64_t, INT64_MIN, INT64_MAX)
-COMPAT_UNSIGNED(nbdkit_parse_unsigned, unsigned, UINT_MAX)
-COMPAT_UNSIGNED(nbdkit_parse_uint8_t, uint8_t, UINT8_MAX)
-COMPAT_UNSIGNED(nbdkit_parse_uint16_t, uint16_t, UINT16_MAX)
-COMPAT_UNSIGNED(nbdkit_parse_uint32_t, uint32_t, UINT32_MAX)
-COMPAT_UNSIGNED(nbdkit_parse_uint64_t, uint64_t, UINT64_MAX)
+SDK_DEFINE_INT_PARSERS(ABI_PUBLIC, nbdkit, &abi_ints)
 
 /* Paths, passwords, stdio, sleeping. */
 
-COMPAT_PUBLIC char *
+ABI_PUBLIC char *
 nbdkit_absolute_path(const char *path)
 {
 	return nbdbroker_absolute_path(path);
 }
 
-COMPAT_PUBLIC char *
+ABI_PUBLIC char *
 nbdkit_realpath(const char *path)
 {
 	return nbdbroker_realpath(path);
@@ -381,7 +279,7 @@ nbdkit_realpath(const char *path)
  * terminal) and -FD (an inherited descriptor).  A worker has neither a
  * terminal nor the user's descriptors, so those two fail clearly.
  */
-COMPAT_PUBLIC int
+ABI_PUBLIC int
 nbdkit_read_password(const char *value, char **password)
 {
 	size_t	len;
@@ -422,14 +320,14 @@ nbdkit_read_password(const char *value, char **password)
 	return 0;
 }
 
-COMPAT_PUBLIC int
+ABI_PUBLIC int
 nbdkit_stdio_safe(void)
 {
 	/* A worker's stdin is /dev/null and its stdout goes to the log. */
 	return 0;
 }
 
-COMPAT_PUBLIC int
+ABI_PUBLIC int
 nbdkit_nanosleep(unsigned sec, unsigned nsec)
 {
 	struct timespec	ts;
@@ -453,7 +351,7 @@ nbdkit_nanosleep(unsigned sec, unsigned nsec)
 
 /* The current connection. */
 
-COMPAT_PUBLIC const char *
+ABI_PUBLIC const char *
 nbdkit_export_name(void)
 {
 	if (sdk_get_conn() == NULL) {
@@ -463,7 +361,7 @@ nbdkit_export_name(void)
 	return sdk_get_conn()->export_name;
 }
 
-COMPAT_PUBLIC int
+ABI_PUBLIC int
 nbdkit_is_tls(void)
 {
 	if (sdk_get_conn() == NULL) {
@@ -474,7 +372,7 @@ nbdkit_is_tls(void)
 }
 
 /* getpeername(2) semantics: a short buffer truncates the address. */
-COMPAT_PUBLIC int
+ABI_PUBLIC int
 nbdkit_peer_name(struct sockaddr *addr, socklen_t *addrlen)
 {
 	const struct sdk_conn	*c = sdk_get_conn();
@@ -495,25 +393,25 @@ nbdkit_peer_name(struct sockaddr *addr, socklen_t *addrlen)
 	return 0;
 }
 
-COMPAT_PUBLIC int64_t
+ABI_PUBLIC int64_t
 nbdkit_peer_pid(void)
 {
 	return nbdbroker_peer_pid();
 }
 
-COMPAT_PUBLIC int64_t
+ABI_PUBLIC int64_t
 nbdkit_peer_uid(void)
 {
 	return nbdbroker_peer_uid();
 }
 
-COMPAT_PUBLIC int64_t
+ABI_PUBLIC int64_t
 nbdkit_peer_gid(void)
 {
 	return nbdbroker_peer_gid();
 }
 
-COMPAT_PUBLIC void
+ABI_PUBLIC void
 nbdkit_shutdown(void)
 {
 	nbdbroker_shutdown();
@@ -521,25 +419,25 @@ nbdkit_shutdown(void)
 
 /* Interned strings: the SDK's pools (per connection, else global). */
 
-COMPAT_PUBLIC const char *
+ABI_PUBLIC const char *
 nbdkit_strdup_intern(const char *str)
 {
 	return nbdbroker_strdup_intern(str);
 }
 
-COMPAT_PUBLIC const char *
+ABI_PUBLIC const char *
 nbdkit_strndup_intern(const char *str, size_t n)
 {
 	return nbdbroker_strndup_intern(str, n);
 }
 
-COMPAT_PUBLIC const char *
+ABI_PUBLIC const char *
 nbdkit_vprintf_intern(const char *fmt, va_list args)
 {
 	return nbdbroker_vprintf_intern(fmt, args);
 }
 
-COMPAT_PUBLIC const char *
+ABI_PUBLIC const char *
 nbdkit_printf_intern(const char *fmt, ...)
 {
 	va_list		 ap;
@@ -558,7 +456,7 @@ nbdkit_printf_intern(const char *fmt, ...)
  * kept must not start after the range does.  Only the four documented
  * types are accepted (the broker passes types to clients unchanged).
  */
-COMPAT_PUBLIC int
+ABI_PUBLIC int
 nbdkit_add_extent(struct nbdbroker_extents *e, uint64_t offset,
     uint64_t length, uint32_t type)
 {
@@ -609,7 +507,7 @@ nbdkit_add_extent(struct nbdbroker_extents *e, uint64_t offset,
 }
 
 /* Extents lists a plugin (or filter code) makes for itself. */
-COMPAT_PUBLIC struct nbdbroker_extents *
+ABI_PUBLIC struct nbdbroker_extents *
 nbdkit_extents_new(uint64_t start, uint64_t end)
 {
 	struct nbdbroker_extents	*e;
@@ -629,7 +527,7 @@ nbdkit_extents_new(uint64_t start, uint64_t end)
 }
 
 /* Frees only lists from nbdkit_extents_new; the host owns the rest. */
-COMPAT_PUBLIC void
+ABI_PUBLIC void
 nbdkit_extents_free(struct nbdbroker_extents *e)
 {
 	if (e == NULL)
@@ -638,13 +536,13 @@ nbdkit_extents_free(struct nbdbroker_extents *e)
 	free(e);
 }
 
-COMPAT_PUBLIC size_t
+ABI_PUBLIC size_t
 nbdkit_extents_count(const struct nbdbroker_extents *e)
 {
 	return e->n;
 }
 
-COMPAT_PUBLIC struct nbdkit_extent
+ABI_PUBLIC struct nbdkit_extent
 nbdkit_get_extent(const struct nbdbroker_extents *e, size_t i)
 {
 	struct nbdkit_extent	r = { 0, 0, 0 };
@@ -659,20 +557,20 @@ nbdkit_get_extent(const struct nbdbroker_extents *e, size_t i)
 
 /* Export lists. */
 
-COMPAT_PUBLIC int
+ABI_PUBLIC int
 nbdkit_add_export(struct nbdbroker_exports *x, const char *name,
     const char *description)
 {
 	return nbdbroker_add_export(x, name, description);
 }
 
-COMPAT_PUBLIC int
+ABI_PUBLIC int
 nbdkit_use_default_export(struct nbdbroker_exports *x)
 {
 	return nbdbroker_use_default_export(x);
 }
 
-COMPAT_PUBLIC struct nbdbroker_exports *
+ABI_PUBLIC struct nbdbroker_exports *
 nbdkit_exports_new(void)
 {
 	struct nbdbroker_exports	*x;
@@ -683,7 +581,7 @@ nbdkit_exports_new(void)
 }
 
 /* Frees only lists from nbdkit_exports_new; the host owns the rest. */
-COMPAT_PUBLIC void
+ABI_PUBLIC void
 nbdkit_exports_free(struct nbdbroker_exports *x)
 {
 	if (x == NULL)
@@ -692,13 +590,13 @@ nbdkit_exports_free(struct nbdbroker_exports *x)
 	free(x);
 }
 
-COMPAT_PUBLIC size_t
+ABI_PUBLIC size_t
 nbdkit_exports_count(const struct nbdbroker_exports *x)
 {
 	return x->n;
 }
 
-COMPAT_PUBLIC struct nbdkit_export
+ABI_PUBLIC struct nbdkit_export
 nbdkit_get_export(const struct nbdbroker_exports *x, size_t i)
 {
 	struct nbdkit_export	r = { NULL, NULL };
@@ -719,7 +617,7 @@ nbdkit_get_export(const struct nbdbroker_exports *x, size_t i)
  * otherwise.  seed_given tells whether the user passed seed=.
  */
 int
-compat_durability(const char *name, bool seed_given)
+abi_durability(const char *name, bool seed_given)
 {
 	static const struct {
 		const char	*name;
@@ -756,7 +654,7 @@ compat_durability(const char *name, bool seed_given)
  * are warned about and ignored, as nbdkit does.
  */
 void
-compat_set_debug_flag(void *dl, const char *plugin, const char *flag,
+abi_set_debug_flag(void *dl, const char *plugin, const char *flag,
     const char *value)
 {
 	char	 sym[256], *p;
@@ -804,7 +702,7 @@ compat_set_debug_flag(void *dl, const char *plugin, const char *flag,
  * give them the system default that execvp(3) would search anyway.
  */
 void
-compat_prepare_env(void)
+abi_prepare_env(void)
 {
 	char	path[256];
 
