@@ -5,7 +5,9 @@
  * checked against RPC_MAX_FRAME before any allocation, and a frame
  * that protobuf-c cannot decode, or whose body is not one we know, is
  * an error the caller turns into "kill the worker" (broker) or "exit"
- * (worker).
+ * (worker).  Decoding a frame may allocate at most RPC_DECODE_BUDGET()
+ * bytes: protobuf-c allocates per element, so a small frame of many
+ * empty entries would otherwise cost the decoder many times its size.
  */
 #include <config.h>
 
@@ -99,11 +101,43 @@ rpc_frame_encode(struct rpc_buf *b, const RpcEnvelope *env)
 	return 0;
 }
 
+/* What one unpack may still allocate. */
+struct decode_budget {
+	size_t	left;
+	bool	exceeded;
+};
+
+static void *
+budget_alloc(void *data, size_t size)
+{
+	struct decode_budget	*db = data;
+
+	if (size > db->left) {
+		db->exceeded = true;
+		return NULL;
+	}
+	db->left -= size;
+	return malloc(size);
+}
+
+static void
+budget_free(void *data, void *p)
+{
+	(void)data;
+	free(p);
+}
+
 int
 rpc_frame_decode(struct rpc_buf *b, RpcEnvelope **envp)
 {
-	RpcEnvelope	*env;
-	uint32_t	 len;
+	RpcEnvelope		*env;
+	uint32_t		 len;
+	struct decode_budget	 db = { 0, false };
+	ProtobufCAllocator	 a = {
+		.alloc = budget_alloc,
+		.free = budget_free,
+		.allocator_data = &db,
+	};
 
 	*envp = NULL;
 	if (rpc_buf_len(b) < RPC_HDR_SIZE)
@@ -112,11 +146,12 @@ rpc_frame_decode(struct rpc_buf *b, RpcEnvelope **envp)
 		return -1;
 	if (rpc_buf_len(b) < RPC_HDR_SIZE + (size_t)len)
 		return 0;
-	env = nbdbroker__rpc__envelope__unpack(NULL, len,
+	db.left = RPC_DECODE_BUDGET(len);
+	env = nbdbroker__rpc__envelope__unpack(&a, len,
 	    b->data + b->start + RPC_HDR_SIZE);
 	rpc_buf_consume(b, RPC_HDR_SIZE + len);
 	if (env == NULL) {
-		errno = EBADMSG;
+		errno = db.exceeded ? EOVERFLOW : EBADMSG;
 		return -1;
 	}
 	if (env->body_case == NBDBROKER__RPC__ENVELOPE__BODY__NOT_SET) {

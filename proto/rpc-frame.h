@@ -19,6 +19,15 @@
 #define RPC_HDR_SIZE		4
 /* Largest frame either side accepts (extents replies are the biggest). */
 #define RPC_MAX_FRAME		(4u * 1024 * 1024)
+/*
+ * Bytes decoding a frame of len bytes may allocate: its strings and
+ * bytes (at most len), and per element a struct or an array slot.
+ * Elements are bounded absolutely by the receivers (10,000 exports,
+ * 65,536 extents: about 0.6 and 0.8 MiB of structs and arrays), so a
+ * real message fits in 2 * len + 2 MiB; a frame of millions of empty
+ * entries fails here instead of costing the decoder 30 times its size.
+ */
+#define RPC_DECODE_BUDGET(len)	(2 * (size_t)(len) + 2 * 1024 * 1024)
 
 /* Fixed descriptors in a freshly exec'd worker. */
 #define RPC_WORKER_FD		3	/* socketpair end */
@@ -109,8 +118,9 @@ int	rpc_frame_encode(struct rpc_buf *b, const RpcEnvelope *env);
 /*
  * Take the next complete frame from b.  Returns 1 and a new Envelope
  * in *envp (free with rpc_envelope_free), 0 if more bytes are needed,
- * or -1 with errno: EMSGSIZE for a bad length, EBADMSG for a frame
- * that does not decode or carries no known body.
+ * or -1 with errno: EMSGSIZE for a bad length, EOVERFLOW for a frame
+ * that would take more than RPC_DECODE_BUDGET() to decode, EBADMSG for
+ * a frame that does not decode or carries no known body.
  */
 int	rpc_frame_decode(struct rpc_buf *b, RpcEnvelope **envp);
 void	rpc_envelope_free(RpcEnvelope *env);

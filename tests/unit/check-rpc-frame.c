@@ -127,6 +127,58 @@ START_TEST(test_frame_rejects_garbage)
 }
 END_TEST
 
+/*
+ * An ExportList of n entries with one-character names, framed into b.
+ * Entries are the cheapest elements a frame can carry: each costs the
+ * decoder a struct and an array slot for a few bytes of frame.
+ */
+static void
+frame_export_list(struct rpc_buf *b, size_t n)
+{
+	Nbdbroker__Rpc__Envelope	 env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__ExportList	 el = NBDBROKER__RPC__EXPORT_LIST__INIT;
+	Nbdbroker__Rpc__ExportEntry	*e, **pe;
+	size_t				 i;
+
+	e = calloc(n, sizeof(*e));
+	pe = calloc(n, sizeof(*pe));
+	ck_assert(e != NULL && pe != NULL);
+	for (i = 0; i < n; i++) {
+		nbdbroker__rpc__export_entry__init(&e[i]);
+		e[i].name = (char *)"x";
+		pe[i] = &e[i];
+	}
+	el.n_exports = n;
+	el.exports = pe;
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_EXPORT_LIST;
+	env.export_list = &el;
+	ck_assert_int_eq(rpc_frame_encode(b, &env), 0);
+	free(e);
+	free(pe);
+}
+
+START_TEST(test_frame_decode_budget)
+{
+	struct rpc_buf	 b = { 0 };
+	RpcEnvelope	*env;
+
+	/* As many exports as the broker accepts: decodes. */
+	frame_export_list(&b, 10000);
+	ck_assert_int_eq(rpc_frame_decode(&b, &env), 1);
+	ck_assert_uint_eq(env->export_list->n_exports, 10000);
+	rpc_envelope_free(env);
+	/* Under 4 MiB of frame, 700,000 entries: refused, not decoded. */
+	frame_export_list(&b, 700000);
+	ck_assert_uint_lt(rpc_buf_len(&b), RPC_MAX_FRAME);
+	errno = 0;
+	ck_assert_int_eq(rpc_frame_decode(&b, &env), -1);
+	ck_assert_int_eq(errno, EOVERFLOW);
+	ck_assert_ptr_null(env);
+	ck_assert_uint_eq(rpc_buf_len(&b), 0);	/* the frame is consumed */
+	rpc_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_frame_decode_rejects_oversize_header)
 {
 	static const uint8_t	huge[] = { 0xff, 0xff, 0xff, 0xff, 1, 2 };
@@ -155,6 +207,7 @@ rpc_frame_suite(void)
 	tcase_add_test(tc, test_frame_partial_then_complete);
 	tcase_add_test(tc, test_frame_rejects_garbage);
 	tcase_add_test(tc, test_frame_decode_rejects_oversize_header);
+	tcase_add_test(tc, test_frame_decode_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }
