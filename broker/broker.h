@@ -398,6 +398,12 @@ uint64_t now_ms(void);
 void	broker_first_worker_ready(void);
 void	broker_first_worker_failed(void) __attribute__((noreturn));
 
+/* notify.c */
+void	notify_init(void);
+const char *notify_socket(void);
+void	notify_send(const char *state, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
 /* options.c */
 void	options_parse(int argc, char **argv);
 const char *options_check_policy(void);

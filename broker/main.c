@@ -6,9 +6,10 @@
  * still reach the terminal), then start the first worker and run the
  * event loop.  When that worker has loaded and configured the plugin,
  * the supervisor says so (broker_first_worker_ready) and the server
- * starts listening; a plugin that cannot start
- * (broker_first_worker_failed) ends the server with its error and a
- * non-zero exit status, before any client is accepted.
+ * starts listening, and then tells whoever waits for it (the parent,
+ * a service manager: notify.c) that it serves; a plugin that cannot
+ * start (broker_first_worker_failed) ends the server with its error
+ * and a non-zero exit status, before any client is accepted.
  *
  * The command line is options.c's, the process (daemon, pid file,
  * --run, signals, shutdown) process.c's, the shared state broker.c's.
@@ -133,6 +134,11 @@ startup_failed(void)
 		log_err("plugin %s: the worker stopped before it was ready: %s",
 		    broker.cfg.plugin_arg, be->lost_why[0] ? be->lost_why :
 		    "no reason given");
+	if (!broker.shutting_down)
+		notify_send(NULL, "plugin %s did not start: %s",
+		    broker.cfg.plugin_arg, be->last_failure[0] ?
+		    be->last_failure : be->lost_why[0] ? be->lost_why :
+		    "no reason given");
 	sup_stop_all();
 	exit(EXIT_FAILURE);
 }
@@ -176,6 +182,9 @@ serve_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("serving %s on %s", cfg->plugin_arg, listen_uri());
 	if (cfg->run != NULL)
 		proc_start_run();
+	/* Whoever waits for us (a service manager, the parent) may go. */
+	notify_send("READY=1", "serving %s on %s", cfg->plugin_arg,
+	    cfg->single ? "stdin/stdout" : listen_uri());
 	dest = options_log_dest();
 	proc_startup_done(dest);
 	log_set_dest(dest);
@@ -212,6 +221,7 @@ main(int argc, char **argv)
 	log_init("nbdbroker", LOG_DEST_STDERR, 0);
 	broker_init();
 	cfg->nsockets = proc_socket_activation();
+	notify_init();
 	options_parse(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
 	if ((check = options_check_policy()) != NULL)
@@ -249,6 +259,7 @@ main(int argc, char **argv)
 	 * The first worker must load and configure the plugin (in time);
 	 * then broker_first_worker_ready() starts serving.
 	 */
+	notify_send(NULL, "starting plugin %s", cfg->plugin_arg);
 	if ((broker.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	proc_add_signals();
