@@ -36,6 +36,27 @@
 #endif
 
 /*
+ * Where bundled plugins are found by name: $NBDBROKER_PLUGIN_DIR (the
+ * build tree's ./nbdbroker sets it), else where they are installed.
+ */
+const char *
+broker_plugin_dir(void)
+{
+	const char	*dir = getenv("NBDBROKER_PLUGIN_DIR");
+
+	return dir != NULL && *dir != '\0' ? dir : PLUGINDIR;
+}
+
+/* The worker program: $NBDBROKER_WORKER, else the installed one. */
+const char *
+broker_worker_path(void)
+{
+	const char	*w = getenv("NBDBROKER_WORKER");
+
+	return w != NULL && *w != '\0' ? w : LIBEXECDIR "/nbdbroker-worker";
+}
+
+/*
  * Turn PLUGIN into the absolute path of a readable .so, or exit.  A
  * name is one of our bundled plugins if we have it, else nbdkit's
  * plugin of that name; nbdkit:NAME always means nbdkit's.
@@ -60,9 +81,7 @@ resolve_plugin(const char *arg)
 	if (!plugin_name_valid(arg))
 		fatalx("'%s' is not a plugin name (1 to %d of [A-Za-z0-9_-]) "
 		    "or a path", arg, PLUGIN_NAME_MAX);
-	dir = getenv("NBDBROKER_PLUGIN_DIR");
-	if (dir == NULL || *dir == '\0')
-		dir = PLUGINDIR;
+	dir = broker_plugin_dir();
 	if (asprintf(&tried1, "%s/nbdbroker-%s-plugin.so", dir, arg) == -1 ||
 	    asprintf(&tried2, "%s/%s/.libs/nbdbroker-%s-plugin.so", dir, arg,
 	    arg) == -1)
@@ -87,16 +106,40 @@ resolve_plugin(const char *arg)
 	    "of its .so", arg, tried1, cli_nbdkit_plugin_dir(), arg);
 }
 
-/* The worker program: $NBDBROKER_WORKER, else the installed one. */
+/* The worker program, which must be there. */
 static void
 find_worker(void)
 {
 	struct config	*cfg = &broker.cfg;
-	const char	*w = getenv("NBDBROKER_WORKER");
 
-	cfg->worker_path = strdup(w && *w ? w : LIBEXECDIR "/nbdbroker-worker");
+	cfg->worker_path = strdup(broker_worker_path());
 	if (cfg->worker_path == NULL || access(cfg->worker_path, X_OK) == -1)
 		fatal("worker %s", cfg->worker_path);
+}
+
+/*
+ * --dump-plugin, PLUGIN --help, PLUGIN --version: what the worker says
+ * about the plugin and, for --help, the sandbox policy it would run
+ * under, or that there is none.  Then exit.
+ */
+static void __attribute__((noreturn))
+describe_plugin(void)
+{
+	char	tried[2048], *policy;
+
+	if (cli_describe_plugin() == -1)
+		exit(EXIT_FAILURE);
+	if (broker.cfg.describe == DESCRIBE_HELP) {
+		if ((policy = sandbox_policy_find(tried, sizeof(tried))) !=
+		    NULL)
+			printf("Sandbox policy: %s\n", policy);
+		else
+			printf("Sandbox policy: none (looked for %s); the "
+			    "server will not start without --policy FILE\n",
+			    tried);
+		free(policy);
+	}
+	exit(fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
 /* Timeouts, once a second: hung workers, stalled clients. */
@@ -229,14 +272,17 @@ main(int argc, char **argv)
 
 	/* The plugin, its policy, the worker. */
 	cfg->plugin_path = resolve_plugin(cfg->plugin_arg);
-	/* --dump-plugin runs unsandboxed (like nbdkit), needing no policy. */
-	if (!cfg->dump_plugin) {
+	/*
+	 * Describing the plugin (--dump-plugin, PLUGIN --help) runs it
+	 * unsandboxed (like nbdkit), needing no policy.
+	 */
+	if (cfg->describe == DESCRIBE_NONE) {
 		sandbox_load();
 		options_apply_policy();
 	}
 	find_worker();
-	if (cfg->dump_plugin)
-		cli_dump_plugin();
+	if (cfg->describe != DESCRIBE_NONE)
+		describe_plugin();
 	cli_adjust_params();
 	if ((cfg->cwd = getcwd(NULL, 0)) == NULL)
 		fatal("getcwd");
