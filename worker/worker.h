@@ -95,6 +95,10 @@ void	compat_set_debug_flag(void *dl, const char *plugin, const char *flag,
 	    const char *value);
 void	compat_prepare_env(void);
 
+/* title.c */
+void	title_init(int argc, char **argv);
+void	title_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* rpc-server.c */
 int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
 int	rpc_recv_one(RpcEnvelope **envp);	/* before serving starts */
