@@ -17,7 +17,8 @@
 
 set -euo pipefail
 
-# Debian 12 packages needed to build nbdbroker and run its tests.
+# Debian 12 packages needed to build nbdbroker and run its tests
+# (systemd: for systemd-analyze, which checks the units we install).
 PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libprotobuf-c-dev protobuf-c-compiler libevent-dev libseccomp-dev
@@ -25,6 +26,7 @@ PACKAGES=(
 	qemu-utils libnbd-bin python3-libnbd fio nbdkit nbdkit-plugin-dev
 	libgnutls28-dev gnutls-bin valgrind procps
 	clang libclang-rt-dev
+	systemd
 )
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

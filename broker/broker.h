@@ -102,7 +102,11 @@ struct config {
 	char		 *nbdkit_plugin_dir;	/* --nbdkit-plugin-dir */
 	Nbdbroker__Rpc__Param **debug_flags;	/* -D NAME.FLAG=N */
 	size_t		  ndebug_flags;
-	bool		  dump_plugin;	/* --dump-plugin */
+	int		  describe;	/* describe the plugin, exit */
+#define DESCRIBE_NONE		0
+#define DESCRIBE_DUMP		1	/* --dump-plugin */
+#define DESCRIBE_HELP		2	/* PLUGIN --help */
+#define DESCRIBE_VERSION	3	/* PLUGIN --version */
 	int		  tls;		/* --tls */
 #define TLS_OFF		0
 #define TLS_ON		1	/* clients choose (SELECTIVETLS) */
@@ -397,6 +401,17 @@ uint64_t now_ms(void);
 /* main.c: the supervisor reports how the first worker started. */
 void	broker_first_worker_ready(void);
 void	broker_first_worker_failed(void) __attribute__((noreturn));
+const char *broker_plugin_dir(void);
+const char *broker_worker_path(void);
+
+/* dump-config.c */
+void	dump_config(void) __attribute__((noreturn));
+
+/* notify.c */
+void	notify_init(void);
+const char *notify_socket(void);
+void	notify_send(const char *state, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /* options.c */
 void	options_parse(int argc, char **argv);
@@ -483,7 +498,7 @@ char	*cli_nbdkit_plugin_path(const char *name, bool required);
 const char *cli_param_split(const char *param);
 int	cli_add_debug_flag(const char *arg);
 void	cli_adjust_params(void);
-void	cli_dump_plugin(void) __attribute__((noreturn));
+int	cli_describe_plugin(void);
 
 /* nbd-transmission.c */
 int	tx_step(struct conn *c);
@@ -549,5 +564,7 @@ int	sandbox_channel(int *parent, int *child);
 void	sandbox_spawned(pid_t pid, int parent);
 void	sandbox_reaped(pid_t pid, int status, char *desc, size_t len);
 void	sandbox_stop(void);
+void	sandbox_policy_dirs(char *buf, size_t len);
+char	*sandbox_policy_find(char *tried, size_t triedlen);
 
 #endif /* NBDBROKER_BROKER_H */

@@ -6,9 +6,10 @@
  * still reach the terminal), then start the first worker and run the
  * event loop.  When that worker has loaded and configured the plugin,
  * the supervisor says so (broker_first_worker_ready) and the server
- * starts listening; a plugin that cannot start
- * (broker_first_worker_failed) ends the server with its error and a
- * non-zero exit status, before any client is accepted.
+ * starts listening, and then tells whoever waits for it (the parent,
+ * a service manager: notify.c) that it serves; a plugin that cannot
+ * start (broker_first_worker_failed) ends the server with its error
+ * and a non-zero exit status, before any client is accepted.
  *
  * The command line is options.c's, the process (daemon, pid file,
  * --run, signals, shutdown) process.c's, the shared state broker.c's.
@@ -35,6 +36,27 @@
 #endif
 
 /*
+ * Where bundled plugins are found by name: $NBDBROKER_PLUGIN_DIR (the
+ * build tree's ./nbdbroker sets it), else where they are installed.
+ */
+const char *
+broker_plugin_dir(void)
+{
+	const char	*dir = getenv("NBDBROKER_PLUGIN_DIR");
+
+	return dir != NULL && *dir != '\0' ? dir : PLUGINDIR;
+}
+
+/* The worker program: $NBDBROKER_WORKER, else the installed one. */
+const char *
+broker_worker_path(void)
+{
+	const char	*w = getenv("NBDBROKER_WORKER");
+
+	return w != NULL && *w != '\0' ? w : LIBEXECDIR "/nbdbroker-worker";
+}
+
+/*
  * Turn PLUGIN into the absolute path of a readable .so, or exit.  A
  * name is one of our bundled plugins if we have it, else nbdkit's
  * plugin of that name; nbdkit:NAME always means nbdkit's.
@@ -59,9 +81,7 @@ resolve_plugin(const char *arg)
 	if (!plugin_name_valid(arg))
 		fatalx("'%s' is not a plugin name (1 to %d of [A-Za-z0-9_-]) "
 		    "or a path", arg, PLUGIN_NAME_MAX);
-	dir = getenv("NBDBROKER_PLUGIN_DIR");
-	if (dir == NULL || *dir == '\0')
-		dir = PLUGINDIR;
+	dir = broker_plugin_dir();
 	if (asprintf(&tried1, "%s/nbdbroker-%s-plugin.so", dir, arg) == -1 ||
 	    asprintf(&tried2, "%s/%s/.libs/nbdbroker-%s-plugin.so", dir, arg,
 	    arg) == -1)
@@ -86,16 +106,40 @@ resolve_plugin(const char *arg)
 	    "of its .so", arg, tried1, cli_nbdkit_plugin_dir(), arg);
 }
 
-/* The worker program: $NBDBROKER_WORKER, else the installed one. */
+/* The worker program, which must be there. */
 static void
 find_worker(void)
 {
 	struct config	*cfg = &broker.cfg;
-	const char	*w = getenv("NBDBROKER_WORKER");
 
-	cfg->worker_path = strdup(w && *w ? w : LIBEXECDIR "/nbdbroker-worker");
+	cfg->worker_path = strdup(broker_worker_path());
 	if (cfg->worker_path == NULL || access(cfg->worker_path, X_OK) == -1)
 		fatal("worker %s", cfg->worker_path);
+}
+
+/*
+ * --dump-plugin, PLUGIN --help, PLUGIN --version: what the worker says
+ * about the plugin and, for --help, the sandbox policy it would run
+ * under, or that there is none.  Then exit.
+ */
+static void __attribute__((noreturn))
+describe_plugin(void)
+{
+	char	tried[2048], *policy;
+
+	if (cli_describe_plugin() == -1)
+		exit(EXIT_FAILURE);
+	if (broker.cfg.describe == DESCRIBE_HELP) {
+		if ((policy = sandbox_policy_find(tried, sizeof(tried))) !=
+		    NULL)
+			printf("Sandbox policy: %s\n", policy);
+		else
+			printf("Sandbox policy: none (looked for %s); the "
+			    "server will not start without --policy FILE\n",
+			    tried);
+		free(policy);
+	}
+	exit(fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
 /* Timeouts, once a second: hung workers, stalled clients. */
@@ -132,6 +176,11 @@ startup_failed(void)
 	if (!broker.shutting_down && be->last_failure[0] == '\0')
 		log_err("plugin %s: the worker stopped before it was ready: %s",
 		    broker.cfg.plugin_arg, be->lost_why[0] ? be->lost_why :
+		    "no reason given");
+	if (!broker.shutting_down)
+		notify_send(NULL, "plugin %s did not start: %s",
+		    broker.cfg.plugin_arg, be->last_failure[0] ?
+		    be->last_failure : be->lost_why[0] ? be->lost_why :
 		    "no reason given");
 	sup_stop_all();
 	exit(EXIT_FAILURE);
@@ -176,6 +225,9 @@ serve_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("serving %s on %s", cfg->plugin_arg, listen_uri());
 	if (cfg->run != NULL)
 		proc_start_run();
+	/* Whoever waits for us (a service manager, the parent) may go. */
+	notify_send("READY=1", "serving %s on %s", cfg->plugin_arg,
+	    cfg->single ? "stdin/stdout" : listen_uri());
 	dest = options_log_dest();
 	proc_startup_done(dest);
 	log_set_dest(dest);
@@ -212,6 +264,7 @@ main(int argc, char **argv)
 	log_init("nbdbroker", LOG_DEST_STDERR, 0);
 	broker_init();
 	cfg->nsockets = proc_socket_activation();
+	notify_init();
 	options_parse(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
 	if ((check = options_check_policy()) != NULL)
@@ -219,14 +272,17 @@ main(int argc, char **argv)
 
 	/* The plugin, its policy, the worker. */
 	cfg->plugin_path = resolve_plugin(cfg->plugin_arg);
-	/* --dump-plugin runs unsandboxed (like nbdkit), needing no policy. */
-	if (!cfg->dump_plugin) {
+	/*
+	 * Describing the plugin (--dump-plugin, PLUGIN --help) runs it
+	 * unsandboxed (like nbdkit), needing no policy.
+	 */
+	if (cfg->describe == DESCRIBE_NONE) {
 		sandbox_load();
 		options_apply_policy();
 	}
 	find_worker();
-	if (cfg->dump_plugin)
-		cli_dump_plugin();
+	if (cfg->describe != DESCRIBE_NONE)
+		describe_plugin();
 	cli_adjust_params();
 	if ((cfg->cwd = getcwd(NULL, 0)) == NULL)
 		fatal("getcwd");
@@ -249,6 +305,7 @@ main(int argc, char **argv)
 	 * The first worker must load and configure the plugin (in time);
 	 * then broker_first_worker_ready() starts serving.
 	 */
+	notify_send(NULL, "starting plugin %s", cfg->plugin_arg);
 	if ((broker.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	proc_add_signals();

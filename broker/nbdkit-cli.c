@@ -4,11 +4,12 @@
  * nbdkit users feel at home: short names for nbdkit's own plugins
  * (nbdkit:NAME, and a fallback for names we do not bundle), nbdkit's
  * rule for telling KEY=VALUE from a bare word, -D debug flags,
- * --dump-plugin, and the parameters an nbdkit plugin needs from us to
- * survive restarts (a pinned seed for the random plugins).
+ * --dump-plugin and a plugin's --help and --version, and the
+ * parameters an nbdkit plugin needs from us to survive restarts (a
+ * pinned seed for the random plugins).
  *
  * Start-up code only: may exit on bad input; never loads plugin code
- * (the worker does, even for --dump-plugin).
+ * (the worker does, even for --dump-plugin and --help).
  */
 #include <config.h>
 
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -175,24 +177,34 @@ cli_adjust_params(void)
 }
 
 /*
- * --dump-plugin: become the worker in its describe-and-exit mode, on
- * our stdout and stderr.  Parameters are split here by the same rule
- * as for serving.
+ * The worker's describe-and-exit mode, on our stdout and stderr:
+ * --dump-plugin (KEY=VALUE lines), or `PLUGIN --help` and `PLUGIN
+ * --version` (--show=help|version: the plugin's help or version after
+ * ours).  Parameters are split here by the same rule as for serving.
+ * For --dump-plugin the broker becomes the worker; otherwise it waits
+ * for it, so that the caller can add what only the broker knows.
+ * Returns 0 if the worker succeeded, else -1 (it has said why).
  */
-void
-cli_dump_plugin(void)
+int
+cli_describe_plugin(void)
 {
 	const struct config	 *cfg = &broker.cfg;
 	char			**argv;
 	size_t			  i, n = 0;
+	pid_t			  pid;
+	int			  status;
 
-	argv = calloc(4 + 2 * (cfg->ndebug_flags + cfg->nparams),
+	argv = calloc(5 + 2 * (cfg->ndebug_flags + cfg->nparams),
 	    sizeof(*argv));
 	if (argv == NULL)
 		fatal("calloc");
 	argv[n++] = cfg->worker_path;
 	argv[n++] = (char *)"--dump-plugin";
 	argv[n++] = cfg->plugin_path;
+	if (cfg->describe == DESCRIBE_HELP)
+		argv[n++] = (char *)"--show=help";
+	else if (cfg->describe == DESCRIBE_VERSION)
+		argv[n++] = (char *)"--show=version";
 	for (i = 0; i < cfg->ndebug_flags; i++) {
 		argv[n++] = (char *)"--debug-flag";
 		if (asprintf(&argv[n++], "%s=%s", cfg->debug_flags[i]->key,
@@ -206,6 +218,23 @@ cli_dump_plugin(void)
 	}
 	argv[n] = NULL;
 	fflush(stdout);
-	execv(cfg->worker_path, argv);
-	fatal("execv %s", cfg->worker_path);
+	if (cfg->describe == DESCRIBE_DUMP) {
+		execv(cfg->worker_path, argv);
+		fatal("execv %s", cfg->worker_path);
+	}
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		execv(cfg->worker_path, argv);
+		fprintf(stderr, "nbdbroker: execv %s: %s\n", cfg->worker_path,
+		    strerror(errno));
+		_exit(127);
+	}
+	for (i = 0; i < cfg->ndebug_flags; i++)
+		free(argv[5 + 2 * i]);	/* after --show, --debug-flag */
+	free(argv);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			fatal("waitpid");
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }

@@ -70,6 +70,10 @@ struct opt {
 #define ISOLATION_CONNECTION	1
 
 static char		*check_policy;	/* --check-policy FILE */
+static bool		 want_help;	/* --help */
+static bool		 want_version;	/* --version */
+static bool		 want_dump_plugin;	/* --dump-plugin */
+static bool		 want_dump_config;	/* --dump-config */
 static int		 log_dest = LOG_DEST_STDERR;	/* --log */
 static bool		 log_dest_set;
 static int		 isolation;	/* --isolation, ISOLATION_* */
@@ -80,9 +84,6 @@ static void	opt_exportname(char *);
 static void	opt_intensity(char *);
 static void	opt_debug(char *);
 static void	opt_filter(char *);
-static void	opt_help(char *);
-static void	opt_version(char *);
-static void	opt_dump_config(char *);
 
 /* --tls values; nbdkit's spellings are accepted too. */
 static const struct opt_word	tls_words[] = {
@@ -179,15 +180,14 @@ static const struct opt	opts[] = {
 	  .call = opt_debug, .flags = OPT_ARG },
 	{ .name = "nbdkit-plugin-dir", .kind = OPT_STRING,
 	  .dst = &broker.cfg.nbdkit_plugin_dir },
-	{ .name = "dump-plugin", .kind = OPT_FLAG,
-	  .dst = &broker.cfg.dump_plugin },
+	{ .name = "dump-plugin", .kind = OPT_FLAG, .dst = &want_dump_plugin },
 	{ .name = "filter", .kind = OPT_CALL, .call = opt_filter,
 	  .flags = OPT_ARG },
-	/* Information. */
-	{ .name = "dump-config", .kind = OPT_CALL, .call = opt_dump_config },
-	{ .name = "help", .letter = 'h', .kind = OPT_CALL, .call = opt_help },
-	{ .name = "version", .letter = 'V', .kind = OPT_CALL,
-	  .call = opt_version },
+	/* Information: done once every option is read. */
+	{ .name = "dump-config", .kind = OPT_FLAG, .dst = &want_dump_config },
+	{ .name = "help", .letter = 'h', .kind = OPT_FLAG, .dst = &want_help },
+	{ .name = "version", .letter = 'V', .kind = OPT_FLAG,
+	  .dst = &want_version },
 };
 
 #define NOPTS	(sizeof(opts) / sizeof(opts[0]))
@@ -197,6 +197,8 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 "Usage: nbdbroker [OPTIONS] PLUGIN [KEY=VALUE ...]\n"
+"       nbdbroker PLUGIN --help | --version | --dump-plugin\n"
+"       nbdbroker --dump-config | --check-policy FILE\n"
 "\n"
 "Serve a disk over NBD through PLUGIN, which runs in a separate, restartable\n"
 "worker process.  PLUGIN is a bundled plugin's name (memory, file, null,\n"
@@ -210,7 +212,8 @@ usage(FILE *fp)
 "  -i, --ipaddr ADDR     listen on ADDR only\n"
 "  -s, --single          serve one client on stdin/stdout, then exit\n"
 "  (started with LISTEN_FDS/LISTEN_PID, as by systemd socket activation, the\n"
-"  sockets passed on fds 3.. are used instead)\n"
+"  sockets passed on fds 3.. are used instead; with NOTIFY_SOCKET set, the\n"
+"  server tells systemd READY=1 once it serves, and STOPPING=1)\n"
 "\n"
 "TLS (NBD_OPT_STARTTLS):\n"
 "      --tls=off|on|require  refuse TLS, offer it, or insist on it\n"
@@ -262,9 +265,11 @@ usage(FILE *fp)
 "                        (default " NBDKIT_PLUGINDIR ")\n"
 "      --dump-plugin     describe PLUGIN (KEY=VALUE lines) and exit\n"
 "\n"
-"      --dump-config     print build settings (version, tls) and exit\n"
-"  -h, --help            this help\n"
-"  -V, --version         print the version and exit\n"
+"      --dump-config     print the directories used, build settings and what\n"
+"                        the kernel offers the sandbox (KEY=VALUE), and exit\n"
+"  -h, --help            this help; with PLUGIN, the plugin's parameters too\n"
+"                        and the sandbox policy it would run under\n"
+"  -V, --version         print the version (with PLUGIN, the plugin's too)\n"
 "\n"
 "Examples:\n"
 "  nbdbroker -f -U /tmp/sock memory size=1G\n"
@@ -363,36 +368,6 @@ opt_filter(char *arg)
 {
 	usage_error("--filter=%s: nbdbroker does not support nbdkit filters "
 	    "(see \"Coming from nbdkit\" in README.md)", arg);
-}
-
-static void
-opt_help(char *arg)
-{
-	(void)arg;
-	usage(stdout);
-	exit(EXIT_SUCCESS);
-}
-
-static void
-opt_version(char *arg)
-{
-	(void)arg;
-	printf("nbdbroker %s\n", PACKAGE_VERSION);
-	exit(EXIT_SUCCESS);
-}
-
-static void
-opt_dump_config(char *arg)
-{
-	(void)arg;
-	printf("name=%s\n", PACKAGE_NAME);
-	printf("version=%s\n", PACKAGE_VERSION);
-	printf("tls=%s\n", tls_available() ? "yes" : "no");
-	if (tls_available())
-		printf("tls_certificates_dir=%s\n", tls_default_dir());
-	printf("socket_activation=yes\n");
-	printf("sandbox=%s\n", SANDBOX_FORCE_LOG ? "log" : "enforce");
-	exit(EXIT_SUCCESS);
 }
 
 static bool
@@ -518,15 +493,46 @@ check_combinations(void)
 }
 
 /*
+ * getopt's complaint, said once, as "nbdbroker: ...": getopt's own
+ * message (opterr) would name the binary by its path (the build
+ * tree's, through the ./nbdbroker script) and come on top of ours.
+ * c is what getopt_long returned: ':' for a missing argument, '?' for
+ * anything else; optopt is the option's letter, or its long option's
+ * val (256 + index), or 0 for an unknown or ambiguous long option.
+ */
+static void __attribute__((noreturn))
+bad_option(int c, char **argv)
+{
+	const char	*word = argv[optind - 1];
+	char		 name[64];
+
+	if (optopt >= 256 && optopt < 256 + (int)NOPTS) {
+		snprintf(name, sizeof(name), "--%s", opts[optopt - 256].name);
+		if (c == ':')
+			usage_error("option %s needs an argument", name);
+		usage_error("option %s takes no argument", name);
+	}
+	if (optopt != 0) {
+		if (c == ':')
+			usage_error("option -%c needs an argument", optopt);
+		usage_error("unknown option -%c", optopt);
+	}
+	usage_error("unknown or ambiguous option %.*s",
+	    (int)strcspn(word, "="), word);
+}
+
+/*
  * Fill broker.cfg from the command line, or exit with a message (or
  * after --help, --version, --dump-config).  Options may come before
- * or after PLUGIN and its parameters, as with nbdkit.
+ * or after PLUGIN and its parameters, as with nbdkit.  With PLUGIN,
+ * --help and --version are the plugin's too: they set cfg->describe
+ * for main(), as --dump-plugin does.
  */
 void
 options_parse(int argc, char **argv)
 {
 	static struct option	 longopts[2 * NOPTS + 1];
-	static char		 shortopts[2 * NOPTS + 1];
+	static char		 shortopts[2 * NOPTS + 2];
 	struct config		*cfg = &broker.cfg;
 	size_t			 i, nl = 0, ns = 0;
 	int			 c;
@@ -540,7 +546,11 @@ options_parse(int argc, char **argv)
 	cfg->rs.period_ms = RESTART_DEFAULT_PERIOD_MS;
 	cfg->rs.durability = -1;
 
-	/* getopt's tables, from ours: a long option's val is 256 + index. */
+	/*
+	 * getopt's tables, from ours: a long option's val is 256 + index.
+	 * The leading ':' makes a missing argument ':', not '?'.
+	 */
+	shortopts[ns++] = ':';
 	for (i = 0; i < NOPTS; i++) {
 		int	has_arg = opt_takes_arg(&opts[i]) ? required_argument :
 			    no_argument;
@@ -556,21 +566,37 @@ options_parse(int argc, char **argv)
 				shortopts[ns++] = ':';
 		}
 	}
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
 	    -1) {
+		if (c == '?' || c == ':')
+			bad_option(c, argv);
 		if (c >= 256)
 			i = c - 256;
 		else
 			for (i = 0; i < NOPTS && opts[i].letter != c; i++)
 				;
 		if (i >= NOPTS)
-			usage_error("unknown option");	/* getopt said which */
+			bad_option('?', argv);
 		opt_apply(&opts[i], optarg);
 	}
 	if (cfg->rs.set_isolation)
 		cfg->rs.per_connection = isolation == ISOLATION_CONNECTION;
 
-	if (check_policy != NULL) {
+	if (want_dump_config)
+		dump_config();
+	if (want_help || want_version) {
+		if (want_help)
+			usage(stdout);
+		else
+			printf("nbdbroker %s\n", PACKAGE_VERSION);
+		if (optind >= argc)
+			exit(fflush(stdout) == 0 ? EXIT_SUCCESS :
+			    EXIT_FAILURE);
+		cfg->describe = want_help ? DESCRIBE_HELP : DESCRIBE_VERSION;
+	} else if (want_dump_plugin)
+		cfg->describe = DESCRIBE_DUMP;
+	if (check_policy != NULL && cfg->describe == DESCRIBE_NONE) {
 		cfg->params = argv + optind;
 		cfg->nparams = argc - optind;
 		return;
@@ -580,7 +606,8 @@ options_parse(int argc, char **argv)
 	cfg->plugin_arg = argv[optind++];
 	cfg->params = argv + optind;
 	cfg->nparams = argc - optind;
-	check_combinations();
+	if (cfg->describe == DESCRIBE_NONE)
+		check_combinations();
 }
 
 /* --check-policy FILE, or NULL. */

@@ -3,7 +3,8 @@
  * The server as a Unix process: systemd socket activation, going to
  * the background (the parent waits until the server serves, so that
  * start-up errors reach the terminal), the pid file, the --run
- * command, signals, shutdown and the cleanup at exit.
+ * command, signals, shutdown (which the service manager hears of:
+ * notify.c) and the cleanup at exit.
  *
  * Start-up functions may exit; the signal handlers and shutdown run
  * in the event loop and never block.
@@ -222,6 +223,7 @@ broker_shutdown(const char *why)
 		return;
 	broker.shutting_down = true;
 	log_info("shutting down: %s", why);
+	notify_send("STOPPING=1", "shutting down: %s", why);
 	if (!broker.started) {
 		event_base_loopexit(broker.base, NULL);
 		return;

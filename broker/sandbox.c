@@ -375,40 +375,50 @@ add_dirs(char *list, const char **dirs, size_t *nd, size_t max)
 }
 
 /*
- * Look for NAME.policy in every policy directory, then default.policy.
- * The directories: --policy-dir, else $NBDBROKER_POLICY_DIR and
+ * The policy directories, in search order, into dirs (at most max):
+ * --policy-dir, else $NBDBROKER_POLICY_DIR and
  * $NBDBROKER_SRC_POLICY_DIR (colon-separated lists; the build tree's
- * ./nbdbroker sets them), else the installed one.
+ * ./nbdbroker sets them), else the installed one.  Returns how many.
+ * The strings stay valid until the next call.
  */
-static char *
-find_policy(const char *name, char *tried, size_t triedlen)
+static size_t
+policy_dirs(const char **dirs, size_t max)
 {
 	static char	*lists[3];
-	const char	*dirs[16];
-	const char	*names[2] = { name, "default" };
-	size_t		 nd = 0, i, k;
-	char		 path[PATH_MAX];
+	const char	*e;
+	size_t		 nd = 0;
 
 	if (broker.cfg.policy_dir != NULL) {
 		free(lists[0]);
 		if ((lists[0] = strdup(broker.cfg.policy_dir)) != NULL)
-			add_dirs(lists[0], dirs, &nd, 16);
-	} else {
-		const char	*e;
-
-		if ((e = getenv("NBDBROKER_POLICY_DIR")) != NULL && *e) {
-			free(lists[1]);
-			if ((lists[1] = strdup(e)) != NULL)
-				add_dirs(lists[1], dirs, &nd, 16);
-		}
-		if ((e = getenv("NBDBROKER_SRC_POLICY_DIR")) != NULL && *e) {
-			free(lists[2]);
-			if ((lists[2] = strdup(e)) != NULL)
-				add_dirs(lists[2], dirs, &nd, 16);
-		}
-		if (nd == 0)
-			dirs[nd++] = SYSCONFDIR SANDBOX_POLICY_SUBDIR;
+			add_dirs(lists[0], dirs, &nd, max);
+		return nd;
 	}
+	if ((e = getenv("NBDBROKER_POLICY_DIR")) != NULL && *e) {
+		free(lists[1]);
+		if ((lists[1] = strdup(e)) != NULL)
+			add_dirs(lists[1], dirs, &nd, max);
+	}
+	if ((e = getenv("NBDBROKER_SRC_POLICY_DIR")) != NULL && *e) {
+		free(lists[2]);
+		if ((lists[2] = strdup(e)) != NULL)
+			add_dirs(lists[2], dirs, &nd, max);
+	}
+	if (nd == 0)
+		dirs[nd++] = SYSCONFDIR SANDBOX_POLICY_SUBDIR;
+	return nd;
+}
+
+/* Look for NAME.policy in every policy directory, then default.policy. */
+static char *
+find_policy(const char *name, char *tried, size_t triedlen)
+{
+	const char	*dirs[16];
+	const char	*names[2] = { name, "default" };
+	size_t		 nd, i, k;
+	char		 path[PATH_MAX];
+
+	nd = policy_dirs(dirs, 16);
 	tried[0] = '\0';
 	for (k = 0; k < 2; k++)
 		for (i = 0; i < nd; i++) {
@@ -543,4 +553,39 @@ sandbox_check(const char *file, char **args, size_t nargs)
 	policy_free(p);
 	free(plugin);
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/*
+ * The policy directories, in search order, colon-separated into buf:
+ * for --dump-config.
+ */
+void
+sandbox_policy_dirs(char *buf, size_t len)
+{
+	const char	*dirs[16];
+	size_t		 nd, i, used = 0;
+
+	nd = policy_dirs(dirs, 16);
+	buf[0] = '\0';
+	for (i = 0; i < nd && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%s",
+		    i > 0 ? ":" : "", dirs[i]);
+}
+
+/*
+ * The policy file the server would run the plugin under (--policy, or
+ * the one found for cfg->plugin_path), as a new string; NULL if there
+ * is none, with the paths tried in tried.  Loads nothing: for
+ * `nbdbroker PLUGIN --help`.
+ */
+char *
+sandbox_policy_find(char *tried, size_t triedlen)
+{
+	char	name[256];
+
+	tried[0] = '\0';
+	if (broker.cfg.policy_path != NULL)
+		return strdup(broker.cfg.policy_path);
+	policy_name(name, sizeof(name));
+	return find_policy(name, tried, triedlen);
 }

@@ -171,8 +171,9 @@ expect_start_failure() {
 		return 1
 	fi
 	bpid=$(sed -n 's/^nbdbroker\[\([0-9]*\)\].*/\1/p' "$err" | head -1)
-	if [ -n "$bpid" ] &&
-	    pgrep -f -- "--broker-pid $bpid\$" >/dev/null; then
+	# A worker shows "(broker PID)" once it has loaded the plugin.
+	if [ -n "$bpid" ] && pgrep -f -- \
+	    "(--broker-pid $bpid|\\(broker $bpid\\))\$" >/dev/null; then
 		echo "$0: nbdbroker $*: left worker(s) of $bpid running" >&2
 		return 1
 	fi

@@ -6,6 +6,11 @@
  * stdout; the broker has already split the parameters.  Runs without
  * the RPC socket, the arenas or the sandbox, in the user's terminal,
  * like nbdkit --dump-plugin.
+ *
+ * With --show=help or --show=version (`nbdbroker PLUGIN --help`,
+ * `--version`), only loads the plugin and prints its help (description
+ * and .config_help) or its name and version: strings the plugin
+ * declares, so none of its callbacks runs.
  */
 #include <config.h>
 
@@ -55,6 +60,34 @@ free_params(Nbdbroker__Rpc__Param **v, size_t n)
 	free(v);
 }
 
+/* --show=help: the plugin's name, path, description and parameters. */
+static void
+show_help(void)
+{
+	const struct nbdbroker_plugin	*p = &host.p;
+
+	printf("\nPlugin %s (%s%s):\n", p->name, host.path, host.nbdkit ?
+	    ", an nbdkit plugin" : "");
+	if (p->description != NULL && *p->description != '\0')
+		printf("%s\n", p->description);
+	if (p->config_help != NULL && *p->config_help != '\0')
+		printf("%s\n", p->config_help);
+	else
+		printf("(the plugin describes no parameters)\n");
+}
+
+/* --show=version: NAME VERSION, or NAME alone if it declares none. */
+static void
+show_version(void)
+{
+	const struct nbdbroker_plugin	*p = &host.p;
+
+	if (p->version != NULL && *p->version != '\0')
+		printf("%s %s\n", p->name, p->version);
+	else
+		printf("%s\n", p->name);
+}
+
 int
 dump_main(int argc, char **argv)
 {
@@ -63,10 +96,11 @@ dump_main(int argc, char **argv)
 		{ "debug-flag", required_argument, NULL, 'D' },
 		{ "param", required_argument, NULL, 'p' },
 		{ "bare", required_argument, NULL, 'b' },
+		{ "show", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	Nbdbroker__Rpc__Config		 cfg = NBDBROKER__RPC__CONFIG__INIT;
-	const char			*path = NULL;
+	const char			*path = NULL, *show = NULL;
 	char				 err[1024];
 	int				 c, r = 0;
 
@@ -85,11 +119,15 @@ dump_main(int argc, char **argv)
 			add_param(&cfg.params, &cfg.n_params, optarg,
 			    c == 'p');
 			break;
+		case 's':
+			show = optarg;
+			break;
 		default:
 			return 2;
 		}
 	}
-	if (path == NULL || optind != argc) {
+	if (path == NULL || optind != argc || (show != NULL &&
+	    strcmp(show, "help") != 0 && strcmp(show, "version") != 0)) {
 		fprintf(stderr, "nbdbroker-worker --dump-plugin is run by "
 		    "nbdbroker --dump-plugin\n");
 		return 2;
@@ -97,10 +135,15 @@ dump_main(int argc, char **argv)
 	if (host_load(path, -1, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		r = 1;
-	} else if (host_dump(&cfg) == -1)
+	} else if (show == NULL && host_dump(&cfg) == -1)
 		r = 1;
-	else
+	else {
+		if (show != NULL && strcmp(show, "help") == 0)
+			show_help();
+		else if (show != NULL)
+			show_version();
 		host_unload();
+	}
 	free_params(cfg.params, cfg.n_params);
 	free_params(cfg.debug_flags, cfg.n_debug_flags);
 	return r;

@@ -110,6 +110,7 @@ main(int argc, char **argv)
 		return dump_main(argc, argv);	/* nbdbroker --dump-plugin */
 
 	log_init("nbdbroker-worker", LOG_DEST_STDERR, 0);
+	title_init(argc, argv);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -166,6 +167,9 @@ main(int argc, char **argv)
 	    host_data_init(err, sizeof(err)) == -1)
 		fail_startup("load", err);
 	close(plugin_fd);
+	/* In ps: which plugin, for which broker (the name is checked). */
+	title_set("nbdbroker-worker: %s (broker %d)", host.p.name,
+	    (int)(broker != 0 ? broker : getppid()));
 	if (host_configure(cfg, &stage) == -1)
 		fail_startup(stage, rpc_last_error());
 	/* Sandbox stage 2: what serving requests needs. */

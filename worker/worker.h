@@ -106,6 +106,10 @@ void	abi_prepare_env(void);
 /* plugin-load.c */
 int	host_load(const char *path, int fd, char *err, size_t errlen);
 
+/* title.c */
+void	title_init(int argc, char **argv);
+void	title_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* rpc-server.c */
 int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
 int	rpc_recv_one(RpcEnvelope **envp);	/* before serving starts */
