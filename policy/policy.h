@@ -112,13 +112,20 @@ struct policy_syscall {
 	const char	*kill_via;
 };
 
-/* One [filesystem] rule. */
+/*
+ * One [filesystem] rule.  The resolver records which file or directory
+ * the (real, symlink-free) path named when the broker loaded the
+ * policy; every worker grants the rule only to that same object, so
+ * nobody can swap what a rule reaches between worker starts.
+ */
 struct policy_path {
 	char		*path;		/* absolute after resolve */
 	char		*param;		/* "${NAME}" reference, or NULL */
 	unsigned	 access;	/* POLICY_ACCESS_* */
 	bool		 startup_only;
 	bool		 optional;	/* built in: skipped if missing */
+	uint64_t	 dev;		/* st_dev after resolve */
+	uint64_t	 ino;		/* st_ino after resolve; 0: none */
 	int		 line;		/* 0: built in */
 	const char	*why;		/* built in: what needs it; static */
 };

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -459,6 +460,66 @@ START_TEST(test_parse_good)
 	free(wire);
 	policy_free(q);
 	policy_free(p);
+}
+END_TEST
+
+/*
+ * Paths are pinned to the file they name when the policy is resolved,
+ * through links, and the worker gets the pin: a link is resolved to
+ * its target, the device and inode are the target's.
+ */
+START_TEST(test_paths_pinned)
+{
+	static const char	 text[] = F "[filesystem]\nread = ${file}\n";
+	char			 dir[] = "/tmp/check-policy.XXXXXX";
+	char			 file[64], link[64], err[1024];
+	struct policy_param	 pa = { "file", link };
+	struct policy_env	 env = { 0 };
+	struct policy		*p, *q;
+	struct stat		 st;
+	uint8_t			*wire;
+	size_t			 len, i;
+	int			 fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/disk.img", dir);
+	snprintf(link, sizeof(link), "%s/link.img", dir);
+	ck_assert_int_ge(fd = open(file, O_CREAT | O_WRONLY, 0600), 0);
+	close(fd);
+	ck_assert_int_eq(symlink(file, link), 0);
+	ck_assert_int_eq(stat(file, &st), 0);
+
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.params = &pa;
+	env.nparams = 1;
+	env.cwd = "/";
+	ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_str_eq(p->paths[0].path, file);
+	ck_assert_uint_eq(p->paths[0].dev, st.st_dev);
+	ck_assert_uint_eq(p->paths[0].ino, st.st_ino);
+	/* Built-in paths are real and pinned too (/lib: /usr/lib). */
+	for (i = 0; i < p->npaths; i++) {
+		ck_assert_uint_ne(p->paths[i].ino, 0);
+		ck_assert_int_eq(lstat(p->paths[i].path, &st), 0);
+		ck_assert(!S_ISLNK(st.st_mode));
+	}
+	ck_assert_int_eq(policy_encode(p, &wire, &len), 0);
+	q = policy_decode(wire, len, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	ck_assert_uint_eq(q->npaths, p->npaths);
+	for (i = 0; i < p->npaths; i++) {
+		ck_assert_uint_eq(q->paths[i].dev, p->paths[i].dev);
+		ck_assert_uint_eq(q->paths[i].ino, p->paths[i].ino);
+	}
+	free(wire);
+	policy_free(q);
+	policy_free(p);
+	unlink(link);
+	unlink(file);
+	rmdir(dir);
 }
 END_TEST
 
@@ -911,6 +972,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_optional_reference);
 	tcase_add_test(tc, test_durability);
 	tcase_add_test(tc, test_groups_resolve);
+	tcase_add_test(tc, test_paths_pinned);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(sc, test_seccomp_default_errno);
