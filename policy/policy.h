@@ -85,7 +85,10 @@ enum policy_landlock {
 #define POLICY_ARG_SELF		0x08	/* tgkill: own pid; prlimit64: 0 */
 #define POLICY_ARG_SOCKET	0x10	/* socket: families [network] allows */
 #define POLICY_ARG_BLKIOCTL	0x20	/* ioctl: block device queries */
-#define POLICY_ARG_MASK		0x3f
+#define POLICY_ARG_FILTER	0x40	/* seccomp: the worker's own filter
+					   load (policy_seccomp_install) */
+#define POLICY_ARG_NOSECCOMP	0x80	/* prctl: not PR_SET_SECCOMP */
+#define POLICY_ARG_MASK		0xff
 
 /* Path access (a [filesystem] rule). */
 #define POLICY_ACCESS_READ	0x1
@@ -244,5 +247,16 @@ struct policy	*policy_decode(const uint8_t *buf, size_t len, char *err,
 bool	 policy_seccomp_trivial(const struct policy *p);
 void	*policy_seccomp_build(const struct policy *p, enum policy_stage st,
 	    uint32_t trip, pid_t self, char *err, size_t errlen);
+/*
+ * The serving filter, loaded the one way the start-up filter lets a
+ * process add a filter (POLICY_ARG_FILTER): export the built filter
+ * (before any filter is loaded; returns a new program, free with
+ * free()), then install it with seccomp(SECCOMP_SET_MODE_FILTER,
+ * SECCOMP_FILTER_FLAG_TSYNC) from the compiled program.  install
+ * returns 0, or -1 with errno (ESRCH: a thread could not be synced,
+ * because it has a filter of its own).
+ */
+void	*policy_seccomp_export(void *ctx, char *err, size_t errlen);
+int	 policy_seccomp_install(const void *prog);
 
 #endif /* NBDBROKER_POLICY_H */

@@ -24,6 +24,8 @@ variant_text(uint32_t v)
 	case POLICY_ARG_SELF:		return "own process only";
 	case POLICY_ARG_SOCKET:		return "families per [network]";
 	case POLICY_ARG_BLKIOCTL:	return "block device queries";
+	case POLICY_ARG_FILTER:		return "the worker's own filter";
+	case POLICY_ARG_NOSECCOMP:	return "not PR_SET_SECCOMP";
 	default:			return "?";
 	}
 }
@@ -120,9 +122,12 @@ origin_text(const struct policy_syscall *s, char *buf, size_t len)
 		    "");
 	else if (s->allow_via != NULL)
 		snprintf(a, sizeof(a), "%s", s->allow_via);
-	if (s->kill)
+	if (s->kill && s->kill_line > 0)
 		snprintf(k, sizeof(k), "kill: line %d%s%s", s->kill_line,
 		    s->kill_via ? ": " : "", s->kill_via ? s->kill_via : "");
+	else if (s->kill)
+		snprintf(k, sizeof(k), "kill: %s", s->kill_via ? s->kill_via :
+		    "built in");
 	snprintf(buf, len, "%s%s%s", a, a[0] && k[0] ? "; " : "", k);
 }
 

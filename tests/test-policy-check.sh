@@ -35,6 +35,9 @@ for p in default memory null pattern file nbdkit-data nbdkit-file nbdkit-full \
 done
 grep -Eq "^  openat +allow +allow +" "$d/nbdkit-file.out"
 grep -qx "limit memory: 512M (RLIMIT_DATA)" "$d/default.out"
+# A plugin never stacks a seccomp filter of its own.
+grep -Eq "^  seccomp +allow \(the worker's own filter\); others: kill +errno ENOSYS \(the worker's own filter\); others: kill +@worker-startup; kill: @worker-startup$" \
+    "$d/default.out"
 grep -qx "limit open-files: 64 (RLIMIT_NOFILE)" "$d/default.out"
 grep -qx "limit cpu-seconds: unlimited" "$d/default.out"
 grep -Eq "^  read +allow +allow +line [0-9]+: @basic-io$" "$d/default.out"

@@ -118,6 +118,7 @@ int	sandbox_stage2(char *err, size_t errlen);
 int	sandbox_seccomp_prepare(const struct policy *p, char *err,
 	    size_t errlen);
 int	sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen);
+bool	sandbox_seccomp_loaded(void);
 /* sandbox-landlock.c or sandbox-landlock-none.c */
 int	sandbox_landlock_prepare(const struct policy *p, char *err,
 	    size_t errlen);

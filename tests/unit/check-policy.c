@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/seccomp.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -150,6 +152,9 @@ static const struct {
 	    "not a number from 0 to 100" },
 	{ F "[restart]\nbackoff = 1s\n", "t.policy:3: unknown setting "
 	    "'backoff' in [restart] (request-timeout, replays, intensity)" },
+	{ F "[syscalls]\nstartup-allow = seccomp\n", "t.policy:3: 'seccomp' "
+	    "cannot be allowed: a filter of the plugin's own could hide the "
+	    "policy's tripwires (the worker loads its filters itself)" },
 };
 
 START_TEST(test_parse_errors)
@@ -277,7 +282,8 @@ static const struct {
 	  { { "read", ANY, ANY, NO }, { "openat", ANY, 0, NO },
 	    { "clone", POLICY_ARG_THREAD, POLICY_ARG_THREAD, NO },
 	    { "mmap", ANY, POLICY_ARG_NOEXEC, NO },
-	    { "seccomp", ANY, 0, NO }, { "mount", 0, 0, NO } },
+	    { "seccomp", POLICY_ARG_FILTER, 0, YES },
+	    { "mount", 0, 0, NO } },
 	  { { NULL, 0, false } } },
 	/* 1: DESIGN.md's example, with log mode and other values. */
 	{ F "mode = log\nisolation = connection   # per tenant\n"
@@ -710,14 +716,35 @@ compiled(const char *text)
 	return p;
 }
 
+/*
+ * Load the filter of stage st as the worker does: the start-up filter
+ * with libseccomp, after exporting the serving filter (which needs a
+ * memfd); the serving filter with policy_seccomp_install(), the one
+ * way the start-up filter lets a filter be added.
+ */
+static void	*serving_prog;
+
 static void
 load(const struct policy *p, enum policy_stage st)
 {
 	char	 err[1024];
 	void	*ctx;
 
-	ctx = policy_seccomp_build(p, st, SCMP_ACT_KILL_PROCESS, getpid(),
-	    err, sizeof(err));
+	if (st == POLICY_STAGE_SERVING) {
+		ck_assert_ptr_nonnull(serving_prog);
+		ck_assert_int_eq(policy_seccomp_install(serving_prog), 0);
+		free(serving_prog);
+		serving_prog = NULL;
+		return;
+	}
+	ctx = policy_seccomp_build(p, POLICY_STAGE_SERVING,
+	    SCMP_ACT_KILL_PROCESS, getpid(), err, sizeof(err));
+	ck_assert_msg(ctx != NULL, "%s", err);
+	serving_prog = policy_seccomp_export(ctx, err, sizeof(err));
+	ck_assert_msg(serving_prog != NULL, "%s", err);
+	seccomp_release(ctx);
+	ctx = policy_seccomp_build(p, POLICY_STAGE_STARTUP,
+	    SCMP_ACT_KILL_PROCESS, getpid(), err, sizeof(err));
 	ck_assert_msg(ctx != NULL, "%s", err);
 	ck_assert_int_eq(seccomp_load(ctx), 0);
 	seccomp_release(ctx);
@@ -952,6 +979,69 @@ START_TEST(test_seccomp_socket_families)
 }
 END_TEST
 
+
+/*
+ * A plugin cannot stack a filter of its own: prctl(PR_SET_SECCOMP)
+ * trips even where the policy allows prctl, whatever the upper half of
+ * the register says; other prctl options work.
+ */
+#define PRCTL F "[syscalls]\nallow = prctl\nkill = @mount\n"
+
+START_TEST(test_seccomp_prctl_set_seccomp)
+{
+	struct policy	*p = compiled(PRCTL);
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	ck_assert_int_eq(prctl(PR_SET_NAME, "check", 0, 0, 0), 0);
+	syscall(SYS_prctl, (1UL << 32) | PR_SET_SECCOMP, SECCOMP_MODE_STRICT,
+	    0, 0, 0);
+	ck_abort_msg("prctl(PR_SET_SECCOMP) was not a tripwire");
+}
+END_TEST
+
+/* seccomp(2) in any form but the worker's own trips at start-up. */
+START_TEST(test_seccomp_plugin_filter)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	syscall(SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, NULL);
+	ck_abort_msg("seccomp(SECCOMP_SET_MODE_STRICT) was not a tripwire");
+}
+END_TEST
+
+START_TEST(test_seccomp_plugin_filter_flags)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	/* A bad program: harmless even if the filter let it through. */
+	syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NULL);
+	ck_abort_msg("seccomp without TSYNC was not a tripwire");
+}
+END_TEST
+
+/* While serving, even the worker's own form is denied. */
+static void
+child_seccomp_serving(void)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	errno = 0;
+	CHILD_ASSERT(syscall(SYS_seccomp, (long)SECCOMP_SET_MODE_FILTER,
+	    (long)SECCOMP_FILTER_FLAG_TSYNC, NULL) == -1);
+	CHILD_ASSERT(errno == EPERM);
+}
+
+START_TEST(test_seccomp_serving_denies_filters)
+{
+	sandboxed(child_seccomp_serving);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -990,6 +1080,12 @@ policy_suite(void)
 	    SIGSYS);
 	tcase_add_test(sc, test_seccomp_log_mode);
 	tcase_add_test(sc, test_seccomp_socket_families);
+	tcase_add_test_raise_signal(sc, test_seccomp_prctl_set_seccomp,
+	    SIGSYS);
+	tcase_add_test_raise_signal(sc, test_seccomp_plugin_filter, SIGSYS);
+	tcase_add_test_raise_signal(sc, test_seccomp_plugin_filter_flags,
+	    SIGSYS);
+	tcase_add_test(sc, test_seccomp_serving_denies_filters);
 	suite_add_tcase(s, sc);
 	return s;
 }
