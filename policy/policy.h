@@ -13,7 +13,8 @@
  *           then applies Landlock, namespaces, rlimits and the user
  *           switch itself (worker/sandbox*.c).
  * The parser never touches the system; the resolver reads the user
- * database and the file system (realpath) and runs in the broker only.
+ * database and the file system (realpath, stat) and runs in the broker
+ * only; memory.c reads /proc and cgroup files for both.
  */
 #ifndef NBDBROKER_POLICY_H
 #define NBDBROKER_POLICY_H
@@ -163,9 +164,17 @@ struct policy {
 	unsigned		 net;		/* POLICY_NET_* */
 	uint16_t		*ports;
 	size_t			 nports;
-	/* [limits]; 0: unlimited */
-	uint64_t		 memory;	/* bytes, RLIMIT_DATA */
+	/*
+	 * [limits]; 0: unlimited.  memory bounds private memory
+	 * (RLIMIT_DATA) and, with what the worker itself needs on top
+	 * (memory.c), every page the worker can touch: a memory cgroup
+	 * of its own, else RLIMIT_AS.
+	 */
+	uint64_t		 memory;	/* bytes */
 	char			*memory_param;	/* memory = ${NAME} + memory */
+	const char		*memory_how;	/* for policy_print: how the
+						   broker enforces it; NULL:
+						   unknown (not on the wire) */
 	uint64_t		 open_files;	/* RLIMIT_NOFILE */
 	uint64_t		 cpu_seconds;	/* RLIMIT_CPU */
 	/* [restart]: for the supervisor */
@@ -226,6 +235,25 @@ int	policy_resolve(struct policy *p, const struct policy_env *env,
 	    char *err, size_t errlen);
 const struct policy_path *policy_path_find(const struct policy *p,
 	    const char *param);
+
+/*
+ * memory.c: what [limits] memory counts on this system.  Both sides
+ * use it: the broker to size and create each worker's memory cgroup,
+ * the worker to recognize one, or to size RLIMIT_AS instead.
+ */
+/* What a worker may need beyond memory, its arenas and its stacks. */
+#define POLICY_MEMORY_SLACK	(UINT64_C(64) << 20)
+
+/* Where a process's memory controller is. */
+struct policy_cgroup {
+	int		 version;	/* 1 or 2 */
+	char		 dir[4096];	/* the process's cgroup directory */
+};
+int	 policy_cgroup_find(const char *proc_cgroup, const char *mountinfo,
+	    struct policy_cgroup *cg, char *err, size_t errlen);
+uint64_t policy_memory_cgroup_limit(uint64_t memory, uint64_t arena_bytes);
+int	 policy_cgroup_read(const char *dir, const char *file, uint64_t *v);
+bool	 policy_allows_memfd(const struct policy *p);
 
 /* print.c */
 void	policy_print(const struct policy *p, FILE *fp);

@@ -220,6 +220,43 @@ print_network(const struct policy *p, FILE *fp)
 	fprintf(fp, "\n");
 }
 
+/*
+ * [limits] memory: private memory is RLIMIT_DATA; everything the
+ * worker can touch (shared mappings, memfd) is the broker's memory
+ * cgroup for the worker, or RLIMIT_AS, each with what the worker
+ * itself needs on top (memory.c).  memory_how says which, when the
+ * broker knows.
+ */
+static void
+print_memory(const struct policy *p, FILE *fp)
+{
+	char	buf[64], slack[32];
+
+	size_text(p->memory, buf, sizeof(buf));
+	if (p->memory == 0 && p->memory_param == NULL) {
+		fprintf(fp, "limit memory: unlimited\n");
+		return;
+	}
+	if (p->memory_param != NULL)
+		fprintf(fp, "limit memory: ${%s} + %s\n", p->memory_param,
+		    buf);
+	else
+		fprintf(fp, "limit memory: %s\n", buf);
+	if (p->mode == POLICY_MODE_LOG)
+		fprintf(fp, "  (mode = log: not enforced)\n");
+	size_text(POLICY_MEMORY_SLACK, slack, sizeof(slack));
+	fprintf(fp, "  private memory: RLIMIT_DATA, the limit itself\n");
+	fprintf(fp, "  all memory (shared mappings, memfd too): %s\n",
+	    p->memory_how != NULL ? p->memory_how : "a memory cgroup per "
+	    "worker where the broker can create one, else RLIMIT_AS");
+	fprintf(fp, "    cgroup: the limit + both payload arenas + %s\n",
+	    slack);
+	fprintf(fp, "    RLIMIT_AS: the limit + the worker's address space "
+	    "at start + its threads' stacks + %s%s\n", slack,
+	    policy_allows_memfd(p) ? "; cannot count memfd_create's "
+	    "memory: the worker fails without a cgroup" : "");
+}
+
 void
 policy_print(const struct policy *p, FILE *fp)
 {
@@ -272,12 +309,7 @@ policy_print(const struct policy *p, FILE *fp)
 	print_paths(p, fp);
 	print_network(p, fp);
 
-	size_text(p->memory, buf, sizeof(buf));
-	if (p->memory_param != NULL)
-		fprintf(fp, "limit memory: ${%s} + %s (RLIMIT_DATA)\n",
-		    p->memory_param, buf);
-	else
-		fprintf(fp, "limit memory: %s (RLIMIT_DATA)\n", buf);
+	print_memory(p, fp);
 	if (p->open_files)
 		fprintf(fp, "limit open-files: %" PRIu64 " (RLIMIT_NOFILE)\n",
 		    p->open_files);

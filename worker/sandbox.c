@@ -3,8 +3,8 @@
  * Applying the admin's policy to this worker, in two stages.
  *
  * Stage 1, before the plugin is dlopened (its constructors are
- * untrusted too): rlimits; both Landlock rulesets and both seccomp
- * filters are prepared; a private network namespace
+ * untrusted too): rlimits (sandbox-limits.c); both Landlock rulesets
+ * and both seccomp filters are prepared; a private network namespace
  * (inside a new user namespace when not root); the switch to the
  * policy's user when root; no_new_privs; the start-up Landlock domain;
  * the start-up seccomp filter, whose listener goes to the broker.
@@ -60,7 +60,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -94,43 +93,6 @@ serr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 	errno = saved;
 	return -1;
-}
-
-static int
-set_limit(int res, const char *name, uint64_t v, char *err, size_t errlen)
-{
-	struct rlimit	rl;
-
-	rl.rlim_cur = rl.rlim_max = v;
-	if (setrlimit(res, &rl) == -1)
-		return serr(err, errlen, "setrlimit %s %" PRIu64 ": %s", name,
-		    v, strerror(errno));
-	return 0;
-}
-
-static int
-apply_limits(char *err, size_t errlen)
-{
-	if (set_limit(RLIMIT_CORE, "RLIMIT_CORE", 0, err, errlen) == -1)
-		return -1;
-	/* Learning: nothing is denied, not even memory (nor can sanitizer
-	 * runtimes, which reserve huge shadow mappings, live under it). */
-	if (pol->mode == POLICY_MODE_LOG) {
-		if (pol->memory || pol->open_files || pol->cpu_seconds)
-			log_warn("sandbox: mode = log: [limits] are not "
-			    "enforced");
-		return 0;
-	}
-	if (pol->memory && set_limit(RLIMIT_DATA, "RLIMIT_DATA",
-	    pol->memory, err, errlen) == -1)
-		return -1;
-	if (pol->open_files && set_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE",
-	    pol->open_files, err, errlen) == -1)
-		return -1;
-	if (pol->cpu_seconds && set_limit(RLIMIT_CPU, "RLIMIT_CPU",
-	    pol->cpu_seconds, err, errlen) == -1)
-		return -1;
-	return 0;
 }
 
 static int
@@ -401,11 +363,13 @@ serving_uses_paths(void)
 
 /*
  * Stage 1.  wire is Config.policy; plugin_path the .so about to be
- * loaded.  Returns 0, or -1 with err set (the worker must then fail).
+ * loaded; threads the worker's pool size (Config.threads; 0: the
+ * default), whose stacks RLIMIT_AS must leave room for.  Returns 0, or
+ * -1 with err set (the worker must then fail).
  */
 int
 sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
-    pid_t broker, char *err, size_t errlen)
+    pid_t broker, unsigned threads, char *err, size_t errlen)
 {
 	bool	userns;
 
@@ -419,7 +383,7 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 		log_warn("sandbox: policy %s: mode = log: nothing is denied; "
 		    "the kernel logs each syscall the policy would deny "
 		    "(dmesg: \"audit: type=1326\")", pol->file);
-	if (apply_limits(err, errlen) == -1 ||
+	if (sandbox_limits_apply(pol, threads, err, errlen) == -1 ||
 	    sandbox_seccomp_prepare(pol, err, errlen) == -1 ||
 	    sandbox_landlock_prepare(pol, err, errlen) == -1 ||
 	    isolate_network(&userns, err, errlen) == -1 ||
@@ -434,8 +398,9 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 	    sandbox_seccomp_enter(POLICY_STAGE_STARTUP, err, errlen) == -1)
 		return -1;
 	log_debug("sandbox: start-up stage in force (policy %s, Landlock "
-	    "ABI %d%s)", pol->file, sandbox_landlock_abi(),
-	    sandbox_landlock_active() ? "" : ", not used");
+	    "ABI %d%s, %s)", pol->file, sandbox_landlock_abi(),
+	    sandbox_landlock_active() ? "" : ", not used",
+	    sandbox_limits_describe());
 	return 0;
 }
 

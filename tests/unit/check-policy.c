@@ -529,6 +529,110 @@ START_TEST(test_paths_pinned)
 }
 END_TEST
 
+/* Write text to dir/name; returns the path in a static buffer. */
+static const char *
+write_tmp(const char *dir, const char *name, const char *text)
+{
+	static char	path[2][256];
+	static int	k;
+	FILE		*fp;
+
+	k = !k;
+	snprintf(path[k], sizeof(path[k]), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(fp = fopen(path[k], "w"));
+	fputs(text, fp);
+	fclose(fp);
+	return path[k];
+}
+
+static const struct {
+	const char	*cgroup;	/* /proc/self/cgroup */
+	const char	*mountinfo;
+	int		 version;	/* 0: not found */
+	const char	*dir;		/* or the error */
+} cgroups[] = {
+	/* v1 memory controller, mounted at its root. */
+	{ "4:memory:/a/b\n0::/\n",
+	  "30 1 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+	  "31 1 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+	  1, "/sys/fs/cgroup/memory/a/b" },
+	/* v1, controllers joined; optional fields; a bind of a subtree. */
+	{ "5:cpu,memory:/a/b/c\n",
+	  "30 1 0:26 /a /mnt/mem\\040x rw shared:7 master:2 - cgroup cg "
+	  "rw,cpu,memory\n", 1, "/mnt/mem x/b/c" },
+	/* v2 only. */
+	{ "0::/system.slice/nbd.service\n",
+	  "28 1 0:25 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+	  2, "/sys/fs/cgroup/system.slice/nbd.service" },
+	/* The root cgroup. */
+	{ "0::/\n", "28 1 0:25 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+	  2, "/sys/fs/cgroup" },
+	/* memoryx is not memory; a mount that does not show the path. */
+	{ "4:memoryx:/a\n", "", 0, "names no memory cgroup" },
+	{ "4:memory:/a\n",
+	  "30 1 0:26 /b /m rw - cgroup cgroup rw,memory\n", 0,
+	  "the memory cgroup /a is not mounted here" },
+};
+
+START_TEST(test_cgroup_find)
+{
+	char			 dir[] = "/tmp/check-policy.XXXXXX", err[512];
+	struct policy_cgroup	 cg;
+	const char		*pc, *mi;
+	int			 r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pc = write_tmp(dir, "cgroup", cgroups[_i].cgroup);
+	mi = write_tmp(dir, "mountinfo", cgroups[_i].mountinfo);
+	err[0] = '\0';
+	r = policy_cgroup_find(pc, mi, &cg, err, sizeof(err));
+	if (cgroups[_i].version == 0) {
+		ck_assert_int_eq(r, -1);
+		ck_assert_msg(strstr(err, cgroups[_i].dir) != NULL, "%s", err);
+	} else {
+		ck_assert_msg(r == 0, "%s", err);
+		ck_assert_int_eq(cg.version, cgroups[_i].version);
+		ck_assert_str_eq(cg.dir, cgroups[_i].dir);
+	}
+	unlink(pc);
+	unlink(mi);
+	rmdir(dir);
+}
+END_TEST
+
+/* What memory = counts, and who may make a memfd. */
+START_TEST(test_memory)
+{
+	static const struct {
+		const char	*text;
+		bool		 memfd;
+	} m[] = {
+		{ F, false },
+		{ F "[syscalls]\nallow = memfd_create\n", true },
+		{ F "[syscalls]\nstartup-allow = memfd_create\n", true },
+		{ F "[syscalls]\ndefault = allow\n", true },
+		{ F "[syscalls]\ndefault = allow\nkill = memfd_create\n",
+		  false },
+	};
+	struct policy	*p;
+	char		 err[512];
+	size_t		 i;
+
+	ck_assert_uint_eq(policy_memory_cgroup_limit(256 << 20, 128 << 20),
+	    (uint64_t)448 << 20);
+	ck_assert_uint_eq(policy_memory_cgroup_limit(UINT64_MAX - 1, 2),
+	    UINT64_MAX);
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		p = policy_parse_buf("t.policy", m[i].text, strlen(m[i].text),
+		    err, sizeof(err));
+		ck_assert_msg(p != NULL, "%s", err);
+		ck_assert_msg(policy_allows_memfd(p) == m[i].memfd, "%s",
+		    m[i].text);
+		policy_free(p);
+	}
+}
+END_TEST
+
 START_TEST(test_decode_rejects)
 {
 	static const uint8_t	junk[] = { 0xff, 0xff, 0xff };
@@ -1063,6 +1167,9 @@ policy_suite(void)
 	tcase_add_test(tc, test_durability);
 	tcase_add_test(tc, test_groups_resolve);
 	tcase_add_test(tc, test_paths_pinned);
+	tcase_add_loop_test(tc, test_cgroup_find, 0,
+	    sizeof(cgroups) / sizeof(cgroups[0]));
+	tcase_add_test(tc, test_memory);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(sc, test_seccomp_default_errno);
