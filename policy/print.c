@@ -183,8 +183,8 @@ print_paths(const struct policy *p, FILE *fp)
 			snprintf(from, sizeof(from), "%s", pp->why ? pp->why :
 			    "built in");
 		fprintf(fp, "  path %-10s %-40s %-13s %s\n",
-		    acc[pp->access & 3], pp->path ? pp->path : pp->param, pp->startup_only ?
-		    "start-up only" : "always", from);
+		    acc[pp->access & 3], pp->path ? pp->path : pp->param,
+		    pp->startup_only ? "start-up only" : "always", from);
 		if (!pp->startup_only)
 			serving = true;
 	}

@@ -194,7 +194,8 @@ variant(struct build *b, uint32_t action, const struct policy_syscall *s,
 			return -1;
 		for (lo = PR_SET_SECCOMP + 1; lo <= UINT32_MAX; lo += span) {
 			/* The largest aligned block that starts at lo. */
-			for (span = 1; (lo & span) == 0 && span < lo; span <<= 1)
+			for (span = 1; (lo & span) == 0 && span < lo;
+			    span <<= 1)
 				;
 			c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, ~(span - 1), lo);
 			if (rule(b, action, s, 1, c) == -1)
