@@ -57,6 +57,7 @@ static struct {
 	bool		 probed;
 	bool		 usable;
 	bool		 setup;		/* v2: the broker is in its leaf */
+	bool		 cleaned;	/* stale cgroups removed */
 	int		 version;
 	char		 parent[CG_PATH_MAX];	/* workers' cgroups go here */
 	char		 why[768];	/* cgroup_describe() */
@@ -238,8 +239,6 @@ cg_probe(bool setup)
 	    "%.400s (cgroup v%d%s)", cg.parent, cg.version, cg.version ==
 	    2 && !cg.setup && !setup ? "; the broker moves into a leaf of "
 	    "its own to enable it" : "");
-	if (setup)
-		cg_remove_stale();
 }
 
 /*
@@ -281,6 +280,10 @@ cgroup_worker_attach(pid_t pid, const struct policy *p, uint64_t arena_bytes,
 	if (!cg.usable) {
 		snprintf(desc, desclen, "%s", cg.why);
 		return 0;
+	}
+	if (!cg.cleaned) {
+		cg.cleaned = true;
+		cg_remove_stale();
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		snprintf(desc, desclen, "cgroup: out of memory");

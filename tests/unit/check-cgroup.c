@@ -4,7 +4,7 @@
  * the broker puts in a memory cgroup of its own cannot touch more
  * shared memory than the limit allows (the kernel kills it, and the
  * release says so), can touch less, and its cgroup is gone once it is
- * released.  Real cgroups: where the broker cannot make them here (not
+ * released; those of dead brokers are removed.  Real cgroups: where the broker cannot make them here (not
  * root, no memory controller), the test is skipped.
  */
 #include <config.h>
@@ -142,6 +142,38 @@ START_TEST(test_under_the_limit_lives)
 }
 END_TEST
 
+/* The cgroups a broker that died left behind go at the next attach. */
+START_TEST(test_stale_removed)
+{
+	char		 parent[4096], stale[4200], desc[512], *p;
+	struct stat	 sb;
+	pid_t		 dead, pid;
+	int		 go, st;
+
+	/* "a memory cgroup per worker under DIR (cgroup vN...)" */
+	snprintf(parent, sizeof(parent), "%s", cgroup_describe() + 33);
+	ck_assert_ptr_nonnull(p = strstr(parent, " (cgroup v"));
+	*p = '\0';
+	dead = fork();
+	ck_assert_int_ge(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(dead, &st, 0), dead);
+	snprintf(stale, sizeof(stale), "%s/nbdbroker-%d-worker-1", parent,
+	    (int)dead);
+	ck_assert_int_eq(mkdir(stale, 0755), 0);
+	pid = child_touching(1, &go);
+	ck_assert_int_eq(cgroup_worker_attach(pid, &pol64, 0, desc,
+	    sizeof(desc)), 0);
+	ck_assert_int_eq(stat(stale, &sb), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(write(go, "x", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	cgroup_worker_release(pid, NULL, 0);
+	close(go);
+}
+END_TEST
+
 START_TEST(test_no_limit_no_cgroup)
 {
 	char	desc[256];
@@ -174,6 +206,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_over_the_limit_is_killed);
 	tcase_add_test(tc, test_under_the_limit_lives);
+	tcase_add_test(tc, test_stale_removed);
 	tcase_add_test(tc, test_no_limit_no_cgroup);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
