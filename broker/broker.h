@@ -567,4 +567,19 @@ void	sandbox_stop(void);
 void	sandbox_policy_dirs(char *buf, size_t len);
 char	*sandbox_policy_find(char *tried, size_t triedlen);
 
+/*
+ * cgroup.c: a memory cgroup per worker, where the broker can make one
+ * (else the worker falls back to RLIMIT_AS by itself).  The spawn code
+ * calls cgroup_worker_attach() right after posix_spawn, before the
+ * worker's Config is queued, cgroup_worker_release() once the worker
+ * is reaped, and cgroup_stop() after the last worker was reaped at
+ * shutdown.
+ */
+struct policy;
+const char *cgroup_describe(void);
+int	cgroup_worker_attach(pid_t pid, const struct policy *p,
+	    uint64_t arena_bytes, char *desc, size_t desclen);
+void	cgroup_worker_release(pid_t pid, char *desc, size_t desclen);
+void	cgroup_stop(void);
+
 #endif /* NBDBROKER_BROKER_H */

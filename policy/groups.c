@@ -26,6 +26,7 @@
 #define SELF	POLICY_ARG_SELF
 #define SOCKET	POLICY_ARG_SOCKET
 #define BLKIOCTL POLICY_ARG_BLKIOCTL
+#define FILTER	POLICY_ARG_FILTER
 
 /*
  * @worker: what the worker itself needs in both stages (the RPC
@@ -56,11 +57,15 @@ static const struct policy_group_entry g_worker[] = {
  * handing the seccomp listener to the broker, entering the serving
  * Landlock domain, dropping the start-up capabilities, loading the
  * serving filter.  Allowed at start-up only; these can only take
- * rights away, and a policy may not make them tripwires.
+ * rights away, and a policy may not make them tripwires.  seccomp is
+ * allowed only in the one form the worker loads its serving filter
+ * with: any other is a tripwire (see parse.c, seccomp_guard), since a
+ * filter of the plugin's own could answer a tripwire with an errno
+ * before the broker's user notification.
  */
 static const struct policy_group_entry g_worker_startup[] = {
 	{ "sendmsg", ANY }, { "landlock_restrict_self", ANY },
-	{ "seccomp", ANY }, { "capset", ANY },
+	{ "seccomp", FILTER }, { "capset", ANY },
 	{ NULL, 0 }
 };
 

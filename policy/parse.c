@@ -725,7 +725,8 @@ static bool
 complementable(uint32_t arg)
 {
 	return arg == POLICY_ARG_THREAD || arg == POLICY_ARG_NOEXEC ||
-	    arg == POLICY_ARG_SELF;
+	    arg == POLICY_ARG_SELF || arg == POLICY_ARG_FILTER ||
+	    arg == POLICY_ARG_NOSECCOMP;
 }
 
 static bool
@@ -805,6 +806,50 @@ check_kill(struct parser *ps, int nr)
 }
 
 /*
+ * A plugin must never add a seccomp filter of its own: one that
+ * answers a tripwire with an errno outranks the broker's user
+ * notification, and the tripwire stays silent.  When the worker loads
+ * filters at all (filtered), every way to add one is a tripwire but
+ * the worker's own (seccomp: POLICY_ARG_FILTER), and prctl, if the
+ * policy or its default allows it, is allowed for every option but
+ * PR_SET_SECCOMP, which is a tripwire.
+ */
+static int
+seccomp_guard(struct parser *ps, bool filtered)
+{
+	int		 sc_nr = policy_syscall_nr("seccomp");
+	int		 pr_nr = policy_syscall_nr("prctl");
+	struct acc	*a;
+
+	if (sc_nr >= 0 && ps->acc[sc_nr].allow_line > 0)
+		return perr(ps, ps->acc[sc_nr].allow_line, "'seccomp' cannot "
+		    "be allowed: a filter of the plugin's own could hide the "
+		    "policy's tripwires (the worker loads its filters "
+		    "itself)");
+	if (!filtered)
+		return 0;
+	if (sc_nr >= 0 && !ps->acc[sc_nr].kill) {
+		ps->acc[sc_nr].kill = true;
+		ps->acc[sc_nr].kill_via = "@worker-startup";
+	}
+	if (pr_nr < 0 || ps->acc[pr_nr].kill)
+		return 0;
+	a = &ps->acc[pr_nr];
+	if (a->startup == 0 && ps->p->dflt != POLICY_DEFAULT_ALLOW)
+		return 0;	/* the default denies every prctl */
+	if (a->startup == 0) {
+		a->startup = a->serving = POLICY_ARG_ANY;
+		a->allow_via = "default allow";
+	}
+	a->startup = POLICY_ARG_NOSECCOMP;
+	if (a->serving != 0)
+		a->serving = POLICY_ARG_NOSECCOMP;
+	a->kill = true;
+	a->kill_via = "PR_SET_SECCOMP";
+	return 0;
+}
+
+/*
  * After the last line: add what the worker always needs, check
  * contradictions, and turn the accumulator into p->sc.
  */
@@ -815,6 +860,7 @@ finish(struct parser *ps)
 	size_t		 n = 0;
 	int		 nr, s_nr = policy_syscall_nr("socket");
 	int		 c_nr = policy_syscall_nr("connect");
+	bool		 filtered = p->dflt != POLICY_DEFAULT_ALLOW;
 
 	add_implicit(ps);
 	if (ps->net_line != 0 && p->net != POLICY_NET_NONE &&
@@ -824,8 +870,13 @@ finish(struct parser *ps)
 		    "[syscalls] allow has no socket and connect (add "
 		    "@network)");
 	for (nr = 0; nr < POLICY_MAX_NR; nr++)
-		if (ps->acc[nr].kill && check_kill(ps, nr) == -1)
-			return -1;
+		if (ps->acc[nr].kill) {
+			if (check_kill(ps, nr) == -1)
+				return -1;
+			filtered = true;
+		}
+	if (seccomp_guard(ps, filtered) == -1)
+		return -1;
 
 	for (nr = 0; nr < POLICY_MAX_NR; nr++)
 		if (ps->acc[nr].startup || ps->acc[nr].kill || is_enosys(nr))

@@ -13,7 +13,8 @@
  *           then applies Landlock, namespaces, rlimits and the user
  *           switch itself (worker/sandbox*.c).
  * The parser never touches the system; the resolver reads the user
- * database and the file system (realpath) and runs in the broker only.
+ * database and the file system (realpath, stat) and runs in the broker
+ * only; memory.c reads /proc and cgroup files for both.
  */
 #ifndef NBDBROKER_POLICY_H
 #define NBDBROKER_POLICY_H
@@ -85,7 +86,10 @@ enum policy_landlock {
 #define POLICY_ARG_SELF		0x08	/* tgkill: own pid; prlimit64: 0 */
 #define POLICY_ARG_SOCKET	0x10	/* socket: families [network] allows */
 #define POLICY_ARG_BLKIOCTL	0x20	/* ioctl: block device queries */
-#define POLICY_ARG_MASK		0x3f
+#define POLICY_ARG_FILTER	0x40	/* seccomp: the worker's own filter
+					   load (policy_seccomp_install) */
+#define POLICY_ARG_NOSECCOMP	0x80	/* prctl: not PR_SET_SECCOMP */
+#define POLICY_ARG_MASK		0xff
 
 /* Path access (a [filesystem] rule). */
 #define POLICY_ACCESS_READ	0x1
@@ -112,13 +116,20 @@ struct policy_syscall {
 	const char	*kill_via;
 };
 
-/* One [filesystem] rule. */
+/*
+ * One [filesystem] rule.  The resolver records which file or directory
+ * the (real, symlink-free) path named when the broker loaded the
+ * policy; every worker grants the rule only to that same object, so
+ * nobody can swap what a rule reaches between worker starts.
+ */
 struct policy_path {
 	char		*path;		/* absolute after resolve */
 	char		*param;		/* "${NAME}" reference, or NULL */
 	unsigned	 access;	/* POLICY_ACCESS_* */
 	bool		 startup_only;
 	bool		 optional;	/* built in: skipped if missing */
+	uint64_t	 dev;		/* st_dev after resolve */
+	uint64_t	 ino;		/* st_ino after resolve; 0: none */
 	int		 line;		/* 0: built in */
 	const char	*why;		/* built in: what needs it; static */
 };
@@ -153,9 +164,17 @@ struct policy {
 	unsigned		 net;		/* POLICY_NET_* */
 	uint16_t		*ports;
 	size_t			 nports;
-	/* [limits]; 0: unlimited */
-	uint64_t		 memory;	/* bytes, RLIMIT_DATA */
+	/*
+	 * [limits]; 0: unlimited.  memory bounds private memory
+	 * (RLIMIT_DATA) and, with what the worker itself needs on top
+	 * (memory.c), every page the worker can touch: a memory cgroup
+	 * of its own, else RLIMIT_AS.
+	 */
+	uint64_t		 memory;	/* bytes */
 	char			*memory_param;	/* memory = ${NAME} + memory */
+	const char		*memory_how;	/* for policy_print: how the
+						   broker enforces it; NULL:
+						   unknown (not on the wire) */
 	uint64_t		 open_files;	/* RLIMIT_NOFILE */
 	uint64_t		 cpu_seconds;	/* RLIMIT_CPU */
 	/* [restart]: for the supervisor */
@@ -216,6 +235,25 @@ int	policy_resolve(struct policy *p, const struct policy_env *env,
 const struct policy_path *policy_path_find(const struct policy *p,
 	    const char *param);
 
+/*
+ * memory.c: what [limits] memory counts on this system.  Both sides
+ * use it: the broker to size and create each worker's memory cgroup,
+ * the worker to recognize one, or to size RLIMIT_AS instead.
+ */
+/* What a worker may need beyond memory, its arenas and its stacks. */
+#define POLICY_MEMORY_SLACK	(UINT64_C(64) << 20)
+
+/* Where a process's memory controller is. */
+struct policy_cgroup {
+	int		 version;	/* 1 or 2 */
+	char		 dir[4096];	/* the process's cgroup directory */
+};
+int	 policy_cgroup_find(const char *proc_cgroup, const char *mountinfo,
+	    struct policy_cgroup *cg, char *err, size_t errlen);
+uint64_t policy_memory_cgroup_limit(uint64_t memory, uint64_t arena_bytes);
+int	 policy_cgroup_read(const char *dir, const char *file, uint64_t *v);
+bool	 policy_allows_memfd(const struct policy *p);
+
 /* print.c */
 void	policy_print(const struct policy *p, FILE *fp);
 const char *policy_syscall_name(const struct policy *p, int nr);
@@ -236,5 +274,16 @@ struct policy	*policy_decode(const uint8_t *buf, size_t len, char *err,
 bool	 policy_seccomp_trivial(const struct policy *p);
 void	*policy_seccomp_build(const struct policy *p, enum policy_stage st,
 	    uint32_t trip, pid_t self, char *err, size_t errlen);
+/*
+ * The serving filter, loaded the one way the start-up filter lets a
+ * process add a filter (POLICY_ARG_FILTER): export the built filter
+ * (before any filter is loaded; returns a new program, free with
+ * free()), then install it with seccomp(SECCOMP_SET_MODE_FILTER,
+ * SECCOMP_FILTER_FLAG_TSYNC) from the compiled program.  install
+ * returns 0, or -1 with errno (ESRCH: a thread could not be synced,
+ * because it has a filter of its own).
+ */
+void	*policy_seccomp_export(void *ctx, char *err, size_t errlen);
+int	 policy_seccomp_install(const void *prog);
 
 #endif /* NBDBROKER_POLICY_H */

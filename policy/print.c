@@ -24,6 +24,8 @@ variant_text(uint32_t v)
 	case POLICY_ARG_SELF:		return "own process only";
 	case POLICY_ARG_SOCKET:		return "families per [network]";
 	case POLICY_ARG_BLKIOCTL:	return "block device queries";
+	case POLICY_ARG_FILTER:		return "the worker's own filter";
+	case POLICY_ARG_NOSECCOMP:	return "not PR_SET_SECCOMP";
 	default:			return "?";
 	}
 }
@@ -120,9 +122,12 @@ origin_text(const struct policy_syscall *s, char *buf, size_t len)
 		    "");
 	else if (s->allow_via != NULL)
 		snprintf(a, sizeof(a), "%s", s->allow_via);
-	if (s->kill)
+	if (s->kill && s->kill_line > 0)
 		snprintf(k, sizeof(k), "kill: line %d%s%s", s->kill_line,
 		    s->kill_via ? ": " : "", s->kill_via ? s->kill_via : "");
+	else if (s->kill)
+		snprintf(k, sizeof(k), "kill: %s", s->kill_via ? s->kill_via :
+		    "built in");
 	snprintf(buf, len, "%s%s%s", a, a[0] && k[0] ? "; " : "", k);
 }
 
@@ -178,8 +183,8 @@ print_paths(const struct policy *p, FILE *fp)
 			snprintf(from, sizeof(from), "%s", pp->why ? pp->why :
 			    "built in");
 		fprintf(fp, "  path %-10s %-40s %-13s %s\n",
-		    acc[pp->access & 3], pp->path ? pp->path : pp->param, pp->startup_only ?
-		    "start-up only" : "always", from);
+		    acc[pp->access & 3], pp->path ? pp->path : pp->param,
+		    pp->startup_only ? "start-up only" : "always", from);
 		if (!pp->startup_only)
 			serving = true;
 	}
@@ -213,6 +218,43 @@ print_network(const struct policy *p, FILE *fp)
 		fprintf(fp, ")");
 	}
 	fprintf(fp, "\n");
+}
+
+/*
+ * [limits] memory: private memory is RLIMIT_DATA; everything the
+ * worker can touch (shared mappings, memfd) is the broker's memory
+ * cgroup for the worker, or RLIMIT_AS, each with what the worker
+ * itself needs on top (memory.c).  memory_how says which, when the
+ * broker knows.
+ */
+static void
+print_memory(const struct policy *p, FILE *fp)
+{
+	char	buf[64], slack[32];
+
+	size_text(p->memory, buf, sizeof(buf));
+	if (p->memory == 0 && p->memory_param == NULL) {
+		fprintf(fp, "limit memory: unlimited\n");
+		return;
+	}
+	if (p->memory_param != NULL)
+		fprintf(fp, "limit memory: ${%s} + %s\n", p->memory_param,
+		    buf);
+	else
+		fprintf(fp, "limit memory: %s\n", buf);
+	if (p->mode == POLICY_MODE_LOG)
+		fprintf(fp, "  (mode = log: not enforced)\n");
+	size_text(POLICY_MEMORY_SLACK, slack, sizeof(slack));
+	fprintf(fp, "  private memory: RLIMIT_DATA, the limit itself\n");
+	fprintf(fp, "  all memory (shared mappings, memfd too): %s\n",
+	    p->memory_how != NULL ? p->memory_how : "a memory cgroup per "
+	    "worker where the broker can create one, else RLIMIT_AS");
+	fprintf(fp, "    cgroup: the limit + both payload arenas + %s\n",
+	    slack);
+	fprintf(fp, "    RLIMIT_AS: the limit + the worker's address space "
+	    "at start + its threads' stacks + %s%s\n", slack,
+	    policy_allows_memfd(p) ? "; cannot count memfd_create's "
+	    "memory: the worker fails without a cgroup" : "");
 }
 
 void
@@ -267,12 +309,7 @@ policy_print(const struct policy *p, FILE *fp)
 	print_paths(p, fp);
 	print_network(p, fp);
 
-	size_text(p->memory, buf, sizeof(buf));
-	if (p->memory_param != NULL)
-		fprintf(fp, "limit memory: ${%s} + %s (RLIMIT_DATA)\n",
-		    p->memory_param, buf);
-	else
-		fprintf(fp, "limit memory: %s (RLIMIT_DATA)\n", buf);
+	print_memory(p, fp);
 	if (p->open_files)
 		fprintf(fp, "limit open-files: %" PRIu64 " (RLIMIT_NOFILE)\n",
 		    p->open_files);

@@ -7,6 +7,11 @@
  * directories) are added.  Errors name the policy file and the line
  * of the setting that cannot be resolved.
  *
+ * Every path becomes real (no symbolic link in it) and is pinned to
+ * the device and inode it names now: each worker grants a rule only to
+ * that object (worker/sandbox-landlock.c), whatever the path names by
+ * the time the worker starts.
+ *
  * Trust: ${NAME} hands authority to whoever writes the command line
  * (file=/etc/shadow makes ${file} mean /etc/shadow).  That is the
  * admin who starts the server; a policy file cannot widen it.
@@ -21,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "number.h"
@@ -69,24 +75,67 @@ param_value(const struct policy *p, const struct policy_env *env,
 	return v;
 }
 
+/*
+ * Pin pp to what its real path names now.  lstat: realpath left no
+ * link to follow, and a link put there since is not what was resolved.
+ */
+static int
+identify(struct policy_path *pp)
+{
+	struct stat	st;
+
+	if (lstat(pp->path, &st) == -1)
+		return -1;
+	if (S_ISLNK(st.st_mode)) {
+		errno = ELOOP;
+		return -1;
+	}
+	pp->dev = st.st_dev;
+	pp->ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * Add a built-in start-up path (read-only), real and pinned; an
+ * optional one that does not exist is left out, and so is one already
+ * there (/lib is /usr/lib on merged-/usr systems).  Returns 0, or -1
+ * with errno.
+ */
 static int
 add_builtin(struct policy *p, const char *path, unsigned access,
     bool optional, const char *why)
 {
 	struct policy_path	*pp;
+	char			*real;
+	size_t			 i;
 
+	if ((real = realpath(path, NULL)) == NULL)
+		return optional && errno != ENOMEM ? 0 : -1;
+	for (i = 0; i < p->npaths; i++)
+		if (p->paths[i].path != NULL &&
+		    strcmp(p->paths[i].path, real) == 0 &&
+		    p->paths[i].access == access &&
+		    p->paths[i].startup_only) {
+			free(real);
+			return 0;
+		}
 	pp = realloc(p->paths, (p->npaths + 1) * sizeof(*pp));
-	if (pp == NULL)
+	if (pp == NULL) {
+		free(real);
 		return -1;
+	}
 	p->paths = pp;
 	pp = &p->paths[p->npaths];
 	memset(pp, 0, sizeof(*pp));
-	if ((pp->path = strdup(path)) == NULL)
-		return -1;
+	pp->path = real;
 	pp->access = access;
 	pp->startup_only = true;
 	pp->optional = optional;
 	pp->why = why;
+	if (identify(pp) == -1) {
+		free(real);
+		return optional && errno != ENOMEM ? 0 : -1;
+	}
 	p->npaths++;
 	return 0;
 }
@@ -164,15 +213,14 @@ resolve_path(struct policy *p, struct policy_path *pp,
 			return -1;
 		}
 		free(joined);
-		free(pp->path);
-		pp->path = real;
-		return 0;
-	}
-	if ((real = realpath(pp->path, NULL)) == NULL)
+	} else if ((real = realpath(pp->path, NULL)) == NULL)
 		return rerr(p, err, errlen, pp->line, "'%s': %s", pp->path,
 		    strerror(errno));
 	free(pp->path);
 	pp->path = real;
+	if (identify(pp) == -1)
+		return rerr(p, err, errlen, pp->line, "'%s': %s", pp->path,
+		    strerror(errno));
 	return 0;
 }
 
@@ -233,7 +281,8 @@ policy_resolve(struct policy *p, const struct policy_env *env, char *err,
 	/* What the worker needs to load the plugin, at start-up only. */
 	if (env->plugin_path != NULL && add_builtin(p, env->plugin_path,
 	    POLICY_ACCESS_READ, false, "the plugin") == -1)
-		goto oom;
+		return rerr(p, err, errlen, 1, "the plugin %s: %s",
+		    env->plugin_path, strerror(errno));
 	for (i = 0; policy_loader_paths[i] != NULL; i++)
 		if (access(policy_loader_paths[i], F_OK) == 0 &&
 		    add_builtin(p, policy_loader_paths[i], POLICY_ACCESS_READ,

@@ -24,15 +24,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/fs.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "policy.h"
 
@@ -98,6 +106,7 @@ variant(struct build *b, uint32_t action, const struct policy_syscall *s,
     uint32_t v, bool complement)
 {
 	struct scmp_arg_cmp	c[2];
+	uint64_t		lo, span;
 	size_t			i;
 
 	switch (v) {
@@ -145,6 +154,51 @@ variant(struct build *b, uint32_t action, const struct policy_syscall *s,
 				return -1;
 			c[0] = SCMP_A0(SCMP_CMP_EQ, AF_INET6);
 			if (rule(b, action, s, 2, c) == -1)
+				return -1;
+		}
+		return 0;
+	case POLICY_ARG_FILTER:
+		/*
+		 * seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
+		 * prog), whole 64-bit registers, exactly as
+		 * policy_seccomp_install() makes the call; the complement
+		 * is every other call.
+		 */
+		if (!complement) {
+			c[0] = SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER);
+			c[1] = SCMP_A1(SCMP_CMP_EQ, SECCOMP_FILTER_FLAG_TSYNC);
+			return rule(b, action, s, 2, c);
+		}
+		c[0] = SCMP_A0(SCMP_CMP_NE, SECCOMP_SET_MODE_FILTER);
+		if (rule(b, action, s, 1, c) == -1)
+			return -1;
+		c[0] = SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER);
+		c[1] = SCMP_A1(SCMP_CMP_NE, SECCOMP_FILTER_FLAG_TSYNC);
+		return rule(b, action, s, 2, c);
+	case POLICY_ARG_NOSECCOMP:
+		/*
+		 * prctl's option is an int: the kernel ignores the upper
+		 * half of the register.  Tripwire: the lower half is
+		 * PR_SET_SECCOMP.  Allowed: options below it, and the
+		 * rest of 0..UINT32_MAX with the upper half clear, as
+		 * aligned blocks (libseccomp has no masked "not equal",
+		 * and allowed and tripping calls must not overlap).
+		 */
+		if (complement) {
+			c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+			    PR_SET_SECCOMP);
+			return rule(b, action, s, 1, c);
+		}
+		c[0] = SCMP_A0(SCMP_CMP_LT, PR_SET_SECCOMP);
+		if (rule(b, action, s, 1, c) == -1)
+			return -1;
+		for (lo = PR_SET_SECCOMP + 1; lo <= UINT32_MAX; lo += span) {
+			/* The largest aligned block that starts at lo. */
+			for (span = 1; (lo & span) == 0 && span < lo;
+			    span <<= 1)
+				;
+			c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, ~(span - 1), lo);
+			if (rule(b, action, s, 1, c) == -1)
 				return -1;
 		}
 		return 0;
@@ -335,4 +389,72 @@ policy_seccomp_build(const struct policy *p, enum policy_stage st,
  fail:
 	seccomp_release(b.ctx);
 	return NULL;
+}
+
+/*
+ * The BPF program of a built filter, as a struct sock_fprog followed
+ * by its instructions (one allocation; free it with free()).  Called
+ * before any filter is loaded: it needs a memfd.  Returns NULL with
+ * err set.
+ */
+void *
+policy_seccomp_export(void *ctx, char *err, size_t errlen)
+{
+	struct sock_fprog	*prog = NULL;
+	struct stat		 st;
+	ssize_t			 n;
+	int			 fd, r;
+
+	if ((fd = memfd_create("nbdbroker-filter", MFD_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "seccomp: export: memfd_create: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	if ((r = seccomp_export_bpf(ctx, fd)) < 0) {
+		snprintf(err, errlen, "seccomp: export: %s", strerror(-r));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    st.st_size % sizeof(struct sock_filter) != 0 ||
+	    st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		snprintf(err, errlen, "seccomp: export: a program of %jd "
+		    "bytes", (intmax_t)st.st_size);
+		goto out;
+	}
+	if ((prog = malloc(sizeof(*prog) + st.st_size)) == NULL) {
+		snprintf(err, errlen, "seccomp: export: out of memory");
+		goto out;
+	}
+	prog->len = st.st_size / sizeof(struct sock_filter);
+	prog->filter = (struct sock_filter *)(prog + 1);
+	n = pread(fd, prog->filter, st.st_size, 0);
+	if (n != st.st_size) {
+		snprintf(err, errlen, "seccomp: export: read: %s", n == -1 ?
+		    strerror(errno) : "short read");
+		free(prog);
+		prog = NULL;
+	}
+ out:
+	close(fd);
+	return prog;
+}
+
+/*
+ * Stack prog on every thread of the process.  The one call the
+ * start-up filter lets through (POLICY_ARG_FILTER): every argument is
+ * passed as a whole register, as the filter compares it.
+ */
+int
+policy_seccomp_install(const void *prog)
+{
+	long	r;
+
+	r = syscall(SYS_seccomp, (long)SECCOMP_SET_MODE_FILTER,
+	    (long)SECCOMP_FILTER_FLAG_TSYNC, prog);
+	if (r > 0) {
+		/* The id of a thread that could not be synchronized. */
+		errno = ESRCH;
+		return -1;
+	}
+	return r == 0 ? 0 : -1;
 }

@@ -64,6 +64,8 @@ policy_encode(const struct policy *p, uint8_t **buf, size_t *len)
 		pv[n].access = p->paths[i].access;
 		pv[n].startup_only = p->paths[i].startup_only;
 		pv[n].optional = p->paths[i].optional;
+		pv[n].dev = p->paths[i].dev;
+		pv[n].ino = p->paths[i].ino;
 		pp[n] = &pv[n];
 		n++;
 	}
@@ -220,6 +222,8 @@ policy_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		pp->access = w->access;
 		pp->startup_only = w->startup_only;
 		pp->optional = w->optional;
+		pp->dev = w->dev;
+		pp->ino = w->ino;
 		p->npaths++;
 		if ((pp->path = strdup(w->path)) == NULL) {
 			p = derr(p, err, errlen, "out of memory");

@@ -161,7 +161,7 @@ main(int argc, char **argv)
 	}
 	/* Sandbox stage 1: before the plugin's constructors run. */
 	if (sandbox_stage1(cfg->policy.data, cfg->policy.len,
-	    cfg->plugin_path, broker, err, sizeof(err)) == -1)
+	    cfg->plugin_path, broker, cfg->threads, err, sizeof(err)) == -1)
 		fail_startup("sandbox", err);
 	if (host_load(cfg->plugin_path, plugin_fd, err, sizeof(err)) == -1 ||
 	    host_data_init(err, sizeof(err)) == -1)

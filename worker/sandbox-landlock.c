@@ -8,6 +8,13 @@
  * grants only the policy's paths.  Every access right the running
  * kernel's ABI knows is handled, so whatever is not granted is denied.
  *
+ * A rule goes to the file or directory the broker resolved the path to
+ * when it loaded the policy, or to nothing: the path is opened without
+ * following symbolic links (none was in it then) and must still name
+ * the same device and inode.  Otherwise whoever may change a directory
+ * on the path could swap in a link to / and provoke a restart.  The
+ * rule is then made from that very descriptor.
+ *
  * Also, when the ABI has them: TCP bind/connect are denied except the
  * ports [network] allows, and signals and abstract UNIX sockets cannot
  * reach processes outside the worker's domain (the broker).
@@ -18,7 +25,10 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/sysmacros.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,23 +119,68 @@ rights(unsigned access, bool dir)
 	return r & handled_fs();
 }
 
+/*
+ * Open path as an O_PATH descriptor without following any symbolic
+ * link on it (openat2 RESOLVE_NO_SYMLINKS; before Linux 5.6, only the
+ * last component, O_NOFOLLOW: the inode check below catches the rest).
+ */
 static int
-add_path(const struct policy_path *pp, char *err, size_t errlen)
+open_pinned(const char *path)
+{
+	struct open_how	how;
+	int		fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_CLOEXEC | O_NOFOLLOW;
+	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd == -1 && errno == ENOSYS)
+		fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	return fd;
+}
+
+static int
+add_path(const struct policy *p, const struct policy_path *pp, char *err,
+    size_t errlen)
 {
 	struct ll_path_beneath_attr	pb;
 	struct stat			st;
 	int				fd, i;
 
-	if ((fd = open(pp->path, O_PATH | O_CLOEXEC)) == -1) {
-		if (pp->optional)
+	if (pp->ino == 0) {
+		snprintf(err, errlen, "landlock: %s (policy %s): the broker "
+		    "did not pin this path to a file", pp->path, p->file);
+		return -1;
+	}
+	if ((fd = open_pinned(pp->path)) == -1) {
+		if (pp->optional && errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "landlock: %s: %s", pp->path,
-		    strerror(errno));
+		if (errno == ELOOP)
+			snprintf(err, errlen, "landlock: %s (policy %s): a "
+			    "symbolic link is now on this path, which had "
+			    "none when the broker loaded the policy; not "
+			    "granting where it leads", pp->path, p->file);
+		else
+			snprintf(err, errlen, "landlock: %s: %s", pp->path,
+			    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "landlock: fstat %s: %s", pp->path,
 		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode) || (uint64_t)st.st_dev != pp->dev ||
+	    (uint64_t)st.st_ino != pp->ino) {
+		snprintf(err, errlen, "landlock: %s (policy %s): %s; it is no "
+		    "longer what the broker resolved when it loaded the "
+		    "policy (device %u:%u inode %" PRIu64 " then, device "
+		    "%u:%u inode %" PRIu64 " now); not granting it",
+		    pp->path, p->file, S_ISLNK(st.st_mode) ? "now a symbolic "
+		    "link" : "another file is in its place",
+		    major(pp->dev), minor(pp->dev), pp->ino, major(st.st_dev),
+		    minor(st.st_dev), (uint64_t)st.st_ino);
 		close(fd);
 		return -1;
 	}
@@ -220,7 +275,7 @@ sandbox_landlock_prepare(const struct policy *p, char *err, size_t errlen)
 		}
 	}
 	for (i = 0; i < p->npaths; i++)
-		if (add_path(&p->paths[i], err, errlen) == -1)
+		if (add_path(p, &p->paths[i], err, errlen) == -1)
 			return -1;
 	for (i = 0; i < p->nports && attr.handled_access_net; i++) {
 		struct ll_net_port_attr	np = { LL_NET_CONNECT_TCP,

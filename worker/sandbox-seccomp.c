@@ -7,12 +7,22 @@
  * loaded, and the worker keeps no copy, so plugin code can neither
  * answer a notification (letting the syscall through) nor forge or
  * hide one.
+ *
+ * Nor can it stack a filter of its own, which could answer a tripwire
+ * with an errno before the notification: the start-up filter lets
+ * seccomp(2) through only as seccomp(SECCOMP_SET_MODE_FILTER,
+ * SECCOMP_FILTER_FLAG_TSYNC), how policy_seccomp_install() loads the
+ * serving filter; every other call is a tripwire, and so is
+ * prctl(PR_SET_SECCOMP).  A plugin that makes that very call anyway is
+ * found at stage 2 (sandbox.c counts the filters before loading the
+ * serving one), and the serving filter denies even that call.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,7 +31,9 @@
 #include "policy.h"
 #include "worker.h"
 
-static scmp_filter_ctx	filter[2];	/* by enum policy_stage */
+static scmp_filter_ctx	startup;	/* until loaded */
+static void		*serving;	/* struct sock_fprog, until loaded */
+static bool		 loaded;	/* a start-up filter is in force */
 
 /* Hand the listener to the broker; then neither end stays open here. */
 static int
@@ -57,10 +69,14 @@ send_listener(int lfd, char *err, size_t errlen)
 	return 0;
 }
 
-/* Compile both filters (before lock-down: allocation only). */
+/*
+ * Compile both filters (before lock-down: allocation, and a memfd to
+ * export the serving filter's program through).
+ */
 int
 sandbox_seccomp_prepare(const struct policy *p, char *err, size_t errlen)
 {
+	scmp_filter_ctx	ctx;
 	uint32_t	trip = SCMP_ACT_NOTIFY;
 
 	if (policy_seccomp_trivial(p)) {
@@ -75,44 +91,71 @@ sandbox_seccomp_prepare(const struct policy *p, char *err, size_t errlen)
 		    "saying which syscall", seccomp_api_get());
 		trip = SCMP_ACT_KILL_PROCESS;
 	}
-	filter[POLICY_STAGE_STARTUP] = policy_seccomp_build(p,
-	    POLICY_STAGE_STARTUP, trip, getpid(), err, errlen);
-	if (filter[POLICY_STAGE_STARTUP] == NULL)
+	startup = policy_seccomp_build(p, POLICY_STAGE_STARTUP, trip,
+	    getpid(), err, errlen);
+	if (startup == NULL)
 		return -1;
-	filter[POLICY_STAGE_SERVING] = policy_seccomp_build(p,
-	    POLICY_STAGE_SERVING, trip, getpid(), err, errlen);
-	if (filter[POLICY_STAGE_SERVING] == NULL)
+	ctx = policy_seccomp_build(p, POLICY_STAGE_SERVING, trip, getpid(),
+	    err, errlen);
+	if (ctx == NULL)
 		return -1;
-	return 0;
+	serving = policy_seccomp_export(ctx, err, errlen);
+	seccomp_release(ctx);
+	return serving != NULL ? 0 : -1;
+}
+
+/* Is a start-up filter (the only one the plugin may see) in force? */
+bool
+sandbox_seccomp_loaded(void)
+{
+	return loaded;
 }
 
 /*
  * Load the filter of stage st.  At start-up, also hand the listener
  * (if the filter has tripwires) to the broker and close the channel.
+ * The serving filter goes to every thread; ESRCH: a thread has a
+ * filter the worker did not load.
  */
 int
 sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen)
 {
 	int	r, lfd;
 
-	if (filter[st] == NULL) {	/* policy_seccomp_trivial() */
-		if (st == POLICY_STAGE_STARTUP)
-			close(POLICY_NOTIFY_FD);
+	if (st == POLICY_STAGE_SERVING) {
+		if (serving == NULL)	/* policy_seccomp_trivial() */
+			return 0;
+		r = policy_seccomp_install(serving);
+		free(serving);
+		serving = NULL;
+		if (r == -1 && errno == ESRCH) {
+			snprintf(err, errlen, "seccomp: cannot load the "
+			    "serving filter: a thread of the plugin's has a "
+			    "seccomp filter of its own");
+			return -1;
+		}
+		if (r == -1) {
+			snprintf(err, errlen, "seccomp: cannot load the "
+			    "serving filter: %s", strerror(errno));
+			return -1;
+		}
 		return 0;
 	}
-	if ((r = seccomp_load(filter[st])) != 0) {
-		snprintf(err, errlen, "seccomp: cannot load the %s filter: %s",
-		    st == POLICY_STAGE_STARTUP ? "start-up" : "serving",
-		    strerror(-r));
+	if (startup == NULL) {		/* policy_seccomp_trivial() */
+		close(POLICY_NOTIFY_FD);
+		return 0;
+	}
+	if ((r = seccomp_load(startup)) != 0) {
+		snprintf(err, errlen, "seccomp: cannot load the start-up "
+		    "filter: %s", strerror(-r));
 		return -1;
 	}
-	if (st == POLICY_STAGE_STARTUP) {
-		lfd = seccomp_notify_fd(filter[st]);
-		if (lfd >= 0 && send_listener(lfd, err, errlen) == -1)
-			return -1;
-		close(POLICY_NOTIFY_FD);
-	}
-	seccomp_release(filter[st]);
-	filter[st] = NULL;
+	loaded = true;
+	lfd = seccomp_notify_fd(startup);
+	if (lfd >= 0 && send_listener(lfd, err, errlen) == -1)
+		return -1;
+	close(POLICY_NOTIFY_FD);
+	seccomp_release(startup);
+	startup = NULL;
 	return 0;
 }

@@ -3,14 +3,32 @@
  * Applying the admin's policy to this worker, in two stages.
  *
  * Stage 1, before the plugin is dlopened (its constructors are
- * untrusted too): rlimits; both Landlock rulesets and both seccomp
- * filters are prepared; a private network namespace (inside a new
- * user namespace when not root); the switch to the policy's user when
- * root; no_new_privs; the start-up Landlock domain; the start-up
- * seccomp filter, whose listener goes to the broker.
+ * untrusted too): rlimits (sandbox-limits.c); both Landlock rulesets
+ * and both seccomp filters are prepared; a private network namespace
+ * (inside a new user namespace when not root); the switch to the
+ * policy's user when root; no_new_privs; the start-up Landlock domain;
+ * the start-up seccomp filter, whose listener goes to the broker.
  *
- * Stage 2, after get_ready, before Ready: the serving Landlock domain,
- * the last capabilities dropped, the serving seccomp filter.
+ * Stage 2, after get_ready, before Ready: checks that start-up left
+ * nothing behind that the serving stage would not cover; the serving
+ * Landlock domain, the last capabilities dropped, the serving seccomp
+ * filter.
+ *
+ * What stage 2 checks, and how it counts.  Capabilities, the Landlock
+ * domain and (without TSYNC) seccomp filters belong to a thread, not
+ * to the process: a thread the plugin started during start-up would
+ * keep the start-up ones.  So the worker refuses to serve if threads
+ * exist while capabilities are still held or the serving stage lets
+ * the plugin use paths, and if the plugin stacked a seccomp filter of
+ * its own (sandbox-seccomp.c).  It counts both from /proc/self/status,
+ * read through the descriptor it opened at stage 1, before the plugin
+ * was loaded; the plugin could put a file of its own on that number,
+ * so the descriptor must still be the same procfs inode (fstat: device
+ * and inode).  No file the plugin can make has them.  What holds
+ * against a plugin hostile from its constructor on is stage 1: it
+ * shares the worker's address space, so it could also skip any check
+ * the worker makes; stage 2 narrows what a plugin that turns hostile
+ * later (a bug a client exploits) can reach.
  *
  * Every step the policy asks for either succeeds or fails the worker
  * (the message reaches the broker's log in Failed{stage="sandbox"});
@@ -42,7 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,7 +74,9 @@
 static struct policy	*pol;
 static bool		 dac_kept;	/* DAC_CAPS held until stage 2 */
 static pid_t		 broker_pid;
-static int		 status_fd = -1;	/* /proc/self/status, stage 0 */
+static int		 status_fd = -1;	/* /proc/self/status, stage 1 */
+static dev_t		 status_dev;		/* ... its fstat, to check */
+static ino_t		 status_ino;		/* it is still the same */
 
 static int
 serr(char *err, size_t errlen, const char *fmt, ...)
@@ -73,43 +93,6 @@ serr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 	errno = saved;
 	return -1;
-}
-
-static int
-set_limit(int res, const char *name, uint64_t v, char *err, size_t errlen)
-{
-	struct rlimit	rl;
-
-	rl.rlim_cur = rl.rlim_max = v;
-	if (setrlimit(res, &rl) == -1)
-		return serr(err, errlen, "setrlimit %s %" PRIu64 ": %s", name,
-		    v, strerror(errno));
-	return 0;
-}
-
-static int
-apply_limits(char *err, size_t errlen)
-{
-	if (set_limit(RLIMIT_CORE, "RLIMIT_CORE", 0, err, errlen) == -1)
-		return -1;
-	/* Learning: nothing is denied, not even memory (nor can sanitizer
-	 * runtimes, which reserve huge shadow mappings, live under it). */
-	if (pol->mode == POLICY_MODE_LOG) {
-		if (pol->memory || pol->open_files || pol->cpu_seconds)
-			log_warn("sandbox: mode = log: [limits] are not "
-			    "enforced");
-		return 0;
-	}
-	if (pol->memory && set_limit(RLIMIT_DATA, "RLIMIT_DATA",
-	    pol->memory, err, errlen) == -1)
-		return -1;
-	if (pol->open_files && set_limit(RLIMIT_NOFILE, "RLIMIT_NOFILE",
-	    pol->open_files, err, errlen) == -1)
-		return -1;
-	if (pol->cpu_seconds && set_limit(RLIMIT_CPU, "RLIMIT_CPU",
-	    pol->cpu_seconds, err, errlen) == -1)
-		return -1;
-	return 0;
 }
 
 static int
@@ -305,22 +288,52 @@ startup_grants(const char *plugin_path)
 	return grants;
 }
 
-/* The number of threads (from Threads: in status_fd), -1: unknown. */
+/*
+ * Open /proc/self/status for stage 2 (which runs under the start-up
+ * Landlock domain, where /proc cannot be opened), and remember what it
+ * is.  Called at stage 1, before the plugin is loaded.
+ */
 static int
-count_threads(void)
+status_open(char *err, size_t errlen)
 {
-	char	buf[4096], *t;
-	ssize_t	n;
-	int	v;
+	struct stat	st;
 
-	if (status_fd == -1 ||
+	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (status_fd == -1 || fstat(status_fd, &st) == -1)
+		return serr(err, errlen, "/proc/self/status, with which the "
+		    "worker checks its threads at the end of start-up: %s",
+		    strerror(errno));
+	status_dev = st.st_dev;
+	status_ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * Fields of /proc/self/status through status_fd: threads and filters
+ * (Seccomp_filters; -1 if this kernel does not show it).  Returns 0,
+ * or -1 if status_fd is no longer the file status_open() opened.
+ */
+static int
+status_read(long *threads, long *filters)
+{
+	char		 buf[4096], *t;
+	struct stat	 st;
+	ssize_t		 n;
+
+	*threads = *filters = -1;
+	if (status_fd == -1 || fstat(status_fd, &st) == -1 ||
+	    st.st_dev != status_dev || st.st_ino != status_ino ||
 	    (n = pread(status_fd, buf, sizeof(buf) - 1, 0)) <= 0)
 		return -1;
 	buf[n] = '\0';
 	if ((t = strstr(buf, "\nThreads:")) == NULL ||
-	    sscanf(t + 9, "%d", &v) != 1)
+	    sscanf(t + 9, "%ld", threads) != 1 || *threads < 1)
 		return -1;
-	return v;
+	if ((t = strstr(buf, "\nSeccomp_filters:")) != NULL &&
+	    sscanf(t + 17, "%ld", filters) != 1)
+		return -1;
+	return 0;
 }
 
 /* Can code under the serving filter open or change a path at all? */
@@ -350,11 +363,13 @@ serving_uses_paths(void)
 
 /*
  * Stage 1.  wire is Config.policy; plugin_path the .so about to be
- * loaded.  Returns 0, or -1 with err set (the worker must then fail).
+ * loaded; threads the worker's pool size (Config.threads; 0: the
+ * default), whose stacks RLIMIT_AS must leave room for.  Returns 0, or
+ * -1 with err set (the worker must then fail).
  */
 int
 sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
-    pid_t broker, char *err, size_t errlen)
+    pid_t broker, unsigned threads, char *err, size_t errlen)
 {
 	bool	userns;
 
@@ -362,12 +377,13 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 	if ((pol = policy_decode(wire, len, err, errlen)) == NULL)
 		return -1;
 	/* Opened now, readable after Landlock: see sandbox_stage2. */
-	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (status_open(err, errlen) == -1)
+		return -1;
 	if (pol->mode == POLICY_MODE_LOG)
 		log_warn("sandbox: policy %s: mode = log: nothing is denied; "
 		    "the kernel logs each syscall the policy would deny "
 		    "(dmesg: \"audit: type=1326\")", pol->file);
-	if (apply_limits(err, errlen) == -1 ||
+	if (sandbox_limits_apply(pol, threads, err, errlen) == -1 ||
 	    sandbox_seccomp_prepare(pol, err, errlen) == -1 ||
 	    sandbox_landlock_prepare(pol, err, errlen) == -1 ||
 	    isolate_network(&userns, err, errlen) == -1 ||
@@ -382,8 +398,70 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 	    sandbox_seccomp_enter(POLICY_STAGE_STARTUP, err, errlen) == -1)
 		return -1;
 	log_debug("sandbox: start-up stage in force (policy %s, Landlock "
-	    "ABI %d%s)", pol->file, sandbox_landlock_abi(),
-	    sandbox_landlock_active() ? "" : ", not used");
+	    "ABI %d%s, %s)", pol->file, sandbox_landlock_abi(),
+	    sandbox_landlock_active() ? "" : ", not used",
+	    sandbox_limits_describe());
+	return 0;
+}
+
+/*
+ * Before stage 2: did start-up leave anything the serving stage would
+ * not cover?  See the file comment.  Returns 0, or -1 with err set.
+ */
+static int
+check_startup_left(char *err, size_t errlen)
+{
+	long	threads, filters;
+	int	r = status_read(&threads, &filters);
+
+	close(status_fd);
+	status_fd = -1;
+	if (r == -1)
+		return serr(err, errlen, "cannot count the worker's threads "
+		    "and seccomp filters: the descriptor it opened for "
+		    "/proc/self/status at start-up is no longer that file "
+		    "(the plugin replaced it)");
+	if (filters == -1 && sandbox_seccomp_loaded())
+		log_warn("sandbox: this kernel does not show Seccomp_filters: "
+		    "a filter the plugin stacked during start-up is not "
+		    "noticed");
+	else if (filters > 1 && sandbox_seccomp_loaded()) {
+		if (pol->mode != POLICY_MODE_LOG)
+			return serr(err, errlen, "the plugin stacked %ld "
+			    "seccomp filter%s of its own during start-up; it "
+			    "could answer the tripwires of policy %s before "
+			    "the broker hears of them", filters - 1,
+			    filters > 2 ? "s" : "", pol->file);
+		log_warn("sandbox: the plugin stacked %ld seccomp filter%s "
+		    "of its own during start-up (mode = log: going on)",
+		    filters - 1, filters > 2 ? "s" : "");
+	}
+	if (threads == 1)
+		return 0;
+	/*
+	 * Landlock (ABI 7) confines only the calling thread and threads it
+	 * creates later: threads the plugin started during start-up stay
+	 * in the start-up domain.  The serving seccomp filter covers them
+	 * (TSYNC), so that matters only if it lets them use paths.
+	 */
+	if (sandbox_landlock_active() && serving_uses_paths())
+		return serr(err, errlen, "the plugin started %ld thread%s "
+		    "during start-up; Landlock would leave %s its start-up "
+		    "paths, and policy %s lets the plugin use paths while "
+		    "serving", threads - 1, threads > 2 ? "s" : "",
+		    threads > 2 ? "them" : "it", pol->file);
+	/*
+	 * Capabilities are per thread: threads started while DAC_CAPS
+	 * were held would keep them, and capset() can only drop them in
+	 * the calling thread.
+	 */
+	if (dac_kept)
+		return serr(err, errlen, "the plugin started %ld thread%s "
+		    "during start-up; capabilities belong to each thread, so "
+		    "%s would keep CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, "
+		    "which policy %s gives a root broker's worker for its "
+		    "start-up paths", threads - 1, threads > 2 ? "s" : "",
+		    threads > 2 ? "they" : "it", pol->file);
 	return 0;
 }
 
@@ -391,34 +469,13 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 int
 sandbox_stage2(char *err, size_t errlen)
 {
-	int	threads;
-
 	if (pol == NULL)
 		return serr(err, errlen, "no sandbox stage 1");
-	/*
-	 * Landlock (ABI 7) confines only the calling thread and threads it
-	 * creates later: threads the plugin started during start-up stay
-	 * in the start-up domain.  The serving seccomp filter covers them
-	 * (TSYNC), so that matters only if it lets them use paths.
-	 */
-	threads = count_threads();
-	if (status_fd != -1)
-		close(status_fd);
-	status_fd = -1;
-	if (threads != 1 && sandbox_landlock_active() &&
-	    serving_uses_paths()) {
-		if (threads == -1)
-			return serr(err, errlen, "cannot count the worker's "
-			    "threads; policy %s lets the plugin use paths "
-			    "while serving, so the serving Landlock rules must "
-			    "cover every thread", pol->file);
-		return serr(err, errlen, "the plugin started %d threads during "
-		    "start-up; Landlock would leave them its start-up paths, "
-		    "and policy %s lets the plugin use paths while serving",
-		    threads - 1, pol->file);
-	}
+	if (check_startup_left(err, errlen) == -1)
+		return -1;
 	if (sandbox_landlock_enter(POLICY_STAGE_SERVING, err, errlen) == -1)
 		return -1;
+	/* One thread (checked above): this drops them process-wide. */
 	if (dac_kept && caps_set(0, err, errlen) == -1)
 		return -1;
 	dac_kept = false;

@@ -147,12 +147,18 @@ uint32_t wire_extent_type(uint32_t type);
 struct policy;
 enum policy_stage;
 int	sandbox_stage1(const uint8_t *wire, size_t len,
-	    const char *plugin_path, pid_t broker, char *err, size_t errlen);
+	    const char *plugin_path, pid_t broker, unsigned threads,
+	    char *err, size_t errlen);
 int	sandbox_stage2(char *err, size_t errlen);
+/* sandbox-limits.c */
+int	sandbox_limits_apply(const struct policy *p, unsigned threads,
+	    char *err, size_t errlen);
+const char *sandbox_limits_describe(void);
 /* sandbox-seccomp.c */
 int	sandbox_seccomp_prepare(const struct policy *p, char *err,
 	    size_t errlen);
 int	sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen);
+bool	sandbox_seccomp_loaded(void);
 /* sandbox-landlock.c or sandbox-landlock-none.c */
 int	sandbox_landlock_prepare(const struct policy *p, char *err,
 	    size_t errlen);

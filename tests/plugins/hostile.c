@@ -18,6 +18,14 @@
  *                 NAME (default: any), so that a client of another
  *                 export can check the server still works
  *   size=SIZE     disk size (default 1M); reads elsewhere give zeroes
+ *   in=thread     make the pread attack from a thread the plugin started
+ *                 in get_ready (not from the worker's thread serving
+ *                 the read), to see what start-up threads keep
+ *   image=PATH    not used by the plugin: for policies that grant
+ *                 ${image}
+ *   fake-status=1 in get_ready, after starting its threads: find the
+ *                 descriptor on which the worker reads /proc/self/status
+ *                 and put a file there that says "Threads: 1"
  *
  * Each attempt logs exactly one line, "hostile: ATTACK: blocked:
  * STRERROR" or "hostile: ATTACK: succeeded: DETAIL" (unless the
@@ -37,13 +45,20 @@
 #include <pthread.h>
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -68,6 +83,13 @@ static long	 nthreads;
 static char	*only_export;
 static long	 count;
 static int64_t	 size = 1024 * 1024;
+static bool	 in_thread;
+static bool	 fake_status;
+
+/* in=thread: the start-up thread that makes the pread attacks. */
+static pthread_mutex_t	 agent_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 agent_cond = PTHREAD_COND_INITIALIZER;
+static bool		 agent_busy, agent_done;
 
 /* The outcome of one attempt. */
 struct outcome {
@@ -211,6 +233,145 @@ do_alloc(struct outcome *o)
 	got(o, "allocated %zu MiB", n >> 20);
 }
 
+/*
+ * Map count MiB (default 1024) of memory and write every page.  shared:
+ * MAP_SHARED|MAP_ANONYMOUS, which RLIMIT_DATA does not count.
+ */
+static void
+do_map(struct outcome *o)
+{
+	size_t	n = (size_t)(count > 0 ? count : 1024) << 20, i;
+	char	*p;
+
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	    -1, 0);
+	if (p == MAP_FAILED)
+		return blocked(o, errno);
+	for (i = 0; i < n; i += 4096)
+		p[i] = 0x5a;
+	munmap(p, n);
+	got(o, "touched %zu MiB of shared memory", n >> 20);
+}
+
+/*
+ * Fill a memfd with count MiB (default 1024) by write(): pages of a
+ * file in memory, never mapped.
+ */
+static void
+do_memfd(struct outcome *o)
+{
+	static char	buf[1 << 16];
+	size_t		n = (size_t)(count > 0 ? count : 1024) << 20, done;
+	int		fd;
+
+	if ((fd = syscall(SYS_memfd_create, "hostile", 0)) == -1)
+		return blocked(o, errno);
+	memset(buf, 0x5a, sizeof(buf));
+	for (done = 0; done < n; done += sizeof(buf))
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf)) {
+			blocked(o, errno);
+			close(fd);
+			return;
+		}
+	close(fd);
+	got(o, "wrote %zu MiB into a memfd", n >> 20);
+}
+
+/*
+ * Stack a seccomp filter of the plugin's own that answers ptrace with
+ * EPERM (which outranks the broker's user notification), in one of
+ * the ways a plugin could: how is "seccomp" (flags 0), "tsync" (the
+ * flags the worker itself uses), "prctl".  Then try ptrace: if the
+ * filter went in, the tripwire stays silent.
+ */
+static int
+stack_filter(const char *how)
+{
+	struct sock_filter	insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog	prog = { sizeof(insns) / sizeof(insns[0]),
+	    insns };
+
+	if (strcmp(how, "prctl") == 0)
+		return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    strcmp(how, "tsync") == 0 ? SECCOMP_FILTER_FLAG_TSYNC : 0, &prog);
+}
+
+static void
+do_hide(const char *how, struct outcome *o)
+{
+	if (stack_filter(how) == -1)
+		return blocked(o, errno);
+	errno = 0;
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == -1)
+		got(o, "stacked a filter (%s); ptrace then failed: %s", how,
+		    strerror(errno));
+	else
+		got(o, "stacked a filter (%s); ptrace then succeeded", how);
+}
+
+/* seccomp-thread: a thread stacks the filter on itself, and stays. */
+static void *
+hider(void *arg)
+{
+	struct outcome	*o = arg;
+
+	do_hide("seccomp", o);
+	__atomic_store_n(&agent_done, true, __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void
+do_hide_thread(struct outcome *o)
+{
+	pthread_t	t;
+
+	agent_done = false;
+	if ((errno = pthread_create(&t, NULL, hider, o)) != 0)
+		return blocked(o, errno);
+	while (!__atomic_load_n(&agent_done, __ATOMIC_ACQUIRE))
+		usleep(1000);
+}
+
+/*
+ * fake-status: find the descriptor on which the worker reads its own
+ * /proc/self/status and put a memfd there that says one thread.
+ */
+static void
+do_fake_status(struct outcome *o)
+{
+	static const char	fake[] = "Name:\tnbdbroker-worke\n"
+	    "Threads:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
+	char			buf[8];
+	struct stat		st;
+	int			fd, mfd;
+
+	for (fd = 3; fd < 1024; fd++)
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    pread(fd, buf, 6, 0) == 6 && memcmp(buf, "Name:\t", 6) == 0)
+			break;
+	if (fd == 1024)
+		return blocked(o, ENOENT);
+	if ((mfd = syscall(SYS_memfd_create, "status", 0)) == -1)
+		return blocked(o, errno);
+	if (write(mfd, fake, sizeof(fake) - 1) != sizeof(fake) - 1 ||
+	    dup2(mfd, fd) == -1) {
+		blocked(o, errno);
+		close(mfd);
+		return;
+	}
+	close(mfd);
+	got(o, "descriptor %d now says Threads: 1", fd);
+}
+
 /* The victim: pid=, else the broker; never a group or init. */
 static pid_t
 victim(void)
@@ -271,6 +432,19 @@ run(const char *a, struct outcome *o)
 			got(o, "attached to the broker");
 	} else if (strcmp(a, "alloc") == 0)
 		do_alloc(o);
+	else if (strcmp(a, "shared-alloc") == 0)
+		do_map(o);
+	else if (strcmp(a, "memfd-alloc") == 0)
+		do_memfd(o);
+	else if (strcmp(a, "seccomp-filter") == 0)
+		do_hide("seccomp", o);
+	else if (strcmp(a, "seccomp-tsync") == 0)
+		do_hide("tsync", o);
+	else if (strcmp(a, "prctl-seccomp") == 0)
+		do_hide("prctl", o);
+	else if (strcmp(a, "seccomp-thread") == 0)
+		do_hide_thread(o);
+
 	else if (strcmp(a, "mount") == 0) {
 		if (mount("none", "/mnt", "tmpfs", 0, NULL) == -1)
 			blocked(o, errno);
@@ -353,6 +527,17 @@ hostile_config(const char *key, const char *value)
 		target = atol(value);
 	else if (strcmp(key, "count") == 0)
 		count = atol(value);
+	else if (strcmp(key, "in") == 0) {
+		if (strcmp(value, "thread") != 0) {
+			nbdbroker_error("hostile: in=%s: only in=thread",
+			    value);
+			return -1;
+		}
+		in_thread = true;
+	} else if (strcmp(key, "image") == 0)
+		;
+	else if (strcmp(key, "fake-status") == 0)
+		fake_status = true;
 	else if (strcmp(key, "size") == 0) {
 		if ((size = nbdbroker_parse_size(value)) == -1)
 			return -1;
@@ -378,6 +563,43 @@ sleeper(void *arg)
 	return arg;
 }
 
+/* in=thread: run each attack handed over by pread, one at a time. */
+static struct outcome	agent_outcome;
+
+static void *
+agent(void *arg)
+{
+	pthread_mutex_lock(&agent_lock);
+	for (;;) {
+		while (!agent_busy || agent_done)
+			pthread_cond_wait(&agent_cond, &agent_lock);
+		pthread_mutex_unlock(&agent_lock);
+		run(attack, &agent_outcome);
+		pthread_mutex_lock(&agent_lock);
+		agent_done = true;
+		pthread_cond_broadcast(&agent_cond);
+	}
+	return arg;
+}
+
+/* Make the attack in the agent thread; its outcome into *o. */
+static void
+run_in_agent(struct outcome *o)
+{
+	pthread_mutex_lock(&agent_lock);
+	while (agent_busy)
+		pthread_cond_wait(&agent_cond, &agent_lock);
+	agent_busy = true;
+	agent_done = false;
+	pthread_cond_broadcast(&agent_cond);
+	while (!agent_done)
+		pthread_cond_wait(&agent_cond, &agent_lock);
+	*o = agent_outcome;
+	agent_busy = false;
+	pthread_cond_broadcast(&agent_cond);
+	pthread_mutex_unlock(&agent_lock);
+}
+
 static int
 hostile_get_ready(void)
 {
@@ -389,6 +611,22 @@ hostile_get_ready(void)
 			nbdbroker_error("hostile: pthread_create: %m");
 			return -1;
 		}
+	if (in_thread &&
+	    (errno = pthread_create(&t, NULL, agent, NULL)) != 0) {
+		nbdbroker_error("hostile: pthread_create: %m");
+		return -1;
+	}
+	if (fake_status) {
+		struct outcome	o;
+
+		do_fake_status(&o);
+		if (o.err != 0)
+			nbdbroker_error("hostile: fake-status: blocked: %s",
+			    strerror(o.err));
+		else
+			nbdbroker_error("hostile: fake-status: succeeded: %.*s",
+			    (int)o.len, o.data);
+	}
 	attack_now("get_ready");
 	return 0;
 }
@@ -421,7 +659,10 @@ hostile_pread(void *h, void *buf, uint32_t n, uint64_t offset,
 	if (offset != 0 || attack == NULL || strcmp(when, "pread") != 0 ||
 	    *(int *)h == 0)
 		return 0;
-	run(attack, &o);
+	if (in_thread)
+		run_in_agent(&o);
+	else
+		run(attack, &o);
 	if (o.err != 0) {
 		nbdbroker_set_error(o.err);
 		return -1;

@@ -20,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/seccomp.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -159,6 +162,9 @@ static const struct {
 	    "not a number from 0 to 100" },
 	{ F "[restart]\nbackoff = 1s\n", "t.policy:3: unknown setting "
 	    "'backoff' in [restart] (request-timeout, replays, intensity)" },
+	{ F "[syscalls]\nstartup-allow = seccomp\n", "t.policy:3: 'seccomp' "
+	    "cannot be allowed: a filter of the plugin's own could hide the "
+	    "policy's tripwires (the worker loads its filters itself)" },
 };
 
 START_TEST(test_parse_errors)
@@ -286,7 +292,8 @@ static const struct {
 	  { { "read", ANY, ANY, NO }, { "openat", ANY, 0, NO },
 	    { "clone", POLICY_ARG_THREAD, POLICY_ARG_THREAD, NO },
 	    { "mmap", ANY, POLICY_ARG_NOEXEC, NO },
-	    { "seccomp", ANY, 0, NO }, { "mount", 0, 0, NO } },
+	    { "seccomp", POLICY_ARG_FILTER, 0, YES },
+	    { "mount", 0, 0, NO } },
 	  { { NULL, 0, false } } },
 	/* 1: DESIGN.md's example, with log mode and other values. */
 	{ F "mode = log\nisolation = connection   # per tenant\n"
@@ -484,6 +491,170 @@ START_TEST(test_parse_good)
 }
 END_TEST
 
+/*
+ * Paths are pinned to the file they name when the policy is resolved,
+ * through links, and the worker gets the pin: a link is resolved to
+ * its target, the device and inode are the target's.
+ */
+START_TEST(test_paths_pinned)
+{
+	static const char	 text[] = F "[filesystem]\nread = ${file}\n";
+	char			 dir[] = "/tmp/check-policy.XXXXXX";
+	char			 file[64], link[64], err[1024];
+	struct policy_param	 pa = { "file", link };
+	struct policy_env	 env = { 0 };
+	struct policy		*p, *q;
+	struct stat		 st;
+	uint8_t			*wire;
+	size_t			 len, i;
+	int			 fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/disk.img", dir);
+	snprintf(link, sizeof(link), "%s/link.img", dir);
+	ck_assert_int_ge(fd = open(file, O_CREAT | O_WRONLY, 0600), 0);
+	close(fd);
+	ck_assert_int_eq(symlink(file, link), 0);
+	ck_assert_int_eq(stat(file, &st), 0);
+
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.params = &pa;
+	env.nparams = 1;
+	env.cwd = "/";
+	ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_str_eq(p->paths[0].path, file);
+	ck_assert_uint_eq(p->paths[0].dev, st.st_dev);
+	ck_assert_uint_eq(p->paths[0].ino, st.st_ino);
+	/* Built-in paths are real and pinned too (/lib: /usr/lib). */
+	for (i = 0; i < p->npaths; i++) {
+		ck_assert_uint_ne(p->paths[i].ino, 0);
+		ck_assert_int_eq(lstat(p->paths[i].path, &st), 0);
+		ck_assert(!S_ISLNK(st.st_mode));
+	}
+	ck_assert_int_eq(policy_encode(p, &wire, &len), 0);
+	q = policy_decode(wire, len, err, sizeof(err));
+	ck_assert_msg(q != NULL, "%s", err);
+	ck_assert_uint_eq(q->npaths, p->npaths);
+	for (i = 0; i < p->npaths; i++) {
+		ck_assert_uint_eq(q->paths[i].dev, p->paths[i].dev);
+		ck_assert_uint_eq(q->paths[i].ino, p->paths[i].ino);
+	}
+	free(wire);
+	policy_free(q);
+	policy_free(p);
+	unlink(link);
+	unlink(file);
+	rmdir(dir);
+}
+END_TEST
+
+/* Write text to dir/name; returns the path in a static buffer. */
+static const char *
+write_tmp(const char *dir, const char *name, const char *text)
+{
+	static char	path[2][256];
+	static int	k;
+	FILE		*fp;
+
+	k = !k;
+	snprintf(path[k], sizeof(path[k]), "%s/%s", dir, name);
+	ck_assert_ptr_nonnull(fp = fopen(path[k], "w"));
+	fputs(text, fp);
+	fclose(fp);
+	return path[k];
+}
+
+static const struct {
+	const char	*cgroup;	/* /proc/self/cgroup */
+	const char	*mountinfo;
+	int		 version;	/* 0: not found */
+	const char	*dir;		/* or the error */
+} cgroups[] = {
+	/* v1 memory controller, mounted at its root. */
+	{ "4:memory:/a/b\n0::/\n",
+	  "30 1 0:26 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+	  "31 1 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+	  1, "/sys/fs/cgroup/memory/a/b" },
+	/* v1, controllers joined; optional fields; a bind of a subtree. */
+	{ "5:cpu,memory:/a/b/c\n",
+	  "30 1 0:26 /a /mnt/mem\\040x rw shared:7 master:2 - cgroup cg "
+	  "rw,cpu,memory\n", 1, "/mnt/mem x/b/c" },
+	/* v2 only. */
+	{ "0::/system.slice/nbd.service\n",
+	  "28 1 0:25 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+	  2, "/sys/fs/cgroup/system.slice/nbd.service" },
+	/* The root cgroup. */
+	{ "0::/\n", "28 1 0:25 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+	  2, "/sys/fs/cgroup" },
+	/* memoryx is not memory; a mount that does not show the path. */
+	{ "4:memoryx:/a\n", "", 0, "names no memory cgroup" },
+	{ "4:memory:/a\n",
+	  "30 1 0:26 /b /m rw - cgroup cgroup rw,memory\n", 0,
+	  "the memory cgroup /a is not mounted here" },
+};
+
+START_TEST(test_cgroup_find)
+{
+	char			 dir[] = "/tmp/check-policy.XXXXXX", err[512];
+	struct policy_cgroup	 cg;
+	const char		*pc, *mi;
+	int			 r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pc = write_tmp(dir, "cgroup", cgroups[_i].cgroup);
+	mi = write_tmp(dir, "mountinfo", cgroups[_i].mountinfo);
+	err[0] = '\0';
+	r = policy_cgroup_find(pc, mi, &cg, err, sizeof(err));
+	if (cgroups[_i].version == 0) {
+		ck_assert_int_eq(r, -1);
+		ck_assert_msg(strstr(err, cgroups[_i].dir) != NULL, "%s", err);
+	} else {
+		ck_assert_msg(r == 0, "%s", err);
+		ck_assert_int_eq(cg.version, cgroups[_i].version);
+		ck_assert_str_eq(cg.dir, cgroups[_i].dir);
+	}
+	unlink(pc);
+	unlink(mi);
+	rmdir(dir);
+}
+END_TEST
+
+/* What memory = counts, and who may make a memfd. */
+START_TEST(test_memory)
+{
+	static const struct {
+		const char	*text;
+		bool		 memfd;
+	} m[] = {
+		{ F, false },
+		{ F "[syscalls]\nallow = memfd_create\n", true },
+		{ F "[syscalls]\nstartup-allow = memfd_create\n", true },
+		{ F "[syscalls]\ndefault = allow\n", true },
+		{ F "[syscalls]\ndefault = allow\nkill = memfd_create\n",
+		  false },
+	};
+	struct policy	*p;
+	char		 err[512];
+	size_t		 i;
+
+	ck_assert_uint_eq(policy_memory_cgroup_limit(256 << 20, 128 << 20),
+	    (uint64_t)448 << 20);
+	ck_assert_uint_eq(policy_memory_cgroup_limit(UINT64_MAX - 1, 2),
+	    UINT64_MAX);
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		p = policy_parse_buf("t.policy", m[i].text, strlen(m[i].text),
+		    err, sizeof(err));
+		ck_assert_msg(p != NULL, "%s", err);
+		ck_assert_msg(policy_allows_memfd(p) == m[i].memfd, "%s",
+		    m[i].text);
+		policy_free(p);
+	}
+}
+END_TEST
+
 START_TEST(test_decode_rejects)
 {
 	static const uint8_t	junk[] = { 0xff, 0xff, 0xff };
@@ -663,14 +834,35 @@ compiled(const char *text)
 	return p;
 }
 
+/*
+ * Load the filter of stage st as the worker does: the start-up filter
+ * with libseccomp, after exporting the serving filter (which needs a
+ * memfd); the serving filter with policy_seccomp_install(), the one
+ * way the start-up filter lets a filter be added.
+ */
+static void	*serving_prog;
+
 static void
 load(const struct policy *p, enum policy_stage st)
 {
 	char	 err[1024];
 	void	*ctx;
 
-	ctx = policy_seccomp_build(p, st, SCMP_ACT_KILL_PROCESS, getpid(),
-	    err, sizeof(err));
+	if (st == POLICY_STAGE_SERVING) {
+		ck_assert_ptr_nonnull(serving_prog);
+		ck_assert_int_eq(policy_seccomp_install(serving_prog), 0);
+		free(serving_prog);
+		serving_prog = NULL;
+		return;
+	}
+	ctx = policy_seccomp_build(p, POLICY_STAGE_SERVING,
+	    SCMP_ACT_KILL_PROCESS, getpid(), err, sizeof(err));
+	ck_assert_msg(ctx != NULL, "%s", err);
+	serving_prog = policy_seccomp_export(ctx, err, sizeof(err));
+	ck_assert_msg(serving_prog != NULL, "%s", err);
+	seccomp_release(ctx);
+	ctx = policy_seccomp_build(p, POLICY_STAGE_STARTUP,
+	    SCMP_ACT_KILL_PROCESS, getpid(), err, sizeof(err));
 	ck_assert_msg(ctx != NULL, "%s", err);
 	ck_assert_int_eq(seccomp_load(ctx), 0);
 	seccomp_release(ctx);
@@ -905,6 +1097,69 @@ START_TEST(test_seccomp_socket_families)
 }
 END_TEST
 
+
+/*
+ * A plugin cannot stack a filter of its own: prctl(PR_SET_SECCOMP)
+ * trips even where the policy allows prctl, whatever the upper half of
+ * the register says; other prctl options work.
+ */
+#define PRCTL F "[syscalls]\nallow = prctl\nkill = @mount\n"
+
+START_TEST(test_seccomp_prctl_set_seccomp)
+{
+	struct policy	*p = compiled(PRCTL);
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	ck_assert_int_eq(prctl(PR_SET_NAME, "check", 0, 0, 0), 0);
+	syscall(SYS_prctl, (1UL << 32) | PR_SET_SECCOMP, SECCOMP_MODE_STRICT,
+	    0, 0, 0);
+	ck_abort_msg("prctl(PR_SET_SECCOMP) was not a tripwire");
+}
+END_TEST
+
+/* seccomp(2) in any form but the worker's own trips at start-up. */
+START_TEST(test_seccomp_plugin_filter)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	syscall(SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, NULL);
+	ck_abort_msg("seccomp(SECCOMP_SET_MODE_STRICT) was not a tripwire");
+}
+END_TEST
+
+START_TEST(test_seccomp_plugin_filter_flags)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	/* A bad program: harmless even if the filter let it through. */
+	syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NULL);
+	ck_abort_msg("seccomp without TSYNC was not a tripwire");
+}
+END_TEST
+
+/* While serving, even the worker's own form is denied. */
+static void
+child_seccomp_serving(void)
+{
+	struct policy	*p = compiled(TRIPWIRES);
+
+	load(p, POLICY_STAGE_STARTUP);
+	load(p, POLICY_STAGE_SERVING);
+	errno = 0;
+	CHILD_ASSERT(syscall(SYS_seccomp, (long)SECCOMP_SET_MODE_FILTER,
+	    (long)SECCOMP_FILTER_FLAG_TSYNC, NULL) == -1);
+	CHILD_ASSERT(errno == EPERM);
+}
+
+START_TEST(test_seccomp_serving_denies_filters)
+{
+	sandboxed(child_seccomp_serving);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -925,6 +1180,10 @@ policy_suite(void)
 	tcase_add_test(tc, test_optional_reference);
 	tcase_add_test(tc, test_durability);
 	tcase_add_test(tc, test_groups_resolve);
+	tcase_add_test(tc, test_paths_pinned);
+	tcase_add_loop_test(tc, test_cgroup_find, 0,
+	    sizeof(cgroups) / sizeof(cgroups[0]));
+	tcase_add_test(tc, test_memory);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(sc, test_seccomp_default_errno);
@@ -942,6 +1201,12 @@ policy_suite(void)
 	    SIGSYS);
 	tcase_add_test(sc, test_seccomp_log_mode);
 	tcase_add_test(sc, test_seccomp_socket_families);
+	tcase_add_test_raise_signal(sc, test_seccomp_prctl_set_seccomp,
+	    SIGSYS);
+	tcase_add_test_raise_signal(sc, test_seccomp_plugin_filter, SIGSYS);
+	tcase_add_test_raise_signal(sc, test_seccomp_plugin_filter_flags,
+	    SIGSYS);
+	tcase_add_test(sc, test_seccomp_serving_denies_filters);
 	suite_add_tcase(s, sc);
 	return s;
 }
