@@ -83,17 +83,26 @@ tm_name(int tm)
 	return tm >= 0 && tm <= 3 ? names[tm] : "unknown";
 }
 
+/*
+ * The most threads the pool may start, whatever the model, given the
+ * broker's wish (0: ours): what the sandbox must leave room for before
+ * the plugin has said its model.
+ */
+unsigned
+tm_pool_threads_bound(unsigned requested)
+{
+	unsigned	n = requested ? requested : TM_DEFAULT_THREADS;
+
+	return n > TM_MAX_THREADS ? TM_MAX_THREADS : n;
+}
+
 /* How many threads serve requests, given the broker's wish (0: ours). */
 unsigned
 tm_pool_threads(unsigned requested)
 {
-	unsigned	n = requested ? requested : TM_DEFAULT_THREADS;
-
-	if (n > TM_MAX_THREADS)
-		n = TM_MAX_THREADS;
 	if (model <= NBDBROKER_THREAD_MODEL_SERIALIZE_ALL_REQUESTS)
-		n = 1;
-	return n;
+		return 1;
+	return tm_pool_threads_bound(requested);
 }
 
 /*

@@ -128,6 +128,7 @@ void	tm_restrict(int tm);
 int	tm_model(void);
 int	tm_declared(void);
 const char *tm_name(int tm);
+unsigned tm_pool_threads_bound(unsigned requested);
 unsigned tm_pool_threads(unsigned requested);
 bool	tm_open_admit(void *open);
 void	*tm_open_done(void);
