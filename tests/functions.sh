@@ -13,6 +13,8 @@
 # Debian's python3 has the nbd module; another python3 may come first.
 export PATH="/usr/bin:$PATH"
 export LIBNBD_DEBUG=${LIBNBD_DEBUG:-0}
+# Python helpers are imported from the source tree: no byte code there.
+export PYTHONDONTWRITEBYTECODE=1
 
 : "${NBDBROKER:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/nbdbroker}"
 : "${abs_top_builddir:=$(cd "$(dirname "$NBDBROKER")" && pwd)}"
@@ -194,6 +196,25 @@ fake_worker() {
 	} > "$w"
 	chmod +x "$w"
 	echo "$w"
+}
+
+# requires_fio_nbd: skip unless fio with its nbd engine is installed.
+requires_fio_nbd() {
+	requires fio --version
+	if ! fio --enghelp 2>/dev/null | grep -qw nbd; then
+		echo "$0: test skipped: fio has no nbd engine" >&2
+		exit 77
+	fi
+}
+
+# run_fio DIR ARGS...: fio ARGS with DIR (the test's temporary
+# directory) as its working directory and no verify state: a verify job
+# that ends or is interrupted writes local-JOB-N-verify.state into the
+# working directory, which for a test is tests/ in the build tree.
+run_fio() {
+	local dir=$1
+	shift
+	(cd "$dir" && fio --verify_state_save=0 "$@")
 }
 
 # fd_count PID: how many descriptors PID has open.

@@ -6,8 +6,7 @@ source "${srcdir:-.}/functions.sh"
 set -e
 set -x
 
-requires fio --version
-fio --enghelp 2>/dev/null | grep -qw nbd || { echo "no fio nbd engine"; exit 77; }
+requires_fio_nbd
 plugin="$abs_top_builddir/tests/plugins/.libs/nbdbroker-crash-plugin.so"
 [ -f "$plugin" ] || { echo "$plugin not built"; exit 99; }
 
@@ -16,7 +15,7 @@ truncate -s 128M "$d/disk"
 start_nbdbroker -U "$d/sock" --intensity 100000/60s --replays 5 \
     "$plugin" file="$d/disk" probability=0.002
 
-fio --name=verify --ioengine=nbd --uri="$(nbd_uri "$d/sock")" \
+run_fio "$d" --name=verify --ioengine=nbd --uri="$(nbd_uri "$d/sock")" \
     --rw=randwrite --bs=4k --iodepth=8 --numjobs=2 \
     --size=32M --offset_increment=64M \
     --verify=crc32c --verify_fatal=1 --group_reporting \
