@@ -6,14 +6,14 @@
 # flags and commands (EINVAL), zero-length and oversized requests
 # (EINVAL; a 33 MiB write's payload is read and dropped first), DF
 # without structured replies.  The checks are in errors.py.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
 
 d=$(tmpdir)
-py=${abs_top_srcdir}/tests/errors.py
+py=$testlib/errors.py
 rec=$abs_top_builddir/tests/plugins/.libs/recorder-v2.so
 
 start_nbdbroker -U "$d/rw" memory size=64M

@@ -4,7 +4,7 @@
 # from outside is seen by the next read; a client's writes, zeroes and
 # trims change the file itself; and the file's size is the export's
 # size, re-read for each new connection.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

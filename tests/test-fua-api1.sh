@@ -5,7 +5,7 @@
 # FUA gets no flush.  The same holds when its can_fua claims NATIVE,
 # which an API 1 pwrite cannot honour.  (tests/plugins/recorder-v1.c
 # logs every callback.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -4,7 +4,7 @@
 # on pwrite, trim and zero, and no extra flush; one that says EMULATE
 # gets a flush after the write instead.  (tests/plugins/recorder-v2.c
 # logs every callback with its flags.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

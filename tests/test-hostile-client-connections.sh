@@ -10,7 +10,7 @@
 # the broker's descriptors go up by exactly 99 and come back down,
 # and its memory is the same after the third storm as after the first
 # (VmRSS, within 1 MiB); new clients can connect again afterwards.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

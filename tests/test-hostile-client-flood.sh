@@ -9,7 +9,7 @@
 # through, and once they hang up the descriptors are back where they
 # were.  (The 16-byte replies used to cost 6 times their size beyond
 # the limit: ~16 MiB a client.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -17,8 +17,7 @@ requires_nbd_python
 d=$(tmpdir)
 start_nbdbroker -U "$d/sock" --request-timeout 2s memory size=256M
 
-PYTHONPATH="$abs_top_srcdir/tests" \
-    /usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
+/usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
 import os, struct, sys, time
 import nbd
 from abuse import MIB, Broker, connect, flood, innocent

@@ -16,7 +16,7 @@
 #   from a client without fixed newstyle (each: disconnected).
 # The other client never sees an error; afterwards the broker's
 # descriptors are back where they were.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -11,7 +11,7 @@
 # connections: the descriptors are back to the baseline every time,
 # the memory stays flat (under 1 MiB of growth from the 1000th to the
 # last connection).
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -10,7 +10,7 @@
 # through: both writers (each holds half the arena a WRITE needs),
 # one reader.  (They used to hold the arenas forever, and every other
 # client's WRITE and READ waited forever.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -8,7 +8,7 @@
 # they hang up its descriptors are back where they were.  (It used to
 # loop forever as soon as two connections waited for arena space that
 # was freed but not enough for both.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -16,8 +16,7 @@ requires_nbd_python
 d=$(tmpdir)
 start_nbdbroker -U "$d/sock" --request-timeout 2s memory size=256M
 
-PYTHONPATH="$abs_top_srcdir/tests" \
-    /usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
+/usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
 import struct, sys, time
 import nbd
 from abuse import MIB, Broker, connect, flood, innocent

@@ -6,12 +6,12 @@
 # lines a worker, and then accept the Ready).  The client whose
 # request brought down the first worker gets EIO once the request
 # timeout has passed with no worker ready; the broker keeps running.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-test -x "$abs_top_builddir/tests/fake-worker"
+test -x "$abs_top_builddir/tests/lib/fake-worker"
 d=$(tmpdir)
 poison=$((1024 * 1024))
 NBDBROKER_WORKER=$(fake_worker "$d" failed-flood --offset=$poison) \

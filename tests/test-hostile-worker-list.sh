@@ -7,11 +7,11 @@
 # that does not read them.  Three such clients: the broker's memory
 # stays under 40 MB, and each client gets an error reply once the
 # request timeout has passed with no worker to answer.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
-test -x "$abs_top_builddir/tests/fake-worker"
+test -x "$abs_top_builddir/tests/lib/fake-worker"
 d=$(tmpdir)
 NBDBROKER_WORKER=$(fake_worker "$d" list-flood) \
     start_nbdbroker -U "$d/sock" --intensity 2/60s \

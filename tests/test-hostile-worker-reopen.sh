@@ -11,12 +11,12 @@
 #    re-opening its handle (it takes 2 s): the broker closes the
 #    connection as soon as the re-open is done.  (It used to keep such
 #    a connection forever: paused, never reading, never closed.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-test -x "$abs_top_builddir/tests/fake-worker"
+test -x "$abs_top_builddir/tests/lib/fake-worker"
 d=$(tmpdir)
 poison=$((1024 * 1024))
 

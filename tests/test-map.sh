@@ -4,7 +4,7 @@
 # plugin reports (base:allocation): on the memory plugin (64 KiB
 # chunks) after writing a pattern, and on a sparse file made with
 # truncate + dd, where the answer must also be nbdkit's.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

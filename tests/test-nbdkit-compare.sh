@@ -5,12 +5,11 @@
 # STARTTLS without TLS...) to nbdbroker and, when it is installed, to
 # nbdkit, and the replies must match the expected list, which is
 # nbdkit's except where noted.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires /usr/bin/python3 --version
-export PYTHONPATH="$abs_top_srcdir/tests${PYTHONPATH:+:$PYTHONPATH}"
 
 d=$(tmpdir)
 cat > "$d/probe.py" <<'PY'

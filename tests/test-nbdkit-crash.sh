@@ -4,8 +4,8 @@
 # nbdkit's header) that segfaults on its 5th pread, once: the broker
 # restarts the worker and replays the read, and a client copying the
 # whole disk sees no error and the right bytes.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

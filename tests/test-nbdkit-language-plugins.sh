@@ -5,8 +5,8 @@
 # command line) and cc (C compiled at start-up, calling nbdkit_* from
 # the worker).  Scripted plugins by name are covered in
 # test-nbdkit-load-errors.sh.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

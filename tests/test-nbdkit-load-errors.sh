@@ -4,8 +4,8 @@
 # with a message saying what and why: a plugin importing an nbdkit
 # function we lack (named), an nbdkit filter (as a plugin, or with
 # --filter), a scripted plugin by name, an unknown nbdkit: name.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

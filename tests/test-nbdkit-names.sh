@@ -4,8 +4,8 @@
 # ours), nbdkit:NAME always means nbdkit's, a name we do not bundle
 # (data) falls back to nbdkit's, and --nbdkit-plugin-dir says where
 # nbdkit's plugins are.  --dump-plugin tells which one was loaded.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

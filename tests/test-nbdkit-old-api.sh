@@ -5,8 +5,8 @@
 # built twice: before errno_is_preserved, and before zero as in nbdkit
 # 1.0).  They load, serve reads and writes, FUA is emulated with
 # flush, and nothing past their struct is used.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

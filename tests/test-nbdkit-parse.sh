@@ -5,8 +5,8 @@
 # line per parse; the lines must equal nbdkit-parse.expected (recorded
 # from nbdkit 1.32.5) and, when nbdkit is installed, what nbdkit itself
 # prints for the same command line.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 requires_enforce
 set -x

@@ -4,8 +4,8 @@
 # by nbdbroker: the same seed gives the same bytes (as under nbdkit,
 # when it is installed), writes are checked against the contents, and
 # without seed= the broker picks one seed for every worker.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

@@ -3,8 +3,8 @@
 # nbdkit's null, pattern, zero and full plugins (Debian's .so files)
 # served by nbdbroker: sizes, contents, which writes succeed and with
 # what error the others fail.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 requires_enforce
 set -x

@@ -3,12 +3,12 @@
 # A worker that answers Hello with another protocol major (99) is
 # refused: the broker exits non-zero at start-up, names both versions
 # in its log, and does not hang.  A worker that dies before saying
-# anything fails start-up the same way.  (tests/fake-worker.c)
-source "${srcdir:-.}/functions.sh"
+# anything fails start-up the same way.  (tests/lib/fake-worker.c)
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
-fake=$abs_top_builddir/tests/fake-worker
+fake=$abs_top_builddir/tests/lib/fake-worker
 test -x "$fake"
 d=$(tmpdir)
 

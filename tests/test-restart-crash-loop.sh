@@ -3,7 +3,7 @@
 # A plugin that dies at every start (a file it needs is gone) makes the
 # broker back off (250 ms doubling) without spinning; when the file
 # reappears, service resumes and a waiting client is served.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The crash plugin segfaults on random requests (probability 0.002)
 # under fio verify: the client sees no error and no corruption.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

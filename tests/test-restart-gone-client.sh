@@ -8,7 +8,7 @@
 # B's new handle id was A's old one, and A's stale write ran as B.
 # The write must not reach the disk at all: A's handle died with the
 # worker and nothing re-opened it.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

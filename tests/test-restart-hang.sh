@@ -4,7 +4,7 @@
 # request timeout and is replayed on a new worker; the client gets its
 # data within the timeout plus a little.  A request that hangs every
 # time fails with EIO once past the replay limit.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -4,7 +4,7 @@
 # plugin while the worker is killed with SIGKILL every 200 ms for 30 s:
 # fio must finish with no I/O error and no verify failure, because the
 # broker replays what each dead worker had in flight.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

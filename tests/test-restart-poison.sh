@@ -4,7 +4,7 @@
 # (after --replays attempts), including when it was sent among many
 # others, while other requests on the same and on other connections
 # succeed.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

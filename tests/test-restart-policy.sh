@@ -4,7 +4,7 @@
 # them: [restart] request-timeout kills a hung worker; isolation =
 # connection gives each client a worker; durability = volatile makes
 # the broker treat even the stateless null plugin's writes as lost.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -4,7 +4,7 @@
 # mode (test-run.sh): $uri with a percent-encoded export name, $port
 # unset on Unix sockets, $tls 0/1/2 and an nbds URI when TLS is
 # required; -U - makes a private socket that is gone afterwards.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

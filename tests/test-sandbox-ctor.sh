@@ -5,8 +5,8 @@
 # creates an IPv4 socket and mounts is stopped at each step; the mount
 # is a tripwire, so the worker never becomes ready, and the broker
 # says why and exits with an error instead of serving.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 

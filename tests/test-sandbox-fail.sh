@@ -6,8 +6,8 @@
 # descriptor, but a replacement cannot set up the Landlock rule for
 # ${file}, and fails with a message in the broker's log instead of
 # starting unconfined.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 

@@ -4,8 +4,8 @@
 # the kernel logs it (SECCOMP_RET_LOG: "audit: type=1326" in the kernel
 # log when no audit daemon runs), so an admin can learn what a plugin
 # needs.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 

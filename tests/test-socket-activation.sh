@@ -5,7 +5,7 @@
 # and a TCP one here), refuses -U/-p/-i/-s/--run with them, leaves the
 # socket file alone at exit, and ignores a LISTEN_PID that is not its
 # own.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -13,7 +13,7 @@ requires nbdinfo --version
 requires /usr/bin/python3 --version
 
 d=$(tmpdir)
-launcher="$abs_top_srcdir/tests/socket-activate.py"
+launcher="$testlib/socket-activate.py"
 
 SOCKET_ACTIVATE_PORTS="$d/ports" /usr/bin/python3 "$launcher" \
     "unix:$d/sock" tcp:127.0.0.1:0 -- \

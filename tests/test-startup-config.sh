@@ -4,7 +4,7 @@
 # unknown key, a failing config_complete or get_ready) stops the server
 # at start-up: non-zero exit, no listening socket, the plugin's reason
 # on stderr, and nothing hangs.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 requires_enforce
 set -x

@@ -3,7 +3,7 @@
 # A plugin that cannot be found or loaded stops the server at start-up:
 # non-zero exit, no listening socket, stderr says what is wrong, and
 # nothing hangs.  Covers the foreground and the daemon start-up paths.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # TCP over IPv4 loopback (-i ADDR -p 0: a free port), driven by --run,
 # which gets $uri and $port for it.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

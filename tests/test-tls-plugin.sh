@@ -3,8 +3,8 @@
 # The worker tells plugins whether the connection uses TLS: under
 # --tls=on the tlsinfo test plugin serves a different size and export
 # list to TLS and plain clients (nbdbroker_is_tls, list_exports' tls).
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/tls-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/tls-functions.sh"
 set -e
 set -x
 

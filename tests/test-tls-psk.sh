@@ -4,8 +4,8 @@
 # key; a wrong key or an unknown user fails cleanly and the server goes
 # on serving; -s serves TLS on stdin/stdout; a bad key file is a clear
 # start-up error.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/tls-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/tls-functions.sh"
 set -e
 set -x
 

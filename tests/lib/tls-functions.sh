@@ -1,4 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
+# (functions.sh, sourced first, sets abs_top_*, nbdbroker_pid, slow...)
+# shellcheck disable=SC2154
 #
 # Helpers for the TLS tests, sourced after functions.sh.
 
@@ -19,7 +22,7 @@ make_certs() {
 	local d=$1
 	mkdir -p "$d"
 	(
-	cd "$d"
+	cd "$d" || exit
 	umask 077
 	certtool --generate-privkey --key-type=ecdsa --outfile ca-key.pem
 	cat > ca.info <<-'INFO'

@@ -3,7 +3,7 @@
 (memory, descriptors, CPU), raw clients past the handshake, a flood of
 requests from clients that never read, and an innocent libnbd client
 that must keep full service meanwhile.  Imported by
-test-hostile-client-*.sh (PYTHONPATH=$abs_top_srcdir/tests)."""
+test-hostile-client-*.sh (functions.sh puts tests/lib on PYTHONPATH)."""
 
 import os
 import socket

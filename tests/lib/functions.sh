@@ -3,23 +3,49 @@
 #
 # Shared helpers for tests/test-*.sh.  Each test starts with:
 #
-#   source ./functions.sh        (or "$srcdir/functions.sh")
+#   source "$(dirname "$0")/lib/functions.sh"
 #   set -e
 #   set -x
 #
-# and exits 0 (pass), 77 (skip: a required tool is missing) or 99
-# (hard error).  Servers started here are stopped when the test exits.
+# then sources the other helpers it needs from $testlib (this
+# directory): nbdkit-functions.sh, tls-functions.sh, sandbox.sh.  It
+# exits 0 (pass), 77 (skip: a required tool or feature is missing) or
+# 99 (hard error: something make check should have built is not
+# there).  Servers started here are stopped when the test exits.
+#
+# Where things are: make check sets abs_top_srcdir, abs_top_builddir
+# and NBDBROKER (the server under test; valgrind/nbdbroker under make
+# check-valgrind).  By hand, run a test from tests/ in the build tree
+# after make check has built the test plugins:
+#
+#   cd tests && ./test-foo.sh                    (in-tree build)
+#   cd build/tests && ../../tests/test-foo.sh    (VPATH build)
+#
+# abs_top_srcdir is then the tree this file is in, abs_top_builddir
+# the parent of the working directory if it was configured there (else
+# the source tree), and NBDBROKER its nbdbroker.
+#
+# The Python helpers (nbdraw.py, abuse.py, ...) are in $testlib, which
+# is on PYTHONPATH: "from nbdraw import *" in a test's Python works.
 
 # Debian's python3 has the nbd module; another python3 may come first.
 export PATH="/usr/bin:$PATH"
 export LIBNBD_DEBUG=${LIBNBD_DEBUG:-0}
+
+testlib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${abs_top_srcdir:=$(cd "$testlib/../.." && pwd)}"
+if [ -z "${abs_top_builddir:-}" ]; then
+	if [ -f ../config.status ]; then
+		abs_top_builddir=$(cd .. && pwd)
+	else
+		abs_top_builddir=$abs_top_srcdir
+	fi
+fi
+: "${NBDBROKER:=$abs_top_builddir/nbdbroker}"
+export NBDBROKER abs_top_builddir abs_top_srcdir testlib
+export PYTHONPATH="$testlib${PYTHONPATH:+:$PYTHONPATH}"
 # Python helpers are imported from the source tree: no byte code there.
 export PYTHONDONTWRITEBYTECODE=1
-
-: "${NBDBROKER:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/nbdbroker}"
-: "${abs_top_builddir:=$(cd "$(dirname "$NBDBROKER")" && pwd)}"
-: "${abs_top_srcdir:=$abs_top_builddir}"
-export NBDBROKER abs_top_builddir abs_top_srcdir
 # Policies for the test plugins (tests/policies), searched before the
 # build tree's; plugins without one get default.policy as usual.
 export NBDBROKER_POLICY_DIR="$abs_top_srcdir/tests/policies"
@@ -182,7 +208,7 @@ expect_start_failure() {
 }
 
 # fake_worker DIR MODE [OPTIONS...]: write DIR/worker-MODE, a wrapper
-# for NBDBROKER_WORKER that runs tests/fake-worker in MODE with
+# for NBDBROKER_WORKER that runs tests/lib/fake-worker in MODE with
 # OPTIONS (see fake-worker --help), and print its path.
 fake_worker() {
 	local dir=$1 mode=$2 w
@@ -190,7 +216,7 @@ fake_worker() {
 	w=$dir/worker-$mode
 	{
 		printf '#!/bin/sh\nexec %q --mode=%q' \
-		    "$abs_top_builddir/tests/fake-worker" "$mode"
+		    "$abs_top_builddir/tests/lib/fake-worker" "$mode"
 		printf ' %q' "$@"
 		printf ' "$@"\n'
 	} > "$w"

@@ -1,4 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
+# (functions.sh, sourced first, sets abs_top_*, nbdbroker_pid, slow...)
+# shellcheck disable=SC2154
 #
 # Helpers for the sandbox tests (test-sandbox-*.sh, test-policy-*.sh).
 # Source after functions.sh.
