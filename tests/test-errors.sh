@@ -14,7 +14,7 @@ requires_nbd_python
 
 d=$(tmpdir)
 py=$testlib/errors.py
-rec=$abs_top_builddir/tests/plugins/.libs/recorder-v2.so
+rec=$(test_plugin recorder-v2)
 
 start_nbdbroker -U "$d/rw" memory size=64M
 /usr/bin/python3 "$py" rw "$d/rw"

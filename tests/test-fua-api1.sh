@@ -27,8 +27,7 @@ pread off=0 count=1024
 EOF2
 
 for p in recorder-v1 recorder-v1-fua; do
-	plugin=$abs_top_builddir/tests/plugins/.libs/$p.so
-	test -f "$plugin"
+	plugin=$(test_plugin "$p")
 	: > "$d/$p.calls"
 	start_nbdbroker -U "$d/$p.sock" "$plugin" size=1M log="$d/$p.calls"
 	grep -F "plugin $p ready" "$d/$p.sock.log"

@@ -11,8 +11,7 @@ set -x
 requires_nbd_python
 requires qemu-io --version
 
-plugin=$abs_top_builddir/tests/plugins/.libs/recorder-v2.so
-test -f "$plugin"
+plugin=$(test_plugin recorder-v2)
 d=$(tmpdir)
 
 : > "$d/calls"

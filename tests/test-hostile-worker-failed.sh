@@ -11,7 +11,7 @@ set -e
 set -x
 
 requires_nbd_python
-test -x "$abs_top_builddir/tests/lib/fake-worker"
+requires_fake_worker
 d=$(tmpdir)
 poison=$((1024 * 1024))
 NBDBROKER_WORKER=$(fake_worker "$d" failed-flood --offset=$poison) \

@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
-test -x "$abs_top_builddir/tests/lib/fake-worker"
+requires_fake_worker
 d=$(tmpdir)
 NBDBROKER_WORKER=$(fake_worker "$d" list-flood) \
     start_nbdbroker -U "$d/sock" --intensity 2/60s \

@@ -22,7 +22,7 @@ set -e
 set -x
 
 requires_nbd_python
-test -x "$abs_top_builddir/tests/lib/fake-worker"
+requires_fake_worker
 d=$(tmpdir)
 truncate -s 16M "$d/disk"
 events=${SOAK_EVENTS:-$((10000 / ${NBDBROKER_TEST_SLOW:-1}))}

@@ -15,7 +15,7 @@ set -e
 set -x
 
 requires_nbd_python
-test -x "$abs_top_builddir/tests/lib/fake-worker"
+requires_fake_worker
 
 d=$(tmpdir)
 truncate -s 16M "$d/disk"

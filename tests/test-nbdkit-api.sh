@@ -16,7 +16,7 @@ requires nbdinfo --version
 requires_nbd_python
 
 d=$(tmpdir)
-p=$(test_plugin api)
+p=$(test_plugin nbdkit-api-plugin)
 
 "$NBDBROKER" --dump-plugin -D api.scale=3 "$p" hello > "$d/dump"
 cat "$d/dump"

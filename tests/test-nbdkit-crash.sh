@@ -13,7 +13,7 @@ requires nbdcopy --version
 requires_nbd_python
 
 d=$(tmpdir)
-p=$(test_plugin crash)
+p=$(test_plugin nbdkit-crash-plugin)
 start_nbdbroker -U "$d/sock" "$p" size=16M marker="$d/crashed" crash-at=5
 u=$(nbd_uri "$d/sock")
 before=$(worker_pids)

@@ -23,7 +23,7 @@ expect_failure() {
 	test ! -S "$d/sock"
 }
 
-p=$(test_plugin undefined)
+p=$(test_plugin nbdkit-undefined-plugin)
 expect_failure "$d/undef.log" "$p"
 grep -F "load failed: $p: the plugin needs nbdkit_from_the_future, an nbdkit function nbdbroker-worker does not provide" "$d/undef.log"
 

@@ -15,7 +15,7 @@ requires_nbd_python
 
 d=$(tmpdir)
 for v in old oldest; do
-	p=$(test_plugin $v)
+	p=$(test_plugin "nbdkit-$v-plugin")
 	"$NBDBROKER" --dump-plugin "$p" > "$d/$v.dump"
 	cat "$d/$v.dump"
 	grep -x "api_version=1" "$d/$v.dump"

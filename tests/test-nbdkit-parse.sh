@@ -12,7 +12,7 @@ requires_enforce
 set -x
 
 d=$(tmpdir)
-p=$(test_plugin parse)
+p=$(test_plugin nbdkit-parse-plugin)
 printf 'secret\n\n' > "$d/pw1"
 : > "$d/pw2"
 cd "$d"

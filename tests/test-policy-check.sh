@@ -12,6 +12,7 @@ requires_enforce
 "$NBDBROKER" --dump-config | grep -qx sandbox=enforce
 set -x
 
+hostile_plugins
 d=$(tmpdir)
 
 for p in default memory null pattern file nbdkit-data nbdkit-file nbdkit-full \

@@ -11,7 +11,7 @@ set -x
 
 d=$(tmpdir)
 s=$d/sock
-fc=$abs_top_builddir/tests/plugins/.libs/failconfig.so
+fc=$(test_plugin failconfig)
 
 # Bundled plugins.
 # memory.policy sizes the worker's memory limit from size=, so the

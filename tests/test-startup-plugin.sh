@@ -9,7 +9,7 @@ set -x
 
 d=$(tmpdir)
 s=$d/sock
-plugins=$abs_top_builddir/tests/plugins/.libs
+noopen=$(test_plugin noopen)
 
 expect_start_failure "$s" 'no plugin given'
 expect_start_failure "$s" 'plugin /nonexistent/plugin\.so: No such file' \
@@ -17,7 +17,7 @@ expect_start_failure "$s" 'plugin /nonexistent/plugin\.so: No such file' \
 expect_start_failure "$s" "plugin 'nosuchplugin' not found" nosuchplugin
 expect_start_failure "$s" "'Bad!' is not a plugin name" 'Bad!'
 expect_start_failure "$s" 'plugin noopen: required callback \.open is missing' \
-	"$plugins/noopen.so"
+	"$noopen"
 # A shared object that is not a plugin at all.
 libm=$(/sbin/ldconfig -p | awk '/libm\.so\.6 /{print $NF; exit}')
 if [ -n "$libm" ]; then
@@ -29,7 +29,7 @@ expect_start_failure "$s" 'cannot load plugin' "$d/junk.so"
 
 # Without -f the server forks; the parent still reports the failure.
 r=0
-timeout 20 "$NBDBROKER" -U "$s" "$plugins/noopen.so" 2>"$d/bg.err" || r=$?
+timeout 20 "$NBDBROKER" -U "$s" "$noopen" 2>"$d/bg.err" || r=$?
 cat "$d/bg.err"
 test "$r" -ne 0 && test "$r" -ne 124
 grep -F '.open is missing' "$d/bg.err"

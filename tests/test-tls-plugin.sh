@@ -11,8 +11,7 @@ set -x
 requires_tls
 requires nbdinfo --version
 
-plugin="$abs_top_builddir/tests/plugins/.libs/tlsinfo.so"
-[ -f "$plugin" ] || { echo "$0: $plugin not built" >&2; exit 99; }
+plugin=$(test_plugin tlsinfo)
 
 d=$(tmpdir)
 mkdir -m 0700 "$d/keys"

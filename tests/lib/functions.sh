@@ -207,16 +207,57 @@ expect_start_failure() {
 	return 0
 }
 
+# test_plugin NAME: print the path of the test plugin NAME (built from
+# tests/plugins by make check as tests/plugins/.libs/NAME.so).  Call it
+# as p=$(test_plugin NAME) after set -e: if the plugin is missing, the
+# test ends there, skipped (77) for a plugin built against nbdkit's
+# <nbdkit-plugin.h> where configure found none, otherwise with a hard
+# error (99), since make check should have built it.
+test_plugin() {
+	local p="$abs_top_builddir/tests/plugins/.libs/$1.so"
+
+	if [ -r "$p" ]; then
+		echo "$p"
+		return 0
+	fi
+	case $1 in
+	nbdkit-*-plugin)
+		if [ "${NBDBROKER_NBDKIT_TEST_PLUGINS:-}" = no ]; then
+			echo "$0: test skipped: $1 needs <nbdkit-plugin.h>," \
+			    "which configure did not find" >&2
+			exit 77
+		fi
+		;;
+	esac
+	echo "$0: test plugin $1 was not built: $p is missing" \
+	    "(make check builds it; by hand: make -C tests plugins/$1.la)" >&2
+	exit 99
+}
+
+# The fake worker (lib/fake-worker.c), built by make check.
+fake_worker_bin=$abs_top_builddir/tests/lib/fake-worker
+
+# requires_fake_worker: a hard error (99) unless it was built.
+requires_fake_worker() {
+	if [ ! -x "$fake_worker_bin" ]; then
+		echo "$0: $fake_worker_bin was not built (make check builds" \
+		    "it; by hand: make -C tests lib/fake-worker)" >&2
+		exit 99
+	fi
+}
+
 # fake_worker DIR MODE [OPTIONS...]: write DIR/worker-MODE, a wrapper
-# for NBDBROKER_WORKER that runs tests/lib/fake-worker in MODE with
-# OPTIONS (see fake-worker --help), and print its path.
+# for NBDBROKER_WORKER that runs the fake worker in MODE with OPTIONS
+# (see fake-worker --help), and print its path.  (The broker runs its
+# worker with a fixed argument list: the wrapper adds the mode.)
+# Tests call requires_fake_worker first: from NBDBROKER_WORKER=$(...)
+# a failure here cannot end the test.
 fake_worker() {
 	local dir=$1 mode=$2 w
 	shift 2
 	w=$dir/worker-$mode
 	{
-		printf '#!/bin/sh\nexec %q --mode=%q' \
-		    "$abs_top_builddir/tests/lib/fake-worker" "$mode"
+		printf '#!/bin/sh\nexec %q --mode=%q' "$fake_worker_bin" "$mode"
 		printf ' %q' "$@"
 		printf ' "$@"\n'
 	} > "$w"
@@ -245,7 +286,8 @@ run_fio() {
 
 # fd_count PID: how many descriptors PID has open.
 fd_count() {
-	ls "/proc/$1/fd" | wc -l
+	local fds=("/proc/$1/fd/"*)
+	echo "${#fds[@]}"
 }
 
 # rss_kb PID: resident memory of PID in KiB (VmRSS).

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
-# (functions.sh, sourced first, sets abs_top_*, nbdbroker_pid, slow...)
-# shellcheck disable=SC2154
+# shellcheck disable=SC2154 # functions.sh sets abs_top_*, nbdbroker_pid...
 #
 # Helpers for tests/test-nbdkit-*.sh, the tests of hosting nbdkit
 # plugins.  Sourced after functions.sh.
@@ -21,17 +20,6 @@ requires_nbdkit_plugin() {
 			exit 77
 		fi
 	done
-}
-
-# test_plugin NAME: path of tests/plugins' nbdkit-NAME-plugin.so (built
-# against nbdkit's header, only if configure found it), or skip.
-test_plugin() {
-	local p="$abs_top_builddir/tests/plugins/.libs/nbdkit-$1-plugin.so"
-	if [ ! -r "$p" ]; then
-		echo "$0: test skipped: $p was not built (no <nbdkit-plugin.h>)" >&2
-		exit 77
-	fi
-	echo "$p"
 }
 
 # check_map URI PYEXPR: PYEXPR, a Python expression over m (the

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # shellcheck shell=bash
-# (functions.sh, sourced first, sets abs_top_*, nbdbroker_pid, slow...)
-# shellcheck disable=SC2154
+# shellcheck disable=SC2154 # functions.sh sets abs_top_*, nbdbroker_pid...
 #
 # Helpers for the TLS tests, sourced after functions.sh.
 
