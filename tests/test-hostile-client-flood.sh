@@ -21,6 +21,7 @@ start_nbdbroker -U "$d/sock" --request-timeout 2s memory size=256M
 import os, struct, sys, time
 import nbd
 from abuse import MIB, Broker, connect, flood, innocent
+from nbdraw import REQUEST_MAGIC
 path, broker = sys.argv[1], Broker(int(sys.argv[2]))
 
 h = nbd.NBD()
@@ -28,7 +29,7 @@ h.connect_unix(path)
 innocent(h, 1, 0)
 
 rss0, fds0 = broker.rss_kib(), broker.nfds()
-bad = struct.pack(">IHHQQI", 0x25609513, 0, 42, 0, 0, 0) * 4096
+bad = struct.pack(">IHHQQI", REQUEST_MAGIC, 0, 42, 0, 0, 0) * 4096
 flooders = [(connect(path), bad) for _ in range(20)]
 assert flood(flooders, 30) == 0
 took = innocent(h, 50, MIB)
