@@ -33,4 +33,5 @@ kill -0 "$nbdbroker_pid"
 deaths=$(grep -c '(plugin fake): protocol violation: unexpected Failed in state 1 after Failed' "$d/sock.log")
 logged=$(grep -c 'get_ready failed: failed again' "$d/sock.log")
 echo "$deaths workers killed for a second Failed; $logged Failed logged"
-[ "$deaths" -ge 1 ] && [ "$logged" -eq "$deaths" ]
+[ "$deaths" -ge 1 ]
+[ "$logged" -eq "$deaths" ]

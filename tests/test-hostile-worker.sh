@@ -80,11 +80,13 @@ offset=$poison count=4096 has brought down 2 workers: failing it with EIO" \
 	log-flood)
 		# 100000 Log messages: at most the burst (200) reach the log.
 		lines=$(grep -c 'plugin=fake\] LLLL' "$sock.log" || true)
-		[ "$lines" -ge 100 ] && [ "$lines" -le 200 ]
+		[ "$lines" -ge 100 ]
+		[ "$lines" -le 200 ]
 		;;
 	stderr-flood)
 		lines=$(grep -c 'plugin=fake\] EEEE' "$sock.log" || true)
-		[ "$lines" -ge 100 ] && [ "$lines" -le 200 ]
+		[ "$lines" -ge 100 ]
+		[ "$lines" -le 200 ]
 		;;
 	send-fds)
 		# The 8 descriptors sent with the reply went nowhere: the

@@ -56,4 +56,7 @@ C
 	test "$(nbdinfo --size "$(nbd_uri "$d/cc")")" -eq 8192
 	nbdcopy "$(nbd_uri "$d/cc")" - | head -c 4 > "$d/cc.out"
 	test "$(cat "$d/cc.out")" = CCCC
+else
+	skip_part "nbdkit's cc plugin: needs nbdkit-cc-plugin.so, cc and" \
+	    "<nbdkit-plugin.h>"
 fi

@@ -21,9 +21,9 @@ for v in old oldest; do
 	grep -x "api_version=1" "$d/$v.dump"
 	grep -x "nbdkit_plugin=1" "$d/$v.dump"
 	grep -x "thread_model=serialize_all_requests" "$d/$v.dump"
-	! grep "magic_config_key" "$d/$v.dump"
-	! grep "has_get_ready" "$d/$v.dump"
-	! grep "has_can_multi_conn" "$d/$v.dump"
+	not grep "magic_config_key" "$d/$v.dump"
+	not grep "has_get_ready" "$d/$v.dump"
+	not grep "has_can_multi_conn" "$d/$v.dump"
 
 	start_nbdbroker -U "$d/$v.sock" "$p"
 	u=$(nbd_uri "$d/$v.sock")

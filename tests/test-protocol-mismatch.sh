@@ -32,4 +32,5 @@ NBDBROKER_WORKER=$(fake_worker "$d" silent) \
 	--request-timeout 1s memory size=1M
 took=$((SECONDS - start))
 echo "silent worker refused after $took s"
-[ "$took" -ge 9 ] && [ "$took" -le 20 ]
+[ "$took" -ge 9 ]
+[ "$took" -le 20 ]

@@ -34,7 +34,8 @@ grep "next start in 250 ms" "$d/sock.log"
 grep "next start in 1000 ms" "$d/sock.log"
 deaths=$(grep -cE "info: worker [0-9]+ killed by signal 11" "$d/sock.log")
 echo "deaths so far: $deaths"
-[ "$deaths" -ge 4 ] && [ "$deaths" -le 12 ]
+[ "$deaths" -ge 4 ]
+[ "$deaths" -le 12 ]
 
 # Fix it; a client waiting meanwhile gets served.
 /usr/bin/python3 - "$(nbd_uri "$d/sock")" "$d/needed" <<'PY' &

@@ -28,5 +28,5 @@ grep -Eq "worker [0-9]+ \(plugin $hostile_ctor_so, policy $policy_dir/default.po
     "$d/log"
 grep -Eq "killed by its sandbox: syscall 165 \(mount\) is forbidden by policy $policy_dir/default.policy" \
     "$d/log"
-! grep -q "mount: succeeded" "$d/log"
-! grep -q "ready in worker" "$d/log"
+not grep -q "mount: succeeded" "$d/log"
+not grep -q "ready in worker" "$d/log"

@@ -25,7 +25,7 @@ kill -9 "$pid0"
 wait_for_log "$d/sock.log" "plugin file: sandbox failed: landlock: $d/disk.img: No such file or directory$"
 kill -0 "$nbdbroker_pid"
 # No replacement ever became ready.
-! grep -q "(instance [0-9]*) ready" "$d/sock.log"
+not grep -q "(instance [0-9]*) ready" "$d/sock.log"
 
 # Threads the plugin starts during start-up would keep the start-up
 # Landlock domain (ABI 7 confines the calling thread only).  Harmless

@@ -38,7 +38,7 @@ for _ in $(seq 100); do
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.1
 done
-! kill -0 "$pid" 2>/dev/null
+not kill -0 "$pid" 2>/dev/null
 [ -S "$d/sock" ]		# systemd's socket, not ours to remove
 
 # Listening options make no sense with sockets given.

@@ -21,7 +21,7 @@ psktool -u bob -p "$d/keys/keys.psk" >/dev/null
 # Same user, another key; and a user the server does not know.
 psktool -u alice -p "$d/wrong/keys.psk" >/dev/null
 psktool -u carol -p "$d/wrong/keys.psk" >/dev/null
-! cmp -s "$d/keys/keys.psk" "$d/wrong/keys.psk"
+not cmp -s "$d/keys/keys.psk" "$d/wrong/keys.psk"
 
 start_nbdbroker -U "$d/sock" --tls=require --tls-psk="$d/keys/keys.psk" \
     memory size=4M

@@ -32,6 +32,7 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=../lib/tls-functions.sh
 . "$top/tests/lib/tls-functions.sh"
 make_certs "$tmp/pki"
 mkdir -m 0700 "$tmp/keys"

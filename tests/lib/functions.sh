@@ -59,6 +59,8 @@ cleanup_fn() {
 	_cleanup_fns+=("$q")
 }
 
+_skipped_parts=()
+
 _run_cleanups() {
 	local status=$?
 	local i
@@ -66,9 +68,40 @@ _run_cleanups() {
 	for ((i = ${#_cleanup_fns[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanup_fns[i]}"
 	done
+	if [ "$status" -eq 0 ] && [ "${#_skipped_parts[@]}" -gt 0 ]; then
+		echo "$0: test skipped: the rest passed, but these parts" \
+		    "could not run here:" >&2
+		printf '  %s\n' "${_skipped_parts[@]}" >&2
+		status=77
+	fi
 	exit $status
 }
 trap _run_cleanups EXIT INT TERM
+
+# Assertions.  Under set -e a failing command ends the test, with
+# exceptions that make a check silently pass:
+# - "! CMD" as a statement (set -e ignores it; use not CMD);
+# - every command but the last in "A && B" (write two lines);
+# - anything inside a function called from if, while, && or ||.
+
+# not CMD [ARGS...]: succeed if CMD fails, fail (saying so) if it
+# succeeds.  For "this must not be in the log": not grep -q X "$log".
+not() {
+	if "$@"; then
+		echo "$0: should have failed: $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+# skip_part WHAT: part of the test (WHAT) cannot run here because a tool
+# or a feature is missing.  The test goes on with the rest, but if
+# that passes it ends as skipped (77), not passed: a test passes only
+# if it checked everything it says it checks.
+skip_part() {
+	echo "$0: part skipped: $*" >&2
+	_skipped_parts+=("$*")
+}
 
 # requires CMD [ARGS...]: skip the test unless CMD runs successfully.
 requires() {

@@ -133,7 +133,7 @@ h.pread(64, 0)' "$sock" >/dev/null 2>&1 &
 	kill "$cpid" 2>/dev/null || true
 	wait "$cpid" 2>/dev/null || true
 	wait_for_log "$sock.log" "worker $pid0 killed by its sandbox: syscall $nr \($name\) is forbidden by policy $policy_dir/default.policy"
-	! grep -q "hostile: $attack: succeeded" "$sock.log"
+	not grep -q "hostile: $attack: succeeded" "$sock.log"
 	kill -0 "$nbdbroker_pid"
 	out=$(nbd_read "$sock" 4096)
 	[ "$out" = "DATA " ]

@@ -60,5 +60,6 @@ make_certs() {
 	    --load-ca-privkey ca-key.pem --load-privkey client-key.pem \
 	    --template client.info --outfile client-cert.pem
 	) >/dev/null 2>&1
-	[ -s "$d/server-cert.pem" ] && [ -s "$d/client-cert.pem" ]
+	[ -s "$d/server-cert.pem" ]
+	[ -s "$d/client-cert.pem" ]
 }
