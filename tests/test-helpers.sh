@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The helpers in tests/lib fail when they should, so that the tests
-# built on them can: not, skip_part, test_plugin, requires_fake_worker
-# and check_map (on a server without block status, with a false
-# expression, and with --no-extents on a plugin that has extents).
+# built on them can: not, skip_part, the exit trap, test_plugin,
+# requires_fake_worker and check_map (on a server without block
+# status, with a false expression, and with --no-extents on a plugin
+# that has extents).
 # Each case runs as a child test (the helpers, set -e, a few lines)
 # whose exit status is checked.
 source "$(dirname "$0")/lib/functions.sh"
@@ -48,6 +49,9 @@ expect_status 0 not-false 'not false'
 expect_status 77 skip-part 'skip_part "the part"' 'true'
 grep -F 'part skipped: the part' "$d/skip-part.out"
 expect_status 1 skip-part-failed 'skip_part "the part"' 'false'
+
+# An interrupted test fails, even if its last command succeeded.
+expect_status 143 terminated 'true' 'kill -TERM $$' 'sleep 5'
 
 # A test plugin that was not built is a hard error; one that needs
 # <nbdkit-plugin.h> is a skip if configure did not find it.

@@ -7,11 +7,12 @@
 #   set -e
 #   set -x
 #
-# then sources the other helpers it needs from $testlib (this
-# directory): nbdkit-functions.sh, tls-functions.sh, sandbox.sh.  It
-# exits 0 (pass), 77 (skip: a required tool or feature is missing) or
-# 99 (hard error: something make check should have built is not
-# there).  Servers started here are stopped when the test exits.
+# then sources the other helpers it needs the same way (for the sake
+# of the linter, which follows such paths): lib/nbdkit-functions.sh,
+# lib/tls-functions.sh, lib/sandbox.sh.  It exits 0 (pass), 77 (skip:
+# a required tool or feature is missing) or 99 (hard error: something
+# make check should have built is not there).  Servers started here
+# are stopped when the test exits; an interrupted test fails.
 #
 # Where things are: make check sets abs_top_srcdir, abs_top_builddir
 # and NBDBROKER (the server under test; valgrind/nbdbroker under make
@@ -76,7 +77,10 @@ _run_cleanups() {
 	fi
 	exit $status
 }
-trap _run_cleanups EXIT INT TERM
+trap _run_cleanups EXIT
+# Interrupted is failed, whatever the last command returned.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Assertions.  Under set -e a failing command ends the test, with
 # exceptions that make a check silently pass:
