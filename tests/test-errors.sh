@@ -6,15 +6,15 @@
 # flags and commands (EINVAL), zero-length and oversized requests
 # (EINVAL; a 33 MiB write's payload is read and dropped first), DF
 # without structured replies.  The checks are in errors.py.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
 
 d=$(tmpdir)
-py=${abs_top_srcdir}/tests/errors.py
-rec=$abs_top_builddir/tests/plugins/.libs/recorder-v2.so
+py=$testlib/errors.py
+rec=$(test_plugin recorder-v2)
 
 start_nbdbroker -U "$d/rw" memory size=64M
 /usr/bin/python3 "$py" rw "$d/rw"

@@ -4,7 +4,7 @@
 # NBD_OPT_EXPORT_NAME (old nbd-client, some embedded clients).  They
 # must get a working export too: size, reads and writes up to the
 # 32 MiB limit, EINVAL above it; with and without the 124 zero bytes.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

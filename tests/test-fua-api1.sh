@@ -5,7 +5,7 @@
 # FUA gets no flush.  The same holds when its can_fua claims NATIVE,
 # which an API 1 pwrite cannot honour.  (tests/plugins/recorder-v1.c
 # logs every callback.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -27,8 +27,7 @@ pread off=0 count=1024
 EOF2
 
 for p in recorder-v1 recorder-v1-fua; do
-	plugin=$abs_top_builddir/tests/plugins/.libs/$p.so
-	test -f "$plugin"
+	plugin=$(test_plugin "$p")
 	: > "$d/$p.calls"
 	start_nbdbroker -U "$d/$p.sock" "$plugin" size=1M log="$d/$p.calls"
 	grep -F "plugin $p ready" "$d/$p.sock.log"

@@ -4,15 +4,14 @@
 # on pwrite, trim and zero, and no extra flush; one that says EMULATE
 # gets a flush after the write instead.  (tests/plugins/recorder-v2.c
 # logs every callback with its flags.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
 requires qemu-io --version
 
-plugin=$abs_top_builddir/tests/plugins/.libs/recorder-v2.so
-test -f "$plugin"
+plugin=$(test_plugin recorder-v2)
 d=$(tmpdir)
 
 : > "$d/calls"

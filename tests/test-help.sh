@@ -5,7 +5,7 @@
 # under, `PLUGIN --version` the plugin's version (a bundled plugin and
 # an nbdkit one); --dump-config has every key an operator looks for;
 # a bad option is reported once, by our name, not by a build path.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

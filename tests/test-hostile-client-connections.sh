@@ -10,7 +10,7 @@
 # the broker's descriptors go up by exactly 99 and come back down,
 # and its memory is the same after the third storm as after the first
 # (VmRSS, within 1 MiB); new clients can connect again afterwards.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -22,6 +22,7 @@ start_nbdbroker -U "$d/sock" --max-connections 100 \
 /usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
 import os, select, socket, struct, sys, time
 import nbd
+from nbdraw import OPT_STRUCTURED_REPLY, OPTS_MAGIC
 path, pid = sys.argv[1], int(sys.argv[2])
 slow = int(os.environ["slow"])
 
@@ -84,8 +85,8 @@ for storm in range(3):
         if i % 3 == 0:                 # flags, then half an option
             s.sendall(struct.pack(">I", 3) + b"IHAV")
         elif i % 3 == 1:               # a whole option, then nothing
-            s.sendall(struct.pack(">I", 3) +
-                      struct.pack(">QII", 0x49484156454F5054, 8, 0))
+            s.sendall(struct.pack(">IQII", 3, OPTS_MAGIC,
+                                  OPT_STRUCTURED_REPLY, 0))
     wait_for(lambda: nfds() == fds0 + 99, 5 * slow, "99 more descriptors")
     assert a.pread(4096, 0) == b"\x33" * 4096
     wait_for(lambda: all(closed(s) for s in ok), 10 * slow,

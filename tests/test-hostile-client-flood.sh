@@ -9,7 +9,7 @@
 # through, and once they hang up the descriptors are back where they
 # were.  (The 16-byte replies used to cost 6 times their size beyond
 # the limit: ~16 MiB a client.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -17,11 +17,11 @@ requires_nbd_python
 d=$(tmpdir)
 start_nbdbroker -U "$d/sock" --request-timeout 2s memory size=256M
 
-PYTHONPATH="$abs_top_srcdir/tests" \
-    /usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
+/usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
 import os, struct, sys, time
 import nbd
 from abuse import MIB, Broker, connect, flood, innocent
+from nbdraw import REQUEST_MAGIC
 path, broker = sys.argv[1], Broker(int(sys.argv[2]))
 
 h = nbd.NBD()
@@ -29,7 +29,7 @@ h.connect_unix(path)
 innocent(h, 1, 0)
 
 rss0, fds0 = broker.rss_kib(), broker.nfds()
-bad = struct.pack(">IHHQQI", 0x25609513, 0, 42, 0, 0, 0) * 4096
+bad = struct.pack(">IHHQQI", REQUEST_MAGIC, 0, 42, 0, 0, 0) * 4096
 flooders = [(connect(path), bad) for _ in range(20)]
 assert flood(flooders, 30) == 0
 took = innocent(h, 50, MIB)

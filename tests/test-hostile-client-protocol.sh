@@ -16,7 +16,7 @@
 #   from a client without fixed newstyle (each: disconnected).
 # The other client never sees an error; afterwards the broker's
 # descriptors are back where they were.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -25,12 +25,12 @@ d=$(tmpdir)
 start_nbdbroker -U "$d/sock" memory size=1M
 
 /usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
-import errno, os, select, socket, struct, sys, time
+import errno, os, select, struct, sys, time
 import nbd
+from nbdraw import (CMD_READ, CMD_WRITE, OPT_EXPORT_NAME, OPT_GO,
+                    OPT_STRUCTURED_REPLY, OPTS_MAGIC, Raw, connect)
 slow = int(os.environ["slow"])
 path, pid = sys.argv[1], int(sys.argv[2])
-OPTS = 0x49484156454F5054
-MAGIC = 0x25609513
 
 def nfds():
     return len(os.listdir("/proc/%d/fd" % pid))
@@ -76,84 +76,68 @@ for what, f, want in cases:
 print("libnbd: %d bad requests answered, connection kept" % len(cases))
 h.shutdown()
 
-def connect(cflags=3):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(path)
-    assert len(s.recv(18, socket.MSG_WAITALL)) == 18
-    s.sendall(struct.pack(">I", cflags))
-    return s
+def greeted(cflags=3):
+    c = Raw(path, timeout=None)
+    c.greet(cflags)
+    return c
 
-def go(s):
-    s.sendall(struct.pack(">QII", OPTS, 1, 0))          # EXPORT_NAME ""
-    assert len(s.recv(10, socket.MSG_WAITALL)) == 10
+def entered():
+    return connect(path, opt=OPT_EXPORT_NAME, timeout=None)
 
-def request(s, cmd, offset=0, count=0, cookie=7, magic=MAGIC, flags=0):
-    s.sendall(struct.pack(">IHHQQI", magic, flags, cmd, cookie, offset,
-                          count))
-
-def reply(s):
-    d = s.recv(16, socket.MSG_WAITALL)
-    assert len(d) == 16, d
-    m, err, cookie = struct.unpack(">IIQ", d)
-    assert m == 0x67446698, hex(m)
-    return err, cookie
-
-def disconnected(s, what):
-    r, _, _ = select.select([s], [], [], 5)
+def disconnected(c, what):
+    r, _, _ = select.select([c.s], [], [], 5)
     assert r, what + ": not disconnected"
     try:
         while True:
-            d = s.recv(65536)
+            d = c.s.recv(65536)
             if not d:
                 break
     except ConnectionResetError:
         pass
-    s.close()
+    c.s.close()
     bystander()
     print(what + ": disconnected")
 
-s = connect()
-go(s)
+c = entered()
 for cmd in (42, 8, 0xffff):
-    request(s, cmd, 0, 512, cookie=cmd)
-    assert reply(s) == (errno.EINVAL, cmd)
-request(s, 0, 0, 512, cookie=1)
-assert reply(s) == (0, 1) and s.recv(512, socket.MSG_WAITALL) == \
-    b"\x44" * 512
+    c.request(cmd, 0, 512, cookie=cmd)
+    assert c.simple_reply() == (errno.EINVAL, cmd, b"")
+c.request(CMD_READ, 0, 512, cookie=1)
+assert c.simple_reply(512) == (0, 1, b"\x44" * 512)
 bystander()
 print("unknown commands: EINVAL, connection kept")
-request(s, 1, 8192, 512, cookie=2)
-s.sendall(b"z" * 600)                  # 88 bytes more than declared
-disconnected(s, "payload longer than declared")
+c.request(CMD_WRITE, 8192, 512, cookie=2)
+c.send(b"z" * 600)                     # 88 bytes more than declared
+disconnected(c, "payload longer than declared")
 
-s = connect(); go(s)
-request(s, 0, 0, 512, magic=0x12345678)
-disconnected(s, "bad request magic")
+c = entered()
+c.send(struct.pack(">IHHQQI", 0x12345678, 0, CMD_READ, 7, 0, 512))
+disconnected(c, "bad request magic")
 
-s = connect(); go(s)
-request(s, 1, 0, 65536)
-s.sendall(b"w" * 1000)
-s.close()
+c = entered()
+c.request(CMD_WRITE, 0, 65536, cookie=7)
+c.send(b"w" * 1000)
+c.s.close()
 bystander()
 print("half a payload, then a hang-up")
 
-s = connect(0xffffffff)
-disconnected(s, "unknown client flags")
-s = connect()
-s.sendall(struct.pack(">QII", 0x1122334455667788, 7, 0))
-disconnected(s, "bad option magic")
-s = connect()
-s.sendall(struct.pack(">QII", OPTS, 7, 40000))
-disconnected(s, "option of 40000 bytes")
-s = connect()
-s.sendall(struct.pack(">QII", OPTS, 8, 0) * 1025)
-disconnected(s, "1025 options")
-s = connect()
-s.sendall(struct.pack(">QII", OPTS, 1, 3) + b"a\0b")
-disconnected(s, "export name with a NUL")
-s = connect(0)                         # not fixed newstyle
-s.sendall(struct.pack(">QII", OPTS, 7, 6) + b"\0\0\0\0\0\0")
-disconnected(s, "GO from a client without fixed newstyle")
+c = greeted(0xffffffff)
+disconnected(c, "unknown client flags")
+c = greeted()
+c.send(struct.pack(">QII", 0x1122334455667788, OPT_GO, 0))
+disconnected(c, "bad option magic")
+c = greeted()
+c.send_opt(OPT_GO, length=40000)
+disconnected(c, "option of 40000 bytes")
+c = greeted()
+c.send(struct.pack(">QII", OPTS_MAGIC, OPT_STRUCTURED_REPLY, 0) * 1025)
+disconnected(c, "1025 options")
+c = greeted()
+c.send_opt(OPT_EXPORT_NAME, b"a\0b")
+disconnected(c, "export name with a NUL")
+c = greeted(0)                         # not fixed newstyle
+c.send_opt(OPT_GO, b"\0" * 6)
+disconnected(c, "GO from a client without fixed newstyle")
 
 t = time.monotonic()
 while nfds() != fds0 and time.monotonic() - t < 5 * slow:

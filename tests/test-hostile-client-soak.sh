@@ -11,7 +11,7 @@
 # connections: the descriptors are back to the baseline every time,
 # the memory stays flat (under 1 MiB of growth from the 1000th to the
 # last connection).
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -23,8 +23,8 @@ start_nbdbroker -U "$d/sock" memory size=16M
 /usr/bin/python3 - "$d/sock" "$nbdbroker_pid" "$events" <<'PY'
 import os, socket, struct, sys, time
 import nbd
+from nbdraw import OPTS_MAGIC as OPTS, REQUEST_MAGIC
 path, pid, events = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-OPTS = 0x49484156454F5054
 
 def mem_kib():
     m = {}
@@ -37,7 +37,7 @@ def mem_kib():
 def nfds():
     return len(os.listdir("/proc/%d/fd" % pid))
 
-def req(cmd, offset=0, count=0, magic=0x25609513):
+def req(cmd, offset=0, count=0, magic=REQUEST_MAGIC):
     return struct.pack(">IHHQQI", magic, 0, cmd, 1, offset, count)
 
 hs = struct.pack(">I", 3)

@@ -10,7 +10,7 @@
 # through: both writers (each holds half the arena a WRITE needs),
 # one reader.  (They used to hold the arenas forever, and every other
 # client's WRITE and READ waited forever.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -19,32 +19,24 @@ d=$(tmpdir)
 start_nbdbroker -U "$d/sock" --request-timeout 2s memory size=256M
 
 /usr/bin/python3 - "$d/sock" <<'PY'
-import os, select, socket, struct, sys, time
+import os, sys, time
 import nbd
+from nbdraw import CMD_READ, CMD_WRITE, OPT_EXPORT_NAME
+import nbdraw
 slow = int(os.environ["slow"])
 path = sys.argv[1]
 MIB = 1024 * 1024
 
 def connect():
-    s = socket.socket(socket.AF_UNIX)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(path)
-    assert len(s.recv(18, socket.MSG_WAITALL)) == 18
-    s.sendall(struct.pack(">I", 3))
-    s.sendall(struct.pack(">QII", 0x49484156454F5054, 1, 0))
-    assert len(s.recv(10, socket.MSG_WAITALL)) == 10
-    return s
+    return nbdraw.connect(path, opt=OPT_EXPORT_NAME, timeout=None,
+                          rcvbuf=4096)
 
-def request(s, cmd, offset, count, cookie):
-    s.sendall(struct.pack(">IHHQQI", 0x25609513, 0, cmd, cookie, offset,
-                          count))
-
-def closed(s):
-    """True if the broker has closed s (drains what it sent)."""
-    s.setblocking(False)
+def closed(c):
+    """True if the broker has closed c (drains what it sent)."""
+    c.s.setblocking(False)
     try:
         while True:
-            if not s.recv(1 << 20):
+            if not c.s.recv(1 << 20):
                 return True
     except BlockingIOError:
         return False
@@ -53,14 +45,14 @@ def closed(s):
 
 writers = [connect() for _ in range(2)]
 readers = [connect() for _ in range(2)]
-for i, s in enumerate(writers):
-    request(s, 1, i * 32 * MIB, 32 * MIB, i)     # WRITE, then one byte
-    s.sendall(b"x")
-for i, s in enumerate(readers):
-    request(s, 0, i * 32 * MIB, 32 * MIB, i)     # READ, never read
+for i, c in enumerate(writers):
+    c.request(CMD_WRITE, i * 32 * MIB, 32 * MIB, cookie=i)   # one byte of it
+    c.send(b"x")
+for i, c in enumerate(readers):
+    c.request(CMD_READ, i * 32 * MIB, 32 * MIB, cookie=i)    # never read
 time.sleep(3)
 # Nobody else wanted the space: nobody was disconnected.
-assert not any(closed(s) for s in writers + readers)
+assert not any(closed(c) for c in writers + readers)
 
 def wait(h, cookie, what):
     t = time.monotonic()
@@ -81,8 +73,8 @@ assert took_w < 6 and took_r < 6, (took_w, took_r)
 # The attackers in the way are gone; the innocent client now has full
 # service.
 time.sleep(0.5)
-assert all(closed(s) for s in writers)
-assert [closed(s) for s in readers].count(True) == 1
+assert all(closed(c) for c in writers)
+assert [closed(c) for c in readers].count(True) == 1
 t = time.monotonic()
 for i in range(100):
     h.pwrite(bytes([i]) * 65536, i * 65536)

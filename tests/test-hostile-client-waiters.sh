@@ -8,7 +8,7 @@
 # they hang up its descriptors are back where they were.  (It used to
 # loop forever as soon as two connections waited for arena space that
 # was freed but not enough for both.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -16,11 +16,11 @@ requires_nbd_python
 d=$(tmpdir)
 start_nbdbroker -U "$d/sock" --request-timeout 2s memory size=256M
 
-PYTHONPATH="$abs_top_srcdir/tests" \
-    /usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
+/usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
 import struct, sys, time
 import nbd
 from abuse import MIB, Broker, connect, flood, innocent
+from nbdraw import CMD_READ, REQUEST_MAGIC
 path, broker = sys.argv[1], Broker(int(sys.argv[2]))
 
 h = nbd.NBD()
@@ -28,8 +28,8 @@ h.connect_unix(path)
 innocent(h, 1, 0)
 fds0 = broker.nfds()
 
-reads = b"".join(struct.pack(">IHHQQI", 0x25609513, 0, 0, i, i * 65536,
-                             65536) for i in range(256))
+reads = b"".join(struct.pack(">IHHQQI", REQUEST_MAGIC, 0, CMD_READ, i,
+                             i * 65536, 65536) for i in range(256))
 flooders = [(connect(path), reads) for _ in range(10)]
 flood(flooders, 5)
 took = innocent(h, 20, 2 * MIB)

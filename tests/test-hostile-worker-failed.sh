@@ -6,12 +6,12 @@
 # lines a worker, and then accept the Ready).  The client whose
 # request brought down the first worker gets EIO once the request
 # timeout has passed with no worker ready; the broker keeps running.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-test -x "$abs_top_builddir/tests/fake-worker"
+requires_fake_worker
 d=$(tmpdir)
 poison=$((1024 * 1024))
 NBDBROKER_WORKER=$(fake_worker "$d" failed-flood --offset=$poison) \
@@ -33,4 +33,5 @@ kill -0 "$nbdbroker_pid"
 deaths=$(grep -c '(plugin fake): protocol violation: unexpected Failed in state 1 after Failed' "$d/sock.log")
 logged=$(grep -c 'get_ready failed: failed again' "$d/sock.log")
 echo "$deaths workers killed for a second Failed; $logged Failed logged"
-[ "$deaths" -ge 1 ] && [ "$logged" -eq "$deaths" ]
+[ "$deaths" -ge 1 ]
+[ "$logged" -eq "$deaths" ]

@@ -7,18 +7,19 @@
 # that does not read them.  Three such clients: the broker's memory
 # stays under 40 MB, and each client gets an error reply once the
 # request timeout has passed with no worker to answer.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
-test -x "$abs_top_builddir/tests/fake-worker"
+requires_fake_worker
 d=$(tmpdir)
 NBDBROKER_WORKER=$(fake_worker "$d" list-flood) \
     start_nbdbroker -U "$d/sock" --intensity 2/60s \
     --request-timeout $((2 * slow))s memory size=1M
 
 /usr/bin/python3 - "$d/sock" "$nbdbroker_pid" <<'PY'
-import os, select, socket, struct, sys, time
+import os, select, sys
+from nbdraw import OPT_LIST, REP_ERR_PLATFORM, Raw
 path, pid = sys.argv[1], int(sys.argv[2])
 slow = int(os.environ["slow"])
 
@@ -29,20 +30,17 @@ def rss_kib():
 
 clients = []
 for i in range(3):
-    s = socket.socket(socket.AF_UNIX)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(path)
-    assert len(s.recv(18, socket.MSG_WAITALL)) == 18
-    s.sendall(struct.pack(">I", 3) +
-              struct.pack(">QII", 0x49484156454F5054, 3, 0))   # LIST
-    clients.append(s)
+    c = Raw(path, timeout=None, rcvbuf=4096)
+    c.greet()
+    c.send_opt(OPT_LIST)
+    clients.append(c)
 peak = 0
-for s in clients:
-    r, _, _ = select.select([s], [], [], 20 * slow)
+for c in clients:
+    r, _, _ = select.select([c.s], [], [], 20 * slow)
     assert r, "no answer to NBD_OPT_LIST"
-    magic, opt, rep, n = struct.unpack(">QIII", s.recv(20, socket.MSG_WAITALL))
-    assert (magic, opt, rep, n) == (0x3e889045565a9, 3, 0x80000004, 0), \
-        (hex(magic), opt, hex(rep), n)           # NBD_REP_ERR_PLATFORM
+    opt, rep, data = c.reply()
+    assert (opt, rep, data) == (OPT_LIST, REP_ERR_PLATFORM, b""), \
+        (opt, hex(rep), data)
     peak = max(peak, rss_kib())
 print("3 clients answered NBD_REP_ERR_PLATFORM; broker VmRSS at most "
       "%d KiB" % peak)

@@ -11,12 +11,12 @@
 #    re-opening its handle (it takes 2 s): the broker closes the
 #    connection as soon as the re-open is done.  (It used to keep such
 #    a connection forever: paused, never reading, never closed.)
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-test -x "$abs_top_builddir/tests/fake-worker"
+requires_fake_worker
 d=$(tmpdir)
 poison=$((1024 * 1024))
 
@@ -55,31 +55,21 @@ NBDBROKER_WORKER=$(fake_worker "$d" exit --offset=$poison --instances=1 \
     --open-delay=2000) \
     start_nbdbroker -U "$d/b.sock" memory size=1M
 /usr/bin/python3 - "$d/b.sock" "$poison" <<'PY'
-import os, select, socket, struct, sys, time
+import os, select, sys, time
+from nbdraw import CMD_DISC, CMD_READ, OPT_EXPORT_NAME, connect
 slow = int(os.environ["slow"])
 path, poison = sys.argv[1], int(sys.argv[2])
 
-def connect():
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(path)
-    assert len(s.recv(18, socket.MSG_WAITALL)) == 18
-    s.sendall(struct.pack(">I", 3))              # fixed newstyle, no zeroes
-    s.sendall(struct.pack(">QII", 0x49484156454F5054, 1, 0))  # EXPORT_NAME
-    assert len(s.recv(10, socket.MSG_WAITALL)) == 10
-    return s
-
-def request(s, cmd, offset=0, count=0, cookie=1):
-    s.sendall(struct.pack(">IHHQQI", 0x25609513, 0, cmd, cookie, offset,
-                          count))
-
-victim, idle = connect(), connect()
-request(victim, 0, poison, 4096)   # READ: worker 1 exits
+victim, idle = [connect(path, opt=OPT_EXPORT_NAME, timeout=None)
+                for _ in range(2)]
+victim.request(CMD_READ, poison, 4096)   # worker 1 exits
 time.sleep(0.5)                    # worker 2 is re-opening (2 s)
-request(idle, 2)                   # NBD_CMD_DISC
+idle.request(CMD_DISC)
 t = time.monotonic()
-r, _, _ = select.select([idle], [], [], 10)
+r, _, _ = select.select([idle.s], [], [], 10)
 assert r, "the broker did not close the connection after NBD_CMD_DISC"
-assert idle.recv(1) == b"", "the broker sent something after NBD_CMD_DISC"
+assert idle.s.recv(1) == b"", \
+    "the broker sent something after NBD_CMD_DISC"
 took = time.monotonic() - t
 print("closed %.1f s after NBD_CMD_DISC" % took)
 assert took < 2 + 3 * slow, took

@@ -17,12 +17,12 @@
 # (RssShmem: the two payload arenas, whose pages the slot allocator
 # touches in turn) must stay within the arenas' 128 MiB; the bystander
 # must never see an error.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-test -x "$abs_top_builddir/tests/fake-worker"
+requires_fake_worker
 d=$(tmpdir)
 truncate -s 16M "$d/disk"
 events=${SOAK_EVENTS:-$((10000 / ${NBDBROKER_TEST_SLOW:-1}))}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Every way a worker can break the RPC protocol (tests/fake-worker.c):
+# Every way a worker can break the RPC protocol (tests/lib/fake-worker.c):
 # the fake worker serves a disk correctly and misbehaves on each
 # request that touches one byte.  For each misbehaviour, one client
 # (the victim) sends such a request while another (the bystander) has
@@ -10,12 +10,12 @@
 # replays), or succeeds where the misbehaviour is not a violation; the
 # bystander sees nothing (no error, its data intact); the victim's
 # connection and new ones keep working.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-test -x "$abs_top_builddir/tests/fake-worker"
+requires_fake_worker
 
 d=$(tmpdir)
 truncate -s 16M "$d/disk"
@@ -56,7 +56,7 @@ while read -r mode cmd expect pattern; do
 	    start_nbdbroker -U "$sock" --replays 1 --intensity 1000/60s \
 	    --request-timeout $((2 * slow))s memory size=1M
 	fds_before=$(fd_count "$nbdbroker_pid")
-	/usr/bin/python3 "$abs_top_srcdir/tests/hostile.py" victim \
+	/usr/bin/python3 "$testlib/hostile.py" victim \
 	    "$(nbd_uri "$sock")" "$poison" "$cmd" "$expect"
 	kill -0 "$nbdbroker_pid"		# the broker is alive
 	if [ "$pattern" = - ]; then
@@ -80,11 +80,13 @@ offset=$poison count=4096 has brought down 2 workers: failing it with EIO" \
 	log-flood)
 		# 100000 Log messages: at most the burst (200) reach the log.
 		lines=$(grep -c 'plugin=fake\] LLLL' "$sock.log" || true)
-		[ "$lines" -ge 100 ] && [ "$lines" -le 200 ]
+		[ "$lines" -ge 100 ]
+		[ "$lines" -le 200 ]
 		;;
 	stderr-flood)
 		lines=$(grep -c 'plugin=fake\] EEEE' "$sock.log" || true)
-		[ "$lines" -ge 100 ] && [ "$lines" -le 200 ]
+		[ "$lines" -ge 100 ]
+		[ "$lines" -le 200 ]
 		;;
 	send-fds)
 		# The 8 descriptors sent with the reply went nowhere: the

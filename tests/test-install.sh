@@ -6,7 +6,7 @@
 # built out of tree with `pkg-config --cflags nbdbroker` is served by
 # the built server.  The systemd units pass systemd-analyze verify
 # (that part is skipped without systemd-analyze).
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -3,7 +3,7 @@
 # TCP over IPv6 loopback (-i ::1 -p 0), driven by --run: the URI has
 # the address in brackets, and an IPv6-only listener does not answer on
 # IPv4.  Skipped when ::1 is not usable here.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

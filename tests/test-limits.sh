@@ -6,12 +6,11 @@
 # requests in flight per connection (reading pauses, nothing is lost),
 # payload size (32 MiB; a larger WRITE is refused and its payload
 # skipped), meta contexts chosen for another export, unknown commands.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-export PYTHONPATH="$abs_top_srcdir/tests${PYTHONPATH:+:$PYTHONPATH}"
 
 d=$(tmpdir)
 start_nbdbroker -U "$d/sock" memory size=64M

@@ -3,7 +3,7 @@
 # Option negotiation: NBD_OPT_LIST shows the default export "", and
 # NBD_OPT_INFO followed by NBD_OPT_GO on the same connection reports
 # the same export and then serves it.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # nbdcopy (several connections, many requests in flight) copies 256 MiB
 # of random data into the memory plugin and back out unchanged.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

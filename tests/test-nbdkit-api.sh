@@ -7,8 +7,8 @@
 # after_fork, preconnect, list_exports, default_export, export names
 # and descriptions, block_size, peer credentials, errno_is_preserved,
 # .dump_plugin and .cleanup.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 
@@ -16,7 +16,7 @@ requires nbdinfo --version
 requires_nbd_python
 
 d=$(tmpdir)
-p=$(test_plugin api)
+p=$(test_plugin nbdkit-api-plugin)
 
 "$NBDBROKER" --dump-plugin -D api.scale=3 "$p" hello > "$d/dump"
 cat "$d/dump"

@@ -4,8 +4,8 @@
 # nbdkit's header) that segfaults on its 5th pread, once: the broker
 # restarts the worker and replays the read, and a client copying the
 # whole disk sees no error and the right bytes.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 
@@ -13,7 +13,7 @@ requires nbdcopy --version
 requires_nbd_python
 
 d=$(tmpdir)
-p=$(test_plugin crash)
+p=$(test_plugin nbdkit-crash-plugin)
 start_nbdbroker -U "$d/sock" "$p" size=16M marker="$d/crashed" crash-at=5
 u=$(nbd_uri "$d/sock")
 before=$(worker_pids)

@@ -4,8 +4,8 @@
 # with spaces and no '=' is its magic parameter, size= pads it, writes
 # stay in the worker, and `data` alone (no bundled plugin of that name)
 # finds nbdkit's plugin.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

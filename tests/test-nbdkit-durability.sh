@@ -5,8 +5,8 @@
 # file plugin is persistent and memory volatile, pattern stateless, and
 # random stateless too because the broker pins its seed.  The worker is
 # killed with SIGKILL under a connected client.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

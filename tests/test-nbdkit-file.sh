@@ -4,8 +4,8 @@
 # name goes to its magic key (a relative path means what it meant to
 # the user), the file's bytes read back, writes land in the file, -r
 # makes it read-only.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

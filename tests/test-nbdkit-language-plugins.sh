@@ -5,8 +5,8 @@
 # command line) and cc (C compiled at start-up, calling nbdkit_* from
 # the worker).  Scripted plugins by name are covered in
 # test-nbdkit-load-errors.sh.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 
@@ -56,4 +56,7 @@ C
 	test "$(nbdinfo --size "$(nbd_uri "$d/cc")")" -eq 8192
 	nbdcopy "$(nbd_uri "$d/cc")" - | head -c 4 > "$d/cc.out"
 	test "$(cat "$d/cc.out")" = CCCC
+else
+	skip_part "nbdkit's cc plugin: needs nbdkit-cc-plugin.so, cc and" \
+	    "<nbdkit-plugin.h>"
 fi

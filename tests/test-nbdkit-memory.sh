@@ -4,8 +4,8 @@
 # a bare SIZE goes to its magic key, the flags are what the plugin
 # announces, and writes, zeroes and trims read back through qemu-io,
 # nbdsh and nbdcopy.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 

@@ -4,8 +4,8 @@
 # ours), nbdkit:NAME always means nbdkit's, a name we do not bundle
 # (data) falls back to nbdkit's, and --nbdkit-plugin-dir says where
 # nbdkit's plugins are.  --dump-plugin tells which one was loaded.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 
@@ -32,8 +32,11 @@ mkdir "$d/dir"
 ln -s "$NBDKIT_PLUGINDIR/nbdkit-memory-plugin.so" "$d/dir/nbdkit-mine-plugin.so"
 "$NBDBROKER" --nbdkit-plugin-dir "$d/dir" --dump-plugin mine > "$d/mine"
 grep -x "name=memory" "$d/mine"
-! "$NBDBROKER" --nbdkit-plugin-dir "$d/dir" --dump-plugin nbdkit:data \
-    2> "$d/nodata"
+if "$NBDBROKER" --nbdkit-plugin-dir "$d/dir" --dump-plugin nbdkit:data \
+    2> "$d/nodata"; then
+	echo "$0: nbdkit:data was found outside --nbdkit-plugin-dir" >&2
+	exit 1
+fi
 grep -F "nbdkit plugin 'data' not found (looked for $d/dir/nbdkit-data-plugin.so" "$d/nodata"
 
 # Serving: the log says which kind of plugin it is.
@@ -41,7 +44,7 @@ start_nbdbroker -U "$d/a" nbdkit:memory 1M
 grep -F "plugin memory ready" "$d/a.log" | grep -F "(nbdkit plugin,"
 start_nbdbroker -U "$d/b" memory 1M
 grep -F "plugin memory ready" "$d/b.log"
-! grep -F "(nbdkit plugin," "$d/b.log"
+not grep -F "(nbdkit plugin," "$d/b.log"
 
 # nbdkit's KEY=VALUE rule: text before '=' that is not a key is a bare
 # word for the magic key (here a file name containing '=').

@@ -5,8 +5,8 @@
 # built twice: before errno_is_preserved, and before zero as in nbdkit
 # 1.0).  They load, serve reads and writes, FUA is emulated with
 # flush, and nothing past their struct is used.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 
@@ -15,15 +15,15 @@ requires_nbd_python
 
 d=$(tmpdir)
 for v in old oldest; do
-	p=$(test_plugin $v)
+	p=$(test_plugin "nbdkit-$v-plugin")
 	"$NBDBROKER" --dump-plugin "$p" > "$d/$v.dump"
 	cat "$d/$v.dump"
 	grep -x "api_version=1" "$d/$v.dump"
 	grep -x "nbdkit_plugin=1" "$d/$v.dump"
 	grep -x "thread_model=serialize_all_requests" "$d/$v.dump"
-	! grep "magic_config_key" "$d/$v.dump"
-	! grep "has_get_ready" "$d/$v.dump"
-	! grep "has_can_multi_conn" "$d/$v.dump"
+	not grep "magic_config_key" "$d/$v.dump"
+	not grep "has_get_ready" "$d/$v.dump"
+	not grep "has_can_multi_conn" "$d/$v.dump"
 
 	start_nbdbroker -U "$d/$v.sock" "$p"
 	u=$(nbd_uri "$d/$v.sock")

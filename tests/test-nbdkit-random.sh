@@ -4,8 +4,8 @@
 # by nbdbroker: the same seed gives the same bytes (as under nbdkit,
 # when it is installed), writes are checked against the contents, and
 # without seed= the broker picks one seed for every worker.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 set -x
 
@@ -29,6 +29,8 @@ if command -v nbdkit >/dev/null; then
 	nbdkit -U - random 4M seed=42 \
 	    --run "nbdcopy \"\$uri\" '$d/nbdkit.img'"
 	cmp "$d/r1.img" "$d/nbdkit.img"
+else
+	skip_part "random: the same bytes from nbdkit: nbdkit is not installed"
 fi
 
 # Writes: the same bytes succeed, other bytes fail with EIO.
@@ -44,7 +46,7 @@ try:
 except nbd.Error as e:
     assert e.errno == "EIO", e.errno
 PY
-check_map "$u1" "m == [[0, 4194304, 0]]"
+check_map --no-extents "$u1" 4194304
 
 # No seed: one is chosen for all workers, and logged.
 start_nbdbroker -U "$d/r3" nbdkit:random 1M
@@ -70,6 +72,9 @@ if command -v nbdkit >/dev/null; then
 	nbdkit -U - sparse-random 64M seed=7 \
 	    --run "nbdcopy \"\$uri\" '$d/nbdkit-s.img'"
 	cmp "$d/s1.img" "$d/nbdkit-s.img"
+else
+	skip_part "sparse-random: the same bytes from nbdkit: nbdkit is not" \
+	    "installed"
 fi
 check_map "$us" "sum(e[1] for e in m) == 64 * 1048576 and
     {e[2] for e in m} == {0, 3}"

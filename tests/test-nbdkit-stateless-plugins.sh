@@ -3,8 +3,8 @@
 # nbdkit's null, pattern, zero and full plugins (Debian's .so files)
 # served by nbdbroker: sizes, contents, which writes succeed and with
 # what error the others fail.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 requires_enforce
 set -x
@@ -42,7 +42,7 @@ nbdinfo --json "$u" | grep '"is_read_only": true'
 pattern_file $M "$d/want.img"
 nbdcopy "$u" "$d/got.img"
 cmp "$d/want.img" "$d/got.img"
-check_map "$u" "m == [[0, 1048576, 0]]"
+check_map --no-extents "$u" 1048576
 
 # zero: an empty, read-only disk.
 start_nbdbroker -U "$d/zero" nbdkit:zero

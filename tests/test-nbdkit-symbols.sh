@@ -3,8 +3,8 @@
 # Every nbdkit_* function that an installed nbdkit plugin imports is
 # exported by nbdbroker-worker, so each can be dlopened with RTLD_NOW.
 # Lists the plugins and the symbols missing if any are.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
 
 requires nm --version

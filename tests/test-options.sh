@@ -5,7 +5,7 @@
 # queries, GO, block status with and without REQ_ONE, structured and
 # simple replies, multi-conn, DF, CACHE and FAST_ZERO, and the old
 # NBD_OPT_EXPORT_NAME way in.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

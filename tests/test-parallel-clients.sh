@@ -4,7 +4,7 @@
 # 4 MiB regions (many requests in flight, some FUA) and read them back;
 # afterwards one more client checks every region holds exactly what
 # its writer put there: no request went to the wrong place.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

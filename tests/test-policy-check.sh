@@ -5,13 +5,14 @@
 # by --check-policy (exit 1) and at start-up (no server); the policy
 # is found by plugin name, else default.policy, and without any the
 # server refuses to start.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 requires_enforce
 "$NBDBROKER" --dump-config | grep -qx sandbox=enforce
 set -x
 
+hostile_plugins
 d=$(tmpdir)
 
 for p in default memory null pattern file nbdkit-data nbdkit-file nbdkit-full \

@@ -3,7 +3,7 @@
 # qemu-img convert copies a 64 MiB image (random data around a zeroed
 # stretch, which qemu-img sends as write-zeroes) into the memory plugin
 # and back out; the copy must equal the original byte for byte.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

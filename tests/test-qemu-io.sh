@@ -3,7 +3,7 @@
 # qemu-io writes (plain and FUA), write-zeroes and discards through the
 # memory plugin; reads verify every region holds exactly the expected
 # byte pattern afterwards, including across a reconnect.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

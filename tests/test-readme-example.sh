@@ -3,7 +3,7 @@
 # The example plugin in README.md ("Writing a plugin") compiles warning-
 # free with the command the README gives, loads, and serves a working
 # disk: the README stays true.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

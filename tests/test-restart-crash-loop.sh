@@ -3,13 +3,12 @@
 # A plugin that dies at every start (a file it needs is gone) makes the
 # broker back off (250 ms doubling) without spinning; when the file
 # reappears, service resumes and a waiting client is served.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-plugin="$abs_top_builddir/tests/plugins/.libs/nbdbroker-crash-plugin.so"
-[ -f "$plugin" ] || { echo "$plugin not built"; exit 99; }
+plugin=$(test_plugin nbdbroker-crash-plugin)
 
 d=$(tmpdir)
 printf 'abcd' > "$d/disk"
@@ -35,7 +34,8 @@ grep "next start in 250 ms" "$d/sock.log"
 grep "next start in 1000 ms" "$d/sock.log"
 deaths=$(grep -cE "info: worker [0-9]+ killed by signal 11" "$d/sock.log")
 echo "deaths so far: $deaths"
-[ "$deaths" -ge 4 ] && [ "$deaths" -le 12 ]
+[ "$deaths" -ge 4 ]
+[ "$deaths" -le 12 ]
 
 # Fix it; a client waiting meanwhile gets served.
 /usr/bin/python3 - "$(nbd_uri "$d/sock")" "$d/needed" <<'PY' &

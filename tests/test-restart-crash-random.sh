@@ -2,21 +2,19 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The crash plugin segfaults on random requests (probability 0.002)
 # under fio verify: the client sees no error and no corruption.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
-requires fio --version
-fio --enghelp 2>/dev/null | grep -qw nbd || { echo "no fio nbd engine"; exit 77; }
-plugin="$abs_top_builddir/tests/plugins/.libs/nbdbroker-crash-plugin.so"
-[ -f "$plugin" ] || { echo "$plugin not built"; exit 99; }
+requires_fio_nbd
+plugin=$(test_plugin nbdbroker-crash-plugin)
 
 d=$(tmpdir)
 truncate -s 128M "$d/disk"
 start_nbdbroker -U "$d/sock" --intensity 100000/60s --replays 5 \
     "$plugin" file="$d/disk" probability=0.002
 
-fio --name=verify --ioengine=nbd --uri="$(nbd_uri "$d/sock")" \
+run_fio "$d" --name=verify --ioengine=nbd --uri="$(nbd_uri "$d/sock")" \
     --rw=randwrite --bs=4k --iodepth=8 --numjobs=2 \
     --size=32M --offset_increment=64M \
     --verify=crc32c --verify_fatal=1 --group_reporting \

@@ -5,7 +5,7 @@
 # clients must not silently see a different disk: their requests fail
 # and they are disconnected, with a log line saying why.  New clients
 # see the new size.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -8,13 +8,12 @@
 # B's new handle id was A's old one, and A's stale write ran as B.
 # The write must not reach the disk at all: A's handle died with the
 # worker and nothing re-opened it.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-plugin="$abs_top_builddir/tests/plugins/.libs/nbdbroker-crash-plugin.so"
-[ -f "$plugin" ] || { echo "$plugin not built"; exit 99; }
+plugin=$(test_plugin nbdbroker-crash-plugin)
 
 d=$(tmpdir)
 truncate -s 16M "$d/disk"

@@ -4,13 +4,12 @@
 # request timeout and is replayed on a new worker; the client gets its
 # data within the timeout plus a little.  A request that hangs every
 # time fails with EIO once past the replay limit.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-plugin="$abs_top_builddir/tests/plugins/.libs/nbdbroker-crash-plugin.so"
-[ -f "$plugin" ] || { echo "$plugin not built"; exit 99; }
+plugin=$(test_plugin nbdbroker-crash-plugin)
 
 d=$(tmpdir)
 printf 'hello, world' > "$d/disk"

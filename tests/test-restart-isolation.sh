@@ -4,7 +4,7 @@
 # client's worker (memory plugin, so its data dies with it) leaves the
 # other clients' data and service untouched, and workers go away with
 # their connections.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

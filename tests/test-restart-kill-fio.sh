@@ -4,12 +4,11 @@
 # plugin while the worker is killed with SIGKILL every 200 ms for 30 s:
 # fio must finish with no I/O error and no verify failure, because the
 # broker replays what each dead worker had in flight.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
-requires fio --version
-fio --enghelp 2>/dev/null | grep -qw nbd || { echo "no fio nbd engine"; exit 77; }
+requires_fio_nbd
 
 d=$(tmpdir)
 truncate -s 256M "$d/disk"
@@ -30,7 +29,7 @@ killer &
 kpid=$!
 cleanup_fn kill "$kpid"
 
-fio --name=verify --ioengine=nbd --uri="$(nbd_uri "$d/sock")" \
+run_fio "$d" --name=verify --ioengine=nbd --uri="$(nbd_uri "$d/sock")" \
     --rw=randwrite --bs=4k --iodepth=8 --numjobs=4 \
     --size=32M --offset_increment=64M \
     --verify=crc32c --verify_backlog=256 --verify_fatal=1 \

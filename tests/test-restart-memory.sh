@@ -4,7 +4,7 @@
 # accepted writes dies, connections open to it get EIO from then on,
 # never zeroes; a new connection gets a fresh (empty) disk; the log says
 # what was lost.  A worker that accepted no writes restarts invisibly.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

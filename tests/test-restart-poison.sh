@@ -4,13 +4,12 @@
 # (after --replays attempts), including when it was sent among many
 # others, while other requests on the same and on other connections
 # succeed.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-plugin="$abs_top_builddir/tests/plugins/.libs/nbdbroker-crash-plugin.so"
-[ -f "$plugin" ] || { echo "$plugin not built"; exit 99; }
+plugin=$(test_plugin nbdbroker-crash-plugin)
 
 d=$(tmpdir)
 /usr/bin/python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 4096 * 16)' > "$d/disk"

@@ -4,13 +4,12 @@
 # them: [restart] request-timeout kills a hung worker; isolation =
 # connection gives each client a worker; durability = volatile makes
 # the broker treat even the stateless null plugin's writes as lost.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
-plugin="$abs_top_builddir/tests/plugins/.libs/nbdbroker-crash-plugin.so"
-[ -f "$plugin" ] || { echo "$plugin not built"; exit 99; }
+plugin=$(test_plugin nbdbroker-crash-plugin)
 
 d=$(tmpdir)
 # The crash plugin's test policy, plus [restart] and isolation.

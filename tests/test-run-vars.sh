@@ -4,7 +4,7 @@
 # mode (test-run.sh): $uri with a percent-encoded export name, $port
 # unset on Unix sockets, $tls 0/1/2 and an nbds URI when TLS is
 # required; -U - makes a private socket that is gone afterwards.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -19,7 +19,8 @@ sock=$(sed -n 2p "$d/a")
 case "$sock" in /tmp/nbdbroker*/socket) ;; *) exit 1 ;; esac
 printf '%s\n' "nbd+unix:///my%20disk?socket=$sock" "$sock" "unset" \
     "my disk" 0 1048576 | diff -u - "$d/a"
-[ ! -e "$sock" ] && [ ! -e "$(dirname "$sock")" ]
+[ ! -e "$sock" ]
+[ ! -e "$(dirname "$sock")" ]
 
 "$NBDBROKER" -U "$d/s" --run "$vars > '$d/b'" memory size=1M
 printf '%s\n' "nbd+unix:///?socket=$d/s" "$d/s" unset "" 0 | \
@@ -42,4 +43,7 @@ if "$NBDBROKER" --dump-config | grep -qx tls=yes &&
 	[ "$(sed -n 5p "$d/e")" = 2 ]
 	sed -n 1p "$d/e" | grep -q '^nbds+unix:///?socket='
 	[ "$(sed -n 6p "$d/e")" = 1048576 ]
+else
+	skip_part "\$tls and nbds URIs: needs nbdbroker built with TLS, and" \
+	    "psktool"
 fi

@@ -5,7 +5,7 @@
 # exits and exits with CMD's status.  As with nbdkit, options may come
 # before or after the plugin and its parameters (the --help example
 # puts --run last).
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -4,8 +4,8 @@
 # hostile plugin succeeds at exactly what an admin's policy allows
 # (reading one file, connecting to one TCP port, a larger allocation),
 # and still fails at its neighbours.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 

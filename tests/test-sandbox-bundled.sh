@@ -5,8 +5,8 @@
 # right answers.  The workers really are confined: seccomp filters,
 # no_new_privs, no capabilities, a private network namespace and, when
 # the broker is root, the user nobody.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 

@@ -5,8 +5,8 @@
 # creates an IPv4 socket and mounts is stopped at each step; the mount
 # is a tripwire, so the worker never becomes ready, and the broker
 # says why and exits with an error instead of serving.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 
@@ -28,5 +28,5 @@ grep -Eq "worker [0-9]+ \(plugin $hostile_ctor_so, policy $policy_dir/default.po
     "$d/log"
 grep -Eq "killed by its sandbox: syscall 165 \(mount\) is forbidden by policy $policy_dir/default.policy" \
     "$d/log"
-! grep -q "mount: succeeded" "$d/log"
-! grep -q "ready in worker" "$d/log"
+not grep -q "mount: succeeded" "$d/log"
+not grep -q "ready in worker" "$d/log"

@@ -3,8 +3,8 @@
 # Under the default policy, a plugin's attempts to reach files, the
 # broker, the network or more memory fail; the worker survives and the
 # broker logs what the plugin tried.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 

@@ -6,8 +6,8 @@
 # descriptor, but a replacement cannot set up the Landlock rule for
 # ${file}, and fails with a message in the broker's log instead of
 # starting unconfined.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 
@@ -25,7 +25,7 @@ kill -9 "$pid0"
 wait_for_log "$d/sock.log" "plugin file: sandbox failed: landlock: $d/disk.img: No such file or directory$"
 kill -0 "$nbdbroker_pid"
 # No replacement ever became ready.
-! grep -q "(instance [0-9]*) ready" "$d/sock.log"
+not grep -q "(instance [0-9]*) ready" "$d/sock.log"
 
 # Threads the plugin starts during start-up would keep the start-up
 # Landlock domain (ABI 7 confines the calling thread only).  Harmless

@@ -4,8 +4,8 @@
 # loading a module, io_uring (which would bypass seccomp per
 # operation), changing identity.  Each kills the worker with a log line
 # naming syscall, plugin and policy; the broker goes on serving.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 

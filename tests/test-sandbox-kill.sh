@@ -5,8 +5,8 @@
 # reported it), the plugin and the policy, kills the worker, and keeps
 # serving: a fresh client gets a new worker, and another server (the
 # victim the plugin aims at) never notices.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 

@@ -7,8 +7,8 @@
 # fails) or runs in a memory cgroup of its own (the kernel kills it);
 # its start-up log line says which.  Either way the broker goes on
 # serving.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 
@@ -49,7 +49,7 @@ h.pread(64, 0)' "$sock" >/dev/null 2>&1 &
 		wait "$cpid" 2>/dev/null || true
 		;;
 	esac
-	! grep -q "hostile: $attack: succeeded" "$sock.log"
+	not grep -q "hostile: $attack: succeeded" "$sock.log"
 	kill -0 "$nbdbroker_pid"
 	out=$(nbd_read "$sock" 4096)
 	[ "$out" = "DATA " ]

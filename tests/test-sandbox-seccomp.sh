@@ -7,8 +7,8 @@
 # and while serving, except the exact call the worker makes for its
 # serving filter; a plugin that uses that one anyway is found out
 # before the first request, and the worker does not serve.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 
@@ -34,7 +34,7 @@ expect_start_failure "$d/s3.sock" \
     --policy "$d/prctl.policy" "$hostile_so" attack=prctl-seccomp \
     when=get_ready
 for s in s1 s2 s3; do
-	! grep -q "hostile: .*: succeeded" "$d/$s.sock.err"
+	not grep -q "hostile: .*: succeeded" "$d/$s.sock.err"
 done
 
 # The worker's own form (SECCOMP_FILTER_FLAG_TSYNC): the filter goes

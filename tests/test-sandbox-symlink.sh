@@ -6,8 +6,8 @@
 # to /) and provoke a restart: the next worker must not get rights on
 # the link's target.  It fails to start instead, and the broker's log
 # names the path, the policy and what changed.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 
@@ -45,10 +45,10 @@ rm "$d/images/disk.img"
 ln -s / "$d/images/disk.img"
 kill -9 "$pid0"
 wait_for_log "$d/sock.log" "sandbox failed: landlock: $d/images/disk.img \\(policy $d/image.policy\\): .*symbolic link"
-! grep -q "hostile: open: succeeded" "$d/sock.log"
+not grep -q "hostile: open: succeeded" "$d/sock.log"
 # The broker did not start anything with the link's rights.
 for _ in $(seq 20); do
-	! grep -q "hostile: open: succeeded" "$d/sock.log"
+	not grep -q "hostile: open: succeeded" "$d/sock.log"
 	sleep 0.1
 done
 kill -0 "$nbdbroker_pid"
@@ -65,4 +65,4 @@ mv "$d/images/disk.img" "$d/images/old.img"
 echo "a third image" > "$d/images/disk.img"
 kill -9 "$pid0"
 wait_for_log "$d/sock2.log" "sandbox failed: landlock: $d/images/disk.img \\(policy $d/image.policy\\): another file is in its place; .*inode"
-! grep -q "hostile: open: succeeded: a third image" "$d/sock2.log"
+not grep -q "hostile: open: succeeded: a third image" "$d/sock2.log"

@@ -15,8 +15,8 @@
 #    thread started in get_ready keeps the start-up Landlock domain.
 #    The plugin puts a file saying "Threads: 1" on the descriptor the
 #    worker counts its threads with.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 
@@ -53,7 +53,7 @@ EOP
 	    "sandbox failed: the plugin started 1 thread during start-up; .*capabilit" \
 	    --policy "$d/learn.policy" "$hostile_so" in=thread attack=open \
 	    path="$d/private/secret.txt"
-	! grep -q "hostile: open: succeeded" "$d/t1.sock.err"
+	not grep -q "hostile: open: succeeded" "$d/t1.sock.err"
 else
 	echo "$0: not root: part 1 (capabilities) not checked" >&2
 fi
@@ -77,4 +77,4 @@ expect_start_failure "$d/t2.sock" "sandbox failed: .*thread" \
     --policy "$d/paths.policy" "$hostile_so" in=thread fake-status=1 \
     attack=open path="$d/startup-only/file.txt"
 grep -q "hostile: fake-status: succeeded" "$d/t2.sock.err"
-! grep -q "hostile: open: succeeded" "$d/t2.sock.err"
+not grep -q "hostile: open: succeeded" "$d/t2.sock.err"

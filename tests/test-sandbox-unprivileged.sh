@@ -4,8 +4,8 @@
 # private network namespace comes inside a new user namespace, there
 # is no user switch, and tripwires are still reported and killed.
 # Run as root, this test becomes the user nobody to check that.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 set -x
 

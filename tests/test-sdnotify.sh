@@ -7,14 +7,14 @@
 # The variable is not passed on to --run commands.  A receiver owned
 # by the test stands in for systemd, with a path and an abstract
 # socket.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
 requires_nbd_python
 
 d=$(tmpdir)
-failconfig=$abs_top_builddir/tests/plugins/.libs/failconfig.so
+failconfig=$(test_plugin failconfig)
 test -f "$failconfig"
 
 /usr/bin/python3 - "$NBDBROKER" "$d" "$failconfig" "$slow" <<'PY'

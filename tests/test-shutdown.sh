@@ -4,7 +4,7 @@
 # flight.  Those already under way finish, later ones get ESHUTDOWN,
 # none is left hanging; the server exits 0 and removes its pidfile and
 # socket.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -3,7 +3,7 @@
 # -s: one client on stdin/stdout.  nbdsh runs the server as its
 # command; the server exits 0 when that client disconnects, and -s does
 # not mix with listening options.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -5,7 +5,7 @@
 # and a TCP one here), refuses -U/-p/-i/-s/--run with them, leaves the
 # socket file alone at exit, and ignores a LISTEN_PID that is not its
 # own.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -13,7 +13,7 @@ requires nbdinfo --version
 requires /usr/bin/python3 --version
 
 d=$(tmpdir)
-launcher="$abs_top_srcdir/tests/socket-activate.py"
+launcher="$testlib/socket-activate.py"
 
 SOCKET_ACTIVATE_PORTS="$d/ports" /usr/bin/python3 "$launcher" \
     "unix:$d/sock" tcp:127.0.0.1:0 -- \
@@ -38,7 +38,7 @@ for _ in $(seq 100); do
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.1
 done
-! kill -0 "$pid" 2>/dev/null
+not kill -0 "$pid" 2>/dev/null
 [ -S "$d/sock" ]		# systemd's socket, not ours to remove
 
 # Listening options make no sense with sockets given.

@@ -4,14 +4,14 @@
 # unknown key, a failing config_complete or get_ready) stops the server
 # at start-up: non-zero exit, no listening socket, the plugin's reason
 # on stderr, and nothing hangs.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 requires_enforce
 set -x
 
 d=$(tmpdir)
 s=$d/sock
-fc=$abs_top_builddir/tests/plugins/.libs/failconfig.so
+fc=$(test_plugin failconfig)
 
 # Bundled plugins.
 # memory.policy sizes the worker's memory limit from size=, so the

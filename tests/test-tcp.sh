@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # TCP over IPv4 loopback (-i ADDR -p 0: a free port), driven by --run,
 # which gets $uri and $port for it.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 
@@ -15,7 +15,8 @@ d=$(tmpdir)
 "$NBDBROKER" -i 127.0.0.1 -p 0 --run "
 	set -e
 	case \"\$uri\" in nbd://127.0.0.1:\"\$port\"/) ;; *) exit 10 ;; esac
-	[ \"\$port\" -gt 0 ] && [ -z \"\$unixsocket\" ]
+	[ \"\$port\" -gt 0 ]
+	[ -z \"\$unixsocket\" ]
 	nbdinfo --size \"\$uri\" > '$d/v4.size'
 	nbdinfo --size \"nbd://localhost:\$port\" >> '$d/v4.size'
 	nbdsh -u \"\$uri\" -c 'h.pwrite(b\"v4\" * 256, 0)' \\

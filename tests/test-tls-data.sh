@@ -4,8 +4,8 @@
 # flight, 32 MiB and small requests) writes random data into a TLS
 # export and reads it back unchanged.  Exercises the record batching and
 # the E_AGAIN retries of transport_tls under a full socket.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/tls-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/tls-functions.sh"
 set -e
 set -x
 

@@ -3,16 +3,15 @@
 # The worker tells plugins whether the connection uses TLS: under
 # --tls=on the tlsinfo test plugin serves a different size and export
 # list to TLS and plain clients (nbdbroker_is_tls, list_exports' tls).
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/tls-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/tls-functions.sh"
 set -e
 set -x
 
 requires_tls
 requires nbdinfo --version
 
-plugin="$abs_top_builddir/tests/plugins/.libs/tlsinfo.so"
-[ -f "$plugin" ] || { echo "$0: $plugin not built" >&2; exit 99; }
+plugin=$(test_plugin tlsinfo)
 
 d=$(tmpdir)
 mkdir -m 0700 "$d/keys"

@@ -4,8 +4,8 @@
 # key; a wrong key or an unknown user fails cleanly and the server goes
 # on serving; -s serves TLS on stdin/stdout; a bad key file is a clear
 # start-up error.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/tls-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/tls-functions.sh"
 set -e
 set -x
 
@@ -21,7 +21,7 @@ psktool -u bob -p "$d/keys/keys.psk" >/dev/null
 # Same user, another key; and a user the server does not know.
 psktool -u alice -p "$d/wrong/keys.psk" >/dev/null
 psktool -u carol -p "$d/wrong/keys.psk" >/dev/null
-! cmp -s "$d/keys/keys.psk" "$d/wrong/keys.psk"
+not cmp -s "$d/keys/keys.psk" "$d/wrong/keys.psk"
 
 start_nbdbroker -U "$d/sock" --tls=require --tls-psk="$d/keys/keys.psk" \
     memory size=4M

@@ -4,14 +4,13 @@
 # the spec asks for under --tls=require, on and off, state negotiated
 # in clear forgotten after TLS, and plaintext injected behind STARTTLS
 # refused.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/tls-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/tls-functions.sh"
 set -e
 set -x
 
 requires_tls
 requires /usr/bin/python3 -c 'import ssl'
-export PYTHONPATH="$abs_top_srcdir/tests${PYTHONPATH:+:$PYTHONPATH}"
 
 d=$(tmpdir)
 make_certs "$d/pki"

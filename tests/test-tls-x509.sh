@@ -4,8 +4,8 @@
 # with TLS, a client without TLS is refused under --tls=require, and
 # --tls-verify-peer turns away clients without a certificate from the
 # CA while the server keeps serving the others.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/tls-functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/tls-functions.sh"
 set -e
 set -x
 

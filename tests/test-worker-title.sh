@@ -4,7 +4,7 @@
 # "nbdbroker-worker: PLUGIN (broker PID)", for a bundled plugin and an
 # nbdkit one, and again after a restart.  Its kernel name (comm) stays
 # nbdbroker-worke[r], which the audit and seccomp logs show.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -94,6 +94,7 @@ done
 
 printf '%-28s %14s %14s %8s\n' "workload" "$a_name" "$b_name" "ratio"
 for w in "read 256k 16" "write 256k 16" "randread 4k 1" "randread 4k 16" "randwrite 4k 16"; do
+	# shellcheck disable=SC2086 # split into RW BS DEPTH
 	set -- $w
 	# Each server twice, in the order A B B A, and the mean of the
 	# two: a burst of load from elsewhere on the machine then hits

@@ -32,7 +32,8 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-. "$top/tests/tls-functions.sh"
+# shellcheck source=../lib/tls-functions.sh
+. "$top/tests/lib/tls-functions.sh"
 make_certs "$tmp/pki"
 mkdir -m 0700 "$tmp/keys"
 psktool -u alice -p "$tmp/keys/keys.psk" >/dev/null

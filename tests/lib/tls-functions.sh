@@ -1,4 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # functions.sh sets abs_top_*, nbdbroker_pid...
 #
 # Helpers for the TLS tests, sourced after functions.sh.
 
@@ -19,7 +21,7 @@ make_certs() {
 	local d=$1
 	mkdir -p "$d"
 	(
-	cd "$d"
+	cd "$d" || exit
 	umask 077
 	certtool --generate-privkey --key-type=ecdsa --outfile ca-key.pem
 	cat > ca.info <<-'INFO'
@@ -58,5 +60,6 @@ make_certs() {
 	    --load-ca-privkey ca-key.pem --load-privkey client-key.pem \
 	    --template client.info --outfile client-cert.pem
 	) >/dev/null 2>&1
-	[ -s "$d/server-cert.pem" ] && [ -s "$d/client-cert.pem" ]
+	[ -s "$d/server-cert.pem" ]
+	[ -s "$d/client-cert.pem" ]
 }

@@ -1,4 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # functions.sh sets abs_top_*, nbdbroker_pid...
 #
 # Helpers for tests/test-nbdkit-*.sh, the tests of hosting nbdkit
 # plugins.  Sourced after functions.sh.
@@ -20,30 +22,33 @@ requires_nbdkit_plugin() {
 	done
 }
 
-# test_plugin NAME: path of tests/plugins' nbdkit-NAME-plugin.so (built
-# against nbdkit's header, only if configure found it), or skip.
-test_plugin() {
-	local p="$abs_top_builddir/tests/plugins/.libs/nbdkit-$1-plugin.so"
-	if [ ! -r "$p" ]; then
-		echo "$0: test skipped: $p was not built (no <nbdkit-plugin.h>)" >&2
-		exit 77
-	fi
-	echo "$p"
-}
-
-# check_map URI PYEXPR: PYEXPR, a Python expression over m (the
-# nbdinfo --map of URI as [offset, length, type] lists, neighbours of
-# one type merged), must be true.  Block status (base:allocation) is
-# not in the broker yet: until it is, this says so and checks nothing.
+# check_map URI PYEXPR: the server offers block status (base:allocation)
+# on URI, and PYEXPR, a Python expression over m (the nbdinfo --map of
+# URI as [offset, length, type] lists, neighbours of one type merged),
+# is true.  Returns 1, saying which, when either is not so: missing
+# block status is a failure, never a reason to check nothing.
+#
+# check_map --no-extents URI SIZE: the caller says the plugin has no
+# extents callback.  Block status must still be offered (the broker
+# answers it for every plugin), with all SIZE bytes as one data extent.
 check_map() {
-	local uri=$1 want=$2
+	local uri want
+
+	if [ "$1" = --no-extents ]; then
+		uri=$2
+		want="m == [[0, $3, 0]]"
+	else
+		uri=$1
+		want=$2
+	fi
 	if ! nbdinfo --json "$uri" | /usr/bin/python3 -c '
 import json, sys
 e = json.load(sys.stdin)["exports"][0]
-sys.exit(0 if "base:allocation" in e.get("contexts", []) else 1)'; then
-		echo "$0: nbdinfo --map check skipped: the server does not" \
-		    "offer base:allocation (block status not implemented yet)" >&2
-		return 0
+c = e.get("contexts", [])
+if "base:allocation" not in c:
+    sys.exit("check_map: %s offers no base:allocation (meta contexts: %r):"
+             " block status is missing" % (sys.argv[1], c))' "$uri"; then
+		return 1
 	fi
 	nbdinfo --map --json "$uri" | /usr/bin/python3 -c '
 import json, sys
@@ -53,7 +58,8 @@ for e in json.load(sys.stdin):
         m[-1][1] += e["length"]
     else:
         m.append([e["offset"], e["length"], e["type"]])
-assert eval("(" + sys.argv[1] + ")"), "map %r: not %s" % (m, sys.argv[1])' "$want"
+if not eval("(" + sys.argv[1] + ")"):
+    sys.exit("check_map: map %r: not %s" % (m, sys.argv[1]))' "$want"
 }
 
 # pattern_file SIZE FILE: nbdkit's pattern (each 8-byte word holds its

@@ -5,17 +5,19 @@
 # working afterwards.  libnbd is put in non-strict mode so it sends
 # what it would normally refuse itself; what libnbd cannot send at all
 # (unknown commands, unknown flags, a header without its payload) goes
-# over a raw socket speaking just enough NBD.
+# through the raw client nbdraw.py.
 #
 # Usage: errors.py SECTION SOCKET   (sections: see SECTIONS below)
 
 import errno
 import select
-import socket
 import struct
 import sys
 
 import nbd
+
+import nbdraw
+from nbdraw import CMD_READ, CMD_WRITE
 
 MiB = 1024 * 1024
 
@@ -213,110 +215,67 @@ def section_df(sock):
     h.shutdown()
 
 
-# Raw NBD, for what libnbd cannot be made to send.
+# Raw NBD, for what libnbd cannot be made to send: nbdraw.connect()
+# enters the export with NBD_OPT_GO and nothing else, so replies are
+# simple.
 
-NBD_REQUEST_MAGIC = 0x25609513
-NBD_SIMPLE_REPLY_MAGIC = 0x67446698
-IHAVEOPT = 0x49484156454F5054
-NBD_CMD_READ, NBD_CMD_WRITE = 0, 1
-
-
-def recvall(s, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            fail("server closed the connection")
-        buf += chunk
-    return bytes(buf)
-
-
-def raw_connect(sock):
-    """Fixed newstyle, NBD_OPT_GO for "", simple replies."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(30)
-    s.connect(sock)
-    magic, opts, gflags = struct.unpack(">QQH", recvall(s, 18))
-    assert magic == 0x4E42444D41474943 and opts == IHAVEOPT, hex(magic)
-    s.sendall(struct.pack(">I", 3))         # FIXED_NEWSTYLE | NO_ZEROES
-    data = struct.pack(">IH", 0, 0)
-    s.sendall(struct.pack(">QII", IHAVEOPT, 7, len(data)) + data)
-    size = None
-    while True:
-        _, opt, rtype, rlen = struct.unpack(">QIII", recvall(s, 20))
-        body = recvall(s, rlen)
-        if rtype == 1:                      # NBD_REP_ACK
-            break
-        if rtype & 0x80000000:
-            fail("NBD_OPT_GO refused: 0x%x" % rtype)
-        if rtype == 3 and struct.unpack(">H", body[:2])[0] == 0:
-            size, _ = struct.unpack(">QH", body[2:12])
-    return s, size
-
-
-def raw_send(s, cmd, flags, cookie, offset, count, payload=b""):
-    s.sendall(struct.pack(">IHHQQI", NBD_REQUEST_MAGIC, flags, cmd,
-                          cookie, offset, count) + payload)
-
-
-def raw_reply(s, cookie, want_err, datalen=0):
-    magic, err, c = struct.unpack(">IIQ", recvall(s, 16))
-    if magic != NBD_SIMPLE_REPLY_MAGIC:
-        fail("reply magic 0x%x" % magic)
-    if c != cookie:
-        fail("reply for cookie %d, want %d" % (c, cookie))
+def raw_reply(c, cookie, want_err, datalen=0):
+    err, got, data = c.simple_reply(datalen)
+    if got != cookie:
+        fail("reply for cookie %d, want %d" % (got, cookie))
     if err != want_err:
         fail("cookie %d: error %d, want %d" % (cookie, err, want_err))
-    return recvall(s, datalen) if err == 0 and datalen else b""
+    return data
 
 
-def raw_alive(s, cookie):
-    raw_send(s, NBD_CMD_WRITE, 0, cookie, 4096, 512, b"\x42" * 512)
-    raw_reply(s, cookie, 0)
-    raw_send(s, NBD_CMD_READ, 0, cookie + 1, 4096, 512)
-    if raw_reply(s, cookie + 1, 0, 512) != b"\x42" * 512:
+def raw_alive(c, cookie):
+    c.request(CMD_WRITE, 4096, 512, cookie=cookie, payload=b"\x42" * 512)
+    raw_reply(c, cookie, 0)
+    c.request(CMD_READ, 4096, 512, cookie=cookie + 1)
+    if raw_reply(c, cookie + 1, 0, 512) != b"\x42" * 512:
         fail("raw read back")
 
 
 def section_raw(sock):
-    s, size = raw_connect(sock)
-    assert size == 64 * MiB, size
-    raw_alive(s, 1)
+    c = nbdraw.connect(sock, timeout=30)
+    assert c.size == 64 * MiB, c.size
+    raw_alive(c, 1)
 
     for cmd in (8, 9, 0x1234):              # RESIZE, unknown, unknown
-        raw_send(s, cmd, 0, 10 + cmd, 0, 512)
-        raw_reply(s, 10 + cmd, errno.EINVAL)
+        c.request(cmd, 0, 512, cookie=10 + cmd)
+        raw_reply(c, 10 + cmd, errno.EINVAL)
         print("ok: command %d -> EINVAL" % cmd)
-        raw_alive(s, 100 + cmd)
+        raw_alive(c, 100 + cmd)
 
     # An unknown flag on a write: refused, and its payload skipped.
-    raw_send(s, NBD_CMD_WRITE, 0x8000, 20, 0, 4096, b"\x99" * 4096)
-    raw_reply(s, 20, errno.EINVAL)
-    raw_alive(s, 21)
+    c.request(CMD_WRITE, 0, 4096, flags=0x8000, cookie=20,
+              payload=b"\x99" * 4096)
+    raw_reply(c, 20, errno.EINVAL)
+    raw_alive(c, 21)
     print("ok: write with flag 0x8000 -> EINVAL, payload skipped")
 
     # A 33 MiB write: no reply may come before its payload has been
     # read (a client is still sending it and cannot take a reply yet);
     # then EINVAL, and the stream is back in step.
-    raw_send(s, NBD_CMD_WRITE, 0, 30, 0, 33 * MiB)
-    r, _, _ = select.select([s], [], [], 0.5)
+    c.request(CMD_WRITE, 0, 33 * MiB, cookie=30)
+    r, _, _ = select.select([c.s], [], [], 0.5)
     if r:
         fail("reply to the 33 MiB write before its payload was sent")
     chunk = b"\xee" * MiB
     for _ in range(33):
-        s.sendall(chunk)
-    raw_reply(s, 30, errno.EINVAL)
-    raw_alive(s, 31)
-    raw_send(s, NBD_CMD_READ, 0, 33, 8192, 4096)
-    if b"\xee" in raw_reply(s, 33, 0, 4096):
+        c.send(chunk)
+    raw_reply(c, 30, errno.EINVAL)
+    raw_alive(c, 31)
+    c.request(CMD_READ, 8192, 4096, cookie=33)
+    if b"\xee" in raw_reply(c, 33, 0, 4096):
         fail("the refused 33 MiB write reached the disk")
     print("ok: 33 MiB write -> EINVAL after its payload, payload skipped")
 
-    raw_send(s, 2, 0, 99, 0, 0)             # NBD_CMD_DISC
-    s.settimeout(10)
-    if s.recv(1) != b"":
+    c.request(nbdraw.CMD_DISC, cookie=99)
+    c.s.settimeout(10)
+    if c.s.recv(1) != b"":
         fail("data after NBD_CMD_DISC")
-    s.close()
+    c.s.close()
 
 
 SECTIONS = {

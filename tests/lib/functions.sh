@@ -3,21 +3,50 @@
 #
 # Shared helpers for tests/test-*.sh.  Each test starts with:
 #
-#   source ./functions.sh        (or "$srcdir/functions.sh")
+#   source "$(dirname "$0")/lib/functions.sh"
 #   set -e
 #   set -x
 #
-# and exits 0 (pass), 77 (skip: a required tool is missing) or 99
-# (hard error).  Servers started here are stopped when the test exits.
+# then sources the other helpers it needs the same way (for the sake
+# of the linter, which follows such paths): lib/nbdkit-functions.sh,
+# lib/tls-functions.sh, lib/sandbox.sh.  It exits 0 (pass), 77 (skip:
+# a required tool or feature is missing) or 99 (hard error: something
+# make check should have built is not there).  Servers started here
+# are stopped when the test exits; an interrupted test fails.
+#
+# Where things are: make check sets abs_top_srcdir, abs_top_builddir
+# and NBDBROKER (the server under test; valgrind/nbdbroker under make
+# check-valgrind).  By hand, run a test from tests/ in the build tree
+# after make check has built the test plugins:
+#
+#   cd tests && ./test-foo.sh                    (in-tree build)
+#   cd build/tests && ../../tests/test-foo.sh    (VPATH build)
+#
+# abs_top_srcdir is then the tree this file is in, abs_top_builddir
+# the parent of the working directory if it was configured there (else
+# the source tree), and NBDBROKER its nbdbroker.
+#
+# The Python helpers (nbdraw.py, abuse.py, ...) are in $testlib, which
+# is on PYTHONPATH: "from nbdraw import *" in a test's Python works.
 
 # Debian's python3 has the nbd module; another python3 may come first.
 export PATH="/usr/bin:$PATH"
 export LIBNBD_DEBUG=${LIBNBD_DEBUG:-0}
 
-: "${NBDBROKER:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/nbdbroker}"
-: "${abs_top_builddir:=$(cd "$(dirname "$NBDBROKER")" && pwd)}"
-: "${abs_top_srcdir:=$abs_top_builddir}"
-export NBDBROKER abs_top_builddir abs_top_srcdir
+testlib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${abs_top_srcdir:=$(cd "$testlib/../.." && pwd)}"
+if [ -z "${abs_top_builddir:-}" ]; then
+	if [ -f ../config.status ]; then
+		abs_top_builddir=$(cd .. && pwd)
+	else
+		abs_top_builddir=$abs_top_srcdir
+	fi
+fi
+: "${NBDBROKER:=$abs_top_builddir/nbdbroker}"
+export NBDBROKER abs_top_builddir abs_top_srcdir testlib
+export PYTHONPATH="$testlib${PYTHONPATH:+:$PYTHONPATH}"
+# Python helpers are imported from the source tree: no byte code there.
+export PYTHONDONTWRITEBYTECODE=1
 # Policies for the test plugins (tests/policies), searched before the
 # build tree's; plugins without one get default.policy as usual.
 export NBDBROKER_POLICY_DIR="$abs_top_srcdir/tests/policies"
@@ -31,6 +60,8 @@ cleanup_fn() {
 	_cleanup_fns+=("$q")
 }
 
+_skipped_parts=()
+
 _run_cleanups() {
 	local status=$?
 	local i
@@ -38,9 +69,43 @@ _run_cleanups() {
 	for ((i = ${#_cleanup_fns[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanup_fns[i]}"
 	done
+	if [ "$status" -eq 0 ] && [ "${#_skipped_parts[@]}" -gt 0 ]; then
+		echo "$0: test skipped: the rest passed, but these parts" \
+		    "could not run here:" >&2
+		printf '  %s\n' "${_skipped_parts[@]}" >&2
+		status=77
+	fi
 	exit $status
 }
-trap _run_cleanups EXIT INT TERM
+trap _run_cleanups EXIT
+# Interrupted is failed, whatever the last command returned.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Assertions.  Under set -e a failing command ends the test, with
+# exceptions that make a check silently pass:
+# - "! CMD" as a statement (set -e ignores it; use not CMD);
+# - every command but the last in "A && B" (write two lines);
+# - anything inside a function called from if, while, && or ||.
+
+# not CMD [ARGS...]: succeed if CMD fails, fail (saying so) if it
+# succeeds.  For "this must not be in the log": not grep -q X "$log".
+not() {
+	if "$@"; then
+		echo "$0: should have failed: $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+# skip_part WHAT: part of the test (WHAT) cannot run here because a tool
+# or a feature is missing.  The test goes on with the rest, but if
+# that passes it ends as skipped (77), not passed: a test passes only
+# if it checked everything it says it checks.
+skip_part() {
+	echo "$0: part skipped: $*" >&2
+	_skipped_parts+=("$*")
+}
 
 # requires CMD [ARGS...]: skip the test unless CMD runs successfully.
 requires() {
@@ -180,16 +245,57 @@ expect_start_failure() {
 	return 0
 }
 
+# test_plugin NAME: print the path of the test plugin NAME (built from
+# tests/plugins by make check as tests/plugins/.libs/NAME.so).  Call it
+# as p=$(test_plugin NAME) after set -e: if the plugin is missing, the
+# test ends there, skipped (77) for a plugin built against nbdkit's
+# <nbdkit-plugin.h> where configure found none, otherwise with a hard
+# error (99), since make check should have built it.
+test_plugin() {
+	local p="$abs_top_builddir/tests/plugins/.libs/$1.so"
+
+	if [ -r "$p" ]; then
+		echo "$p"
+		return 0
+	fi
+	case $1 in
+	nbdkit-*-plugin)
+		if [ "${NBDBROKER_NBDKIT_TEST_PLUGINS:-}" = no ]; then
+			echo "$0: test skipped: $1 needs <nbdkit-plugin.h>," \
+			    "which configure did not find" >&2
+			exit 77
+		fi
+		;;
+	esac
+	echo "$0: test plugin $1 was not built: $p is missing" \
+	    "(make check builds it; by hand: make -C tests plugins/$1.la)" >&2
+	exit 99
+}
+
+# The fake worker (lib/fake-worker.c), built by make check.
+fake_worker_bin=$abs_top_builddir/tests/lib/fake-worker
+
+# requires_fake_worker: a hard error (99) unless it was built.
+requires_fake_worker() {
+	if [ ! -x "$fake_worker_bin" ]; then
+		echo "$0: $fake_worker_bin was not built (make check builds" \
+		    "it; by hand: make -C tests lib/fake-worker)" >&2
+		exit 99
+	fi
+}
+
 # fake_worker DIR MODE [OPTIONS...]: write DIR/worker-MODE, a wrapper
-# for NBDBROKER_WORKER that runs tests/fake-worker in MODE with
-# OPTIONS (see fake-worker --help), and print its path.
+# for NBDBROKER_WORKER that runs the fake worker in MODE with OPTIONS
+# (see fake-worker --help), and print its path.  (The broker runs its
+# worker with a fixed argument list: the wrapper adds the mode.)
+# Tests call requires_fake_worker first: from NBDBROKER_WORKER=$(...)
+# a failure here cannot end the test.
 fake_worker() {
 	local dir=$1 mode=$2 w
 	shift 2
 	w=$dir/worker-$mode
 	{
-		printf '#!/bin/sh\nexec %q --mode=%q' \
-		    "$abs_top_builddir/tests/fake-worker" "$mode"
+		printf '#!/bin/sh\nexec %q --mode=%q' "$fake_worker_bin" "$mode"
 		printf ' %q' "$@"
 		printf ' "$@"\n'
 	} > "$w"
@@ -197,9 +303,29 @@ fake_worker() {
 	echo "$w"
 }
 
+# requires_fio_nbd: skip unless fio with its nbd engine is installed.
+requires_fio_nbd() {
+	requires fio --version
+	if ! fio --enghelp 2>/dev/null | grep -qw nbd; then
+		echo "$0: test skipped: fio has no nbd engine" >&2
+		exit 77
+	fi
+}
+
+# run_fio DIR ARGS...: fio ARGS with DIR (the test's temporary
+# directory) as its working directory and no verify state: a verify job
+# that ends or is interrupted writes local-JOB-N-verify.state into the
+# working directory, which for a test is tests/ in the build tree.
+run_fio() {
+	local dir=$1
+	shift
+	(cd "$dir" && fio --verify_state_save=0 "$@")
+}
+
 # fd_count PID: how many descriptors PID has open.
 fd_count() {
-	ls "/proc/$1/fd" | wc -l
+	local fds=("/proc/$1/fd/"*)
+	echo "${#fds[@]}"
 }
 
 # rss_kb PID: resident memory of PID in KiB (VmRSS).

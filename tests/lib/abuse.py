@@ -3,15 +3,15 @@
 (memory, descriptors, CPU), raw clients past the handshake, a flood of
 requests from clients that never read, and an innocent libnbd client
 that must keep full service meanwhile.  Imported by
-test-hostile-client-*.sh (PYTHONPATH=$abs_top_srcdir/tests)."""
+test-hostile-client-*.sh (functions.sh puts tests/lib on PYTHONPATH)."""
 
 import os
-import socket
-import struct
 import sys
 import time
 
 import nbd
+
+import nbdraw
 
 MIB = 1024 * 1024
 # Time limits are multiplied by this (functions.sh: 10 under valgrind).
@@ -51,15 +51,10 @@ def connect(path):
     """A raw client on the unix socket path, past a fixed-newstyle
     handshake (NBD_OPT_EXPORT_NAME, no zeroes), non-blocking, with a
     small receive buffer so that it stops reading early."""
-    s = socket.socket(socket.AF_UNIX)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(path)
-    assert len(s.recv(18, socket.MSG_WAITALL)) == 18
-    s.sendall(struct.pack(">I", 3))
-    s.sendall(struct.pack(">QII", 0x49484156454F5054, 1, 0))
-    assert len(s.recv(10, socket.MSG_WAITALL)) == 10
-    s.setblocking(False)
-    return s
+    c = nbdraw.connect(path, opt=nbdraw.OPT_EXPORT_NAME, timeout=None,
+                       rcvbuf=4096)
+    c.s.setblocking(False)
+    return c.s
 
 
 def flood(clients, seconds):

@@ -2,8 +2,18 @@
 #
 # A tiny raw NBD client for tests that must send what libnbd will not
 # (options it has no call for, malformed or oversized data, STARTTLS at
-# odd moments) and check the server's answers byte for byte.  Written
-# from the NBD protocol specification; blocking sockets with timeouts.
+# odd moments, requests nobody reads the replies to) and check the
+# server's answers byte for byte.  Written from the NBD protocol
+# specification; blocking sockets, with a timeout unless told otherwise.
+#
+# The one raw handshake of the tests:
+#
+#   c = connect(path)                        # NBD_OPT_GO, export ""
+#   c = connect(path, opt=OPT_EXPORT_NAME)   # the old way in
+#   c.request(CMD_READ, 0, 512); c.simple_reply(512)
+#
+# and for tests that stop half way, Raw(path).greet() and Raw.opt().
+# c.s is the socket, for select() or non-blocking use.
 import socket
 import ssl
 import struct
@@ -32,8 +42,12 @@ REP_META_CONTEXT = 4
 REP_ERR_UNSUP = 2**31 + 1
 REP_ERR_POLICY = 2**31 + 2
 REP_ERR_INVALID = 2**31 + 3
+REP_ERR_PLATFORM = 2**31 + 4
 REP_ERR_TLS_REQD = 2**31 + 5
 REP_ERR_UNKNOWN = 2**31 + 6
+
+FLAG_FIXED_NEWSTYLE = 1 << 0       # handshake flags, both ways
+FLAG_NO_ZEROES = 1 << 1
 
 INFO_EXPORT = 0
 INFO_NAME = 1
@@ -71,13 +85,21 @@ class Closed(Exception):
 class Raw:
     """One connection, in the handshake or transmission phase."""
 
-    def __init__(self, path=None, sock=None, timeout=20):
+    def __init__(self, path=None, sock=None, timeout=20, rcvbuf=None):
+        """Connect to the Unix socket path (or take sock).  timeout:
+        seconds for each socket operation, None to block.  rcvbuf:
+        SO_RCVBUF, small for a client that should stop reading early."""
         if sock is None:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            if rcvbuf is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             sock.settimeout(timeout)
             sock.connect(path)
         self.s = sock
         self.gflags = None
+        self.cflags = None
+        self.size = None            # set on entering transmission
+        self.eflags = None
 
     # Bytes.
     def recv(self, n):
@@ -105,6 +127,7 @@ class Raw:
         magic, opts, gflags = struct.unpack(">QQH", self.recv(18))
         assert magic == NBD_MAGIC and opts == OPTS_MAGIC, (magic, opts)
         self.gflags = gflags
+        self.cflags = cflags
         self.send(struct.pack(">I", cflags))
         return gflags
 
@@ -129,6 +152,15 @@ class Raw:
             out.append((rtype, d))
             if rtype == REP_ACK or rtype >= 2**31:
                 return out
+
+    def export_name(self, name=b""):
+        """NBD_OPT_EXPORT_NAME: enter transmission (a server that
+        refuses hangs up: Closed); return (size, eflags)."""
+        self.send_opt(OPT_EXPORT_NAME, name)
+        self.size, self.eflags = struct.unpack(">QH", self.recv(10))
+        if not self.gflags & self.cflags & FLAG_NO_ZEROES:
+            self.recv(124)
+        return self.size, self.eflags
 
     def starttls(self, cafile, hostname="localhost"):
         r = self.opt(OPT_STARTTLS)
@@ -191,3 +223,24 @@ class Raw:
             out.append(r[1:])
             if r[1] & 1:
                 return out
+
+
+def connect(path, name=b"", opt=OPT_GO,
+            cflags=FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES, timeout=20,
+            rcvbuf=None):
+    """A raw client in the transmission phase on the Unix socket path:
+    greeting, client flags cflags, then export name entered with opt,
+    NBD_OPT_GO (which must succeed) or NBD_OPT_EXPORT_NAME.  No other
+    option is sent, so replies are simple.  Returns the Raw, with size
+    and eflags set; timeout and rcvbuf as for Raw."""
+    c = Raw(path, timeout=timeout, rcvbuf=rcvbuf)
+    c.greet(cflags)
+    if opt == OPT_EXPORT_NAME:
+        c.export_name(name)
+    elif opt == OPT_GO:
+        r = c.go(name)
+        assert r[-1] == (REP_ACK, b""), r
+        c.size, c.eflags = Raw.export_info(r)
+    else:
+        raise ValueError("connect: opt %d enters no export" % opt)
+    return c

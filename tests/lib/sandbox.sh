@@ -1,15 +1,24 @@
 # SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # functions.sh sets abs_top_*, nbdbroker_pid...
 #
 # Helpers for the sandbox tests (test-sandbox-*.sh, test-policy-*.sh).
 # Source after functions.sh.
 
-hostile_so=$abs_top_builddir/tests/plugins/.libs/nbdbroker-hostile-plugin.so
-hostile_ctor_so=$abs_top_builddir/tests/plugins/.libs/nbdbroker-hostile-ctor-plugin.so
 policy_dir=$abs_top_srcdir/policy
 broker_opts=()
 
+# hostile_plugins: set $hostile_so and $hostile_ctor_so, the hostile
+# test plugins (plugins/hostile.c), or end the test (test_plugin).
+hostile_plugins() {
+	hostile_so=$(test_plugin nbdbroker-hostile-plugin)
+	# shellcheck disable=SC2034 # for test-sandbox-ctor.sh
+	hostile_ctor_so=$(test_plugin nbdbroker-hostile-ctor-plugin)
+}
+
 # requires_sandbox: skip unless this kernel has what the bundled
-# policies require (seccomp user notification, Landlock).
+# policies require (seccomp user notification, Landlock); then
+# hostile_plugins.
 requires_sandbox() {
 	requires_nbd_python
 	if grep -q "define SANDBOX_FORCE_LOG 1" "$abs_top_builddir/config.h"
@@ -28,7 +37,7 @@ sys.exit(0 if libc.syscall(444, None, 0, 1) >= 1 else 1)'; then
 		echo "$0: test skipped: no Landlock" >&2
 		exit 77
 	fi
-	[ -f "$hostile_so" ] || { echo "$0: $hostile_so not built" >&2; exit 99; }
+	hostile_plugins
 }
 
 # wait_for_log FILE REGEX [SECONDS]: wait until FILE has a line
@@ -124,7 +133,7 @@ h.pread(64, 0)' "$sock" >/dev/null 2>&1 &
 	kill "$cpid" 2>/dev/null || true
 	wait "$cpid" 2>/dev/null || true
 	wait_for_log "$sock.log" "worker $pid0 killed by its sandbox: syscall $nr \($name\) is forbidden by policy $policy_dir/default.policy"
-	! grep -q "hostile: $attack: succeeded" "$sock.log"
+	not grep -q "hostile: $attack: succeeded" "$sock.log"
 	kill -0 "$nbdbroker_pid"
 	out=$(nbd_read "$sock" 4096)
 	[ "$out" = "DATA " ]
