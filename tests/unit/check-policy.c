@@ -745,12 +745,18 @@ START_TEST(test_sizes_and_durations)
 		uint64_t	 v;
 	} sizes[] = {
 		{ "0", 0 }, { "123", 123 }, { "64K", 65536 },
-		{ "512M", 512 << 20 }, { "1G", 1 << 30 },
-		{ "2GiB", UINT64_C(2) << 30 }, { "1GB", 1 << 30 },
-		{ "3s", 1536 }, { "1T", UINT64_C(1) << 40 },
+		{ "64k", 65536 }, { "512M", 512 << 20 }, { "512m", 512 << 20 },
+		{ "1G", 1 << 30 }, { "2GiB", UINT64_C(2) << 30 },
+		{ "3s", 1536 }, { "1T", UINT64_C(1) << 40 }, { "7b", 7 },
+		{ "7B", 7 }, { "4KiB", 4096 }, { "5MiB", 5 << 20 },
+		{ "3TiB", UINT64_C(3) << 40 }, { "2PiB", UINT64_C(2) << 50 },
+		{ "1EiB", UINT64_C(1) << 60 },
 	};
+	/* KB, MB, ...: powers of 1000 to some, of 1024 to others. */
 	static const char *const bad_sizes[] = { "", "x", "1Q", "1Gi",
-	    "-1", "1 G", "99999999999999999999", "20000000P" };
+	    "-1", "1 G", "99999999999999999999", "20000000P", "1GB", "1gb",
+	    "512MB", "512Mb", "64KB", "1TB", "1PB", "1EB", "1GIB", "1Gib",
+	    "1.5G", "1,5G", "+1", "1sB", "1bB", "0x10", "1GiBB" };
 	uint64_t	v;
 	size_t		i;
 
@@ -784,7 +790,26 @@ START_TEST(test_size_bounds)
 	ck_assert_int_eq(size_parse(" 1", UINT64_MAX, &v, &why), -1);
 	ck_assert_str_eq(why, "expected a number");
 	ck_assert_int_eq(size_parse("1Q", UINT64_MAX, &v, &why), -1);
-	ck_assert_str_eq(why, "unknown suffix (use b, s, k, M, G, T, P or E)");
+	ck_assert_str_eq(why, "unknown suffix (use b, s, K, M, G, T, P, E, "
+	    "or KiB, MiB, GiB, TiB, PiB, EiB)");
+	ck_assert_int_eq(size_parse("512MB", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "MB is ambiguous (10^6 or 2^20 bytes?): write "
+	    "M or MiB (powers of 1024)");
+	ck_assert_int_eq(size_parse("1kb", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "KB is ambiguous (1000 or 1024 bytes?): write K "
+	    "or KiB (powers of 1024)");
+	ck_assert_int_eq(size_parse("2EB", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "EB is ambiguous (10^18 or 2^60 bytes?): write "
+	    "E or EiB (powers of 1024)");
+	ck_assert_int_eq(size_parse("1.5G", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "a whole number is needed (write 1536M, not "
+	    "1.5G)");
+	ck_assert_int_eq(size_parse("1GiBB", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "trailing characters");
+	ck_assert_int_eq(size_parse("16EiB", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "too large");
+	ck_assert_int_eq(size_parse("7EiB", INT64_MAX, &v, &why), 0);
+	ck_assert_uint_eq(v, UINT64_C(7) << 60);
 	ck_assert_int_eq(size_parse("5b", UINT64_MAX, &v, &why), 0);
 	ck_assert_uint_eq(v, 5);
 }
