@@ -622,8 +622,12 @@ options_parse(int argc, char **argv)
 
 	if (want_dump_config)
 		dump_config();
-	/* Like systemd-analyze syscall-filter @NAME: a word may follow. */
-	if (list_groups && list_group == NULL && optind < argc)
+	/*
+	 * As with systemd-analyze syscall-filter, @NAME may follow as a
+	 * word of its own (a word without @ would be a plugin's name).
+	 */
+	if (list_groups && list_group == NULL && optind < argc &&
+	    argv[optind][0] == '@')
 		list_group = argv[optind];
 	if (list_groups)
 		list_syscall_groups();
