@@ -64,12 +64,15 @@ struct opt {
 #define OPT_FOREGROUND	0x01		/* implies -f */
 #define OPT_ANYCASE	0x02		/* words in any case */
 #define OPT_ARG		0x04		/* OPT_CALL: takes an argument */
+#define OPT_OPTARG	0x08		/* OPT_CALL: may take one (--x=ARG) */
 };
 
 #define ISOLATION_PLUGIN	0
 #define ISOLATION_CONNECTION	1
 
 static char		*check_policy;	/* --check-policy FILE */
+static bool		 list_groups;	/* --list-syscall-groups */
+static char		*list_group;	/* ... =@NAME */
 static bool		 want_help;	/* --help */
 static bool		 want_version;	/* --version */
 static bool		 want_dump_plugin;	/* --dump-plugin */
@@ -84,6 +87,7 @@ static void	opt_exportname(char *);
 static void	opt_intensity(char *);
 static void	opt_debug(char *);
 static void	opt_filter(char *);
+static void	opt_list_groups(char *);
 
 /* --tls values; nbdkit's spellings are accepted too. */
 static const struct opt_word	tls_words[] = {
@@ -161,6 +165,8 @@ static const struct opt	opts[] = {
 	{ .name = "policy-dir", .kind = OPT_STRING,
 	  .dst = &broker.cfg.policy_dir },
 	{ .name = "check-policy", .kind = OPT_STRING, .dst = &check_policy },
+	{ .name = "list-syscall-groups", .kind = OPT_CALL,
+	  .call = opt_list_groups, .flags = OPT_OPTARG },
 	/* Restarts. */
 	{ .name = "isolation", .kind = OPT_WORD, .dst = &isolation,
 	  .words = isolation_words, .expect = "plugin or connection",
@@ -198,7 +204,7 @@ usage(FILE *fp)
 	fprintf(fp,
 "Usage: nbdbroker [OPTIONS] PLUGIN [KEY=VALUE ...]\n"
 "       nbdbroker PLUGIN --help | --version | --dump-plugin\n"
-"       nbdbroker --dump-config | --check-policy FILE\n"
+"       nbdbroker --dump-config | --check-policy FILE | --list-syscall-groups\n"
 "\n"
 "Serve a disk over NBD through PLUGIN, which runs in a separate, restartable\n"
 "worker process.  PLUGIN is a bundled plugin's name (memory, file, null,\n"
@@ -246,6 +252,9 @@ usage(FILE *fp)
 "                        (default " SYSCONFDIR "/nbdbroker/policies)\n"
 "      --check-policy FILE [PLUGIN [KEY=VALUE ...]]\n"
 "                        check FILE, print what it resolves to, exit 0/1\n"
+"      --list-syscall-groups[=@NAME]\n"
+"                        the syscall groups a policy can name (or one of\n"
+"                        them) and their members, and exit\n"
 "\n"
 "Restarts (override the policy's [restart] section):\n"
 "      --isolation plugin|connection  one worker for all clients (default),\n"
@@ -370,11 +379,24 @@ opt_filter(char *arg)
 	    "(see \"Coming from nbdkit\" in README.md)", arg);
 }
 
-static bool
+/* --list-syscall-groups[=@NAME]: done once every option is read. */
+static void
+opt_list_groups(char *arg)
+{
+	list_groups = true;
+	list_group = arg;
+}
+
+/* no_argument, required_argument or optional_argument, for getopt. */
+static int
 opt_takes_arg(const struct opt *o)
 {
-	return o->kind != OPT_FLAG && (o->kind != OPT_CALL ||
-	    (o->flags & OPT_ARG));
+	if (o->kind == OPT_CALL && (o->flags & OPT_OPTARG))
+		return optional_argument;
+	if (o->kind == OPT_FLAG || (o->kind == OPT_CALL &&
+	    !(o->flags & OPT_ARG)))
+		return no_argument;
+	return required_argument;
 }
 
 /* The option as users know it, for messages: -t, or --replays. */
@@ -493,6 +515,22 @@ check_combinations(void)
 }
 
 /*
+ * --list-syscall-groups[=@NAME]: print the groups (policy/groups.c) as
+ * systemd-analyze syscall-filter prints systemd's, and exit.
+ */
+static void __attribute__((noreturn))
+list_syscall_groups(void)
+{
+	char	err[512];
+
+	if (policy_groups_print(list_group, stdout, err, sizeof(err)) == -1) {
+		fprintf(stderr, "nbdbroker: --list-syscall-groups: %s\n", err);
+		exit(EXIT_FAILURE);
+	}
+	exit(fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
+
+/*
  * getopt's complaint, said once, as "nbdbroker: ...": getopt's own
  * message (opterr) would name the binary by its path (the build
  * tree's, through the ./nbdbroker script) and come on top of ours.
@@ -552,8 +590,7 @@ options_parse(int argc, char **argv)
 	 */
 	shortopts[ns++] = ':';
 	for (i = 0; i < NOPTS; i++) {
-		int	has_arg = opt_takes_arg(&opts[i]) ? required_argument :
-			    no_argument;
+		int	has_arg = opt_takes_arg(&opts[i]);
 
 		longopts[nl++] = (struct option){ opts[i].name, has_arg, NULL,
 		    256 + (int)i };
@@ -585,6 +622,15 @@ options_parse(int argc, char **argv)
 
 	if (want_dump_config)
 		dump_config();
+	/*
+	 * As with systemd-analyze syscall-filter, @NAME may follow as a
+	 * word of its own (a word without @ would be a plugin's name).
+	 */
+	if (list_groups && list_group == NULL && optind < argc &&
+	    argv[optind][0] == '@')
+		list_group = argv[optind];
+	if (list_groups)
+		list_syscall_groups();
 	if (want_help || want_version) {
 		if (want_help)
 			usage(stdout);

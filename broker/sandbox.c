@@ -436,8 +436,8 @@ find_policy(const char *name, char *tried, size_t triedlen)
 }
 
 static int
-resolve(struct policy *p, char **args, size_t nargs, const char *plugin,
-    bool check_only, char *err, size_t errlen)
+resolve(struct policy *p, char **args, size_t nargs, const char *name,
+    const char *plugin, bool check_only, char *err, size_t errlen)
 {
 	struct policy_param	*pv;
 	struct policy_env	 env;
@@ -469,6 +469,7 @@ resolve(struct policy *p, char **args, size_t nargs, const char *plugin,
 	env.nparams = nargs;
 	env.cwd = getcwd(cwd, sizeof(cwd));
 	env.plugin_path = plugin;
+	env.plugin_name = name;
 	env.root = geteuid() == 0;
 	env.check_only = check_only;
 	r = policy_resolve(p, &env, err, errlen);
@@ -503,9 +504,10 @@ sandbox_load(void)
 		fatal("strdup");
 	if ((policy = policy_parse_file(path, err, sizeof(err))) == NULL)
 		fatalx("sandbox policy: %s", err);
-	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_path,
-	    false, err, sizeof(err)) == -1)
-		fatalx("sandbox policy: %s", err);
+	/* "PLUGIN: no parameter size= given ..." or "FILE:LINE: ...". */
+	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_arg,
+	    cfg->plugin_path, false, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	if (SANDBOX_FORCE_LOG && policy->mode != POLICY_MODE_LOG) {
 		log_warn("sandbox policy %s: this nbdbroker was built with "
 		    "--with-sandbox=log: mode = log, nothing is denied",
@@ -543,7 +545,8 @@ sandbox_check(const char *file, char **args, size_t nargs)
 	    strstr(args[0], ".so") != NULL))
 		plugin = realpath(args[0], NULL);
 	if (resolve(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ? nargs - 1 :
-	    0, plugin, nargs == 0, err, sizeof(err)) == -1) {
+	    0, nargs > 0 ? args[0] : NULL, plugin, nargs == 0, err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "nbdbroker: %s\n", err);
 		policy_free(p);
 		free(plugin);

@@ -85,14 +85,37 @@ static const struct policy_group_entry g_loader[] = {
 	{ NULL, 0 }
 };
 
+/*
+ * Groups named like one of systemd's (systemd-analyze syscall-filter)
+ * have systemd's members on x86_64 and aarch64: @basic-io, @io-event,
+ * @debug, @module, @keyring, and @mount with three mount-API syscalls
+ * newer than systemd 252.  Ours that differ have names systemd does
+ * not use (renamed[] below; docs/design-notes.md says why for each).
+ */
 static const struct policy_group_entry g_basic_io[] = {
 	{ "read", ANY }, { "write", ANY }, { "readv", ANY },
-	{ "writev", ANY }, { "close", ANY }, { "dup", ANY },
-	{ "dup2", ANY }, { "dup3", ANY }, { "fcntl", ANY },
-	{ "lseek", ANY }, { "poll", ANY }, { "ppoll", ANY },
-	{ "select", ANY }, { "pselect6", ANY }, { "pipe", ANY },
-	{ "pipe2", ANY }, { "eventfd2", ANY }, { "fstat", ANY },
-	{ "newfstatat", ANY },
+	{ "writev", ANY }, { "pread64", ANY }, { "pwrite64", ANY },
+	{ "preadv", ANY }, { "pwritev", ANY }, { "preadv2", ANY },
+	{ "pwritev2", ANY }, { "lseek", ANY }, { "close", ANY },
+	{ "close_range", ANY }, { "dup", ANY }, { "dup2", ANY },
+	{ "dup3", ANY },
+	{ NULL, 0 }
+};
+
+static const struct policy_group_entry g_io_event[] = {
+	{ "poll", ANY }, { "ppoll", ANY }, { "select", ANY },
+	{ "pselect6", ANY }, { "epoll_create", ANY },
+	{ "epoll_create1", ANY }, { "epoll_ctl", ANY },
+	{ "epoll_ctl_old", ANY }, { "epoll_wait", ANY },
+	{ "epoll_wait_old", ANY }, { "epoll_pwait", ANY },
+	{ "epoll_pwait2", ANY }, { "eventfd", ANY }, { "eventfd2", ANY },
+	{ NULL, 0 }
+};
+
+/* What @basic-io had before it became systemd's: no paths opened. */
+static const struct policy_group_entry g_descriptors[] = {
+	{ "fcntl", ANY }, { "fstat", ANY }, { "newfstatat", ANY },
+	{ "pipe", ANY }, { "pipe2", ANY },
 	{ NULL, 0 }
 };
 
@@ -216,8 +239,13 @@ static const struct policy_group_entry g_network[] = {
 	{ NULL, 0 }
 };
 
-/* Creating and signalling processes.  clone3 is not here: see enosys. */
-static const struct policy_group_entry g_process[] = {
+/*
+ * Creating, waiting for and signalling other processes: what a plugin
+ * that runs helpers needs besides @exec.  Once @process, renamed
+ * because systemd's @process also holds execveat, unshare, setns,
+ * prctl, getrusage and times.  clone3 is not here: see @enosys.
+ */
+static const struct policy_group_entry g_subprocess[] = {
 	{ "fork", ANY }, { "vfork", ANY }, { "clone", ANY },
 	{ "wait4", ANY }, { "waitid", ANY }, { "kill", ANY },
 	{ "tkill", ANY }, { "tgkill", ANY }, { "setsid", ANY },
@@ -231,7 +259,15 @@ static const struct policy_group_entry g_exec[] = {
 	{ NULL, 0 }
 };
 
-static const struct policy_group_entry g_privileged[] = {
+/*
+ * The ways out of a sandbox no plugin needs: changing identity,
+ * entering or making namespaces, changing the system (clock, reboot,
+ * kexec, swap, devices, quotas), reaching other processes' memory.
+ * Once @privileged, renamed because systemd's @privileged is another
+ * set (it leaves out setgid and unshare, and holds capset, which the
+ * worker needs at start-up).
+ */
+static const struct policy_group_entry g_escape[] = {
 	{ "setuid", ANY }, { "setgid", ANY }, { "setreuid", ANY },
 	{ "setregid", ANY }, { "setresuid", ANY }, { "setresgid", ANY },
 	{ "setgroups", ANY }, { "setfsuid", ANY }, { "setfsgid", ANY },
@@ -247,6 +283,9 @@ static const struct policy_group_entry g_privileged[] = {
 	{ "syslog", ANY }, { "chown", ANY }, { "fchown", ANY },
 	{ "lchown", ANY }, { "fchownat", ANY }, { "bpf", ANY },
 	{ "userfaultfd", ANY }, { "personality", ANY },
+	{ "kexec_load", ANY }, { "kexec_file_load", ANY },
+	{ "process_vm_readv", ANY }, { "process_vm_writev", ANY },
+	{ "process_madvise", ANY }, { "kcmp", ANY },
 	{ NULL, 0 }
 };
 
@@ -262,16 +301,13 @@ static const struct policy_group_entry g_mount[] = {
 
 static const struct policy_group_entry g_module[] = {
 	{ "init_module", ANY }, { "finit_module", ANY },
-	{ "delete_module", ANY }, { "kexec_load", ANY },
-	{ "kexec_file_load", ANY },
+	{ "delete_module", ANY },
 	{ NULL, 0 }
 };
 
 static const struct policy_group_entry g_debug[] = {
-	{ "ptrace", ANY }, { "process_vm_readv", ANY },
-	{ "process_vm_writev", ANY }, { "perf_event_open", ANY },
-	{ "kcmp", ANY }, { "pidfd_getfd", ANY },
-	{ "process_madvise", ANY },
+	{ "ptrace", ANY }, { "perf_event_open", ANY },
+	{ "pidfd_getfd", ANY }, { "lookup_dcookie", ANY },
 	{ NULL, 0 }
 };
 
@@ -304,33 +340,78 @@ static const struct {
 	const struct policy_group_entry	*entries;
 	const char			*help;
 } groups[] = {
-	{ "@worker", g_worker, "the worker itself (always allowed)" },
-	{ "@worker-startup", g_worker_startup,
-	    "the worker between the stages (always allowed at start-up)" },
-	{ "@loader", g_loader,
-	    "the dynamic loader (always allowed at start-up)" },
-	{ "@enosys", g_enosys,
-	    "libc fallbacks (ENOSYS unless allowed)" },
-	{ "@basic-io", g_basic_io, "I/O on descriptors already open" },
-	{ "@memory", g_memory, "memory allocation, no new executable pages" },
-	{ "@exec-memory", g_exec_memory, "executable mappings (JITs)" },
-	{ "@threads", g_threads, "threads (clone with CLONE_THREAD only)" },
-	{ "@signals", g_signals, "signal handling within the process" },
-	{ "@time", g_time, "clocks, sleeps and timers" },
-	{ "@process-info", g_process_info, "ids, limits, uname, random" },
-	{ "@file-read", g_file_read, "opening and reading files" },
-	{ "@file-write", g_file_write, "writing, creating, removing files" },
+	{ "@basic-io", g_basic_io,
+	    "Reading, writing, seeking, closing open descriptors "
+	    "(as systemd's)" },
+	{ "@block-ioctl", g_block_ioctl,
+	    "ioctl, only for block device size and discard" },
+	{ "@debug", g_debug, "Tracing and performance monitoring "
+	    "(as systemd's)" },
+	{ "@descriptors", g_descriptors,
+	    "fcntl, fstat and pipes: descriptors without paths" },
+	{ "@escape", g_escape, "Identity, namespaces, the system, other "
+	    "processes' memory" },
+	{ "@exec", g_exec, "Running programs" },
+	{ "@exec-memory", g_exec_memory, "Executable mappings (JITs)" },
 	{ "@file-io", g_file_io, "I/O on files already open" },
-	{ "@block-ioctl", g_block_ioctl, "block device size and discard" },
-	{ "@network", g_network, "sockets (families per [network])" },
-	{ "@process", g_process, "fork, wait, signalling other processes" },
-	{ "@exec", g_exec, "running programs" },
-	{ "@privileged", g_privileged, "identity, namespaces, system state" },
-	{ "@mount", g_mount, "mounting file systems" },
-	{ "@module", g_module, "kernel modules and kexec" },
-	{ "@debug", g_debug, "ptrace and other processes' memory" },
+	{ "@file-read", g_file_read,
+	    "Opening, reading and looking up files" },
+	{ "@file-write", g_file_write,
+	    "Writing, creating and removing files" },
+	{ "@io-event", g_io_event, "poll, select, epoll, eventfd "
+	    "(as systemd's)" },
 	{ "@io-uring", g_io_uring, "io_uring (bypasses seccomp per op)" },
-	{ "@keyring", g_keyring, "kernel keyrings" },
+	{ "@keyring", g_keyring, "Kernel keyrings (as systemd's)" },
+	{ "@memory", g_memory,
+	    "Memory allocation, no new executable pages" },
+	{ "@module", g_module, "Loading kernel modules (as systemd's)" },
+	{ "@mount", g_mount, "Mounting file systems (as systemd's, and "
+	    "newer mount syscalls)" },
+	{ "@network", g_network, "Sockets (families as [network] allows)" },
+	{ "@process-info", g_process_info,
+	    "Ids, limits, uname, random numbers" },
+	{ "@signals", g_signals, "Signal handling within the process" },
+	{ "@subprocess", g_subprocess,
+	    "fork, clone, wait, kill: other processes" },
+	{ "@threads", g_threads, "Threads (clone with CLONE_THREAD only)" },
+	{ "@time", g_time, "Clocks, sleeps and timers" },
+	/* Built in: always in force (policy_worker_groups). */
+	{ "@worker", g_worker,
+	    "The worker itself (built in: always allowed)" },
+	{ "@worker-startup", g_worker_startup, "The worker between its "
+	    "stages (built in: always allowed at start-up)" },
+	{ "@loader", g_loader, "The dynamic loader (built in: always "
+	    "allowed at start-up)" },
+	{ "@enosys", g_enosys, "libc's fallbacks (built in: fail with "
+	    "ENOSYS unless allowed)" },
+};
+
+/*
+ * Group names nbdbroker no longer uses, and why: each was a systemd
+ * name for a set different from ours.
+ */
+static const struct {
+	const char	*old;
+	const char	*now;
+	const char	*what;		/* what the new one holds */
+	const char	*why;
+} renamed[] = {
+	{ "@process", "@subprocess", "fork, clone, wait, kill",
+	    "systemd's @process is a different set, with execveat, unshare, "
+	    "setns and prctl" },
+	{ "@privileged", "@escape", "identity, namespaces, system state, "
+	    "other processes' memory", "systemd's @privileged is a "
+	    "different set, without setgid or unshare" },
+};
+
+/* systemd's groups (systemd-analyze syscall-filter), for messages. */
+static const char *const systemd_groups[] = {
+	"@aio", "@basic-io", "@chown", "@clock", "@cpu-emulation",
+	"@debug", "@default", "@file-system", "@io-event", "@ipc",
+	"@keyring", "@known", "@memlock", "@module", "@mount",
+	"@network-io", "@obsolete", "@pkey", "@privileged", "@process",
+	"@raw-io", "@reboot", "@resources", "@sandbox", "@setuid",
+	"@signal", "@swap", "@sync", "@system-service", "@timer",
 };
 
 const char *const policy_worker_groups[] = {
@@ -374,6 +455,52 @@ policy_group_help(const char *name)
 	return NULL;
 }
 
+/* Is name one of the groups always in force (policy_worker_groups)? */
+bool
+policy_group_builtin(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; policy_worker_groups[i] != NULL; i++)
+		if (strcmp(policy_worker_groups[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Why name is not a group, for a "file:line: ..." message: the name it
+ * was renamed to, or the groups closest to it, and where to see them
+ * all.  Into buf; returns buf.
+ */
+const char *
+policy_group_unknown(const char *name, char *buf, size_t len)
+{
+	struct policy_suggest	sg;
+	char			hint[256];
+	const char		*systemd = "";
+	size_t			i;
+
+	for (i = 0; i < sizeof(renamed) / sizeof(renamed[0]); i++)
+		if (strcmp(renamed[i].old, name) == 0) {
+			snprintf(buf, len, "syscall group '%s' was renamed "
+			    "'%s' (%s): %s", name, renamed[i].now,
+			    renamed[i].what, renamed[i].why);
+			return buf;
+		}
+	for (i = 0; i < sizeof(systemd_groups) / sizeof(systemd_groups[0]);
+	    i++)
+		if (strcmp(systemd_groups[i], name) == 0)
+			systemd = "a systemd group, not one of nbdbroker's; ";
+	policy_suggest_init(&sg, name);
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		policy_suggest_add(&sg, groups[i].name);
+	policy_suggest_text(&sg, "'", "'", hint, sizeof(hint));
+	snprintf(buf, len, "unknown syscall group '%s' (%s%s%s'nbdbroker "
+	    "--list-syscall-groups' lists them all)", name, systemd, hint,
+	    hint[0] != '\0' ? " " : "");
+	return buf;
+}
+
 #if defined(__x86_64__)
 /* Syscalls newer than some libseccomp releases know (x86_64 numbers). */
 static const struct {
@@ -415,6 +542,53 @@ policy_syscall_nr(const char *name)
 		if (strcmp(newer[i].name, name) == 0)
 			return newer[i].nr;
 	return -1;
+}
+
+/* Architectures whose syscall names a policy may have been written for. */
+static const uint32_t other_archs[] = {
+	SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64, SCMP_ARCH_X86, SCMP_ARCH_ARM,
+	SCMP_ARCH_PPC64LE, SCMP_ARCH_S390X, SCMP_ARCH_RISCV64,
+};
+
+/*
+ * Why name is not a syscall here, for a "file:line: ..." message: a
+ * group written without its @, the closest syscall names, or that it
+ * is one only on other architectures.  Into buf; returns buf.
+ */
+const char *
+policy_syscall_unknown(const char *name, char *buf, size_t len)
+{
+	struct policy_suggest	sg;
+	char			hint[256], at[80], n[64];
+	size_t			i;
+	int			nr;
+
+	snprintf(at, sizeof(at), "@%.64s", name);
+	if (strlen(name) <= 64 && policy_group(at) != NULL) {
+		snprintf(buf, len, "unknown syscall '%s' (did you mean the "
+		    "group '%s'?)", name, at);
+		return buf;
+	}
+	policy_suggest_init(&sg, name);
+	for (nr = 0; nr < POLICY_MAX_NR; nr++)
+		if (strncmp(policy_syscall_name_buf(nr, n, sizeof(n)),
+		    "syscall_", 8) != 0)
+			policy_suggest_add(&sg, n);
+	policy_suggest_text(&sg, "'", "'", hint, sizeof(hint));
+	if (hint[0] == '\0' && strlen(name) <= 64)
+		for (i = 0; i < sizeof(other_archs) / sizeof(other_archs[0]);
+		    i++)
+			if (seccomp_syscall_resolve_name_arch(other_archs[i],
+			    name) >= 0) {
+				snprintf(hint, sizeof(hint), "a syscall on "
+				    "other architectures, not on this one");
+				break;
+			}
+	if (hint[0] != '\0')
+		snprintf(buf, len, "unknown syscall '%s' (%s)", name, hint);
+	else
+		snprintf(buf, len, "unknown syscall '%s'", name);
+	return buf;
 }
 
 /* The name of syscall nr into buf ("syscall_N" if unknown). */

@@ -42,8 +42,25 @@ enum section {
 	SEC_COUNT,
 };
 
-static const char *const section_names[SEC_COUNT] = {
-	"", "syscalls", "filesystem", "network", "limits", "restart",
+static const char *const section_names[SEC_COUNT + 1] = {
+	"", "syscalls", "filesystem", "network", "limits", "restart", NULL,
+};
+
+/* The keys of each section, for messages ("did you mean"). */
+static const char *const keys_top[] = { "format", "mode", "isolation",
+    "durability", "user", "magic-config-key", NULL };
+static const char *const keys_syscalls[] = { "default", "allow",
+    "startup-allow", "kill", NULL };
+static const char *const keys_filesystem[] = { "landlock", "read",
+    "write", "startup-read", "startup-write", NULL };
+static const char *const keys_network[] = { "allow", NULL };
+static const char *const keys_limits[] = { "memory", "open-files",
+    "cpu-seconds", NULL };
+static const char *const keys_restart[] = { "request-timeout",
+    "replays", "intensity", NULL };
+static const char *const *const section_keys[SEC_COUNT] = {
+	keys_top, keys_syscalls, keys_filesystem, keys_network,
+	keys_limits, keys_restart,
 };
 
 /* Scalar keys: each may be set once. */
@@ -101,6 +118,64 @@ perr(struct parser *ps, int line, const char *fmt, ...)
 	va_end(ap);
 	errno = EINVAL;
 	return -1;
+}
+
+/* "a, b, c or d" from a NULL-terminated list, into buf. */
+static const char *
+word_list(const char *const *names, const char *last_sep, char *buf,
+    size_t len)
+{
+	size_t	i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; names[i] != NULL && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%s",
+		    i == 0 ? "" : names[i + 1] == NULL ? last_sep : ", ",
+		    names[i]);
+	return buf;
+}
+
+/*
+ * An unknown key in the current section: the keys it might have meant
+ * here, else the section where it belongs, else every key here.
+ */
+static int
+unknown_key(struct parser *ps, const char *key)
+{
+	struct policy_suggest	 sg;
+	const char *const	*k = section_keys[ps->sec];
+	char			 where[64] = "", hint[256], list[256];
+	int			 i;
+
+	if (ps->sec != SEC_TOP)
+		snprintf(where, sizeof(where), " in [%s]",
+		    section_names[ps->sec]);
+	policy_suggest_init(&sg, key);
+	for (; *k != NULL; k++)
+		policy_suggest_add(&sg, *k);
+	if (policy_suggest_text(&sg, "'", "'", hint, sizeof(hint))[0] != '\0')
+		return perr(ps, ps->line, "unknown setting '%s'%s (%s)", key,
+		    where, hint);
+	for (i = 0; i < SEC_COUNT; i++) {
+		if (i == (int)ps->sec)
+			continue;
+		for (k = section_keys[i]; *k != NULL; k++)
+			if (strcmp(*k, key) == 0)
+				goto elsewhere;
+	}
+	word_list(section_keys[ps->sec], ", ", list, sizeof(list));
+	if (ps->sec == SEC_TOP)
+		return perr(ps, ps->line, "unknown setting '%s' (before the "
+		    "first section: %s)", key, list);
+	return perr(ps, ps->line, "unknown setting '%s'%s (%s)", key, where,
+	    list);
+
+ elsewhere:
+	if (i == SEC_TOP)
+		return perr(ps, ps->line, "unknown setting '%s'%s ('%s' goes "
+		    "before the first section)", key, where, key);
+	return perr(ps, ps->line, "unknown setting '%s'%s ('%s' belongs in "
+	    "[%s])", key, where, key, section_names[i]);
 }
 
 static void
@@ -178,7 +253,10 @@ word_chars(const char *s, const char *extra)
 	return true;
 }
 
-/* Parse "123", "64K", "512M", "1G", "2GiB", "1T"; 0 is allowed. */
+/*
+ * Parse "123", "64K", "512M", "1G", "2GiB", "1T"; 0 is allowed; "1GB"
+ * is not (size.h).
+ */
 int
 policy_parse_size(const char *s, uint64_t *v)
 {
@@ -206,19 +284,22 @@ static int
 one_of(struct parser *ps, const char *key, const char *v,
     const char *const *names, int *out)
 {
-	int	i;
-	char	list[256] = "";
+	struct policy_suggest	sg;
+	char			list[256], hint[256];
+	int			i;
 
+	policy_suggest_init(&sg, v);
 	for (i = 0; names[i] != NULL; i++) {
 		if (strcmp(v, names[i]) == 0) {
 			*out = i;
 			return 0;
 		}
-		if (i > 0)
-			strncat(list, names[i + 1] ? ", " : " or ",
-			    sizeof(list) - strlen(list) - 1);
-		strncat(list, names[i], sizeof(list) - strlen(list) - 1);
+		policy_suggest_add(&sg, names[i]);
 	}
+	word_list(names, " or ", list, sizeof(list));
+	if (policy_suggest_text(&sg, "'", "'", hint, sizeof(hint))[0] != '\0')
+		return perr(ps, ps->line, "%s: '%s' is not %s (%s)", key, v,
+		    list, hint);
 	return perr(ps, ps->line, "%s: '%s' is not %s", key, v, list);
 }
 
@@ -273,9 +354,7 @@ key_top(struct parser *ps, const char *key)
 		return perr(ps, ps->line, "'format' is set twice (first on "
 		    "line %d)", ps->seen_key[K_FORMAT]);
 	else
-		return perr(ps, ps->line, "unknown setting '%s' (before the "
-		    "first section: format, mode, isolation, durability, "
-		    "user, magic-config-key)", key);
+		return unknown_key(ps, key);
 	return 0;
 }
 
@@ -303,14 +382,43 @@ acc_add(struct parser *ps, int nr, uint32_t arg, const char *how,
 	}
 }
 
+/* Keep the line "key = tokens" as written, for policy_print. */
+static int
+add_rule(struct parser *ps, const char *key)
+{
+	struct policy		*p = ps->p;
+	struct policy_rule	*r;
+	size_t			 i, used, len = strlen(key) + 4;
+	char			*t;
+
+	for (i = 0; i < ps->ntok; i++)
+		len += strlen(ps->tok[i]) + 1;
+	if ((t = malloc(len)) == NULL)
+		return perr(ps, ps->line, "out of memory");
+	used = snprintf(t, len, "%s =", key);
+	for (i = 0; i < ps->ntok; i++)
+		used += snprintf(t + used, len - used, " %s", ps->tok[i]);
+	if ((r = realloc(p->rules, (p->nrules + 1) * sizeof(*r))) == NULL) {
+		free(t);
+		return perr(ps, ps->line, "out of memory");
+	}
+	p->rules = r;
+	r[p->nrules].line = ps->line;
+	r[p->nrules++].text = t;
+	return 0;
+}
+
 static int
 syscall_list(struct parser *ps, const char *key)
 {
+	char	why[512];
 	size_t	i;
 
 	if (ps->ntok == 0)
 		return perr(ps, ps->line, "'%s' needs at least one syscall "
 		    "or @group", key);
+	if (add_rule(ps, key) == -1)
+		return -1;
 	for (i = 0; i < ps->ntok; i++) {
 		const char	*t = ps->tok[i];
 
@@ -320,8 +428,8 @@ syscall_list(struct parser *ps, const char *key)
 			size_t				 k;
 
 			if ((g = policy_group(t)) == NULL)
-				return perr(ps, ps->line, "unknown syscall "
-				    "group '%s'", t);
+				return perr(ps, ps->line, "%s",
+				    policy_group_unknown(t, why, sizeof(why)));
 			/* Static name, so entries can point at it. */
 			for (k = 0; (via = policy_group_name(k)) != NULL; k++)
 				if (strcmp(via, t) == 0)
@@ -337,8 +445,9 @@ syscall_list(struct parser *ps, const char *key)
 			uint32_t arg = POLICY_ARG_ANY;
 
 			if (nr < 0)
-				return perr(ps, ps->line, "unknown syscall "
-				    "'%s'", t);
+				return perr(ps, ps->line, "%s",
+				    policy_syscall_unknown(t, why,
+				    sizeof(why)));
 			/* [network] decides socket families, always. */
 			if (strcmp(t, "socket") == 0)
 				arg = POLICY_ARG_SOCKET;
@@ -346,6 +455,24 @@ syscall_list(struct parser *ps, const char *key)
 		}
 	}
 	return 0;
+}
+
+static int
+unknown_errno(struct parser *ps, const char *name)
+{
+	struct policy_suggest	 sg;
+	const char		*e;
+	char			 hint[256];
+	int			 v;
+
+	policy_suggest_init(&sg, name);
+	for (v = 1; v < 256; v++)
+		if (strcmp(e = policy_errno_name(v), "E?") != 0)
+			policy_suggest_add(&sg, e);
+	if (policy_suggest_text(&sg, "'", "'", hint, sizeof(hint))[0] != '\0')
+		return perr(ps, ps->line, "default: unknown errno '%s' (%s)",
+		    name, hint);
+	return perr(ps, ps->line, "default: unknown errno '%s'", name);
 }
 
 static int
@@ -364,8 +491,7 @@ key_syscalls(struct parser *ps, const char *key)
 			p->dflt = POLICY_DEFAULT_ERRNO;
 			if ((p->dflt_errno = policy_errno_value(ps->tok[1])) <
 			    0)
-				return perr(ps, ps->line, "default: unknown "
-				    "errno '%s'", ps->tok[1]);
+				return unknown_errno(ps, ps->tok[1]);
 		} else
 			return perr(ps, ps->line, "default: expected "
 			    "'errno NAME', 'kill' or 'allow'");
@@ -374,8 +500,7 @@ key_syscalls(struct parser *ps, const char *key)
 	if (strcmp(key, "allow") == 0 || strcmp(key, "startup-allow") == 0 ||
 	    strcmp(key, "kill") == 0)
 		return syscall_list(ps, key);
-	return perr(ps, ps->line, "unknown setting '%s' in [syscalls] "
-	    "(default, allow, startup-allow, kill)", key);
+	return unknown_key(ps, key);
 }
 
 static int
@@ -458,9 +583,7 @@ key_filesystem(struct parser *ps, const char *key)
 	    strcmp(key, "startup-write") == 0)
 		access = POLICY_ACCESS_WRITE;
 	else
-		return perr(ps, ps->line, "unknown setting '%s' in "
-		    "[filesystem] (landlock, read, write, startup-read, "
-		    "startup-write)", key);
+		return unknown_key(ps, key);
 	startup = strncmp(key, "startup-", 8) == 0;
 	if (ps->ntok == 0)
 		return perr(ps, ps->line, "'%s' needs at least one path", key);
@@ -479,8 +602,7 @@ key_network(struct parser *ps, const char *key)
 	bool		 tcp = false;
 
 	if (strcmp(key, "allow") != 0)
-		return perr(ps, ps->line, "unknown setting '%s' in [network] "
-		    "(allow)", key);
+		return unknown_key(ps, key);
 	if (scalar(ps, K_NET_ALLOW, key) == -1)
 		return -1;
 	ps->net_line = ps->line;
@@ -545,8 +667,13 @@ key_limits(struct parser *ps, const char *key)
 		if (scalar(ps, K_MEMORY, key) == -1)
 			return -1;
 		p->memory_line = ps->line;
-		if (ps->ntok == 1 && policy_parse_size(v, &p->memory) == 0)
+		/* A number: a size, or an error that says why not. */
+		if (ps->ntok == 1 && isdigit((unsigned char)v[0])) {
+			if (size_parse(v, UINT64_MAX, &p->memory, &why) == -1)
+				return perr(ps, ps->line, "memory: '%s' is "
+				    "not a size: %s", v, why);
 			return 0;
+		}
 		if (v[0] == '$' && (ps->ntok == 1 || (ps->ntok == 3 &&
 		    strcmp(ps->tok[1], "+") == 0))) {
 			size_t	l = strlen(v);
@@ -560,10 +687,10 @@ key_limits(struct parser *ps, const char *key)
 			if (!word_chars(p->memory_param, "-."))
 				return perr(ps, ps->line, "memory: '%s' is "
 				    "not a parameter name", p->memory_param);
-			if (ps->ntok == 3 && policy_parse_size(ps->tok[2],
-			    &p->memory) == -1)
+			if (ps->ntok == 3 && size_parse(ps->tok[2],
+			    UINT64_MAX, &p->memory, &why) == -1)
 				return perr(ps, ps->line, "memory: '%s' is "
-				    "not a size", ps->tok[2]);
+				    "not a size: %s", ps->tok[2], why);
 			return 0;
 		}
 		return perr(ps, ps->line, "memory: expected SIZE (e.g. 512M), "
@@ -588,8 +715,7 @@ key_limits(struct parser *ps, const char *key)
 		p->cpu_seconds = n;
 		return 0;
 	}
-	return perr(ps, ps->line, "unknown setting '%s' in [limits] (memory, "
-	    "open-files, cpu-seconds)", key);
+	return unknown_key(ps, key);
 }
 
 static int
@@ -637,8 +763,25 @@ key_restart(struct parser *ps, const char *key)
 		return perr(ps, ps->line, "intensity: '%s' is not "
 		    "CRASHES/DURATION (e.g. 5/60s)", v);
 	}
-	return perr(ps, ps->line, "unknown setting '%s' in [restart] "
-	    "(request-timeout, replays, intensity)", key);
+	return unknown_key(ps, key);
+}
+
+static int
+unknown_section(struct parser *ps, const char *name)
+{
+	struct policy_suggest	sg;
+	char			hint[256], list[128];
+	int			i;
+
+	policy_suggest_init(&sg, name);
+	for (i = 1; i < SEC_COUNT; i++)
+		policy_suggest_add(&sg, section_names[i]);
+	if (policy_suggest_text(&sg, "'[", "]'", hint, sizeof(hint))[0] !=
+	    '\0')
+		return perr(ps, ps->line, "unknown section '[%s]' (%s)", name,
+		    hint);
+	word_list(section_names + 1, ", ", list, sizeof(list));
+	return perr(ps, ps->line, "unknown section '[%s]' (%s)", name, list);
 }
 
 static int
@@ -667,9 +810,7 @@ parse_line(struct parser *ps, char *s)
 			if (strcmp(s + 1, section_names[i]) == 0)
 				break;
 		if (i == SEC_COUNT)
-			return perr(ps, ps->line, "unknown section '[%s]' "
-			    "(syscalls, filesystem, network, limits, "
-			    "restart)", s + 1);
+			return unknown_section(ps, s + 1);
 		if (ps->seen_sec[i])
 			return perr(ps, ps->line, "section '[%s]' appears "
 			    "twice", s + 1);
@@ -923,6 +1064,9 @@ policy_free(struct policy *p)
 	for (i = 0; i < p->nsc; i++)
 		free(p->sc[i].name);
 	free(p->sc);
+	for (i = 0; i < p->nrules; i++)
+		free(p->rules[i].text);
+	free(p->rules);
 	for (i = 0; i < p->npaths; i++) {
 		free(p->paths[i].path);
 		free(p->paths[i].param);

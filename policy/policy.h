@@ -134,6 +134,12 @@ struct policy_path {
 	const char	*why;		/* built in: what needs it; static */
 };
 
+/* A [syscalls] allow, startup-allow or kill line as written. */
+struct policy_rule {
+	int		 line;
+	char		*text;		/* "kill = @escape @mount ..." */
+};
+
 /*
  * A policy.  After policy_parse_*: everything the file says, names
  * checked and syscall groups expanded.  After policy_resolve:
@@ -156,6 +162,9 @@ struct policy {
 	int			 dflt_errno;
 	struct policy_syscall	*sc;
 	size_t			 nsc;
+	struct policy_rule	*rules;		/* policy_print only (not
+						   on the wire) */
+	size_t			 nrules;
 	/* [filesystem] */
 	enum policy_landlock	 landlock;
 	struct policy_path	*paths;
@@ -202,6 +211,7 @@ struct policy_env {
 	size_t				 nparams;
 	const char			*cwd;		/* for relative paths */
 	const char			*plugin_path;	/* absolute */
+	const char			*plugin_name;	/* for messages */
 	bool				 root;	/* broker runs as root */
 	bool				 check_only;
 	/* check_only: --check-policy, a ${NAME} not given stays as is */
@@ -214,6 +224,24 @@ struct policy	*policy_parse_buf(const char *name, const char *buf,
 void		 policy_free(struct policy *p);
 int		 policy_parse_size(const char *s, uint64_t *v);
 
+/*
+ * suggest.c: "did you mean" for a name that was typed, among the names
+ * given to policy_suggest_add (close ones only, ignoring case).
+ */
+#define POLICY_SUGGEST_MAX	3	/* names offered at most */
+#define POLICY_SUGGEST_LEN	65	/* longer names are never close */
+struct policy_suggest {
+	const char	*typed;		/* borrowed */
+	unsigned	 max;		/* how far a suggestion may be */
+	unsigned	 dist;		/* how far best[] are */
+	char		 best[POLICY_SUGGEST_MAX][POLICY_SUGGEST_LEN];
+	size_t		 n;
+};
+void	 policy_suggest_init(struct policy_suggest *sg, const char *typed);
+void	 policy_suggest_add(struct policy_suggest *sg, const char *name);
+const char *policy_suggest_text(const struct policy_suggest *sg,
+	    const char *pre, const char *post, char *buf, size_t len);
+
 /* groups.c: the syscall groups shipped with the program. */
 struct policy_group_entry {
 	const char	*name;
@@ -222,6 +250,11 @@ struct policy_group_entry {
 const struct policy_group_entry	*policy_group(const char *name);
 const char	*policy_group_name(size_t i);	/* NULL after the last */
 const char	*policy_group_help(const char *name);
+bool		 policy_group_builtin(const char *name);
+const char	*policy_group_unknown(const char *name, char *buf,
+		    size_t len);
+const char	*policy_syscall_unknown(const char *name, char *buf,
+		    size_t len);
 int		 policy_syscall_nr(const char *name);	/* -1: unknown */
 const char	*policy_syscall_name_buf(int nr, char *buf, size_t len);
 const char	*policy_errno_name(int e);
@@ -256,6 +289,8 @@ bool	 policy_allows_memfd(const struct policy *p);
 
 /* print.c */
 void	policy_print(const struct policy *p, FILE *fp);
+int	policy_groups_print(const char *name, FILE *fp, char *err,
+	    size_t errlen);
 const char *policy_syscall_name(const struct policy *p, int nr);
 
 /* wire.c */

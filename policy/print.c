@@ -292,6 +292,15 @@ policy_print(const struct policy *p, FILE *fp)
 	}
 	fprintf(fp, "syscalls: architecture %s, default %s, foreign "
 	    "architectures kill\n", arch, buf);
+	/* The policy's own lines, groups as groups, then what they mean. */
+	for (i = 0; i < p->nrules; i++)
+		fprintf(fp, "  line %d: %s\n", p->rules[i].line,
+		    p->rules[i].text);
+	fprintf(fp, "  built in:");
+	for (i = 0; policy_worker_groups[i] != NULL; i++)
+		fprintf(fp, " %s", policy_worker_groups[i]);
+	fprintf(fp, " ('nbdbroker --list-syscall-groups' shows every "
+	    "group)\n");
 	fprintf(fp, "  %-22s %-36s %-36s %s\n", "SYSCALL", "START-UP",
 	    "SERVING", "FROM");
 	for (i = 0; i < p->nsc; i++) {
@@ -327,6 +336,81 @@ policy_print(const struct policy *p, FILE *fp)
 	    p->replays);
 	duration_text(p->intensity_ms, buf, sizeof(buf));
 	fprintf(fp, "intensity %u/%s\n", p->intensity_n, buf);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct policy_group_entry	*x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * One group as `systemd-analyze syscall-filter` shows its own: the
+ * name, a comment, the members in order (with their argument
+ * restriction), then the members this architecture does not have.
+ */
+static void
+print_group(const char *name, FILE *fp)
+{
+	const struct policy_group_entry	*g = policy_group(name), *e;
+	struct policy_group_entry	 sorted[128];
+	size_t				 n = 0, i;
+	bool				 foreign = false;
+
+	for (e = g; e->name != NULL && n < 128; e++)
+		sorted[n++] = *e;
+	qsort(sorted, n, sizeof(sorted[0]), entry_cmp);
+	fprintf(fp, "%s\n    # %s\n", name, policy_group_help(name));
+	for (i = 0; i < n; i++) {
+		if (policy_syscall_nr(sorted[i].name) < 0) {
+			foreign = true;
+			continue;
+		}
+		if (sorted[i].arg & POLICY_ARG_ANY)
+			fprintf(fp, "    %s\n", sorted[i].name);
+		else
+			fprintf(fp, "    %s (%s)\n", sorted[i].name,
+			    variant_text(sorted[i].arg));
+	}
+	if (!foreign)
+		return;
+	fprintf(fp, "    # not on this architecture:");
+	for (i = 0; i < n; i++)
+		if (policy_syscall_nr(sorted[i].name) < 0)
+			fprintf(fp, " %s", sorted[i].name);
+	fprintf(fp, "\n");
+}
+
+/*
+ * `nbdbroker --list-syscall-groups[=@NAME]`: every group (name NULL),
+ * or one ("@NAME" or "NAME"), blank lines between them.  Returns 0, or
+ * -1 with err saying why name is not a group.
+ */
+int
+policy_groups_print(const char *name, FILE *fp, char *err, size_t errlen)
+{
+	const char	*g;
+	char		 at[80];
+	size_t		 i;
+
+	if (name != NULL) {
+		snprintf(at, sizeof(at), "%s%s", name[0] == '@' ? "" : "@",
+		    name);
+		if (policy_group(at) == NULL) {
+			policy_group_unknown(at, err, errlen);
+			return -1;
+		}
+		print_group(at, fp);
+		return 0;
+	}
+	for (i = 0; (g = policy_group_name(i)) != NULL; i++) {
+		if (i > 0)
+			fprintf(fp, "\n");
+		print_group(g, fp);
+	}
+	return 0;
 }
 
 /* The name of syscall nr in p, for logs; "?" if p has none. */

@@ -31,6 +31,7 @@
 
 #include "number.h"
 #include "policy.h"
+#include "size.h"
 
 static int
 rerr(const struct policy *p, char *err, size_t errlen, int line,
@@ -73,6 +74,37 @@ param_value(const struct policy *p, const struct policy_env *env,
 			v = pa->value;
 	}
 	return v;
+}
+
+/*
+ * The policy needs plugin parameter name (at line, for what) and the
+ * command line does not give it.  The mistake is on the command line,
+ * so it is said as the plugin's parameter error, with the parameter
+ * given that looks most like it (a typo: sise=1G for size=), and the
+ * policy line as the reason it is needed.  Before any worker runs:
+ * without the value the policy cannot be enforced, and the plugin's
+ * own code must not run under anything else.
+ */
+static int
+missing_param(const struct policy *p, const struct policy_env *env,
+    int line, const char *name, const char *what, char *err, size_t errlen)
+{
+	struct policy_suggest	sg;
+	char			hint[256];
+	size_t			i;
+
+	policy_suggest_init(&sg, name);
+	for (i = 0; i < env->nparams; i++)
+		if (env->params[i].key != NULL)
+			policy_suggest_add(&sg, env->params[i].key);
+	policy_suggest_text(&sg, "", "=", hint, sizeof(hint));
+	snprintf(err, errlen, "%s: no parameter %s= given%s%s%s%s; the "
+	    "policy %s:%d needs it for %s", env->plugin_name ?
+	    env->plugin_name : "plugin", name, p->magic_key &&
+	    strcmp(p->magic_key, name) == 0 ? ", nor a bare word" : "",
+	    hint[0] != '\0' ? " (" : "", hint, hint[0] != '\0' ? ")" : "",
+	    p->file, line, what);
+	return -1;
 }
 
 /*
@@ -178,7 +210,7 @@ static int
 resolve_path(struct policy *p, struct policy_path *pp,
     const struct policy_env *env, char *err, size_t errlen)
 {
-	char		 name[80], *joined = NULL, *real;
+	char		 name[80], what[96], *joined = NULL, *real;
 	const char	*v;
 
 	if (pp->param != NULL) {
@@ -192,10 +224,10 @@ resolve_path(struct policy *p, struct policy_path *pp,
 				return 0;	/* printed as ${NAME} */
 			if (optional)
 				return 1;	/* not given: no rule */
-			return rerr(p, err, errlen, pp->line, "%s: the plugin "
-			    "was given no %s= parameter%s", pp->param, name,
-			    p->magic_key && strcmp(p->magic_key, name) == 0 ?
-			    " (nor a bare word)" : "");
+			snprintf(what, sizeof(what), "the path %s",
+			    pp->param);
+			return missing_param(p, env, pp->line, name, what, err,
+			    errlen);
 		}
 		if (*v == '\0')
 			return rerr(p, err, errlen, pp->line, "%s: the %s= "
@@ -256,18 +288,22 @@ policy_resolve(struct policy *p, const struct policy_env *env, char *err,
 		i++;
 	}
 	if (p->memory_param != NULL) {
-		uint64_t	sz;
+		const char	*why;
+		uint64_t	 sz;
 
 		if ((v = param_value(p, env, p->memory_param)) == NULL) {
 			if (!env->check_only)
-				return rerr(p, err, errlen, p->memory_line,
-				    "memory: the plugin was given no %s= "
-				    "parameter", p->memory_param);
-		} else if (policy_parse_size(v, &sz) == -1)
-			return rerr(p, err, errlen, p->memory_line, "memory: "
-			    "the plugin parameter %s=%s is not a size",
-			    p->memory_param, v);
-		else if (sz > UINT64_MAX - p->memory)
+				return missing_param(p, env, p->memory_line,
+				    p->memory_param, "[limits] memory", err,
+				    errlen);
+		} else if (size_parse(v, UINT64_MAX, &sz, &why) == -1) {
+			snprintf(err, errlen, "%s: parameter %s=%s is not a "
+			    "size: %s; the policy %s:%d reads it for [limits] "
+			    "memory", env->plugin_name ? env->plugin_name :
+			    "plugin", p->memory_param, v, why, p->file,
+			    p->memory_line);
+			return -1;
+		} else if (sz > UINT64_MAX - p->memory)
 			return rerr(p, err, errlen, p->memory_line, "memory: "
 			    "the plugin parameter %s=%s is too large",
 			    p->memory_param, v);

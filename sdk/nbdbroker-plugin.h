@@ -238,7 +238,8 @@ extern void	nbdbroker_set_error(int err);
 extern char	*nbdbroker_absolute_path(const char *path);
 extern char	*nbdbroker_realpath(const char *path);
 /* "1G", "512k", "4096", "2GiB", "8s" (sectors) -> bytes, or -1 with an
- * error logged.  Integers only, one suffix. */
+ * error logged.  Integers only, one suffix, powers of 1024; "1GB" is
+ * refused as ambiguous. */
 extern int64_t	 nbdbroker_parse_size(const char *str);
 /* 1/0 for true/false words, -1 with an error logged. */
 extern int	 nbdbroker_parse_bool(const char *str);

@@ -47,6 +47,14 @@ grep -Eq "^  seccomp +allow \(the worker's own filter\); others: kill +errno ENO
 grep -qx "limit open-files: 64 (RLIMIT_NOFILE)" "$d/default.out"
 grep -qx "limit cpu-seconds: unlimited" "$d/default.out"
 grep -Eq "^  read +allow +allow +line [0-9]+: @basic-io$" "$d/default.out"
+# The policy's own lines, groups as written, before what they expand to.
+grep -Eqx "  line [0-9]+: allow = @basic-io @descriptors @io-event @memory @threads @time @signals" \
+    "$d/default.out"
+grep -Eqx "  line [0-9]+: kill = @escape @mount @module @debug @exec @subprocess @io-uring @keyring" \
+    "$d/default.out"
+grep -qx "  built in: @worker @worker-startup @loader @enosys ('nbdbroker --list-syscall-groups' shows every group)" \
+    "$d/default.out"
+grep -Eqx "  line [0-9]+: startup-allow = @file-read" "$d/file.out"
 grep -Eq "^  mmap +allow +allow \(no PROT_EXEC\); others: errno ENOSYS +line" \
     "$d/default.out"
 grep -qx "limit memory: \${size} + 256M" "$d/memory.out"
@@ -76,7 +84,7 @@ set -e
 [ "$status" -eq 1 ]
 [ ! -s "$d/bad.out" ]
 [ "$(cat "$d/bad.err")" = \
-    "nbdbroker: $d/bad.policy:3: unknown syscall 'opne'" ]
+    "nbdbroker: $d/bad.policy:3: unknown syscall 'opne' (did you mean 'open'?)" ]
 set +e
 "$NBDBROKER" --check-policy "$policy_dir/file.policy" file \
     "$d/nonexistent.img" 2> "$d/bad2.err"
@@ -94,7 +102,7 @@ timeout 60 "$NBDBROKER" -f -U "$d/sock" --policy "$d/bad.policy" \
 status=$?
 set -e
 [ "$status" -eq 1 ]
-grep -qx "nbdbroker\[[0-9]*\]: error: sandbox policy: $d/bad.policy:3: unknown syscall 'opne'" \
+grep -qx "nbdbroker\[[0-9]*\]: error: sandbox policy: $d/bad.policy:3: unknown syscall 'opne' (did you mean 'open'?)" \
     "$d/start.err"
 [ ! -S "$d/sock" ]
 

@@ -23,7 +23,7 @@ cat > "$d/read-one.policy" <<EOP
 format = nbdbroker-policy/1
 [syscalls]
 allow = @file-read
-kill = @privileged @mount @module @debug @exec @process @io-uring @keyring
+kill = @escape @mount @module @debug @exec @subprocess @io-uring @keyring
 [filesystem]
 read = $d/pub/allowed.txt
 EOP
@@ -79,7 +79,7 @@ cat > "$d/tcp-one.policy" <<EOP
 format = nbdbroker-policy/1
 [syscalls]
 allow = @network
-kill = @privileged @mount @module @debug @exec @process @io-uring @keyring
+kill = @escape @mount @module @debug @exec @subprocess @io-uring @keyring
 [network]
 allow = tcp-connect $pa
 EOP

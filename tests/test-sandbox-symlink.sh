@@ -23,7 +23,7 @@ cat > "$d/image.policy" <<EOP
 format = nbdbroker-policy/1
 [syscalls]
 startup-allow = @file-read
-kill = @privileged @mount @module @debug @exec @process @io-uring @keyring
+kill = @escape @mount @module @debug @exec @subprocess @io-uring @keyring
 [filesystem]
 startup-read = \${image}
 EOP

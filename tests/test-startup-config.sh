@@ -17,12 +17,12 @@ fc=$(test_plugin failconfig)
 # memory.policy sizes the worker's memory limit from size=, so the
 # broker finds the bad size first; with a policy that does not look at
 # size=, the plugin's own message comes back.
-expect_start_failure "$s" "memory.policy:[0-9]+: memory: the plugin parameter size=banana is not a size" \
+expect_start_failure "$s" "memory: parameter size=banana is not a size: expected a number; the policy .*/memory.policy:[0-9]+ reads it for \[limits\] memory" \
 	memory size=banana
 expect_start_failure "$s" "could not parse size 'banana'" \
 	--policy "$abs_top_srcdir/tests/policies/unconfined.policy" \
 	memory size=banana
-expect_start_failure "$s" 'memory.policy:[0-9]+: memory: the plugin was given no size= parameter' memory
+expect_start_failure "$s" 'memory: no parameter size= given, nor a bare word; the policy .*/memory.policy:[0-9]+ needs it for \[limits\] memory' memory
 expect_start_failure "$s" "memory: unknown parameter 'colour'" \
 	memory size=1M colour=blue
 expect_start_failure "$s" "/nonexistent/disk\.img'?: No such file" \

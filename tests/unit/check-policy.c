@@ -50,15 +50,66 @@ static const struct {
 	{ "format = nbdbroker-policy/2\n", "t.policy:1: unsupported format "
 	    "'nbdbroker-policy/2' (this nbdbroker reads nbdbroker-policy/1)" },
 	{ F "[sycalls]\n", "t.policy:2: unknown section '[sycalls]' "
+	    "(did you mean '[syscalls]'?)" },
+	{ F "[sandbox]\n", "t.policy:2: unknown section '[sandbox]' "
 	    "(syscalls, filesystem, network, limits, restart)" },
 	{ F "[syscalls]\n[syscalls]\n", "t.policy:3: section '[syscalls]' "
 	    "appears twice" },
 	{ F "[syscalls\n", "t.policy:2: expected '[section]'" },
 	{ F "[limits] x\n", "t.policy:2: unexpected text after '[limits]'" },
+	/* Typos: the close names, none if nothing is close. */
 	{ F "[syscalls]\nallow = read opne\n", "t.policy:3: unknown syscall "
-	    "'opne'" },
+	    "'opne' (did you mean 'open'?)" },
+	{ F "[syscalls]\nallow = read xyzzy\n", "t.policy:3: unknown "
+	    "syscall 'xyzzy'" },
+	{ F "[syscalls]\nallow = Mmap\n", "t.policy:3: unknown syscall "
+	    "'Mmap' (did you mean 'mmap'?)" },
+	{ F "[syscalls]\nallow = basic-io\n", "t.policy:3: unknown syscall "
+	    "'basic-io' (did you mean the group '@basic-io'?)" },
 	{ F "[syscalls]\nallow = @file-raed\n", "t.policy:3: unknown "
-	    "syscall group '@file-raed'" },
+	    "syscall group '@file-raed' (did you mean '@file-read'? "
+	    "'nbdbroker --list-syscall-groups' lists them all)" },
+	{ F "[syscalls]\nallow = @nonsense\n", "t.policy:3: unknown "
+	    "syscall group '@nonsense' ('nbdbroker --list-syscall-groups' "
+	    "lists them all)" },
+	/* systemd's names: said to be systemd's, or renamed here. */
+	{ F "[syscalls]\nallow = @system-service\n", "t.policy:3: unknown "
+	    "syscall group '@system-service' (a systemd group, not one of "
+	    "nbdbroker's; 'nbdbroker --list-syscall-groups' lists them "
+	    "all)" },
+	{ F "[syscalls]\nallow = @signal\n", "t.policy:3: unknown syscall "
+	    "group '@signal' (a systemd group, not one of nbdbroker's; did "
+	    "you mean '@signals'? 'nbdbroker --list-syscall-groups' lists "
+	    "them all)" },
+	{ F "[syscalls]\nkill = @mount @process\n", "t.policy:3: syscall "
+	    "group '@process' was renamed '@subprocess' (fork, clone, wait, "
+	    "kill): systemd's @process is a different set, with execveat, "
+	    "unshare, setns and prctl" },
+	{ F "[syscalls]\nkill = @privileged\n", "t.policy:3: syscall group "
+	    "'@privileged' was renamed '@escape' (identity, namespaces, "
+	    "system state, other processes' memory): systemd's @privileged "
+	    "is a different set, without setgid or unshare" },
+	{ F "[syscalls]\nalow = read\n", "t.policy:3: unknown setting "
+	    "'alow' in [syscalls] (did you mean 'allow'?)" },
+	{ F "[syscalls]\nmemory = 1G\n", "t.policy:3: unknown setting "
+	    "'memory' in [syscalls] ('memory' belongs in [limits])" },
+	{ F "[limits]\nmode = log\n", "t.policy:3: unknown setting 'mode' "
+	    "in [limits] ('mode' goes before the first section)" },
+	{ F "isolaton = plugin\n", "t.policy:2: unknown setting 'isolaton' "
+	    "(did you mean 'isolation'?)" },
+	{ F "mode = enfroce\n", "t.policy:2: mode: 'enfroce' is not enforce "
+	    "or log (did you mean 'enforce'?)" },
+	{ F "[syscalls]\ndefault = errno ENOSY\n", "t.policy:3: default: "
+	    "unknown errno 'ENOSY' (did you mean 'ENOSYS'?)" },
+	/* Sizes: what is wrong with them. */
+	{ F "[limits]\nmemory = 512MB\n", "t.policy:3: memory: '512MB' is "
+	    "not a size: MB is ambiguous (10^6 or 2^20 bytes?): write M or "
+	    "MiB (powers of 1024)" },
+	{ F "[limits]\nmemory = 1.5G\n", "t.policy:3: memory: '1.5G' is "
+	    "not a size: a whole number is needed (write 1536M, not 1.5G)" },
+	{ F "[limits]\nmemory = ${size} + 1gb\n", "t.policy:3: memory: "
+	    "'1gb' is not a size: GB is ambiguous (10^9 or 2^30 bytes?): "
+	    "write G or GiB (powers of 1024)" },
 	{ F "[syscalls]\ndeny = read\n", "t.policy:3: unknown setting "
 	    "'deny' in [syscalls] (default, allow, startup-allow, kill)" },
 	{ F "colour = blue\n", "t.policy:2: unknown setting 'colour' (before "
@@ -134,7 +185,7 @@ static const struct {
 	{ F "[limits]\nmemory = ${size} - 1M\n", "t.policy:3: memory: "
 	    "expected SIZE (e.g. 512M), 0, or ${PARAMETER} + SIZE" },
 	{ F "[limits]\nmemory = ${size} + lots\n", "t.policy:3: memory: "
-	    "'lots' is not a size" },
+	    "'lots' is not a size: expected a number" },
 	{ F "[limits]\nopen-files = 3\n", "t.policy:3: open-files: '3' is "
 	    "not 0 (unlimited) or a number from 16 to 1048576" },
 	{ F "[limits]\ncpu-seconds = -1\n", "t.policy:3: cpu-seconds: '-1' "
@@ -210,20 +261,41 @@ static const struct {
 	    "'nosuchuser-x'" },
 	{ F "user = root\n", NULL, NULL, "t.policy:2: user: 'root' is root "
 	    "(uid 0, gid 0), not an unprivileged user" },
-	{ F "\n[filesystem]\nread = ${file}\n", NULL, NULL, "t.policy:4: "
-	    "${file}: the plugin was given no file= parameter" },
+	{ F "\n[filesystem]\nread = ${file}\n", NULL, NULL, "memory: no "
+	    "parameter file= given; the policy t.policy:4 needs it for the "
+	    "path ${file}" },
 	{ F "magic-config-key = file\n[filesystem]\nread = ${file}\n", "x",
-	    "1", "t.policy:4: ${file}: the plugin was given no file= "
-	    "parameter (nor a bare word)" },
+	    "1", "memory: no parameter file= given, nor a bare word; the "
+	    "policy t.policy:4 needs it for the path ${file}" },
 	{ F "[filesystem]\nread = ${file}\n", "file", "/nonexistent/x",
 	    "t.policy:3: ${file} = '/nonexistent/x': No such file or "
 	    "directory" },
 	{ F "[filesystem]\nstartup-write = /nonexistent/y\n", NULL, NULL,
 	    "t.policy:3: '/nonexistent/y': No such file or directory" },
+	/*
+	 * A parameter the policy needs: the plugin's parameter error,
+	 * with the one given that looks like it, and the policy line.
+	 */
 	{ F "[limits]\nmemory = ${size} + 1M\n", "size", "abc",
-	    "t.policy:3: memory: the plugin parameter size=abc is not a size" },
+	    "memory: parameter size=abc is not a size: expected a number; "
+	    "the policy t.policy:3 reads it for [limits] memory" },
+	{ F "[limits]\nmemory = ${size} + 1M\n", "size", "1GB",
+	    "memory: parameter size=1GB is not a size: GB is ambiguous (10^9 "
+	    "or 2^30 bytes?): write G or GiB (powers of 1024); the policy "
+	    "t.policy:3 reads it for [limits] memory" },
 	{ F "[limits]\nmemory = ${size} + 1M\n", NULL, NULL,
-	    "t.policy:3: memory: the plugin was given no size= parameter" },
+	    "memory: no parameter size= given; the policy t.policy:3 needs it "
+	    "for [limits] memory" },
+	{ F "magic-config-key = size\n[limits]\nmemory = ${size} + 1M\n",
+	    "sise", "1G", "memory: no parameter size= given, nor a bare word "
+	    "(did you mean sise=?); the policy t.policy:4 needs it for "
+	    "[limits] memory" },
+	{ F "[filesystem]\nstartup-read = ${file}\n", "fiel", "/tmp",
+	    "memory: no parameter file= given (did you mean fiel=?); the "
+	    "policy t.policy:3 needs it for the path ${file}" },
+	{ F "[filesystem]\nstartup-read = ${file}\n", "export", "/tmp",
+	    "memory: no parameter file= given; the policy t.policy:3 needs it "
+	    "for the path ${file}" },
 };
 
 START_TEST(test_resolve_errors)
@@ -241,6 +313,7 @@ START_TEST(test_resolve_errors)
 	env.nparams = bad_resolve[_i].value ? 1 : 0;
 	env.cwd = "/";
 	env.root = true;
+	env.plugin_name = "memory";
 	ck_assert_int_eq(policy_resolve(p, &env, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, bad_resolve[_i].err);
 	policy_free(p);
@@ -299,7 +372,7 @@ static const struct {
 	{ F "mode = log\nisolation = connection   # per tenant\n"
 	  "[syscalls]\ndefault = errno EPERM\n"
 	  "allow = @basic-io @memory @threads @time @file-read\n"
-	  "kill = @privileged @mount @module @debug @exec io_uring_setup\n"
+	  "kill = @escape @mount @module @debug @exec io_uring_setup\n"
 	  "[filesystem]\nlandlock = best-effort\nread = /tmp\nwrite = /tmp\n"
 	  "[network]\nallow = none\n"
 	  "[limits]\nmemory = 512M\nopen-files = 64\ncpu-seconds = 0\n"
@@ -347,8 +420,8 @@ static const struct {
 	    { "fdatasync", ANY, ANY, NO }, { "readlink", ANY, 0, NO } },
 	  { { "/tmp", POLICY_ACCESS_READ | POLICY_ACCESS_WRITE, true },
 	    { "/", POLICY_ACCESS_READ, false } } },
-	/* 5: @process as tripwires keeps threads and self-signals. */
-	{ F "[syscalls]\nkill = @process @exec\n", NULL, NULL, NULL,
+	/* 5: @subprocess as tripwires keeps threads and self-signals. */
+	{ F "[syscalls]\nkill = @subprocess @exec\n", NULL, NULL, NULL,
 	  POLICY_MODE_ENFORCE, POLICY_ISOLATION_PLUGIN, POLICY_DEFAULT_ERRNO,
 	  ENOSYS, POLICY_LANDLOCK_REQUIRED, POLICY_NET_NONE, 0, 0, 0, 0,
 	  30000, 2, 5, 60000, true,
@@ -745,12 +818,18 @@ START_TEST(test_sizes_and_durations)
 		uint64_t	 v;
 	} sizes[] = {
 		{ "0", 0 }, { "123", 123 }, { "64K", 65536 },
-		{ "512M", 512 << 20 }, { "1G", 1 << 30 },
-		{ "2GiB", UINT64_C(2) << 30 }, { "1GB", 1 << 30 },
-		{ "3s", 1536 }, { "1T", UINT64_C(1) << 40 },
+		{ "64k", 65536 }, { "512M", 512 << 20 }, { "512m", 512 << 20 },
+		{ "1G", 1 << 30 }, { "2GiB", UINT64_C(2) << 30 },
+		{ "3s", 1536 }, { "1T", UINT64_C(1) << 40 }, { "7b", 7 },
+		{ "7B", 7 }, { "4KiB", 4096 }, { "5MiB", 5 << 20 },
+		{ "3TiB", UINT64_C(3) << 40 }, { "2PiB", UINT64_C(2) << 50 },
+		{ "1EiB", UINT64_C(1) << 60 },
 	};
+	/* KB, MB, ...: powers of 1000 to some, of 1024 to others. */
 	static const char *const bad_sizes[] = { "", "x", "1Q", "1Gi",
-	    "-1", "1 G", "99999999999999999999", "20000000P" };
+	    "-1", "1 G", "99999999999999999999", "20000000P", "1GB", "1gb",
+	    "512MB", "512Mb", "64KB", "1TB", "1PB", "1EB", "1GIB", "1Gib",
+	    "1.5G", "1,5G", "+1", "1sB", "1bB", "0x10", "1GiBB" };
 	uint64_t	v;
 	size_t		i;
 
@@ -784,7 +863,26 @@ START_TEST(test_size_bounds)
 	ck_assert_int_eq(size_parse(" 1", UINT64_MAX, &v, &why), -1);
 	ck_assert_str_eq(why, "expected a number");
 	ck_assert_int_eq(size_parse("1Q", UINT64_MAX, &v, &why), -1);
-	ck_assert_str_eq(why, "unknown suffix (use b, s, k, M, G, T, P or E)");
+	ck_assert_str_eq(why, "unknown suffix (use b, s, K, M, G, T, P, E, "
+	    "or KiB, MiB, GiB, TiB, PiB, EiB)");
+	ck_assert_int_eq(size_parse("512MB", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "MB is ambiguous (10^6 or 2^20 bytes?): write "
+	    "M or MiB (powers of 1024)");
+	ck_assert_int_eq(size_parse("1kb", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "KB is ambiguous (1000 or 1024 bytes?): write K "
+	    "or KiB (powers of 1024)");
+	ck_assert_int_eq(size_parse("2EB", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "EB is ambiguous (10^18 or 2^60 bytes?): write "
+	    "E or EiB (powers of 1024)");
+	ck_assert_int_eq(size_parse("1.5G", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "a whole number is needed (write 1536M, not "
+	    "1.5G)");
+	ck_assert_int_eq(size_parse("1GiBB", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "trailing characters");
+	ck_assert_int_eq(size_parse("16EiB", UINT64_MAX, &v, &why), -1);
+	ck_assert_str_eq(why, "too large");
+	ck_assert_int_eq(size_parse("7EiB", INT64_MAX, &v, &why), 0);
+	ck_assert_uint_eq(v, UINT64_C(7) << 60);
 	ck_assert_int_eq(size_parse("5b", UINT64_MAX, &v, &why), 0);
 	ck_assert_uint_eq(v, 5);
 }
@@ -812,6 +910,105 @@ START_TEST(test_groups_resolve)
 				    e->name);
 	}
 	ck_assert_uint_gt(known, 300);
+}
+END_TEST
+
+/*
+ * A group named like one of systemd's has systemd's members (those
+ * this architecture has), as `systemd-analyze syscall-filter` lists
+ * them here; @mount may have the mount-API syscalls newer than systemd
+ * 252.  The names given up for being systemd's with other members
+ * (@process, @privileged) are no groups.  Without systemd-analyze
+ * there is nothing to compare with.
+ */
+static struct {
+	char	group[64];
+	char	name[64];
+} sd[8192];
+static size_t	nsd;
+
+static bool
+sd_has(const char *group, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < nsd; i++)
+		if (strcmp(sd[i].group, group) == 0 &&
+		    strcmp(sd[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+START_TEST(test_groups_as_systemd)
+{
+	static const char *const newer_mount[] = { "statmount", "listmount",
+	    "open_tree_attr", NULL };
+	char		 line[256], group[64] = "";
+	const char	*g;
+	size_t		 i, k, compared = 0;
+	FILE		*fp;
+
+	ck_assert_ptr_null(policy_group("@process"));
+	ck_assert_ptr_null(policy_group("@privileged"));
+	if (access("/usr/bin/systemd-analyze", X_OK) != 0 &&
+	    access("/bin/systemd-analyze", X_OK) != 0) {
+		fprintf(stderr, "no systemd-analyze: groups not compared\n");
+		return;
+	}
+	fp = popen("systemd-analyze syscall-filter 2>/dev/null", "r");
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof(line), fp) != NULL && nsd < 8192) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '@')
+			snprintf(group, sizeof(group), "%.63s", line);
+		else if (strncmp(line, "    ", 4) == 0 && line[4] != '#' &&
+		    group[0] != '\0') {
+			snprintf(sd[nsd].group, 64, "%s", group);
+			snprintf(sd[nsd++].name, 64, "%.63s", line + 4);
+		}
+	}
+	ck_assert_int_eq(pclose(fp), 0);
+	ck_assert_uint_gt(nsd, 500);
+
+	for (i = 0; (g = policy_group_name(i)) != NULL; i++) {
+		const struct policy_group_entry	*e, *ours;
+		bool				 theirs = false;
+
+		ours = policy_group(g);
+
+		for (k = 0; k < nsd && !theirs; k++)
+			theirs = strcmp(sd[k].group, g) == 0;
+		if (!theirs)
+			continue;
+		compared++;
+		/* Every member of theirs that is a syscall here is ours. */
+		for (k = 0; k < nsd; k++) {
+			bool	found = false;
+
+			if (strcmp(sd[k].group, g) != 0)
+				continue;
+			ck_assert_msg(sd[k].name[0] != '@', "%s: nested %s", g,
+			    sd[k].name);
+			if (policy_syscall_nr(sd[k].name) < 0)
+				continue;
+			for (e = ours; e->name != NULL && !found; e++)
+				found = strcmp(e->name, sd[k].name) == 0;
+			ck_assert_msg(found, "%s: systemd's has %s, ours not",
+			    g, sd[k].name);
+		}
+		/* And ours has nothing else. */
+		for (e = ours; e->name != NULL; e++) {
+			bool	newer = false;
+
+			for (k = 0; strcmp(g, "@mount") == 0 &&
+			    newer_mount[k] != NULL; k++)
+				newer |= strcmp(e->name, newer_mount[k]) == 0;
+			ck_assert_msg(newer || sd_has(g, e->name),
+			    "%s: ours has %s, systemd's not", g, e->name);
+		}
+	}
+	/* @basic-io, @debug, @io-event, @keyring, @module, @mount */
+	ck_assert_uint_eq(compared, 6);
 }
 END_TEST
 
@@ -899,7 +1096,7 @@ sandboxed(void (*fn)(void))
 }
 
 #define TRIPWIRES F "[syscalls]\ndefault = errno EPERM\n" \
-	"allow = @memory @threads\nkill = @mount @process getppid\n"
+	"allow = @memory @threads\nkill = @mount @subprocess getppid\n"
 
 static void
 child_default_errno(void)
@@ -1180,6 +1377,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_optional_reference);
 	tcase_add_test(tc, test_durability);
 	tcase_add_test(tc, test_groups_resolve);
+	tcase_add_test(tc, test_groups_as_systemd);
 	tcase_add_test(tc, test_paths_pinned);
 	tcase_add_loop_test(tc, test_cgroup_find, 0,
 	    sizeof(cgroups) / sizeof(cgroups[0]));
