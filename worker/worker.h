@@ -22,10 +22,6 @@
 #include "rpc-frame.h"
 #include "sdk-host.h"
 
-/* The pool: sandbox-limits.c sizes RLIMIT_AS for its stacks. */
-#define WORKER_DEFAULT_THREADS	16
-#define WORKER_MAX_THREADS	256
-
 /* The loaded plugin (plugin-load.c fills it, host.c runs it). */
 struct host {
 	void			*dl;		/* dlopen handle */
