@@ -7,7 +7,7 @@
 # (or @NAME, or NAME, as the next word) lists one.  An unknown group is
 # an error with the close names; a renamed one names the new name.
 # Every group a shipped or test policy names is listed.
-source "${srcdir:-.}/functions.sh"
+source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
 

@@ -7,8 +7,8 @@
 # parameter the policy does not need is left to the plugin, which names
 # it itself.  Sizes are one grammar everywhere: the command line, the
 # policy and the plugin SDK refuse "1GB" with the same reason.
-source "${srcdir:-.}/functions.sh"
-source "${srcdir:-.}/sandbox.sh"
+source "$(dirname "$0")/lib/functions.sh"
+source "$(dirname "$0")/lib/sandbox.sh"
 set -e
 requires_enforce
 requires nbdinfo --version
