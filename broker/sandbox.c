@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "fd.h"
 #include "log.h"
 #include "policy.h"
 
@@ -222,18 +223,6 @@ chan_cb(evutil_socket_t fd, short what, void *arg)
 	log_debug("worker %d: sandbox listener received", (int)s->pid);
 }
 
-static int
-high_fd(int fd)
-{
-	int	hi;
-
-	if (fd == -1 || fd >= 10)
-		return fd;
-	hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-	close(fd);
-	return hi;
-}
-
 /*
  * Before spawning a worker: the sandbox channel.  *child goes to the
  * worker as POLICY_NOTIFY_FD; the caller closes it after the spawn and
@@ -247,8 +236,8 @@ sandbox_channel(int *parent, int *child)
 	*parent = *child = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		return -1;
-	*parent = high_fd(sv[0]);
-	*child = high_fd(sv[1]);
+	*parent = fd_move_high(sv[0]);
+	*child = fd_move_high(sv[1]);
 	if (*parent == -1 || *child == -1) {
 		if (*parent != -1)
 			close(*parent);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "fd.h"
 #include "log.h"
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
@@ -63,18 +64,6 @@ static const char *const env_keep[] = {
 	"MALLOC_PERTURB_", "MALLOC_CHECK_", "LD_LIBRARY_PATH",
 	"NBDBROKER_WORKER_DEBUG", NULL,
 };
-
-static int
-hi_fd(int fd)
-{
-	int	hi;
-
-	if (fd >= 10)
-		return fd;
-	hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-	close(fd);
-	return hi;
-}
 
 static void
 errpipe_flush_line(struct errpipe *ep)
@@ -269,10 +258,10 @@ sup_start(struct backend *be)
 		log_err("cannot start worker: %s", strerror(errno));
 		goto err;
 	}
-	sv[0] = hi_fd(sv[0]);
-	sv[1] = hi_fd(sv[1]);
-	ep_fds[0] = hi_fd(ep_fds[0]);
-	ep_fds[1] = hi_fd(ep_fds[1]);
+	sv[0] = fd_move_high(sv[0]);
+	sv[1] = fd_move_high(sv[1]);
+	ep_fds[0] = fd_move_high(ep_fds[0]);
+	ep_fds[1] = fd_move_high(ep_fds[1]);
 	if (sv[0] == -1 || sv[1] == -1 || ep_fds[0] == -1 || ep_fds[1] == -1) {
 		log_err("cannot start worker: %s", strerror(errno));
 		goto err;
