@@ -446,15 +446,15 @@ void	hs_list_done(struct conn *c, struct req *r,
 uint16_t hs_eflags(const struct conn *c);
 uint32_t hs_client_caps(uint32_t caps);
 
-/* nbd-validate.c */
-int	hs_opt_info_parse(const uint8_t *data, uint32_t len,
+/* nbd-validate.c: pure checks of what clients send */
+int	validate_opt_info(const uint8_t *data, uint32_t len,
 	    const char **name, uint32_t *namelen, const uint8_t **infos,
 	    uint16_t *ninfos);
-int	tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
-	    uint64_t offset, uint32_t count);
-int	hs_meta_parse(const uint8_t *data, uint32_t len, const char **name,
-	    uint32_t *namelen, uint32_t *nqueries,
+int	validate_meta_context(const uint8_t *data, uint32_t len,
+	    const char **name, uint32_t *namelen, uint32_t *nqueries,
 	    int (*fn)(void *arg, const char *q, uint32_t qlen), void *arg);
+int	validate_request(const struct conn *c, uint16_t cmd, uint16_t flags,
+	    uint64_t offset, uint32_t count);
 
 /* nbdkit-compat.c */
 const char *compat_plugin_dir(void);

@@ -147,7 +147,7 @@ opt_info_go(struct conn *c)
 	uint32_t	 namelen;
 	uint16_t	 ninfos, i;
 
-	if (hs_opt_info_parse(c->optdata, c->optlen, &name, &namelen, &infos,
+	if (validate_opt_info(c->optdata, c->optlen, &name, &namelen, &infos,
 	    &ninfos) == -1)
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
 	if (!valid_name(name, namelen))
@@ -282,7 +282,7 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		c->caps &= ~(RPC_CAP_WRITE | RPC_CAP_TRIM | RPC_CAP_ZERO |
 		    RPC_CAP_FAST_ZERO);
 	c->eflags = hs_eflags(c);
-	/* The limits tx_validate enforces, whichever option got us here. */
+	/* The limits validate_request enforces, whatever the option. */
 	if (c->block_min == 0)
 		c->block_min = 1;
 	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
@@ -433,8 +433,8 @@ opt_meta(struct conn *c)
 	if (!(c->flags & CONN_STRUCTURED))
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
 	/* Check the whole option before replying anything. */
-	if (hs_meta_parse(c->optdata, c->optlen, &name, &namelen, &nq, NULL,
-	    NULL) == -1)
+	if (validate_meta_context(c->optdata, c->optlen, &name, &namelen,
+	    &nq, NULL, NULL) == -1)
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
 	if (m.set) {
 		char	*n = strndup(name, namelen);
@@ -450,8 +450,8 @@ opt_meta(struct conn *c)
 	if (!m.set && nq == 0) {
 		if (meta_reply(c, 0) == -1)
 			return -1;
-	} else if (hs_meta_parse(c->optdata, c->optlen, &name, &namelen, &nq,
-	    meta_query, &m) == -1)
+	} else if (validate_meta_context(c->optdata, c->optlen, &name,
+	    &namelen, &nq, meta_query, &m) == -1)
 		return -1;
 	return send_opt_reply(c, c->opt, NBD_REP_ACK, NULL, 0);
 }

@@ -260,7 +260,7 @@ tx_step(struct conn *c)
 	}
 
 	err = broker.shutting_down ? ESHUTDOWN : (c->flags & CONN_STALE) ?
-	    EIO : tx_validate(c, cmd, flags, offset, count);
+	    EIO : validate_request(c, cmd, flags, offset, count);
 	if (err != 0) {
 		conn_log(c, LOG_DEBUG, "%s offset=%" PRIu64 " count=%" PRIu32
 		    " flags=0x%x: refused: %s", nbd_cmd_name(cmd), offset,
