@@ -518,15 +518,17 @@ void	sup_failed(struct backend *be, const Nbdbroker__Rpc__Failed *f);
 void	sup_reopen_done(struct backend *be, struct req *r,
 	    const Nbdbroker__Rpc__OpenReply *rep);
 
-/* sandbox.c */
-void	sandbox_load(void);
-int	sandbox_check(const char *file, char **args, size_t nargs);
-const uint8_t *sandbox_policy(size_t *len, const char **path);
+/* policy-load.c: the export's sandbox policy, found and resolved */
 struct policy;
-const struct policy *sandbox_policy_parsed(void);	/* policy.h */
-int	sandbox_channel(int *parent, int *child);
-void	sandbox_spawned(pid_t pid, int parent);
-void	sandbox_reaped(pid_t pid, int status, char *desc, size_t len);
-void	sandbox_stop(void);
+void	policy_load_init(void);
+int	policy_load_check(const char *file, char **args, size_t nargs);
+const struct policy *policy_load_parsed(void);	/* policy.h */
+const uint8_t *policy_load_wire(size_t *len, const char **path);
+
+/* tripwire.c: each worker's seccomp listener */
+int	tripwire_channel(int *parent, int *child);
+void	tripwire_watch(pid_t pid, int parent);
+void	tripwire_reaped(pid_t pid, int status, char *desc, size_t len);
+void	tripwire_stop(void);
 
 #endif /* NBDBROKER_BROKER_H */

@@ -870,7 +870,7 @@ cleanup(void)
 	while ((c = TAILQ_FIRST(&broker.conns)) != NULL)
 		conn_close(c, NULL);
 	sup_stop_all();
-	sandbox_stop();
+	tripwire_stop();
 	if (broker.run_pid > 0) {
 		int	status;
 
@@ -890,7 +890,7 @@ cleanup(void)
 static void
 restart_from_policy(void)
 {
-	const struct policy	*p = sandbox_policy_parsed();
+	const struct policy	*p = policy_load_parsed();
 	struct restart_cfg	*rs = &broker.cfg.rs;
 
 	if (p == NULL)
@@ -934,7 +934,7 @@ main(int argc, char **argv)
 	parse_args(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
 	if (check_policy != NULL)
-		exit(sandbox_check(check_policy, cfg->params, cfg->nparams));
+		exit(policy_load_check(check_policy, cfg->params, cfg->nparams));
 	TAILQ_INIT(&broker.conns);
 	TAILQ_INIT(&broker.dirty);
 	TAILQ_INIT(&broker.backends);
@@ -942,7 +942,7 @@ main(int argc, char **argv)
 	cfg->plugin_path = resolve_plugin(cfg->plugin_arg);
 	/* --dump-plugin runs unsandboxed (like nbdkit), needing no policy. */
 	if (!cfg->dump_plugin) {
-		sandbox_load();
+		policy_load_init();
 		restart_from_policy();
 	}
 	w = getenv("NBDBROKER_WORKER");

@@ -216,7 +216,7 @@ queue_config(struct backend *be)
 	cfg.params = pp;
 	cfg.verbose = bc->verbose;
 	cfg.threads = bc->threads;
-	cfg.policy.data = (uint8_t *)sandbox_policy(&cfg.policy.len,
+	cfg.policy.data = (uint8_t *)policy_load_wire(&cfg.policy.len,
 	    (const char **)&cfg.policy_path);
 	cfg.instance = be->generation;
 	cfg.cwd = bc->cwd;
@@ -249,7 +249,7 @@ sup_start(struct backend *be)
 	char				 pidarg[32];
 	char				*argv[4];
 	int				 sv[2] = { -1, -1 }, ep_fds[2] = { -1, -1 };
-	int				 sbx[2] = { -1, -1 };	/* sandbox.c */
+	int				 sbx[2] = { -1, -1 };	/* tripwire.c */
 	pid_t				 pid;
 	int				 e;
 
@@ -266,7 +266,7 @@ sup_start(struct backend *be)
 		log_err("cannot start worker: %s", strerror(errno));
 		goto err;
 	}
-	if (sandbox_channel(&sbx[0], &sbx[1]) == -1) {
+	if (tripwire_channel(&sbx[0], &sbx[1]) == -1) {
 		log_err("cannot start worker: sandbox channel: %s",
 		    strerror(errno));
 		goto err;
@@ -311,7 +311,7 @@ sup_start(struct backend *be)
 	close(ep_fds[1]);
 	close(sbx[1]);
 	sv[1] = ep_fds[1] = sbx[1] = -1;
-	sandbox_spawned(pid, sbx[0]);
+	tripwire_watch(pid, sbx[0]);
 	sbx[0] = -1;
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	fcntl(ep_fds[0], F_SETFL, O_NONBLOCK);
@@ -829,12 +829,12 @@ sup_reaped(pid_t pid, int status)
 		be = backend_by_pid(pid);
 	if (be == NULL) {
 		if (pid > 0)
-			sandbox_reaped(pid, status, NULL, 0);	/* forget */
+			tripwire_reaped(pid, status, NULL, 0);	/* forget */
 		return;
 	}
 	if (pid > 0) {
 		describe_status(status, desc, sizeof(desc));
-		sandbox_reaped(pid, status, desc, sizeof(desc));
+		tripwire_reaped(pid, status, desc, sizeof(desc));
 		if (be->fd != -1)
 			sup_worker_lost(be, desc);
 		else if (!broker.shutting_down && !be->retiring) {

@@ -160,12 +160,12 @@ broker_conn_gone(void)
 }
 
 /*
- * As broker/sandbox.c, without a policy: the fake workers have no
+ * As broker/policy-load.c and tripwire.c, without a policy: the fake workers have no
  * seccomp listener to hand over, so the channel is a socketpair whose
  * broker end is simply closed.
  */
 const uint8_t *
-sandbox_policy(size_t *len, const char **path)
+policy_load_wire(size_t *len, const char **path)
 {
 	*len = 0;
 	*path = "";
@@ -173,7 +173,7 @@ sandbox_policy(size_t *len, const char **path)
 }
 
 int
-sandbox_channel(int *parent, int *child)
+tripwire_channel(int *parent, int *child)
 {
 	int	sv[2];
 
@@ -186,14 +186,14 @@ sandbox_channel(int *parent, int *child)
 }
 
 void
-sandbox_spawned(pid_t pid, int parent)
+tripwire_watch(pid_t pid, int parent)
 {
 	(void)pid;
 	close(parent);
 }
 
 void
-sandbox_reaped(pid_t pid, int status, char *desc, size_t len)
+tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 {
 	(void)pid;
 	(void)status;
