@@ -77,7 +77,7 @@ backend_free(struct backend *be)
 {
 	struct req	*r;
 
-	sup_backend_gone(be);
+	spawn_backend_gone(be);
 	/* Only control requests can be left: connections are gone. */
 	while ((r = TAILQ_FIRST(&be->pending)) != NULL) {
 		TAILQ_REMOVE(&be->pending, r, bq);
@@ -231,6 +231,13 @@ backend_close_handle(struct backend *be, struct conn *c)
 	}
 	r->handle = c->handle;
 	backend_submit(be, r);
+}
+
+/* Queue a control message (Hello, Config) for the worker. */
+int
+backend_queue_msg(struct backend *be, const RpcEnvelope *env)
+{
+	return rpc_frame_encode(&be->wbuf, env);
 }
 
 /* Queue r for the worker; it is sent as soon as the worker is ready. */

@@ -476,6 +476,7 @@ bool	tx_retry_waiting(struct conn *c);
 
 /* backend.c */
 void	backend_send_pending(struct backend *be);
+int	backend_queue_msg(struct backend *be, const RpcEnvelope *env);
 void	backend_worker_log(struct backend *be, int level, const char *what,
 	    const char *msg, size_t len);
 int	backend_connect(struct backend *be, int fd);
@@ -504,11 +505,15 @@ int	tls_conn_handshake(struct conn *c, bool *want_write, char *why,
 	    size_t whylen);
 const char *tls_default_dir(void);
 
+/* spawn.c: starting a worker process */
+int	spawn_worker(struct backend *be, pid_t *pidp, int *fdp);
+int	spawn_queue_config(struct backend *be);
+void	spawn_backend_gone(struct backend *be);
+
 /* supervisor.c */
 int	sup_start(struct backend *be);
 void	sup_worker_lost(struct backend *be, const char *why);
 void	sup_reaped(pid_t pid, int status);
-void	sup_backend_gone(struct backend *be);
 void	sup_stop_all(void);
 void	sup_tick(void);
 void	sup_restart_summary(void);

@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The worker supervisor: starts workers (posix_spawn of
- * nbdbroker-worker with the RPC socket and the arenas on fixed
- * descriptors, stdin on /dev/null, stdout and stderr into a pipe the
- * broker logs, a fresh environment), notices their death (the socket
- * closing, SIGCHLD), restarts them with backoff, re-opens every
- * connection's handle on the new worker and replays, in order, what
- * the dead one had in flight.
+ * The worker supervisor: starts workers (spawn.c does the spawning),
+ * notices their death (the socket closing, SIGCHLD), restarts them
+ * with backoff, re-opens every connection's handle on the new worker
+ * and replays, in order, what the dead one had in flight.
  *
  * Honest durability: a volatile plugin (or one that does not say)
  * that accepted writes loses them with its worker.  Connections that
@@ -18,347 +15,48 @@
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "broker.h"
-#include "fd.h"
 #include "log.h"
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
-#include "policy.h"
-
 
 #define SUP_START_TIMEOUT_MS	(10 * 1000)	/* Hello to Ready, at least */
 
-extern char	**environ;
-
 /*
- * A worker's stdout+stderr pipe; lives until the pipe's EOF, or until
- * its backend is freed (sup_backend_gone), whichever comes first: the
- * worker may be reaped, and a retired backend freed, before the end of
- * its output has been read.
- */
-struct errpipe {
-	int		 fd;
-	struct event	*ev;
-	struct backend	*be;
-	pid_t		 pid;
-	char		 line[1024];
-	size_t		 len;
-	TAILQ_ENTRY(errpipe) link;	/* errpipes */
-};
-
-static TAILQ_HEAD(, errpipe)	errpipes = TAILQ_HEAD_INITIALIZER(errpipes);
-
-static const char *const env_keep[] = {
-	"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS",
-	"MALLOC_PERTURB_", "MALLOC_CHECK_", "LD_LIBRARY_PATH",
-	"NBDBROKER_WORKER_DEBUG", NULL,
-};
-
-static void
-errpipe_flush_line(struct errpipe *ep)
-{
-	int		 level = LOG_WARNING;
-	const char	*msg = ep->line;
-
-	if (ep->len == 0)
-		return;
-	ep->line[ep->len] = '\0';
-	/* The worker's own log lines say their level. */
-	if (strstr(msg, ": debug: ") != NULL)
-		level = LOG_DEBUG;
-	else if (strstr(msg, ": info: ") != NULL)
-		level = LOG_INFO;
-	else if (strstr(msg, ": error: ") != NULL)
-		level = LOG_ERR;
-	backend_worker_log(ep->be, level, "", msg, ep->len);
-	ep->len = 0;
-}
-
-static void
-errpipe_free(struct errpipe *ep)
-{
-	TAILQ_REMOVE(&errpipes, ep, link);
-	event_free(ep->ev);
-	close(ep->fd);
-	free(ep);
-}
-
-/* Read and log what the pipe holds, once; read(2)'s result. */
-static ssize_t
-errpipe_read(struct errpipe *ep)
-{
-	char	buf[4096];
-	ssize_t	n, i;
-
-	n = read(ep->fd, buf, sizeof(buf));
-	for (i = 0; i < n; i++) {
-		if (buf[i] == '\n' || ep->len == sizeof(ep->line) - 1)
-			errpipe_flush_line(ep);
-		if (buf[i] != '\n')
-			ep->line[ep->len++] = buf[i];
-	}
-	return n;
-}
-
-static void
-errpipe_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct errpipe	*ep = arg;
-	ssize_t		 n;
-
-	(void)fd;
-	(void)what;
-	n = errpipe_read(ep);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		errpipe_flush_line(ep);
-		errpipe_free(ep);
-	}
-}
-
-/*
- * be is about to be freed: the pipes of its workers must not outlive
- * it.  What they hold is logged now (at most a pipe's worth: 16 reads
- * of 4 KiB), then they are closed.
- */
-void
-sup_backend_gone(struct backend *be)
-{
-	struct errpipe	*ep, *next;
-	int		 i;
-
-	for (ep = TAILQ_FIRST(&errpipes); ep != NULL; ep = next) {
-		next = TAILQ_NEXT(ep, link);
-		if (ep->be != be)
-			continue;
-		for (i = 0; i < 16 && errpipe_read(ep) > 0; i++)
-			;
-		errpipe_flush_line(ep);
-		errpipe_free(ep);
-	}
-}
-
-static char **
-worker_env(void)
-{
-	static char	*envp[16];
-	size_t		 i, n = 0;
-
-	for (i = 0; env_keep[i] != NULL && n < 15; i++) {
-		size_t	l = strlen(env_keep[i]);
-		char	**e;
-
-		for (e = environ; *e != NULL; e++)
-			if (strncmp(*e, env_keep[i], l) == 0 && (*e)[l] == '=')
-				envp[n++] = *e;
-	}
-	envp[n] = NULL;
-	return envp;
-}
-
-static int
-queue_config(struct backend *be)
-{
-	Nbdbroker__Rpc__Envelope	  env = NBDBROKER__RPC__ENVELOPE__INIT;
-	Nbdbroker__Rpc__Hello		  h = NBDBROKER__RPC__HELLO__INIT;
-	Nbdbroker__Rpc__Config		  cfg = NBDBROKER__RPC__CONFIG__INIT;
-	Nbdbroker__Rpc__Param		 *pv = NULL, **pp = NULL;
-	const struct config		 *bc = &broker.cfg;
-	size_t				  i;
-	int				  r = -1;
-
-	h.major = RPC_PROTOCOL_MAJOR;
-	h.minor = RPC_PROTOCOL_MINOR;
-	h.api_min = 1;
-	h.api_max = 2;
-	h.pid = getpid();
-	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_HELLO;
-	env.hello = &h;
-	if (rpc_frame_encode(&be->wbuf, &env) == -1)
-		return -1;
-
-	if (bc->nparams > 0) {
-		pv = calloc(bc->nparams, sizeof(*pv));
-		pp = calloc(bc->nparams, sizeof(*pp));
-		if (pv == NULL || pp == NULL)
-			goto out;
-	}
-	for (i = 0; i < bc->nparams; i++) {
-		const char	*eq = compat_param_split(bc->params[i]);
-
-		nbdbroker__rpc__param__init(&pv[i]);
-		if (eq != NULL) {
-			pv[i].key = strndup(bc->params[i], eq - bc->params[i]);
-			pv[i].value = (char *)eq + 1;
-			pv[i].has_value = true;
-		} else {
-			pv[i].key = strdup(bc->params[i]);
-			pv[i].value = (char *)"";
-		}
-		if (pv[i].key == NULL)
-			goto out;
-		pp[i] = &pv[i];
-	}
-	cfg.plugin_path = bc->plugin_path;
-	cfg.n_params = bc->nparams;
-	cfg.params = pp;
-	cfg.verbose = bc->verbose;
-	cfg.threads = bc->threads;
-	cfg.policy.data = (uint8_t *)policy_load_wire(&cfg.policy.len,
-	    (const char **)&cfg.policy_path);
-	cfg.instance = be->generation;
-	cfg.cwd = bc->cwd;
-	cfg.n_debug_flags = bc->ndebug_flags;
-	cfg.debug_flags = bc->debug_flags;
-	memset(&env, 0, sizeof(env));
-	nbdbroker__rpc__envelope__init(&env);
-	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_CONFIG;
-	env.config = &cfg;
-	r = rpc_frame_encode(&be->wbuf, &env);
- out:
-	for (i = 0; pv != NULL && i < bc->nparams; i++)
-		free(pv[i].key);
-	free(pv);
-	free(pp);
-	return r;
-}
-
-/*
- * Start a worker for be.  Returns 0 (the worker reports Ready or
- * Failed later), or -1 if it could not even be spawned.
+ * Start a worker for be: spawn it (spawn.c), begin its life in the
+ * backend and queue its Hello and Config.  Returns 0 (the worker
+ * reports Ready or Failed later, or dies), or -1 if it could not even
+ * be spawned.
  */
 int
 sup_start(struct backend *be)
 {
-	posix_spawn_file_actions_t	 fa;
-	posix_spawnattr_t		 at;
-	sigset_t			 none, all;
-	struct errpipe			*ep = NULL;
-	char				 pidarg[32];
-	char				*argv[4];
-	int				 sv[2] = { -1, -1 }, ep_fds[2] = { -1, -1 };
-	int				 sbx[2] = { -1, -1 };	/* tripwire.c */
-	pid_t				 pid;
-	int				 e;
+	pid_t	pid;
+	int	fd;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
-	    pipe2(ep_fds, O_CLOEXEC) == -1) {
-		log_err("cannot start worker: %s", strerror(errno));
-		goto err;
-	}
-	sv[0] = fd_move_high(sv[0]);
-	sv[1] = fd_move_high(sv[1]);
-	ep_fds[0] = fd_move_high(ep_fds[0]);
-	ep_fds[1] = fd_move_high(ep_fds[1]);
-	if (sv[0] == -1 || sv[1] == -1 || ep_fds[0] == -1 || ep_fds[1] == -1) {
-		log_err("cannot start worker: %s", strerror(errno));
-		goto err;
-	}
-	if (tripwire_channel(&sbx[0], &sbx[1]) == -1) {
-		log_err("cannot start worker: sandbox channel: %s",
-		    strerror(errno));
-		goto err;
-	}
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], RPC_WORKER_FD);
-	posix_spawn_file_actions_adddup2(&fa, be->out.fd,
-	    RPC_WORKER_ARENA_OUT_FD);
-	posix_spawn_file_actions_adddup2(&fa, be->in.fd,
-	    RPC_WORKER_ARENA_IN_FD);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
-	    O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, ep_fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, ep_fds[1], STDERR_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, sbx[1], POLICY_NOTIFY_FD);
-	posix_spawn_file_actions_addclosefrom_np(&fa, POLICY_NOTIFY_FD + 1);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	/* Its own process group: a terminal's ^C is for the broker. */
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	snprintf(pidarg, sizeof(pidarg), "%d", (int)getpid());
-	argv[0] = broker.cfg.worker_path;
-	argv[1] = (char *)"--broker-pid";
-	argv[2] = pidarg;
-	argv[3] = NULL;
-	e = posix_spawn(&pid, broker.cfg.worker_path, &fa, &at, argv,
-	    worker_env());
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (e != 0) {
-		log_err("cannot start worker %s: %s", broker.cfg.worker_path,
-		    strerror(e));
-		goto err;
-	}
-	close(sv[1]);
-	close(ep_fds[1]);
-	close(sbx[1]);
-	sv[1] = ep_fds[1] = sbx[1] = -1;
-	tripwire_watch(pid, sbx[0]);
-	sbx[0] = -1;
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	fcntl(ep_fds[0], F_SETFL, O_NONBLOCK);
-
+	if (spawn_worker(be, &pid, &fd) == -1)
+		return -1;
 	be->pid = pid;
 	be->generation++;
 	be->last_start_ms = now_ms();
 	be->state = BE_ST_SPAWNED;
 	be->said_failed = false;
 	be->dirty = false;
-	if ((ep = calloc(1, sizeof(*ep))) != NULL) {
-		ep->fd = ep_fds[0];
-		ep->be = be;
-		ep->pid = pid;
-		ep->ev = event_new(broker.base, ep->fd, EV_READ | EV_PERSIST,
-		    errpipe_cb, ep);
-		if (ep->ev == NULL || event_add(ep->ev, NULL) == -1) {
-			if (ep->ev)
-				event_free(ep->ev);
-			free(ep);
-			close(ep_fds[0]);
-		} else
-			TAILQ_INSERT_TAIL(&errpipes, ep, link);
-	} else
-		close(ep_fds[0]);
-	if (backend_connect(be, sv[0]) == -1 || queue_config(be) == -1) {
+	if (backend_connect(be, fd) == -1 || spawn_queue_config(be) == -1) {
 		sup_worker_lost(be, "cannot set up the RPC socket");
 		return 0;	/* the reaper restarts it */
 	}
 	log_debug("worker %d started (instance %u)", (int)pid, be->generation);
 	backend_flush(be);
 	return 0;
-
- err:
-	if (sbx[0] != -1)
-		close(sbx[0]);
-	if (sbx[1] != -1)
-		close(sbx[1]);
-	if (sv[0] != -1)
-		close(sv[0]);
-	if (sv[1] != -1)
-		close(sv[1]);
-	if (ep_fds[0] != -1)
-		close(ep_fds[0]);
-	if (ep_fds[1] != -1)
-		close(ep_fds[1]);
-	return -1;
 }
 
 static bool
