@@ -192,6 +192,13 @@ enum backend_state {
 /*
  * A plugin instance: the arenas, the request table and the worker
  * process currently serving it.  Outlives its workers.
+ *
+ * Ownership: backend.c alone changes the request queues and the table
+ * (pending, inflight, table, ninflight, nsuspects and each request's
+ * where, id and suspect); other files read them and ask backend.c for
+ * changes.  supervisor.c owns the restart fields and the worker's
+ * state changes but Hello's (backend-msg.c); spawn.c starts the
+ * process.
  */
 struct backend {
 	uint64_t		 id;
@@ -203,14 +210,12 @@ struct backend {
 	/* Current worker. */
 	pid_t			 pid;		/* 0: none */
 	int			 fd;		/* RPC socket, -1: none */
-	int			 errfd;		/* worker stdout+stderr */
 	struct event		*ev_read;
-	struct event		*ev_write;
-	struct event		*ev_err;
+	struct event		*ev_write;	/* socket writable again */
+	struct event		*ev_send;	/* end of pass: send (backend_kick) */
 	struct event		*ev_restart;	/* backoff timer */
 	struct rpc_buf		 rbuf;
 	struct rpc_buf		 wbuf;
-	struct rpc_buf		 errbuf;	/* partial stderr line */
 	unsigned		 log_tokens;
 	uint64_t		 log_period_start;
 	unsigned		 log_dropped;
@@ -224,14 +229,13 @@ struct backend {
 	struct arena		 out;		/* WRITE payloads, to worker */
 	struct arena		 in;		/* READ results, from worker */
 	/* Requests. */
-	struct req		**table;	/* index = id & 0xffff */
+	struct req		**table;	/* index = id & 0xffffffff */
 	uint32_t		 table_gen;
 	unsigned		 ninflight;
 	struct req_list		 pending;	/* waiting to be sent */
 	struct req_list		 inflight;	/* sent, in send order */
 	TAILQ_HEAD(, conn)	 conns;		/* attached connections */
 	TAILQ_HEAD(, conn)	 waiters;	/* waiting for arena space */
-	unsigned		 reopening;	/* conns re-opening handles */
 	unsigned		 nsuspects;	/* data requests on probation */
 	/* Restarts. */
 	unsigned		 restarts;
@@ -298,6 +302,9 @@ struct conn {
 #define CONN_HANDLE_OPEN	0x20	/* worker has a handle for us */
 #define CONN_DISC		0x40	/* NBD_CMD_DISC received */
 #define CONN_WAIT_ARENA		0x80	/* on be->waiters */
+#define CONN_DIRTY		0x100	/* output to flush */
+#define CONN_UNIX		0x200
+#define CONN_STALE		0x400	/* export changed after restart */
 #define CONN_FREEING		0x800	/* free scheduled */
 #define CONN_META_ALLOC		0x1000	/* base:allocation selected */
 #define CONN_TLS		0x2000	/* TLS handshake done */
@@ -307,9 +314,6 @@ struct conn {
 #define PAUSE_ARENA		0x04	/* waiting for a slot */
 #define PAUSE_DISC		0x08	/* NBD_CMD_DISC: read no more */
 #define PAUSE_OUTPUT		0x10	/* client is not reading replies */
-#define CONN_DIRTY		0x100	/* output to flush */
-#define CONN_UNIX		0x200
-#define CONN_STALE		0x400	/* export changed after restart */
 	int			 fd;		/* read side */
 	int			 wfd;		/* write side (same, except -s) */
 	const struct transport	*tr;
@@ -405,7 +409,7 @@ int	listen_single(void);
 const char *listen_uri(void);
 int	listen_port(void);
 
-/* arena.c */
+/* arena.c: shared-memory payload slots */
 int	arena_init(struct arena *a, size_t size, bool seal_writes);
 void	arena_destroy(struct arena *a);
 int	arena_alloc(struct arena *a, uint32_t len, struct slot *s);
@@ -416,34 +420,34 @@ slot_offset(const struct slot *s)
 	return (uint64_t)s->page * ARENA_PAGE;
 }
 
-/* conn.c */
+/* conn.c: a client connection's bytes in and out */
 struct conn	*conn_new(int fd, int wfd, const struct sockaddr *sa,
 		    socklen_t salen);
 void	conn_close(struct conn *c, const char *why);
+void	conn_close_after_output(struct conn *c);
+void	conn_shutdown(struct conn *c);
+void	conn_handshake_done(struct conn *c);
+void	conn_set_state(struct conn *c, enum conn_state st, size_t need);
+const uint8_t *conn_input(struct conn *c);
+void	conn_consume(struct conn *c, size_t n);
+void	conn_pause(struct conn *c, int why);
+void	conn_unpause(struct conn *c, int why);
 void	conn_queue(struct conn *c, const void *base, size_t len,
 	    void *owned, struct req *req);
 int	conn_queue_copy(struct conn *c, const void *data, size_t len);
 void	conn_mark_dirty(struct conn *c);
 void	conn_flush_dirty(void);
-void	conn_pause(struct conn *c, int why);
-void	conn_unpause(struct conn *c, int why);
-void	conn_set_state(struct conn *c, enum conn_state st, size_t need);
-void	conn_consume(struct conn *c, size_t n);
-const uint8_t *conn_input(struct conn *c);
-void	conn_shutdown(struct conn *c);
-void	conn_handshake_done(struct conn *c);
 void	conn_tick(void);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
-/* nbd-handshake.c */
+/* nbd-handshake.c: options, until transmission */
 void	hs_start(struct conn *c);
 int	hs_step(struct conn *c);
 void	hs_open_done(struct conn *c, struct req *r,
 	    const Nbdbroker__Rpc__OpenReply *rep);
 void	hs_list_done(struct conn *c, struct req *r,
 	    const Nbdbroker__Rpc__ExportList *el);
-uint16_t hs_eflags(const struct conn *c);
 uint32_t hs_client_caps(uint32_t caps);
 
 /* nbd-validate.c: pure checks of what clients send */
@@ -464,37 +468,49 @@ int	compat_add_debug_flag(const char *arg);
 void	compat_adjust_params(void);
 void	compat_exec_dump(void) __attribute__((noreturn));
 
-/* nbd-transmission.c */
+/* nbd-transmission.c: requests in, replies out */
 int	tx_step(struct conn *c);
 int	tx_payload_done(struct conn *c);
 void	tx_drain_done(struct conn *c);
-void	tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep);
-void	tx_finish(struct req *r);
-void	tx_inflight_dropped(struct conn *c);
-uint32_t nbd_errno(int err);
 bool	tx_retry_waiting(struct conn *c);
+void	tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep);
+void	tx_request_done(struct req *r);
+void	tx_inflight_dropped(struct conn *c);
 
-/* backend.c */
-void	backend_send_pending(struct backend *be);
-int	backend_queue_msg(struct backend *be, const RpcEnvelope *env);
-void	backend_worker_log(struct backend *be, int level, const char *what,
-	    const char *msg, size_t len);
-int	backend_connect(struct backend *be, int fd);
-void	backend_disconnect(struct backend *be);
+/* backend.c: a plugin instance, its request queues and its socket */
 struct backend	*backend_new(void);
 void	backend_free(struct backend *be);
 void	backend_retire(struct backend *be);
 struct backend	*backend_by_pid(pid_t pid);
 void	backend_attach(struct backend *be, struct conn *c);
 void	backend_detach(struct backend *be, struct conn *c);
+int	backend_connect(struct backend *be, int fd);
+void	backend_disconnect(struct backend *be);
+int	backend_queue_msg(struct backend *be, const RpcEnvelope *env);
+void	backend_kick(struct backend *be);
+void	backend_arena_released(struct backend *be);
 struct req	*req_new(struct backend *be, enum req_kind kind,
 		    struct conn *c);
 void	req_free(struct req *r);
 void	backend_submit(struct backend *be, struct req *r);
-void	backend_flush(struct backend *be);
+void	backend_submit_first(struct backend *be, struct req *r);
+void	backend_take_handle(struct conn *c, uint64_t handle);
 void	backend_close_handle(struct backend *be, struct conn *c);
-void	backend_arena_released(struct backend *be);
-bool	backend_ready(const struct backend *be);
+struct req	*backend_find(struct backend *be, uint64_t id,
+		    enum req_kind kind);
+void	backend_answered(struct backend *be, struct req *r);
+void	backend_unqueue(struct backend *be, struct req *r);
+void	backend_fail(struct backend *be, struct req *r, int err);
+void	backend_fail_conn(struct backend *be, struct conn *c, int err);
+unsigned backend_inflight_data(const struct backend *be, struct req **last);
+void	backend_requeue_inflight(struct backend *be, bool suspects);
+void	backend_unsuspect(struct backend *be, struct req *r);
+
+/* backend-msg.c: what a worker sends, checked, then acted on */
+int	backend_handle(struct backend *be, RpcEnvelope *env, char *why,
+	    size_t whylen);
+void	backend_worker_log(struct backend *be, int level, const char *what,
+	    const char *msg, size_t len);
 
 /* tls.c, or tls-none.c when built without GnuTLS */
 bool	tls_available(void);
@@ -510,18 +526,18 @@ int	spawn_worker(struct backend *be, pid_t *pidp, int *fdp);
 int	spawn_queue_config(struct backend *be);
 void	spawn_backend_gone(struct backend *be);
 
-/* supervisor.c */
+/* supervisor.c: worker life and death, restart policy */
 int	sup_start(struct backend *be);
-void	sup_worker_lost(struct backend *be, const char *why);
-void	sup_reaped(pid_t pid, int status);
-void	sup_stop_all(void);
-void	sup_tick(void);
-void	sup_restart_summary(void);
 int	sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd,
 	    char *why, size_t whylen);
 void	sup_failed(struct backend *be, const Nbdbroker__Rpc__Failed *f);
 void	sup_reopen_done(struct backend *be, struct req *r,
 	    const Nbdbroker__Rpc__OpenReply *rep);
+unsigned sup_reopening(const struct backend *be);
+void	sup_worker_lost(struct backend *be, const char *why);
+void	sup_reaped(pid_t pid, int status);
+void	sup_tick(void);
+void	sup_stop_all(void);
 
 /* policy-load.c: the export's sandbox policy, found and resolved */
 struct policy;

@@ -235,6 +235,17 @@ conn_set_state(struct conn *c, enum conn_state st, size_t need)
 		conn_unpause(c, PAUSE_HS);
 }
 
+/*
+ * Close c once its queued output is written (conn_flush): the last
+ * replies, or a refusal, still reach the client.
+ */
+void
+conn_close_after_output(struct conn *c)
+{
+	conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+	conn_mark_dirty(c);
+}
+
 const uint8_t *
 conn_input(struct conn *c)
 {
@@ -412,10 +423,8 @@ conn_drained(struct conn *c)
 {
 	if (!broker.shutting_down || c->inflight > 0 || c->cur != NULL)
 		return;
-	if (c->state == CONN_ST_TX && c->ilen == c->ioff) {
-		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
-		conn_mark_dirty(c);
-	}
+	if (c->state == CONN_ST_TX && c->ilen == c->ioff)
+		conn_close_after_output(c);
 }
 
 static void
@@ -470,8 +479,6 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (loops > 16 && !(c->flags & CONN_DEAD) && c->pause == 0 &&
 	    c->tr->pending != NULL && c->tr->pending(c))
 		event_active(c->ev_read, EV_READ, 0);
-	if (c->be != NULL)
-		backend_flush(c->be);
 	conn_flush_dirty();
 }
 
@@ -543,10 +550,11 @@ conn_queue_copy(struct conn *c, const void *data, size_t len)
 	return 0;
 }
 
+/* c has output to write at the end of this callback (conn_flush_dirty). */
 void
 conn_mark_dirty(struct conn *c)
 {
-	if (!(c->flags & CONN_DIRTY)) {
+	if (!(c->flags & (CONN_DIRTY | CONN_DEAD))) {
 		c->flags |= CONN_DIRTY;
 		TAILQ_INSERT_TAIL(&broker.dirty, c, dlink);
 	}
@@ -576,7 +584,7 @@ out_pop(struct conn *c)
 	c->out_ms = now_ms();		/* the next item's turn */
 	free(it.owned);
 	if (it.req != NULL)
-		tx_finish(it.req);
+		tx_request_done(it.req);	/* its reply is out */
 }
 
 static void
@@ -643,8 +651,6 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	conn_flush(c);
-	if (c->be != NULL)
-		backend_flush(c->be);
 	conn_flush_dirty();
 }
 
@@ -726,7 +732,7 @@ conn_close(struct conn *c, const char *why)
 		struct req	*r = c->cur;
 
 		c->cur = NULL;
-		tx_finish(r);		/* never sent: just released */
+		tx_request_done(r);	/* never sent: just released */
 	}
 	if (c->tr->free != NULL)
 		c->tr->free(c);

@@ -80,7 +80,7 @@ hs_client_caps(uint32_t caps)
 	return caps;
 }
 
-uint16_t
+static uint16_t
 hs_eflags(const struct conn *c)
 {
 	uint16_t	f = NBD_FLAG_HAS_FLAGS;
@@ -244,11 +244,9 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 
 	c->hs_req = NULL;
 	req_free(r);
+	if (rep != NULL && err == 0)
+		backend_take_handle(c, rep->handle);
 	if (c->flags & CONN_DEAD) {
-		if (err == 0 && rep != NULL) {
-			c->handle = rep->handle;
-			c->flags |= CONN_HANDLE_OPEN;
-		}
 		conn_close(c, NULL);	/* frees once the handle is closed */
 		return;
 	}
@@ -257,8 +255,7 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		    c->export_name, strerror(err));
 		if (c->opt == NBD_OPT_EXPORT_NAME) {
 			/* No way to report an error: hard disconnect. */
-			conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
-			conn_mark_dirty(c);
+			conn_close_after_output(c);
 			return;
 		}
 		send_opt_reply(c, c->opt, open_rep_error(err), NULL, 0);
@@ -266,8 +263,6 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		return;
 	}
 
-	c->handle = rep->handle;
-	c->flags |= CONN_HANDLE_OPEN;
 	c->size = rep->size;
 	c->caps = hs_client_caps(rep->caps);
 	c->fua = rep->fua;
@@ -535,7 +530,7 @@ hs_option(struct conn *c)
 		    false);
 	case NBD_OPT_ABORT:
 		send_opt_reply(c, c->opt, NBD_REP_ACK, NULL, 0);
-		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+		conn_close_after_output(c);
 		return 0;
 	case NBD_OPT_LIST:
 		if (c->optlen != 0)

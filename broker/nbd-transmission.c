@@ -27,7 +27,7 @@
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
 
-uint32_t
+static uint32_t
 nbd_errno(int err)
 {
 	switch (err) {
@@ -252,10 +252,8 @@ tx_step(struct conn *c)
 		conn_log(c, LOG_DEBUG, "NBD_CMD_DISC");
 		c->flags |= CONN_DISC;
 		conn_pause(c, PAUSE_DISC);
-		if (c->inflight == 0) {
-			conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
-			conn_mark_dirty(c);
-		}
+		if (c->inflight == 0)
+			conn_close_after_output(c);
 		return 0;
 	}
 
@@ -302,8 +300,8 @@ tx_step(struct conn *c)
 
 /*
  * The worker answered r (rep), or r failed without an answer (rep is
- * NULL, r->err set).  Queue the reply to the client; r is finished
- * once it has been written (tx_finish).
+ * NULL, r->err set).  Queue the reply to the client; the output queue
+ * item carrying r finishes it once written (tx_request_done).
  */
 void
 tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
@@ -312,7 +310,7 @@ tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
 	int		 err = rep != NULL ? rep->err : r->err;
 
 	if (c->flags & CONN_DEAD) {
-		tx_finish(r);
+		tx_request_done(r);
 		return;
 	}
 	r->err = err;
@@ -371,11 +369,15 @@ tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
 }
 
 /*
- * A data request is over: its reply was written, or it never will be.
- * Releases its slot and lets the connection read again.
+ * A data request is over: its reply was written, or it never will be
+ * (the connection closed, or it never reached the worker).  The one
+ * place that releases what a request holds: its arena slot (waiting
+ * connections try again at once), its place in c->inflight and its
+ * memory.  Then the connection moves on: it may read again, close
+ * after NBD_CMD_DISC, or be freed if it is dead.
  */
 void
-tx_finish(struct req *r)
+tx_request_done(struct req *r)
 {
 	struct conn	*c = r->conn;
 	struct backend	*be = r->be;
@@ -412,8 +414,6 @@ tx_inflight_dropped(struct conn *c)
 	if (broker.shutting_down && c->inflight == 0 && c->pause == 0)
 		event_active(c->ev_read, EV_READ, 0);	/* drain, then close */
 	if ((c->flags & CONN_DISC) && c->inflight == 0 &&
-	    c->state != CONN_ST_CLOSING) {
-		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
-		conn_mark_dirty(c);
-	}
+	    c->state != CONN_ST_CLOSING)
+		conn_close_after_output(c);
 }

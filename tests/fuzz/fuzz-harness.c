@@ -1015,7 +1015,7 @@ fz_teardown(void)
 			    "reopening %u\n", (unsigned long long)c->id,
 			    c->state, c->flags, c->pause, c->inflight,
 			    c->out_len, c->be ? (int)c->be->state : -1,
-			    c->be ? c->be->reopening : 0);
+			    c->be ? sup_reopening(c->be) : 0);
 		fz_fatal("%llu of %llu connections never freed (%u open)",
 		    (unsigned long long)(fz.conns_made - fz.conns_freed),
 		    (unsigned long long)fz.conns_made, broker.nconns);
