@@ -2,7 +2,18 @@
 /*
  * nbdbroker: the trusted front end.  Speaks NBD to clients, forwards
  * every request to a worker process over the RPC socket, and restarts
- * workers that die.  This header is the module map of broker/.
+ * workers that die.  This header is the module map of broker/: one
+ * heading per file, below, says its job.
+ *
+ * A data request's life: conn.c reads the header and nbd-transmission.c
+ * validates it (nbd-validate.c) and gives it an arena slot (arena.c);
+ * backend.c queues it and sends it with the rest of the loop pass's
+ * requests; the worker's answer is checked in backend-msg.c and becomes
+ * a reply that nbd-transmission.c queues on the connection; once
+ * conn.c has written it, tx_request_done finishes the request.
+ * supervisor.c decides what happens when a worker dies (spawn.c starts
+ * the next one); policy-load.c and tripwire.c are the broker's side of
+ * the sandbox.
  *
  * Everything here runs on one libevent loop and never blocks.  Worker
  * input is never trusted: every message is checked against what the
@@ -143,7 +154,9 @@ enum req_kind {
 
 /*
  * One request to a worker.  Data requests are owned by their
- * connection until answered; control requests by the backend.
+ * connection until finished (tx_request_done); control requests by
+ * the backend.  Where a request is queued (where, bq, id, suspect) is
+ * backend.c's to change.
  */
 struct req {
 	uint64_t		 id;		/* RPC id, 0 when not queued */
@@ -212,7 +225,7 @@ struct backend {
 	int			 fd;		/* RPC socket, -1: none */
 	struct event		*ev_read;
 	struct event		*ev_write;	/* socket writable again */
-	struct event		*ev_send;	/* end of pass: send (backend_kick) */
+	struct event		*ev_send;	/* sends once a pass (backend_kick) */
 	struct event		*ev_restart;	/* backoff timer */
 	struct rpc_buf		 rbuf;
 	struct rpc_buf		 wbuf;
@@ -350,7 +363,6 @@ struct conn {
 	/* The export, from OpenReply. */
 	char			*export_name;	/* as the client asked */
 	char			*meta_export;	/* name given with SET_META */
-	bool			 readonly;
 	uint64_t		 handle;	/* worker's handle id */
 	int64_t			 size;
 	uint32_t		 caps;		/* RPC_CAP_* */

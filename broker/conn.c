@@ -53,6 +53,9 @@ const struct transport	transport_plain = {
 };
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_write_cb(evutil_socket_t, short, void *);
+static void	conn_flush(struct conn *c);
+static void	conn_maybe_free(struct conn *c);
 
 static void
 deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -63,9 +66,6 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	conn_close(c, "handshake not finished in time");
 }
-static void	conn_write_cb(evutil_socket_t, short, void *);
-static void	conn_flush(struct conn *c);
-static void	conn_maybe_free(struct conn *c);
 
 /*
  * Log about one connection.  Warnings and info are rate-limited across
@@ -115,6 +115,26 @@ set_nonblock(int fd)
 }
 
 /*
+ * The backend that serves c: with isolation = connection a new one
+ * with a worker of its own, else the shared one.  0, or -1 (logged).
+ */
+static int
+conn_attach_backend(struct conn *c)
+{
+	struct backend	*be = broker.be;
+
+	if (broker.cfg.rs.per_connection &&
+	    ((be = backend_new()) == NULL || sup_start(be) == -1)) {
+		log_err("conn %" PRIu64 ": cannot start a worker", c->id);
+		if (be != NULL)
+			backend_free(be);
+		return -1;
+	}
+	backend_attach(be, c);
+	return 0;
+}
+
+/*
  * Take ownership of an accepted socket (or, for -s, of stdin/stdout:
  * fd reads, wfd writes) and start the handshake.  Returns the new
  * connection, or NULL (the descriptors are closed).
@@ -122,6 +142,8 @@ set_nonblock(int fd)
 struct conn *
 conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 {
+	struct timeval	 deadline = { broker.cfg.handshake_ms / 1000,
+	    (broker.cfg.handshake_ms % 1000) * 1000 };
 	struct conn	*c;
 	struct ucred	 cred;
 	socklen_t	 credlen = sizeof(cred);
@@ -164,30 +186,9 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 		log_err("conn %" PRIu64 ": cannot register events", c->id);
 		goto err;
 	}
-	if (broker.cfg.rs.per_connection) {
-		struct backend	*be;
-
-		/* isolation = connection: a worker of its own. */
-		if ((be = backend_new()) == NULL || sup_start(be) == -1) {
-			log_err("conn %" PRIu64 ": cannot start a worker",
-			    c->id);
-			if (be != NULL)
-				backend_free(be);
-			event_free(c->ev_read);
-			event_free(c->ev_write);
-			event_free(c->ev_deadline);
-			c->ev_read = c->ev_write = c->ev_deadline = NULL;
-			goto err;
-		}
-		backend_attach(be, c);
-	} else
-		backend_attach(broker.be, c);
-	{
-		struct timeval	tv = { broker.cfg.handshake_ms / 1000,
-		    (broker.cfg.handshake_ms % 1000) * 1000 };
-
-		evtimer_add(c->ev_deadline, &tv);
-	}
+	if (conn_attach_backend(c) == -1)
+		goto err;
+	evtimer_add(c->ev_deadline, &deadline);
 	TAILQ_INSERT_TAIL(&broker.conns, c, link);
 	broker.nconns++;
 	hs_start(c);

@@ -212,6 +212,34 @@ open_rep_error(int err)
 	}
 }
 
+/*
+ * The export as the worker opened it: its size and capabilities, the
+ * transmission flags they make, and the block size limits requests
+ * are checked against (validate_request), whatever the option.
+ */
+static void
+take_export(struct conn *c, const Nbdbroker__Rpc__OpenReply *rep)
+{
+	c->size = rep->size;
+	c->caps = hs_client_caps(rep->caps);
+	c->fua = rep->fua;
+	c->cache = rep->cache;
+	c->eflags = hs_eflags(c);
+	c->block_min = rep->block_min;
+	c->block_pref = rep->block_preferred;
+	c->block_max = rep->block_max;
+	if (c->block_min == 0)
+		c->block_min = 1;
+	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
+		c->block_max = BROKER_MAX_REQUEST;
+	if (c->block_pref == 0)
+		c->block_pref = 4096;
+	if (c->block_pref < c->block_min)
+		c->block_pref = c->block_min;
+	if (c->block_pref > c->block_max)
+		c->block_pref = c->block_max;
+}
+
 /* Enter transmission: request headers from now on. */
 static void
 enter_tx(struct conn *c)
@@ -263,31 +291,7 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		return;
 	}
 
-	c->size = rep->size;
-	c->caps = hs_client_caps(rep->caps);
-	c->fua = rep->fua;
-	c->cache = rep->cache;
-	c->block_min = rep->block_min;
-	c->block_pref = rep->block_preferred;
-	c->block_max = rep->block_max;
-	/* The limit requests are checked against, whatever the option. */
-	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
-		c->block_max = BROKER_MAX_REQUEST;
-	if (c->readonly)
-		c->caps &= ~(RPC_CAP_WRITE | RPC_CAP_TRIM | RPC_CAP_ZERO |
-		    RPC_CAP_FAST_ZERO);
-	c->eflags = hs_eflags(c);
-	/* The limits validate_request enforces, whatever the option. */
-	if (c->block_min == 0)
-		c->block_min = 1;
-	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
-		c->block_max = BROKER_MAX_REQUEST;
-	if (c->block_pref == 0)
-		c->block_pref = 4096;
-	if (c->block_pref < c->block_min)
-		c->block_pref = c->block_min;
-	if (c->block_pref > c->block_max)
-		c->block_pref = c->block_max;
+	take_export(c, rep);
 
 	if (c->opt == NBD_OPT_EXPORT_NAME) {
 		struct nbd_export_name_reply	er;

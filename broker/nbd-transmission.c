@@ -60,7 +60,44 @@ nbd_errno(int err)
 	}
 }
 
-/* Queue a reply carrying only an error (or success without data). */
+/* Write a simple reply header into hdr; returns its length. */
+static size_t
+put_simple_reply(uint8_t *hdr, uint64_t cookie, int err)
+{
+	struct nbd_simple_reply	sr;
+
+	sr.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
+	sr.error = htobe32(nbd_errno(err));
+	sr.handle = cookie;
+	memcpy(hdr, &sr, sizeof(sr));
+	return sizeof(sr);
+}
+
+/*
+ * Write the header of a structured reply's only (so final) chunk into
+ * hdr; length payload bytes follow it.  Returns the header's length.
+ */
+static size_t
+put_final_chunk(uint8_t *hdr, uint64_t cookie, uint16_t type,
+    uint32_t length)
+{
+	struct nbd_structured_reply	sr;
+
+	sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
+	sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
+	sr.type = htobe16(type);
+	sr.handle = cookie;
+	sr.length = htobe32(length);
+	memcpy(hdr, &sr, sizeof(sr));
+	return sizeof(sr);
+}
+
+/*
+ * Queue a reply carrying only an error (or success without data).
+ * With r, the header lives in r and the request is finished once it
+ * is written; without (a request refused before it was one), a copy
+ * is queued.
+ */
 static void
 queue_status_reply(struct conn *c, uint16_t cmd, uint64_t cookie, int err,
     struct req *r)
@@ -70,33 +107,53 @@ queue_status_reply(struct conn *c, uint16_t cmd, uint64_t cookie, int err,
 
 	if ((c->flags & CONN_STRUCTURED) && err != 0 &&
 	    (cmd == NBD_CMD_READ || cmd == NBD_CMD_BLOCK_STATUS)) {
-		struct nbd_structured_reply		sr;
 		struct nbd_structured_reply_error	se;
 
-		sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
-		sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
-		sr.type = htobe16(NBD_REPLY_TYPE_ERROR);
-		sr.handle = cookie;
-		sr.length = htobe32(sizeof(se));
+		len = put_final_chunk(hdr, cookie, NBD_REPLY_TYPE_ERROR,
+		    sizeof(se));
 		se.error = htobe32(nbd_errno(err));
 		se.len = 0;
-		memcpy(hdr, &sr, sizeof(sr));
-		memcpy(hdr + sizeof(sr), &se, sizeof(se));
-		len = sizeof(sr) + sizeof(se);
-	} else {
-		struct nbd_simple_reply	sr;
-
-		sr.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
-		sr.error = htobe32(nbd_errno(err));
-		sr.handle = cookie;
-		memcpy(hdr, &sr, sizeof(sr));
-		len = sizeof(sr);
-	}
+		memcpy(hdr + len, &se, sizeof(se));
+		len += sizeof(se);
+	} else
+		len = put_simple_reply(hdr, cookie, err);
 	if (r != NULL) {
 		r->hdr_len = len;
 		conn_queue(c, r->hdr, len, NULL, r);
 	} else
 		conn_queue_copy(c, buf, len);
+}
+
+/* A successful READ: its header, then the data straight from the slot. */
+static void
+queue_read_reply(struct conn *c, struct req *r)
+{
+	const uint8_t	*data = c->be->in.base + slot_offset(&r->slot);
+
+	if (c->flags & CONN_STRUCTURED) {
+		uint64_t	off = htobe64(r->offset);
+
+		r->hdr_len = put_final_chunk(r->hdr, r->cookie,
+		    NBD_REPLY_TYPE_OFFSET_DATA, 8 + r->count);
+		memcpy(r->hdr + r->hdr_len, &off, 8);
+		r->hdr_len += 8;
+	} else
+		r->hdr_len = put_simple_reply(r->hdr, r->cookie, 0);
+	conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
+	conn_queue(c, data, r->count, NULL, r);
+}
+
+/* A successful BLOCK_STATUS: one chunk of base:allocation extents. */
+static void
+queue_block_status_reply(struct conn *c, struct req *r)
+{
+	uint32_t	id = htobe32(META_ID_BASE_ALLOC);
+
+	memcpy(r->extra, &id, 4);
+	r->hdr_len = put_final_chunk(r->hdr, r->cookie,
+	    NBD_REPLY_TYPE_BLOCK_STATUS, r->extra_len);
+	conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
+	conn_queue(c, r->extra, r->extra_len, NULL, r);
 }
 
 /* Convert NBD command flags to the flags plugins see. */
@@ -319,53 +376,12 @@ tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
 		    ": %s", nbd_cmd_name(r->cmd), r->offset, r->count,
 		    strerror(err));
 		queue_status_reply(c, r->cmd, r->cookie, err, r);
-		return;
-	}
-	if (r->cmd == NBD_CMD_READ) {
-		const uint8_t	*data = c->be->in.base + slot_offset(&r->slot);
-
-		if (c->flags & CONN_STRUCTURED) {
-			struct nbd_structured_reply	sr;
-			uint64_t			off = htobe64(r->offset);
-
-			sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
-			sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
-			sr.type = htobe16(NBD_REPLY_TYPE_OFFSET_DATA);
-			sr.handle = r->cookie;
-			sr.length = htobe32(8 + r->count);
-			memcpy(r->hdr, &sr, sizeof(sr));
-			memcpy(r->hdr + sizeof(sr), &off, 8);
-			r->hdr_len = sizeof(sr) + 8;
-		} else {
-			struct nbd_simple_reply	sr;
-
-			sr.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
-			sr.error = 0;
-			sr.handle = r->cookie;
-			memcpy(r->hdr, &sr, sizeof(sr));
-			r->hdr_len = sizeof(sr);
-		}
-		conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
-		conn_queue(c, data, r->count, NULL, r);
-		return;
-	}
-	if (r->cmd == NBD_CMD_BLOCK_STATUS && r->extra != NULL) {
-		struct nbd_structured_reply	sr;
-		uint32_t			id = htobe32(META_ID_BASE_ALLOC);
-
-		memcpy(r->extra, &id, 4);
-		sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
-		sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
-		sr.type = htobe16(NBD_REPLY_TYPE_BLOCK_STATUS);
-		sr.handle = r->cookie;
-		sr.length = htobe32(r->extra_len);
-		memcpy(r->hdr, &sr, sizeof(sr));
-		r->hdr_len = sizeof(sr);
-		conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
-		conn_queue(c, r->extra, r->extra_len, NULL, r);
-		return;
-	}
-	queue_status_reply(c, r->cmd, r->cookie, 0, r);
+	} else if (r->cmd == NBD_CMD_READ)
+		queue_read_reply(c, r);
+	else if (r->cmd == NBD_CMD_BLOCK_STATUS && r->extra != NULL)
+		queue_block_status_reply(c, r);
+	else
+		queue_status_reply(c, r->cmd, r->cookie, 0, r);
 }
 
 /*
