@@ -349,10 +349,9 @@ drop_dead_handles(struct backend *be)
 
 	for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, bq);
-		if (r->kind == REQ_CLOSE) {
-			backend_unqueue(be, r);
-			req_free(r);
-		} else if (r->kind == REQ_OPEN && r->reopen) {
+		if (r->kind == REQ_CLOSE)
+			backend_fail(be, r, EIO);
+		else if (r->kind == REQ_OPEN && r->reopen) {
 			backend_unqueue(be, r);
 			c = reopen_unpin(r);
 			if (c->flags & CONN_DEAD) {
