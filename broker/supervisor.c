@@ -32,6 +32,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "names.h"
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
 
@@ -187,18 +188,6 @@ sup_reopen_done(struct backend *be, struct req *r,
 
 /* Ready and Failed. */
 
-static bool
-valid_plugin_name(const char *s)
-{
-	size_t	n = 0;
-
-	for (; *s; s++, n++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-			return false;
-	return n > 0 && n <= 64;
-}
-
 /* Data requests waiting for the new worker. */
 static unsigned
 count_data(const struct backend *be)
@@ -222,7 +211,7 @@ int
 sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
     size_t whylen)
 {
-	if (!valid_plugin_name(rd->name) || rd->api_version < 1 ||
+	if (!plugin_name_valid(rd->name) || rd->api_version < 1 ||
 	    rd->api_version > 2 ||
 	    rd->thread_model > NBDBROKER_THREAD_MODEL_PARALLEL ||
 	    rd->durability > NBDBROKER_DURABILITY_VOLATILE) {
