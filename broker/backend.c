@@ -580,10 +580,11 @@ backend_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Something is queued for be's worker, or arena space was freed: run
- * be's send callback once this loop pass's callbacks are done (again,
- * if it is running now).  Never sends from here: callers are often in
- * the middle of a connection's or a worker's processing.
+ * Something may go to be's worker (a request or a control message was
+ * queued, or what held pending requests back is gone): run be's send
+ * callback once this loop pass's callbacks are done (again, if it is
+ * running now).  Never sends from here: callers are often in the
+ * middle of a connection's or a worker's processing.
  */
 void
 backend_kick(struct backend *be)

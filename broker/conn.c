@@ -8,7 +8,9 @@
  * read straight into their arena slot (readv with the slot first and
  * the buffer second, so the next request header arrives in the same
  * call).  Output is a queue of segments written with writev; READ data
- * is sent straight from the arena.
+ * is sent straight from the arena.  The last segment of a reply
+ * carries its request: once that segment is written (or dropped with
+ * the connection) the request is finished (tx_request_done).
  *
  * A closed connection stays allocated, marked CONN_DEAD, until the
  * worker has answered every request it had in flight; then its handle
