@@ -338,6 +338,5 @@ backend_worker_log(struct backend *be, int level, const char *what,
 		len = WORKER_LOG_MAX;
 	log_escape(esc, sizeof(esc), msg, len);
 	log_msg(level, "[worker %d plugin=%s] %s%s", (int)be->pid,
-	    be->plugin_name ? be->plugin_name : broker.cfg.plugin_arg,
-	    what, esc);
+	    backend_name(be), what, esc);
 }

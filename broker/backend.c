@@ -184,6 +184,14 @@ backend_retire(struct backend *be)
 		evtimer_add(be->ev_retire, &tv);
 }
 
+/* How logs name be's plugin: as Ready said, else as given. */
+const char *
+backend_name(const struct backend *be)
+{
+	return be->plugin_name != NULL ? be->plugin_name :
+	    broker.cfg.plugin_arg;
+}
+
 void
 backend_attach(struct backend *be, struct conn *c)
 {

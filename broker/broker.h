@@ -494,6 +494,7 @@ struct backend	*backend_new(void);
 void	backend_free(struct backend *be);
 void	backend_retire(struct backend *be);
 struct backend	*backend_by_pid(pid_t pid);
+const char	*backend_name(const struct backend *be);
 void	backend_attach(struct backend *be, struct conn *c);
 void	backend_detach(struct backend *be, struct conn *c);
 int	backend_connect(struct backend *be, int fd);

@@ -240,7 +240,8 @@ take_export(struct conn *c, const Nbdbroker__Rpc__OpenReply *rep)
 		c->block_pref = c->block_max;
 }
 
-/* Enter transmission: request headers from now on. */
+/* Enter transmission (the handle is c's already): request headers
+ * from now on. */
 static void
 enter_tx(struct conn *c)
 {
@@ -254,7 +255,6 @@ enter_tx(struct conn *c)
 		c->flags &= ~CONN_META_ALLOC;
 		c->eflags = hs_eflags(c);
 	}
-	c->flags |= CONN_HANDLE_OPEN;
 	conn_set_state(c, CONN_ST_TX, sizeof(struct nbd_request));
 	conn_log(c, LOG_DEBUG, "export '%s': size %" PRId64 ", flags 0x%x",
 	    c->export_name, c->size, c->eflags);

@@ -405,7 +405,7 @@ sup_worker_lost(struct backend *be, const char *why)
 	/* A worker that reported Failed already said why it stops. */
 	log_msg(!be->ever_ready && be->last_failure[0] ? LOG_DEBUG :
 	    LOG_WARNING, "worker %d (plugin %s): %s", (int)be->pid,
-	    be->plugin_name ? be->plugin_name : broker.cfg.plugin_arg, why);
+	    backend_name(be), why);
 	snprintf(be->lost_why, sizeof(be->lost_why), "%s", why);
 	be->lost_ms = now_ms();
 	if (be->pid > 0)
@@ -487,14 +487,12 @@ schedule_restart(struct backend *be)
 	tv.tv_usec = (be->backoff_ms % 1000) * 1000;
 	if (be->backoff_ms > 0)
 		log_warn("plugin %s: more than %u worker deaths in %" PRIu64
-		    " s: next start in %u ms (%s)",
-		    be->plugin_name ? be->plugin_name : broker.cfg.plugin_arg,
+		    " s: next start in %u ms (%s)", backend_name(be),
 		    rs->intensity, rs->period_ms / 1000, be->backoff_ms,
 		    be->lost_why);
 	else
 		log_info("plugin %s: restarting the worker (%s)",
-		    be->plugin_name ? be->plugin_name : broker.cfg.plugin_arg,
-		    be->lost_why);
+		    backend_name(be), be->lost_why);
 	evtimer_add(be->ev_restart, &tv);
 }
 
