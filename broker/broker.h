@@ -209,9 +209,9 @@ enum backend_state {
  * Ownership: backend.c alone changes the request queues and the table
  * (pending, inflight, table, ninflight, nsuspects and each request's
  * where, id and suspect); other files read them and ask backend.c for
- * changes.  supervisor.c owns the restart fields and the worker's
- * state changes but Hello's (backend-msg.c); spawn.c starts the
- * process.
+ * changes.  supervisor.c owns the restart fields and the state (but
+ * Hello's step, backend-msg.c, and retiring, backend.c); spawn.c
+ * starts the process.
  */
 struct backend {
 	uint64_t		 id;
@@ -490,6 +490,7 @@ void	tx_request_done(struct req *r);
 void	tx_inflight_dropped(struct conn *c);
 
 /* backend.c: a plugin instance, its request queues and its socket */
+/* ... the backend and its worker's socket */
 struct backend	*backend_new(void);
 void	backend_free(struct backend *be);
 void	backend_retire(struct backend *be);
@@ -502,6 +503,7 @@ void	backend_disconnect(struct backend *be);
 int	backend_queue_msg(struct backend *be, const RpcEnvelope *env);
 void	backend_kick(struct backend *be);
 void	backend_arena_released(struct backend *be);
+/* ... requests: queued, sent once a loop pass, answered or failed */
 struct req	*req_new(struct backend *be, enum req_kind kind,
 		    struct conn *c);
 void	req_free(struct req *r);
