@@ -266,7 +266,8 @@ msg_shutdown_request(struct backend *be, const RpcEnvelope *env, char *why,
 /*
  * The permit table: what a worker may send in each state (OpenSSH's
  * mon_table).  Log is welcome in every state (msg_log); Failed is a
- * worker's last word, after which nothing else is.
+ * worker's last word, after which nothing else is.  Rows are looked
+ * up in order: the data path's first.
  */
 static const struct permit {
 	enum backend_state	 state;
@@ -275,14 +276,14 @@ static const struct permit {
 				    const RpcEnvelope *env, char *why,
 				    size_t whylen);
 } permits[] = {
-	{ BE_ST_SPAWNED,	BODY(HELLO),		msg_hello },
-	{ BE_ST_CONFIGURING,	BODY(READY),		msg_ready },
-	{ BE_ST_CONFIGURING,	BODY(FAILED),		msg_failed },
 	{ BE_ST_READY,		BODY(REPLY),		msg_reply },
 	{ BE_ST_READY,		BODY(OPEN_REPLY),	msg_open_reply },
 	{ BE_ST_READY,		BODY(CLOSE_REPLY),	msg_close_reply },
 	{ BE_ST_READY,		BODY(EXPORT_LIST),	msg_export_list },
 	{ BE_ST_READY,		BODY(SHUTDOWN_REQUEST),	msg_shutdown_request },
+	{ BE_ST_SPAWNED,	BODY(HELLO),		msg_hello },
+	{ BE_ST_CONFIGURING,	BODY(READY),		msg_ready },
+	{ BE_ST_CONFIGURING,	BODY(FAILED),		msg_failed },
 };
 
 /*

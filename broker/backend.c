@@ -10,10 +10,11 @@
  * (backend_requeue_inflight, for supervisor.c).  Other files read the
  * queues and ask.
  *
- * Sending is batched per loop pass: queueing a request or a control
- * message only kicks the backend (backend_kick); its send callback
- * runs once after the callbacks of this loop pass, encodes every
- * request that may go and writes the lot.
+ * Sending is batched per pass: queueing a request or a control message
+ * only kicks the backend (backend_kick).  The broker's I/O callbacks
+ * run as passes (backend_pass_begin ... backend_pass_end); the end of
+ * a pass sends each kicked backend's requests in one batch and writes
+ * what connections have queued.
  *
  * What the worker sends is read here and checked in backend-msg.c.
  * The worker is untrusted; nothing here trusts what it says.
@@ -41,6 +42,10 @@ static void	backend_read_cb(evutil_socket_t, short, void *);
 static void	backend_write_cb(evutil_socket_t, short, void *);
 static void	backend_send_cb(evutil_socket_t, short, void *);
 
+/* Backends kicked since their last send (backend_kick). */
+static TAILQ_HEAD(, backend)	kicked = TAILQ_HEAD_INITIALIZER(kicked);
+static bool			in_pass;	/* pass_end comes */
+
 /* Lifetime. */
 
 /*
@@ -64,7 +69,9 @@ backend_new(void)
 	TAILQ_INIT(&be->waiters);
 	be->table = calloc(BACKEND_MAX_INFLIGHT, sizeof(*be->table));
 	be->deaths = calloc(broker.cfg.rs.intensity + 1, sizeof(uint64_t));
-	be->ev_send = event_new(broker.base, -1, 0, backend_send_cb, be);
+	/* Persistent: only ever activated, never added or deleted. */
+	be->ev_send = event_new(broker.base, -1, EV_PERSIST, backend_send_cb,
+	    be);
 	if (be->table == NULL || be->deaths == NULL || be->ev_send == NULL)
 		goto err;
 	if (arena_init(&be->out, broker.cfg.arena_size, true) == -1 ||
@@ -105,6 +112,8 @@ backend_free(struct backend *be)
 		req_free(r);
 	}
 	TAILQ_REMOVE(&broker.backends, be, link);
+	if (be->kicked)
+		TAILQ_REMOVE(&kicked, be, kicklink);
 	event_free(be->ev_send);
 	if (be->ev_restart != NULL)
 		event_free(be->ev_restart);
@@ -584,20 +593,72 @@ backend_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	backend_pass_begin();
 	backend_write(arg);
+	backend_pass_end();
 }
 
 /*
  * Something may go to be's worker (a request or a control message was
- * queued, or what held pending requests back is gone): run be's send
- * callback once this loop pass's callbacks are done (again, if it is
- * running now).  Never sends from here: callers are often in the
- * middle of a connection's or a worker's processing.
+ * queued, or what held pending requests back is gone).  It is sent at
+ * the end of the current pass; outside a pass (main.c's timers,
+ * start-up), be's own event runs one.  Never sends from here: callers
+ * are often in the middle of a connection's or a worker's processing.
  */
 void
 backend_kick(struct backend *be)
 {
-	event_active(be->ev_send, EV_TIMEOUT, 0);
+	if (be->kicked)
+		return;
+	be->kicked = true;
+	TAILQ_INSERT_TAIL(&kicked, be, kicklink);
+	if (!in_pass)
+		event_active(be->ev_send, EV_TIMEOUT, 0);
+}
+
+/*
+ * A pass begins: an I/O callback of conn.c or backend.c starts its
+ * work.  It ends the pass with backend_pass_end, on every path.
+ */
+void
+backend_pass_begin(void)
+{
+	in_pass = true;
+}
+
+/*
+ * The end of a pass: every kicked backend sends what may go to its
+ * worker, in one batch, and every connection writes what it has
+ * queued; replies written may finish requests, which may let waiting
+ * connections submit more: repeat until nothing is left.
+ */
+void
+backend_pass_end(void)
+{
+	struct backend	*be;
+
+	do {
+		while ((be = TAILQ_FIRST(&kicked)) != NULL) {
+			TAILQ_REMOVE(&kicked, be, kicklink);
+			be->kicked = false;
+			if (be->state == BE_ST_READY)
+				backend_send_pending(be);
+			backend_write(be);
+		}
+		conn_flush_dirty();
+	} while (!TAILQ_EMPTY(&kicked));
+	in_pass = false;
+}
+
+/* A kick outside a pass: run one now. */
+static void
+backend_send_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	backend_pass_begin();
+	backend_pass_end();
 }
 
 /*
@@ -622,24 +683,6 @@ backend_arena_released(struct backend *be)
 	}
 }
 
-/*
- * The end of a loop pass for be: whatever may go to the worker goes in
- * one batch, and replies to requests that failed on the way are
- * written.
- */
-static void
-backend_send_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct backend	*be = arg;
-
-	(void)fd;
-	(void)what;
-	if (be->state == BE_ST_READY)
-		backend_send_pending(be);
-	backend_write(be);
-	conn_flush_dirty();
-}
-
 /* Receiving. */
 
 /*
@@ -648,15 +691,13 @@ backend_send_cb(evutil_socket_t fd, short what, void *arg)
  * loses the worker.
  */
 static void
-backend_read_cb(evutil_socket_t fd, short what, void *arg)
+backend_read(struct backend *be, int fd)
 {
-	struct backend	*be = arg;
 	RpcEnvelope	*env;
 	char		 why[256];
 	ssize_t		 n;
 	int		 d, loops = 0;
 
-	(void)what;
 	while (be->fd == fd && loops++ < 8) {
 		if (rpc_buf_reserve(&be->rbuf, BE_READ_CHUNK) == -1) {
 			sup_worker_lost(be, "out of memory");
@@ -671,7 +712,7 @@ backend_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0) {
 			sup_worker_lost(be, n == 0 ? "RPC socket closed" :
 			    "RPC socket read failed");
-			goto out;
+			return;
 		}
 		be->rbuf.end += n;
 		while (be->fd == fd &&
@@ -680,7 +721,7 @@ backend_read_cb(evutil_socket_t fd, short what, void *arg)
 				snprintf(why, sizeof(why), "protocol violation:"
 				    " bad frame (%s)", strerror(errno));
 				sup_worker_lost(be, why);
-				goto out;
+				return;
 			}
 			if (backend_handle(be, env, why, sizeof(why)) == -1) {
 				char	msg[300];
@@ -689,15 +730,22 @@ backend_read_cb(evutil_socket_t fd, short what, void *arg)
 				snprintf(msg, sizeof(msg),
 				    "protocol violation: %s", why);
 				sup_worker_lost(be, msg);
-				goto out;
+				return;
 			}
 			rpc_envelope_free(env);
 		}
 		if ((size_t)n < BE_READ_CHUNK)
 			break;
 	}
- out:
-	conn_flush_dirty();
+}
+
+static void
+backend_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	backend_pass_begin();
+	backend_read(arg, fd);
+	backend_pass_end();
 }
 
 /* Register the events of a freshly started worker. */

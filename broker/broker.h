@@ -7,10 +7,11 @@
  *
  * A data request's life: conn.c reads the header and nbd-transmission.c
  * validates it (nbd-validate.c) and gives it an arena slot (arena.c);
- * backend.c queues it and sends it with the rest of the loop pass's
- * requests; the worker's answer is checked in backend-msg.c and becomes
- * a reply that nbd-transmission.c queues on the connection; once
- * conn.c has written it, tx_request_done finishes the request.
+ * backend.c queues it, and sends it with everything else queued when
+ * the callback's pass ends (backend_pass_end); the worker's answer is
+ * checked in backend-msg.c and becomes a reply that nbd-transmission.c
+ * queues on the connection; once conn.c has written it,
+ * tx_request_done finishes the request.
  * supervisor.c decides what happens when a worker dies (spawn.c starts
  * the next one); policy-load.c and tripwire.c are the broker's side of
  * the sandbox.
@@ -225,7 +226,9 @@ struct backend {
 	int			 fd;		/* RPC socket, -1: none */
 	struct event		*ev_read;
 	struct event		*ev_write;	/* socket writable again */
-	struct event		*ev_send;	/* sends once a pass (backend_kick) */
+	struct event		*ev_send;	/* a pass, for kicks outside one */
+	bool			 kicked;	/* on the kicked list */
+	TAILQ_ENTRY(backend)	 kicklink;	/* backend.c's kicked list */
 	struct event		*ev_restart;	/* backoff timer */
 	struct rpc_buf		 rbuf;
 	struct rpc_buf		 wbuf;
@@ -502,6 +505,8 @@ int	backend_connect(struct backend *be, int fd);
 void	backend_disconnect(struct backend *be);
 int	backend_queue_msg(struct backend *be, const RpcEnvelope *env);
 void	backend_kick(struct backend *be);
+void	backend_pass_begin(void);
+void	backend_pass_end(void);
 void	backend_arena_released(struct backend *be);
 /* ... requests: queued, sent once a loop pass, answered or failed */
 struct req	*req_new(struct backend *be, enum req_kind kind,

@@ -66,7 +66,9 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	backend_pass_begin();
 	conn_close(c, "handshake not finished in time");
+	backend_pass_end();
 }
 
 /*
@@ -430,15 +432,16 @@ conn_drained(struct conn *c)
 		conn_close_after_output(c);
 }
 
+/*
+ * Read what the client sent and process it, a bounded number of times
+ * (other connections get their turn).
+ */
 static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+conn_read(struct conn *c)
 {
-	struct conn	*c = arg;
 	ssize_t		 r;
 	int		 loops = 0;
 
-	(void)fd;
-	(void)what;
 	if (c->state == CONN_ST_HS_TLS) {
 		conn_tls_step(c);
 		return;
@@ -482,7 +485,17 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (loops > 16 && !(c->flags & CONN_DEAD) && c->pause == 0 &&
 	    c->tr->pending != NULL && c->tr->pending(c))
 		event_active(c->ev_read, EV_READ, 0);
-	conn_flush_dirty();
+}
+
+/* A pass: what the client sent becomes replies and worker requests. */
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	backend_pass_begin();
+	conn_read(arg);
+	backend_pass_end();
 }
 
 /* Output. */
@@ -553,7 +566,7 @@ conn_queue_copy(struct conn *c, const void *data, size_t len)
 	return 0;
 }
 
-/* c has output to write at the end of this callback (conn_flush_dirty). */
+/* c has output to write at the end of this pass (conn_flush_dirty). */
 void
 conn_mark_dirty(struct conn *c)
 {
@@ -584,7 +597,8 @@ out_pop(struct conn *c)
 	c->out_head = (c->out_head + 1) % c->out_cap;
 	c->out_len--;
 	c->out_bytes -= it.len;
-	c->out_ms = now_ms();		/* the next item's turn */
+	if (c->out_len > 0)
+		c->out_ms = now_ms();	/* the next item's turn */
 	free(it.owned);
 	if (it.req != NULL)
 		tx_request_done(it.req);	/* its reply is out */
@@ -653,8 +667,9 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	backend_pass_begin();
 	conn_flush(c);
-	conn_flush_dirty();
+	backend_pass_end();
 }
 
 static void

@@ -449,8 +449,10 @@ restart_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (broker.shutting_down || be->retiring)
 		return;
+	backend_pass_begin();
 	if (sup_start(be) == -1)
 		spawn_failed(be);
+	backend_pass_end();
 }
 
 /*
