@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "fd.h"
 #include "log.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
@@ -51,7 +52,7 @@ int
 arena_init(struct arena *a, size_t size, bool seal_writes)
 {
 	unsigned	seals = F_SEAL_SHRINK | F_SEAL_GROW;
-	int		fd, hi;
+	int		fd;
 	void		*p;
 
 	memset(a, 0, sizeof(*a));
@@ -61,10 +62,8 @@ arena_init(struct arena *a, size_t size, bool seal_writes)
 	    MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1)
 		return -1;
 	/* Keep it clear of the fixed descriptors workers get. */
-	if ((hi = fcntl(fd, F_DUPFD_CLOEXEC, 10)) == -1)
-		goto err_close;
-	close(fd);
-	fd = hi;
+	if ((fd = fd_move_high(fd)) == -1)
+		return -1;
 	if (ftruncate(fd, size) == -1)
 		goto err_close;
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -1,23 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The broker's side of the RPC socket to a worker: the request table,
- * sending requests in batches, and checking every message the worker
- * sends before acting on it.
+ * A backend: one plugin instance, its payload arenas, its request
+ * queues and the RPC socket to the worker process serving it.
  *
- * The worker is untrusted.  A message is accepted only if the
- * backend's state permits it (the permit table in backend_handle), its
- * id names a request in flight of the matching kind, and its contents
- * are consistent with that request.  Anything else is a protocol
- * violation: the worker is killed (sup_worker_lost) and the requests
- * it had are replayed on its replacement.  Nothing a worker sends can
- * crash, block or mislead the broker.
+ * This file is the only one that changes a backend's request queues
+ * and table: requests are queued (backend_submit), sent in batches,
+ * answered (backend_answered, for backend-msg.c), failed without an
+ * answer (backend_fail) and taken back from a dead worker
+ * (backend_requeue_inflight, for supervisor.c).  Other files read the
+ * queues and ask.
  *
- * Runs in the event loop only.
+ * Sending is batched per pass: queueing a request or a control message
+ * only kicks the backend (backend_kick).  The broker's I/O callbacks
+ * run as passes (backend_pass_begin ... backend_pass_end); the end of
+ * a pass sends each kicked backend's requests in one batch and writes
+ * what connections have queued.
+ *
+ * What the worker sends is read here and checked in backend-msg.c.
+ * The worker is untrusted; nothing here trusts what it says.
+ *
+ * Runs in the event loop only; never blocks.
  */
 #include <config.h>
 
 #include <assert.h>
-#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,7 +40,19 @@
 
 static void	backend_read_cb(evutil_socket_t, short, void *);
 static void	backend_write_cb(evutil_socket_t, short, void *);
+static void	backend_send_cb(evutil_socket_t, short, void *);
 
+/* Backends kicked since their last send (backend_kick). */
+static TAILQ_HEAD(, backend)	kicked = TAILQ_HEAD_INITIALIZER(kicked);
+static bool			in_pass;	/* pass_end comes */
+
+/* Lifetime. */
+
+/*
+ * A backend with its two arenas and no worker yet (sup_start starts
+ * one).  Returns it, or NULL.  Freed by backend_free, or through
+ * backend_retire.
+ */
 struct backend *
 backend_new(void)
 {
@@ -43,7 +61,7 @@ backend_new(void)
 	if ((be = calloc(1, sizeof(*be))) == NULL)
 		return NULL;
 	be->id = ++broker.next_backend_id;
-	be->fd = be->errfd = -1;
+	be->fd = -1;
 	be->state = BE_ST_DOWN;
 	TAILQ_INIT(&be->pending);
 	TAILQ_INIT(&be->inflight);
@@ -51,7 +69,10 @@ backend_new(void)
 	TAILQ_INIT(&be->waiters);
 	be->table = calloc(BACKEND_MAX_INFLIGHT, sizeof(*be->table));
 	be->deaths = calloc(broker.cfg.rs.intensity + 1, sizeof(uint64_t));
-	if (be->table == NULL || be->deaths == NULL)
+	/* Persistent: only ever activated, never added or deleted. */
+	be->ev_send = event_new(broker.base, -1, EV_PERSIST, backend_send_cb,
+	    be);
+	if (be->table == NULL || be->deaths == NULL || be->ev_send == NULL)
 		goto err;
 	if (arena_init(&be->out, broker.cfg.arena_size, true) == -1 ||
 	    arena_init(&be->in, broker.cfg.arena_size, false) == -1) {
@@ -64,18 +85,21 @@ backend_new(void)
  err:
 	arena_destroy(&be->out);
 	arena_destroy(&be->in);
+	if (be->ev_send != NULL)
+		event_free(be->ev_send);
 	free(be->table);
 	free(be->deaths);
 	free(be);
 	return NULL;
 }
 
+/* Free be, which has no connections left; never from its own events. */
 void
 backend_free(struct backend *be)
 {
 	struct req	*r;
 
-	sup_backend_gone(be);
+	spawn_backend_gone(be);
 	/* Only control requests can be left: connections are gone. */
 	while ((r = TAILQ_FIRST(&be->pending)) != NULL) {
 		TAILQ_REMOVE(&be->pending, r, bq);
@@ -88,6 +112,9 @@ backend_free(struct backend *be)
 		req_free(r);
 	}
 	TAILQ_REMOVE(&broker.backends, be, link);
+	if (be->kicked)
+		TAILQ_REMOVE(&kicked, be, kicklink);
+	event_free(be->ev_send);
 	if (be->ev_restart != NULL)
 		event_free(be->ev_restart);
 	if (be->ev_retire != NULL)
@@ -96,7 +123,6 @@ backend_free(struct backend *be)
 	arena_destroy(&be->in);
 	rpc_buf_free(&be->rbuf);
 	rpc_buf_free(&be->wbuf);
-	rpc_buf_free(&be->errbuf);
 	free(be->plugin_name);
 	free(be->table);
 	free(be->deaths);
@@ -139,9 +165,10 @@ retire_free_cb(evutil_socket_t fd, short what, void *arg)
 /*
  * A per-connection backend whose connection is gone: hang up on the
  * worker (it unloads the plugin and exits) and free the backend once
- * the worker has been reaped, killing it if it lingers.  With no
- * worker, it is freed from the event loop, never here: the caller may
- * be walking the backend's requests (sup_tick failing them).
+ * the worker has been reaped (sup_reaped), killing it if it lingers.
+ * With no worker, it is freed from the event loop, never here: the
+ * caller may be walking the backend's requests (sup_tick failing
+ * them).
  */
 void
 backend_retire(struct backend *be)
@@ -166,10 +193,12 @@ backend_retire(struct backend *be)
 		evtimer_add(be->ev_retire, &tv);
 }
 
-bool
-backend_ready(const struct backend *be)
+/* How logs name be's plugin: as Ready said, else as given. */
+const char *
+backend_name(const struct backend *be)
 {
-	return be->state == BE_ST_READY;
+	return be->plugin_name != NULL ? be->plugin_name :
+	    broker.cfg.plugin_arg;
 }
 
 void
@@ -182,13 +211,12 @@ backend_attach(struct backend *be, struct conn *c)
 void
 backend_detach(struct backend *be, struct conn *c)
 {
-	if (c->flags & CONN_REOPENING) {
-		c->flags &= ~CONN_REOPENING;
-		be->reopening--;
-	}
 	TAILQ_REMOVE(&be->conns, c, belink);
 }
 
+/* Requests: the queues and the table. */
+
+/* A new request, in no queue.  Returns it (free with req_free), or NULL. */
 struct req *
 req_new(struct backend *be, enum req_kind kind, struct conn *c)
 {
@@ -212,6 +240,36 @@ req_free(struct req *r)
 	free(r);
 }
 
+/* Queue r for the worker; it is sent at the end of this loop pass. */
+void
+backend_submit(struct backend *be, struct req *r)
+{
+	r->queued_ms = now_ms();
+	r->where = REQ_PENDING;
+	TAILQ_INSERT_TAIL(&be->pending, r, bq);
+	backend_kick(be);
+}
+
+/*
+ * Queue r ahead of everything pending: a re-open goes before the
+ * requests that wait for its handle.
+ */
+void
+backend_submit_first(struct backend *be, struct req *r)
+{
+	r->where = REQ_PENDING;
+	TAILQ_INSERT_HEAD(&be->pending, r, bq);
+	backend_kick(be);
+}
+
+/* c holds handle in be's current worker (from an OpenReply). */
+void
+backend_take_handle(struct conn *c, uint64_t handle)
+{
+	c->handle = handle;
+	c->flags |= CONN_HANDLE_OPEN;
+}
+
 /* Close c's worker handle (NBD_OPT_INFO, or the connection ended). */
 void
 backend_close_handle(struct backend *be, struct conn *c)
@@ -231,16 +289,148 @@ backend_close_handle(struct backend *be, struct conn *c)
 	backend_submit(be, r);
 }
 
-/* Queue r for the worker; it is sent as soon as the worker is ready. */
-void
-backend_submit(struct backend *be, struct req *r)
+/* The request in flight with this id and kind, or NULL. */
+struct req *
+backend_find(struct backend *be, uint64_t id, enum req_kind kind)
 {
-	r->queued_ms = now_ms();
-	r->where = REQ_PENDING;
-	TAILQ_INSERT_TAIL(&be->pending, r, bq);
-	if (be->state == BE_ST_READY)
-		backend_send_pending(be);
+	uint32_t	 idx = BE_ID_INDEX(id);
+	struct req	*r;
+
+	if (idx >= BACKEND_MAX_INFLIGHT || (r = be->table[idx]) == NULL ||
+	    r->id != id || r->kind != kind)
+		return NULL;
+	return r;
 }
+
+/* r is no longer on probation (answered, blamed or failed). */
+void
+backend_unsuspect(struct backend *be, struct req *r)
+{
+	if (r->suspect) {
+		r->suspect = false;
+		be->nsuspects--;
+	}
+}
+
+/*
+ * The worker answered r (backend_find found it): off the table, out of
+ * flight; the caller passes the answer on.  Its table slot, and a
+ * suspect's turn, are free for what waits.
+ */
+void
+backend_answered(struct backend *be, struct req *r)
+{
+	assert(r->where == REQ_INFLIGHT);
+	be->table[BE_ID_INDEX(r->id)] = NULL;
+	be->ninflight--;
+	TAILQ_REMOVE(&be->inflight, r, bq);
+	r->where = REQ_NOWHERE;
+	r->id = 0;
+	backend_unsuspect(be, r);
+	if (!TAILQ_EMPTY(&be->pending))
+		backend_kick(be);
+}
+
+/* Take r out of pending, unanswered; the caller owns it now. */
+void
+backend_unqueue(struct backend *be, struct req *r)
+{
+	assert(r->where == REQ_PENDING);
+	TAILQ_REMOVE(&be->pending, r, bq);
+	r->where = REQ_NOWHERE;
+	backend_unsuspect(be, r);
+}
+
+/*
+ * r, pending, will never be answered by a worker: take it out and
+ * answer its owner with err, as the worker would have.  Not for
+ * re-opens (supervisor.c drops those itself).
+ */
+void
+backend_fail(struct backend *be, struct req *r, int err)
+{
+	backend_unqueue(be, r);
+	r->err = err;
+	switch (r->kind) {
+	case REQ_DATA:
+		tx_complete(r, NULL);
+		break;
+	case REQ_OPEN:
+		assert(!r->reopen);
+		hs_open_done(r->conn, r, NULL);
+		break;
+	case REQ_LIST:
+		hs_list_done(r->conn, r, NULL);
+		break;
+	case REQ_CLOSE:
+		req_free(r);	/* the handle went with its worker */
+		break;
+	}
+}
+
+/* Fail every queued data request of c with err. */
+void
+backend_fail_conn(struct backend *be, struct conn *c, int err)
+{
+	struct req	*r, *next;
+
+	for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, bq);
+		if (r->kind == REQ_DATA && r->conn == c)
+			backend_fail(be, r, err);
+	}
+}
+
+/*
+ * How many data requests the worker has in flight; *last is the last
+ * one sent (NULL if none).
+ */
+unsigned
+backend_inflight_data(const struct backend *be, struct req **last)
+{
+	struct req	*r;
+	unsigned	 n = 0;
+
+	*last = NULL;
+	TAILQ_FOREACH(r, &be->inflight, bq) {
+		if (r->kind == REQ_DATA) {
+			n++;
+			*last = r;
+		}
+	}
+	return n;
+}
+
+/*
+ * The worker is gone: everything it had in flight goes back to the
+ * head of pending, in send order, to be sent again to its successor.
+ * With suspects, each data request taken back that is not one yet
+ * becomes a suspect (backend_send_pending replays those one at a
+ * time).  The table is empty afterwards.
+ */
+void
+backend_requeue_inflight(struct backend *be, bool suspects)
+{
+	struct req	*r;
+
+	while ((r = TAILQ_LAST(&be->inflight, req_list)) != NULL) {
+		TAILQ_REMOVE(&be->inflight, r, bq);
+		be->table[BE_ID_INDEX(r->id)] = NULL;
+		be->ninflight--;
+		r->id = 0;
+		if (suspects && r->kind == REQ_DATA && !r->suspect) {
+			r->suspect = true;
+			be->nsuspects++;
+		}
+		r->where = REQ_PENDING;
+		TAILQ_INSERT_HEAD(&be->pending, r, bq);
+	}
+	assert(be->ninflight == 0);
+	TAILQ_FOREACH(r, &be->pending, bq)
+		r->sent_ms = 0;
+}
+
+/* Sending. */
 
 /* Encode r into the worker's output buffer. */
 static int
@@ -294,6 +484,28 @@ encode_req(struct backend *be, struct req *r)
 	return rpc_frame_encode(&be->wbuf, &env);
 }
 
+/* Give r an id and a table slot, and encode it; 0 or -1 (logged). */
+static int
+send_one(struct backend *be, struct req *r, uint32_t *idx)
+{
+	while (be->table[*idx] != NULL)	/* a free index exists */
+		(*idx)++;
+	r->id = (uint64_t)++be->table_gen << 32 | *idx;
+	if (encode_req(be, r) == -1) {
+		log_err("worker %d: cannot encode request: %s",
+		    (int)be->pid, strerror(errno));
+		r->id = 0;
+		return -1;
+	}
+	be->table[*idx] = r;
+	be->ninflight++;
+	TAILQ_REMOVE(&be->pending, r, bq);
+	TAILQ_INSERT_TAIL(&be->inflight, r, bq);
+	r->where = REQ_INFLIGHT;
+	r->sent_ms = now_ms();
+	return 0;
+}
+
 /*
  * Move pending requests to the worker (up to BACKEND_MAX_INFLIGHT),
  * assigning ids, and encode them into one batch.
@@ -304,22 +516,22 @@ encode_req(struct backend *be, struct req *r)
  * that crashes the worker again is identified (and, past the replay
  * limit, failed alone); every other data request waits meanwhile.
  */
-void
+static void
 backend_send_pending(struct backend *be)
 {
 	struct req	*r, *next;
 	uint32_t	 idx = 0;
 	bool		 data_inflight = false;
 
-	if (be->state != BE_ST_READY)
-		return;
 	if (be->nsuspects > 0)
 		TAILQ_FOREACH(r, &be->inflight, bq)
 			if (r->kind == REQ_DATA)
 				data_inflight = true;
 	for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, bq);
-		if (be->ninflight >= BACKEND_MAX_INFLIGHT)
+		/* Failing a request below may retire a backend. */
+		if (be->state != BE_ST_READY ||
+		    be->ninflight >= BACKEND_MAX_INFLIGHT)
 			break;
 		if (r->kind == REQ_DATA && (r->conn->flags & CONN_REOPENING))
 			continue;
@@ -330,14 +542,7 @@ backend_send_pending(struct backend *be)
 		 */
 		if (r->kind == REQ_DATA &&
 		    !(r->conn->flags & CONN_HANDLE_OPEN)) {
-			TAILQ_REMOVE(&be->pending, r, bq);
-			r->where = REQ_NOWHERE;
-			if (r->suspect) {
-				r->suspect = false;
-				be->nsuspects--;
-			}
-			r->err = EIO;
-			tx_complete(r, NULL);
+			backend_fail(be, r, EIO);
 			continue;
 		}
 		if (r->kind == REQ_DATA && be->nsuspects > 0) {
@@ -345,34 +550,28 @@ backend_send_pending(struct backend *be)
 				continue;
 			data_inflight = true;	/* one suspect at a time */
 		}
-		while (be->table[idx] != NULL)	/* a free index exists */
-			idx++;
-		r->id = (uint64_t)++be->table_gen << 32 | idx;
-		if (encode_req(be, r) == -1) {
-			log_err("worker %d: cannot encode request: %s",
-			    (int)be->pid, strerror(errno));
-			r->id = 0;
+		if (send_one(be, r, &idx) == -1)
 			break;
-		}
-		be->table[idx] = r;
-		be->ninflight++;
-		TAILQ_REMOVE(&be->pending, r, bq);
-		TAILQ_INSERT_TAIL(&be->inflight, r, bq);
-		r->where = REQ_INFLIGHT;
-		r->sent_ms = now_ms();
 	}
 }
 
+/* Queue a control message (Hello, Config) for the worker. */
+int
+backend_queue_msg(struct backend *be, const RpcEnvelope *env)
+{
+	if (rpc_frame_encode(&be->wbuf, env) == -1)
+		return -1;
+	backend_kick(be);
+	return 0;
+}
+
 /* Write what is buffered for the worker; never blocks. */
-void
-backend_flush(struct backend *be)
+static void
+backend_write(struct backend *be)
 {
 	ssize_t	n;
 
-	if (be->fd == -1)
-		return;
-	backend_send_pending(be);
-	while (rpc_buf_len(&be->wbuf) > 0) {
+	while (be->fd != -1 && rpc_buf_len(&be->wbuf) > 0) {
 		n = write(be->fd, be->wbuf.data + be->wbuf.start,
 		    rpc_buf_len(&be->wbuf));
 		if (n == -1 && errno == EINTR)
@@ -394,14 +593,81 @@ backend_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	backend_flush(arg);
+	backend_pass_begin();
+	backend_write(arg);
+	backend_pass_end();
 }
 
 /*
- * Arena space was freed: let waiting connections try again, in order,
- * each once.  One that still gets no slot goes back to the end of the
- * list (tx_retry_waiting), so the walk stops after the waiters there
- * were when it began.
+ * Something may go to be's worker (a request or a control message was
+ * queued, or what held pending requests back is gone).  It is sent at
+ * the end of the current pass; outside a pass (main.c's timers,
+ * start-up), be's own event runs one.  Never sends from here: callers
+ * are often in the middle of a connection's or a worker's processing.
+ */
+void
+backend_kick(struct backend *be)
+{
+	if (be->kicked)
+		return;
+	be->kicked = true;
+	TAILQ_INSERT_TAIL(&kicked, be, kicklink);
+	if (!in_pass)
+		event_active(be->ev_send, EV_TIMEOUT, 0);
+}
+
+/*
+ * A pass begins: an I/O callback of conn.c or backend.c starts its
+ * work.  It ends the pass with backend_pass_end, on every path.
+ */
+void
+backend_pass_begin(void)
+{
+	in_pass = true;
+}
+
+/*
+ * The end of a pass: every kicked backend sends what may go to its
+ * worker, in one batch, and every connection writes what it has
+ * queued; replies written may finish requests, which may let waiting
+ * connections submit more: repeat until nothing is left.
+ */
+void
+backend_pass_end(void)
+{
+	struct backend	*be;
+
+	do {
+		while ((be = TAILQ_FIRST(&kicked)) != NULL) {
+			TAILQ_REMOVE(&kicked, be, kicklink);
+			be->kicked = false;
+			if (be->state == BE_ST_READY)
+				backend_send_pending(be);
+			backend_write(be);
+		}
+		conn_flush_dirty();
+	} while (!TAILQ_EMPTY(&kicked));
+	in_pass = false;
+}
+
+/* A kick outside a pass: run one now. */
+static void
+backend_send_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	backend_pass_begin();
+	backend_pass_end();
+}
+
+/*
+ * Arena space was freed: let waiting connections try again now, in
+ * order, each once (what they submit is sent at the end of the pass).
+ * One that still gets no slot goes back to the end of the list
+ * (tx_retry_waiting), so the walk stops after the waiters there were
+ * when it began.  Now, not later: conn_tick closes connections that
+ * hold space others wait for only as long as someone still waits.
  */
 void
 backend_arena_released(struct backend *be)
@@ -417,309 +683,21 @@ backend_arena_released(struct backend *be)
 	}
 }
 
-/* The request in flight with this id and kind, or NULL. */
-static struct req *
-find_req(struct backend *be, uint64_t id, enum req_kind kind)
-{
-	uint32_t	 idx = BE_ID_INDEX(id);
-	struct req	*r;
+/* Receiving. */
 
-	if (idx >= BACKEND_MAX_INFLIGHT || (r = be->table[idx]) == NULL ||
-	    r->id != id || r->kind != kind)
-		return NULL;
-	return r;
-}
-
-/* Take r off the table: the worker has answered it. */
+/*
+ * Read and decode what the worker sent; each message goes to
+ * backend_handle (the permit table).  A violation, a bad frame or EOF
+ * loses the worker.
+ */
 static void
-take_req(struct backend *be, struct req *r)
+backend_read(struct backend *be, int fd)
 {
-	be->table[BE_ID_INDEX(r->id)] = NULL;
-	be->ninflight--;
-	TAILQ_REMOVE(&be->inflight, r, bq);
-	r->where = REQ_NOWHERE;
-	r->id = 0;
-}
-
-/*
- * Check and copy block status extents into r->extra as one
- * NBD_REPLY_TYPE_BLOCK_STATUS chunk payload.  Extents are clipped to
- * the requested range.  Returns 0, or -1 if the worker lied.
- */
-static int
-take_extents(struct req *r, const Nbdbroker__Rpc__Reply *rep, char *why,
-    size_t whylen)
-{
-	size_t		 i, n = rep->n_extent_length;
-	uint64_t	 total = 0;
-	uint8_t		*p;
-
-	if (n == 0 || n != rep->n_extent_type) {
-		snprintf(why, whylen, "block status reply with %zu lengths "
-		    "and %zu types", n, rep->n_extent_type);
-		return -1;
-	}
-	if (n > BROKER_MAX_EXTENTS) {
-		snprintf(why, whylen, "block status reply with %zu extents "
-		    "(at most %d)", n, BROKER_MAX_EXTENTS);
-		return -1;
-	}
-	if ((r->extra = malloc(4 + 8 * n)) == NULL) {
-		r->err = ENOMEM;
-		return 0;
-	}
-	p = r->extra + 4;	/* context id filled by the sender */
-	for (i = 0; i < n && total < r->count; i++) {
-		uint64_t	len = rep->extent_length[i];
-		uint32_t	t = rep->extent_type[i];
-		uint32_t	l32;
-
-		if (len == 0 || (t & ~(uint32_t)(NBD_STATE_HOLE |
-		    NBD_STATE_ZERO))) {
-			snprintf(why, whylen, "block status extent %zu has "
-			    "length %" PRIu64 " type 0x%x", i, len, t);
-			return -1;
-		}
-		if (len > r->count - total)
-			len = r->count - total;
-		total += len;
-		l32 = htobe32((uint32_t)len);
-		t = htobe32(t);
-		memcpy(p, &l32, 4);
-		memcpy(p + 4, &t, 4);
-		p += 8;
-		if (r->nbd_flags & NBD_CMD_FLAG_REQ_ONE) {
-			i++;
-			break;
-		}
-	}
-	r->extra_len = p - r->extra;
-	return 0;
-}
-
-/*
- * A Reply: check it against its request, then answer the client.  On
- * a violation the request stays in flight, to be replayed.
- */
-static int
-handle_reply(struct backend *be, uint64_t id, const Nbdbroker__Rpc__Reply *rep,
-    char *why, size_t whylen)
-{
-	struct req	*r = find_req(be, id, REQ_DATA);
-
-	if (r == NULL) {
-		snprintf(why, whylen, "Reply with unknown id %" PRIx64, id);
-		return -1;
-	}
-	if (rep->err < 0 || rep->err > 4095) {
-		snprintf(why, whylen, "Reply with errno %d", rep->err);
-		return -1;
-	}
-	if (rep->err == 0 && r->cmd == NBD_CMD_BLOCK_STATUS) {
-		if (take_extents(r, rep, why, whylen) == -1) {
-			free(r->extra);
-			r->extra = NULL;
-			r->extra_len = 0;
-			return -1;
-		}
-	} else if (rep->n_extent_length > 0 || rep->n_extent_type > 0) {
-		snprintf(why, whylen, "%s reply carries extents",
-		    nbd_cmd_name(r->cmd));
-		return -1;
-	}
-	take_req(be, r);
-	if (r->suspect) {
-		r->suspect = false;
-		be->nsuspects--;
-	}
-	if (rep->err == 0 && (r->cmd == NBD_CMD_WRITE ||
-	    r->cmd == NBD_CMD_TRIM || r->cmd == NBD_CMD_WRITE_ZEROES))
-		be->dirty = true;
-	tx_complete(r, rep);
-	return 0;
-}
-
-static int
-handle_open_reply(struct backend *be, uint64_t id,
-    const Nbdbroker__Rpc__OpenReply *rep, char *why, size_t whylen)
-{
-	struct req	*r = find_req(be, id, REQ_OPEN);
-
-	if (r == NULL) {
-		snprintf(why, whylen, "OpenReply with unknown id %" PRIx64, id);
-		return -1;
-	}
-	if (rep->err < 0 || rep->err > 4095 ||
-	    (rep->err == 0 && (rep->size < 0 || rep->handle == 0))) {
-		snprintf(why, whylen, "OpenReply with errno %d size %" PRId64,
-		    rep->err, rep->size);
-		return -1;
-	}
-	if (rep->err == 0 && (strnlen(rep->canonical_name,
-	    BROKER_MAX_NAME + 1) > BROKER_MAX_NAME ||
-	    (rep->has_description && strnlen(rep->description,
-	    BROKER_MAX_NAME + 1) > BROKER_MAX_NAME))) {
-		snprintf(why, whylen, "OpenReply with an oversized name");
-		return -1;
-	}
-	take_req(be, r);
-	if (r->reopen)
-		sup_reopen_done(be, r, rep);
-	else
-		hs_open_done(r->conn, r, rep);
-	return 0;
-}
-
-/* Log a message from the worker, rate-limited. */
-void
-backend_worker_log(struct backend *be, int level, const char *what,
-    const char *msg, size_t len)
-{
-	char		esc[1024];
-	uint64_t	now = now_ms() / 1000;
-
-	if (now - be->log_period_start >= WORKER_LOG_PERIOD_S) {
-		if (be->log_dropped > 0)
-			log_warn("[worker %d plugin=%s] %u log lines dropped "
-			    "(more than %d in %d s)", (int)be->pid,
-			    be->plugin_name ? be->plugin_name : "?",
-			    be->log_dropped, WORKER_LOG_BURST,
-			    WORKER_LOG_PERIOD_S);
-		be->log_period_start = now;
-		be->log_tokens = WORKER_LOG_BURST;
-		be->log_dropped = 0;
-	}
-	if (be->log_tokens == 0) {
-		be->log_dropped++;
-		return;
-	}
-	be->log_tokens--;
-	if (len > WORKER_LOG_MAX)
-		len = WORKER_LOG_MAX;
-	log_escape(esc, sizeof(esc), msg, len);
-	log_msg(level, "[worker %d plugin=%s] %s%s", (int)be->pid,
-	    be->plugin_name ? be->plugin_name : broker.cfg.plugin_arg,
-	    what, esc);
-}
-
-/*
- * Act on one message from the worker.  Returns 0, or -1 with why set
- * for a protocol violation (the caller kills the worker).
- */
-static int
-backend_handle(struct backend *be, RpcEnvelope *env, char *why,
-    size_t whylen)
-{
-	int	bc = env->body_case;
-
-	/* Log is welcome in every state. */
-	if (bc == NBDBROKER__RPC__ENVELOPE__BODY_LOG) {
-		const Nbdbroker__Rpc__Log	*lg = env->log;
-
-		if (lg->level > LOG_DEBUG) {
-			snprintf(why, whylen, "Log with level %" PRIu32,
-			    lg->level);
-			return -1;
-		}
-		backend_worker_log(be, lg->level < LOG_ERR ? LOG_ERR :
-		    (int)lg->level, "", lg->message, strlen(lg->message));
-		if (lg->level <= LOG_ERR)
-			snprintf(be->last_worker_err,
-			    sizeof(be->last_worker_err), "%s", lg->message);
-		return 0;
-	}
-
-	switch (be->state) {
-	case BE_ST_SPAWNED:
-		if (bc != NBDBROKER__RPC__ENVELOPE__BODY_HELLO)
-			break;
-		if (env->hello->major != RPC_PROTOCOL_MAJOR) {
-			snprintf(why, whylen, "worker speaks protocol "
-			    "%" PRIu32 ".%" PRIu32 ", broker speaks %d.%d",
-			    env->hello->major, env->hello->minor,
-			    RPC_PROTOCOL_MAJOR, RPC_PROTOCOL_MINOR);
-			return -1;
-		}
-		be->state = BE_ST_CONFIGURING;
-		return 0;
-	case BE_ST_CONFIGURING:
-		/* Failed is a worker's last word (it exits): once only. */
-		if (be->said_failed)
-			break;
-		if (bc == NBDBROKER__RPC__ENVELOPE__BODY_READY)
-			return sup_ready(be, env->ready, why, whylen);
-		if (bc == NBDBROKER__RPC__ENVELOPE__BODY_FAILED) {
-			be->said_failed = true;
-			sup_failed(be, env->failed);
-			return 0;
-		}
-		break;
-	case BE_ST_READY:
-		switch (bc) {
-		case NBDBROKER__RPC__ENVELOPE__BODY_REPLY:
-			return handle_reply(be, env->id, env->reply, why,
-			    whylen);
-		case NBDBROKER__RPC__ENVELOPE__BODY_OPEN_REPLY:
-			return handle_open_reply(be, env->id,
-			    env->open_reply, why, whylen);
-		case NBDBROKER__RPC__ENVELOPE__BODY_CLOSE_REPLY: {
-			struct req	*r = find_req(be, env->id, REQ_CLOSE);
-
-			if (r == NULL) {
-				snprintf(why, whylen, "CloseReply with "
-				    "unknown id %" PRIx64, env->id);
-				return -1;
-			}
-			take_req(be, r);
-			req_free(r);
-			return 0;
-		}
-		case NBDBROKER__RPC__ENVELOPE__BODY_EXPORT_LIST: {
-			struct req	*r = find_req(be, env->id, REQ_LIST);
-
-			if (r == NULL) {
-				snprintf(why, whylen, "ExportList with "
-				    "unknown id %" PRIx64, env->id);
-				return -1;
-			}
-			/* Each entry becomes a reply queued for the client. */
-			if (env->export_list->n_exports > BROKER_MAX_EXPORTS) {
-				snprintf(why, whylen, "ExportList with %zu "
-				    "exports (at most %d)",
-				    env->export_list->n_exports,
-				    BROKER_MAX_EXPORTS);
-				return -1;
-			}
-			take_req(be, r);
-			hs_list_done(r->conn, r, env->export_list);
-			return 0;
-		}
-		case NBDBROKER__RPC__ENVELOPE__BODY_SHUTDOWN_REQUEST:
-			broker_shutdown("the plugin asked to shut down");
-			return 0;
-		default:
-			break;
-		}
-		break;
-	default:
-		break;
-	}
-	snprintf(why, whylen, "unexpected %s in state %d%s",
-	    rpc_body_name(bc), be->state, be->said_failed ?
-	    " after Failed" : "");
-	return -1;
-}
-
-static void
-backend_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct backend	*be = arg;
 	RpcEnvelope	*env;
 	char		 why[256];
 	ssize_t		 n;
 	int		 d, loops = 0;
 
-	(void)what;
 	while (be->fd == fd && loops++ < 8) {
 		if (rpc_buf_reserve(&be->rbuf, BE_READ_CHUNK) == -1) {
 			sup_worker_lost(be, "out of memory");
@@ -734,16 +712,18 @@ backend_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (n <= 0) {
 			sup_worker_lost(be, n == 0 ? "RPC socket closed" :
 			    "RPC socket read failed");
-			goto out;
+			return;
 		}
 		be->rbuf.end += n;
 		while (be->fd == fd &&
 		    (d = rpc_frame_decode(&be->rbuf, &env)) != 0) {
 			if (d == -1) {
 				snprintf(why, sizeof(why), "protocol violation:"
-				    " bad frame (%s)", strerror(errno));
+				    " bad frame (%s)", errno == EOVERFLOW ?
+				    "it would take more memory to decode than "
+				    "any real message" : strerror(errno));
 				sup_worker_lost(be, why);
-				goto out;
+				return;
 			}
 			if (backend_handle(be, env, why, sizeof(why)) == -1) {
 				char	msg[300];
@@ -752,16 +732,22 @@ backend_read_cb(evutil_socket_t fd, short what, void *arg)
 				snprintf(msg, sizeof(msg),
 				    "protocol violation: %s", why);
 				sup_worker_lost(be, msg);
-				goto out;
+				return;
 			}
 			rpc_envelope_free(env);
 		}
 		if ((size_t)n < BE_READ_CHUNK)
 			break;
 	}
- out:
-	conn_flush_dirty();
-	backend_flush(be);
+}
+
+static void
+backend_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	backend_pass_begin();
+	backend_read(arg, fd);
+	backend_pass_end();
 }
 
 /* Register the events of a freshly started worker. */

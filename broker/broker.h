@@ -2,7 +2,19 @@
 /*
  * nbdbroker: the trusted front end.  Speaks NBD to clients, forwards
  * every request to a worker process over the RPC socket, and restarts
- * workers that die.  This header is the module map of broker/.
+ * workers that die.  This header is the module map of broker/: one
+ * heading per file, below, says its job.
+ *
+ * A data request's life: conn.c reads the header and nbd-transmission.c
+ * validates it (nbd-validate.c) and gives it an arena slot (arena.c);
+ * backend.c queues it, and sends it with everything else queued when
+ * the callback's pass ends (backend_pass_end); the worker's answer is
+ * checked in backend-msg.c and becomes a reply that nbd-transmission.c
+ * queues on the connection; once conn.c has written it,
+ * tx_request_done finishes the request.
+ * supervisor.c decides what happens when a worker dies (spawn.c starts
+ * the next one); policy-load.c and tripwire.c are the broker's side of
+ * the sandbox.
  *
  * Everything here runs on one libevent loop and never blocks.  Worker
  * input is never trusted: every message is checked against what the
@@ -148,7 +160,9 @@ enum req_kind {
 
 /*
  * One request to a worker.  Data requests are owned by their
- * connection until answered; control requests by the backend.
+ * connection until finished (tx_request_done); control requests by
+ * the backend.  Where a request is queued (where, bq, id, suspect) is
+ * backend.c's to change.
  */
 struct req {
 	uint64_t		 id;		/* RPC id, 0 when not queued */
@@ -197,6 +211,13 @@ enum backend_state {
 /*
  * A plugin instance: the arenas, the request table and the worker
  * process currently serving it.  Outlives its workers.
+ *
+ * Ownership: backend.c alone changes the request queues and the table
+ * (pending, inflight, table, ninflight, nsuspects and each request's
+ * where, id and suspect); other files read them and ask backend.c for
+ * changes.  supervisor.c owns the restart fields and the state (but
+ * Hello's step, backend-msg.c, and retiring, backend.c); spawn.c
+ * starts the process.
  */
 struct backend {
 	uint64_t		 id;
@@ -208,14 +229,14 @@ struct backend {
 	/* Current worker. */
 	pid_t			 pid;		/* 0: none */
 	int			 fd;		/* RPC socket, -1: none */
-	int			 errfd;		/* worker stdout+stderr */
 	struct event		*ev_read;
-	struct event		*ev_write;
-	struct event		*ev_err;
+	struct event		*ev_write;	/* socket writable again */
+	struct event		*ev_send;	/* a pass, for kicks outside one */
+	bool			 kicked;	/* on the kicked list */
+	TAILQ_ENTRY(backend)	 kicklink;	/* backend.c's kicked list */
 	struct event		*ev_restart;	/* backoff timer */
 	struct rpc_buf		 rbuf;
 	struct rpc_buf		 wbuf;
-	struct rpc_buf		 errbuf;	/* partial stderr line */
 	unsigned		 log_tokens;
 	uint64_t		 log_period_start;
 	unsigned		 log_dropped;
@@ -229,14 +250,13 @@ struct backend {
 	struct arena		 out;		/* WRITE payloads, to worker */
 	struct arena		 in;		/* READ results, from worker */
 	/* Requests. */
-	struct req		**table;	/* index = id & 0xffff */
+	struct req		**table;	/* index = id & 0xffffffff */
 	uint32_t		 table_gen;
 	unsigned		 ninflight;
 	struct req_list		 pending;	/* waiting to be sent */
 	struct req_list		 inflight;	/* sent, in send order */
 	TAILQ_HEAD(, conn)	 conns;		/* attached connections */
 	TAILQ_HEAD(, conn)	 waiters;	/* waiting for arena space */
-	unsigned		 reopening;	/* conns re-opening handles */
 	unsigned		 nsuspects;	/* data requests on probation */
 	/* Restarts. */
 	unsigned		 restarts;
@@ -303,6 +323,9 @@ struct conn {
 #define CONN_HANDLE_OPEN	0x20	/* worker has a handle for us */
 #define CONN_DISC		0x40	/* NBD_CMD_DISC received */
 #define CONN_WAIT_ARENA		0x80	/* on be->waiters */
+#define CONN_DIRTY		0x100	/* output to flush */
+#define CONN_UNIX		0x200
+#define CONN_STALE		0x400	/* export changed after restart */
 #define CONN_FREEING		0x800	/* free scheduled */
 #define CONN_META_ALLOC		0x1000	/* base:allocation selected */
 #define CONN_TLS		0x2000	/* TLS handshake done */
@@ -312,9 +335,6 @@ struct conn {
 #define PAUSE_ARENA		0x04	/* waiting for a slot */
 #define PAUSE_DISC		0x08	/* NBD_CMD_DISC: read no more */
 #define PAUSE_OUTPUT		0x10	/* client is not reading replies */
-#define CONN_DIRTY		0x100	/* output to flush */
-#define CONN_UNIX		0x200
-#define CONN_STALE		0x400	/* export changed after restart */
 	int			 fd;		/* read side */
 	int			 wfd;		/* write side (same, except -s) */
 	const struct transport	*tr;
@@ -351,7 +371,6 @@ struct conn {
 	/* The export, from OpenReply. */
 	char			*export_name;	/* as the client asked */
 	char			*meta_export;	/* name given with SET_META */
-	bool			 readonly;
 	uint64_t		 handle;	/* worker's handle id */
 	int64_t			 size;
 	uint32_t		 caps;		/* RPC_CAP_* */
@@ -441,7 +460,7 @@ int	listen_single(void);
 const char *listen_uri(void);
 int	listen_port(void);
 
-/* arena.c */
+/* arena.c: shared-memory payload slots */
 int	arena_init(struct arena *a, size_t size, bool seal_writes);
 void	arena_destroy(struct arena *a);
 int	arena_alloc(struct arena *a, uint32_t len, struct slot *s);
@@ -452,45 +471,45 @@ slot_offset(const struct slot *s)
 	return (uint64_t)s->page * ARENA_PAGE;
 }
 
-/* conn.c */
+/* conn.c: a client connection's bytes in and out */
 struct conn	*conn_new(int fd, int wfd, const struct sockaddr *sa,
 		    socklen_t salen);
 void	conn_close(struct conn *c, const char *why);
+void	conn_close_after_output(struct conn *c);
+void	conn_shutdown(struct conn *c);
+void	conn_handshake_done(struct conn *c);
+void	conn_set_state(struct conn *c, enum conn_state st, size_t need);
+const uint8_t *conn_input(struct conn *c);
+void	conn_consume(struct conn *c, size_t n);
+void	conn_pause(struct conn *c, int why);
+void	conn_unpause(struct conn *c, int why);
 void	conn_queue(struct conn *c, const void *base, size_t len,
 	    void *owned, struct req *req);
 int	conn_queue_copy(struct conn *c, const void *data, size_t len);
 void	conn_mark_dirty(struct conn *c);
 void	conn_flush_dirty(void);
-void	conn_pause(struct conn *c, int why);
-void	conn_unpause(struct conn *c, int why);
-void	conn_set_state(struct conn *c, enum conn_state st, size_t need);
-void	conn_consume(struct conn *c, size_t n);
-const uint8_t *conn_input(struct conn *c);
-void	conn_shutdown(struct conn *c);
-void	conn_handshake_done(struct conn *c);
 void	conn_tick(void);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
-/* nbd-handshake.c */
+/* nbd-handshake.c: options, until transmission */
 void	hs_start(struct conn *c);
 int	hs_step(struct conn *c);
 void	hs_open_done(struct conn *c, struct req *r,
 	    const Nbdbroker__Rpc__OpenReply *rep);
 void	hs_list_done(struct conn *c, struct req *r,
 	    const Nbdbroker__Rpc__ExportList *el);
-uint16_t hs_eflags(const struct conn *c);
 uint32_t hs_client_caps(uint32_t caps);
 
-/* nbd-validate.c */
-int	hs_opt_info_parse(const uint8_t *data, uint32_t len,
+/* nbd-validate.c: pure checks of what clients send */
+int	validate_opt_info(const uint8_t *data, uint32_t len,
 	    const char **name, uint32_t *namelen, const uint8_t **infos,
 	    uint16_t *ninfos);
-int	tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
-	    uint64_t offset, uint32_t count);
-int	hs_meta_parse(const uint8_t *data, uint32_t len, const char **name,
-	    uint32_t *namelen, uint32_t *nqueries,
+int	validate_meta_context(const uint8_t *data, uint32_t len,
+	    const char **name, uint32_t *namelen, uint32_t *nqueries,
 	    int (*fn)(void *arg, const char *q, uint32_t qlen), void *arg);
+int	validate_request(const struct conn *c, uint16_t cmd, uint16_t flags,
+	    uint64_t offset, uint32_t count);
 
 /* nbdkit-cli.c */
 const char *cli_nbdkit_plugin_dir(void);
@@ -500,36 +519,54 @@ int	cli_add_debug_flag(const char *arg);
 void	cli_adjust_params(void);
 int	cli_describe_plugin(void);
 
-/* nbd-transmission.c */
+/* nbd-transmission.c: requests in, replies out */
 int	tx_step(struct conn *c);
 int	tx_payload_done(struct conn *c);
 void	tx_drain_done(struct conn *c);
-void	tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep);
-void	tx_finish(struct req *r);
-void	tx_inflight_dropped(struct conn *c);
-uint32_t nbd_errno(int err);
 bool	tx_retry_waiting(struct conn *c);
+void	tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep);
+void	tx_request_done(struct req *r);
+void	tx_inflight_dropped(struct conn *c);
 
-/* backend.c */
-void	backend_send_pending(struct backend *be);
-void	backend_worker_log(struct backend *be, int level, const char *what,
-	    const char *msg, size_t len);
-int	backend_connect(struct backend *be, int fd);
-void	backend_disconnect(struct backend *be);
+/* backend.c: a plugin instance, its request queues and its socket */
+/* ... the backend and its worker's socket */
 struct backend	*backend_new(void);
 void	backend_free(struct backend *be);
 void	backend_retire(struct backend *be);
 struct backend	*backend_by_pid(pid_t pid);
+const char	*backend_name(const struct backend *be);
 void	backend_attach(struct backend *be, struct conn *c);
 void	backend_detach(struct backend *be, struct conn *c);
+int	backend_connect(struct backend *be, int fd);
+void	backend_disconnect(struct backend *be);
+int	backend_queue_msg(struct backend *be, const RpcEnvelope *env);
+void	backend_kick(struct backend *be);
+void	backend_pass_begin(void);
+void	backend_pass_end(void);
+void	backend_arena_released(struct backend *be);
+/* ... requests: queued, sent once a loop pass, answered or failed */
 struct req	*req_new(struct backend *be, enum req_kind kind,
 		    struct conn *c);
 void	req_free(struct req *r);
 void	backend_submit(struct backend *be, struct req *r);
-void	backend_flush(struct backend *be);
+void	backend_submit_first(struct backend *be, struct req *r);
+void	backend_take_handle(struct conn *c, uint64_t handle);
 void	backend_close_handle(struct backend *be, struct conn *c);
-void	backend_arena_released(struct backend *be);
-bool	backend_ready(const struct backend *be);
+struct req	*backend_find(struct backend *be, uint64_t id,
+		    enum req_kind kind);
+void	backend_answered(struct backend *be, struct req *r);
+void	backend_unqueue(struct backend *be, struct req *r);
+void	backend_fail(struct backend *be, struct req *r, int err);
+void	backend_fail_conn(struct backend *be, struct conn *c, int err);
+unsigned backend_inflight_data(const struct backend *be, struct req **last);
+void	backend_requeue_inflight(struct backend *be, bool suspects);
+void	backend_unsuspect(struct backend *be, struct req *r);
+
+/* backend-msg.c: what a worker sends, checked, then acted on */
+int	backend_handle(struct backend *be, RpcEnvelope *env, char *why,
+	    size_t whylen);
+void	backend_worker_log(struct backend *be, int level, const char *what,
+	    const char *msg, size_t len);
 
 /* tls.c, or tls-none.c when built without GnuTLS */
 bool	tls_available(void);
@@ -540,32 +577,38 @@ int	tls_conn_handshake(struct conn *c, bool *want_write, char *why,
 	    size_t whylen);
 const char *tls_default_dir(void);
 
-/* supervisor.c */
+/* spawn.c: starting a worker process */
+int	spawn_worker(struct backend *be, pid_t *pidp, int *fdp);
+int	spawn_queue_config(struct backend *be);
+void	spawn_backend_gone(struct backend *be);
+
+/* supervisor.c: worker life and death, restart policy */
 int	sup_start(struct backend *be);
-void	sup_worker_lost(struct backend *be, const char *why);
-void	sup_reaped(pid_t pid, int status);
-void	sup_backend_gone(struct backend *be);
-void	sup_stop_all(void);
-void	sup_tick(void);
-void	sup_restart_summary(void);
 int	sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd,
 	    char *why, size_t whylen);
 void	sup_failed(struct backend *be, const Nbdbroker__Rpc__Failed *f);
 void	sup_reopen_done(struct backend *be, struct req *r,
 	    const Nbdbroker__Rpc__OpenReply *rep);
+unsigned sup_reopening(const struct backend *be);
+void	sup_worker_lost(struct backend *be, const char *why);
+void	sup_reaped(pid_t pid, int status);
+void	sup_tick(void);
+void	sup_stop_all(void);
 
-/* sandbox.c */
-void	sandbox_load(void);
-int	sandbox_check(const char *file, char **args, size_t nargs);
-const uint8_t *sandbox_policy(size_t *len, const char **path);
+/* policy-load.c: the export's sandbox policy, found and resolved */
 struct policy;
-const struct policy *sandbox_policy_parsed(void);	/* policy.h */
-int	sandbox_channel(int *parent, int *child);
-void	sandbox_spawned(pid_t pid, int parent);
-void	sandbox_reaped(pid_t pid, int status, char *desc, size_t len);
-void	sandbox_stop(void);
-void	sandbox_policy_dirs(char *buf, size_t len);
-char	*sandbox_policy_find(char *tried, size_t triedlen);
+void	policy_load_init(void);
+int	policy_load_check(const char *file, char **args, size_t nargs);
+const struct policy *policy_load_parsed(void);	/* policy.h */
+const uint8_t *policy_load_wire(size_t *len, const char **path);
+void	policy_load_dirs(char *buf, size_t len);
+char	*policy_load_find(char *tried, size_t triedlen);
+
+/* tripwire.c: each worker's seccomp listener */
+int	tripwire_channel(int *parent, int *child);
+void	tripwire_watch(pid_t pid, int parent);
+void	tripwire_reaped(pid_t pid, int status, char *desc, size_t len);
+void	tripwire_stop(void);
 
 /*
  * cgroup.c: a memory cgroup per worker, where the broker can make one

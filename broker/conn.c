@@ -8,7 +8,9 @@
  * read straight into their arena slot (readv with the slot first and
  * the buffer second, so the next request header arrives in the same
  * call).  Output is a queue of segments written with writev; READ data
- * is sent straight from the arena.
+ * is sent straight from the arena.  The last segment of a reply
+ * carries its request: once that segment is written (or dropped with
+ * the connection) the request is finished (tx_request_done).
  *
  * A closed connection stays allocated, marked CONN_DEAD, until the
  * worker has answered every request it had in flight; then its handle
@@ -53,6 +55,9 @@ const struct transport	transport_plain = {
 };
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
+static void	conn_write_cb(evutil_socket_t, short, void *);
+static void	conn_flush(struct conn *c);
+static void	conn_maybe_free(struct conn *c);
 
 static void
 deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -61,11 +66,10 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	backend_pass_begin();
 	conn_close(c, "handshake not finished in time");
+	backend_pass_end();
 }
-static void	conn_write_cb(evutil_socket_t, short, void *);
-static void	conn_flush(struct conn *c);
-static void	conn_maybe_free(struct conn *c);
 
 /*
  * Log about one connection.  Warnings and info are rate-limited across
@@ -115,6 +119,26 @@ set_nonblock(int fd)
 }
 
 /*
+ * The backend that serves c: with isolation = connection a new one
+ * with a worker of its own, else the shared one.  0, or -1 (logged).
+ */
+static int
+conn_attach_backend(struct conn *c)
+{
+	struct backend	*be = broker.be;
+
+	if (broker.cfg.rs.per_connection &&
+	    ((be = backend_new()) == NULL || sup_start(be) == -1)) {
+		log_err("conn %" PRIu64 ": cannot start a worker", c->id);
+		if (be != NULL)
+			backend_free(be);
+		return -1;
+	}
+	backend_attach(be, c);
+	return 0;
+}
+
+/*
  * Take ownership of an accepted socket (or, for -s, of stdin/stdout:
  * fd reads, wfd writes) and start the handshake.  Returns the new
  * connection, or NULL (the descriptors are closed).
@@ -122,6 +146,8 @@ set_nonblock(int fd)
 struct conn *
 conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 {
+	struct timeval	 deadline = { broker.cfg.handshake_ms / 1000,
+	    (broker.cfg.handshake_ms % 1000) * 1000 };
 	struct conn	*c;
 	struct ucred	 cred;
 	socklen_t	 credlen = sizeof(cred);
@@ -164,30 +190,9 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 		log_err("conn %" PRIu64 ": cannot register events", c->id);
 		goto err;
 	}
-	if (broker.cfg.rs.per_connection) {
-		struct backend	*be;
-
-		/* isolation = connection: a worker of its own. */
-		if ((be = backend_new()) == NULL || sup_start(be) == -1) {
-			log_err("conn %" PRIu64 ": cannot start a worker",
-			    c->id);
-			if (be != NULL)
-				backend_free(be);
-			event_free(c->ev_read);
-			event_free(c->ev_write);
-			event_free(c->ev_deadline);
-			c->ev_read = c->ev_write = c->ev_deadline = NULL;
-			goto err;
-		}
-		backend_attach(be, c);
-	} else
-		backend_attach(broker.be, c);
-	{
-		struct timeval	tv = { broker.cfg.handshake_ms / 1000,
-		    (broker.cfg.handshake_ms % 1000) * 1000 };
-
-		evtimer_add(c->ev_deadline, &tv);
-	}
+	if (conn_attach_backend(c) == -1)
+		goto err;
+	evtimer_add(c->ev_deadline, &deadline);
 	TAILQ_INSERT_TAIL(&broker.conns, c, link);
 	broker.nconns++;
 	hs_start(c);
@@ -233,6 +238,17 @@ conn_set_state(struct conn *c, enum conn_state st, size_t need)
 		conn_pause(c, PAUSE_HS);
 	else
 		conn_unpause(c, PAUSE_HS);
+}
+
+/*
+ * Close c once its queued output is written (conn_flush): the last
+ * replies, or a refusal, still reach the client.
+ */
+void
+conn_close_after_output(struct conn *c)
+{
+	conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+	conn_mark_dirty(c);
 }
 
 const uint8_t *
@@ -412,21 +428,20 @@ conn_drained(struct conn *c)
 {
 	if (!broker.shutting_down || c->inflight > 0 || c->cur != NULL)
 		return;
-	if (c->state == CONN_ST_TX && c->ilen == c->ioff) {
-		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
-		conn_mark_dirty(c);
-	}
+	if (c->state == CONN_ST_TX && c->ilen == c->ioff)
+		conn_close_after_output(c);
 }
 
+/*
+ * Read what the client sent and process it, a bounded number of times
+ * (other connections get their turn).
+ */
 static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+conn_read(struct conn *c)
 {
-	struct conn	*c = arg;
 	ssize_t		 r;
 	int		 loops = 0;
 
-	(void)fd;
-	(void)what;
 	if (c->state == CONN_ST_HS_TLS) {
 		conn_tls_step(c);
 		return;
@@ -470,9 +485,17 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (loops > 16 && !(c->flags & CONN_DEAD) && c->pause == 0 &&
 	    c->tr->pending != NULL && c->tr->pending(c))
 		event_active(c->ev_read, EV_READ, 0);
-	if (c->be != NULL)
-		backend_flush(c->be);
-	conn_flush_dirty();
+}
+
+/* A pass: what the client sent becomes replies and worker requests. */
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	backend_pass_begin();
+	conn_read(arg);
+	backend_pass_end();
 }
 
 /* Output. */
@@ -543,10 +566,11 @@ conn_queue_copy(struct conn *c, const void *data, size_t len)
 	return 0;
 }
 
+/* c has output to write at the end of this pass (conn_flush_dirty). */
 void
 conn_mark_dirty(struct conn *c)
 {
-	if (!(c->flags & CONN_DIRTY)) {
+	if (!(c->flags & (CONN_DIRTY | CONN_DEAD))) {
 		c->flags |= CONN_DIRTY;
 		TAILQ_INSERT_TAIL(&broker.dirty, c, dlink);
 	}
@@ -573,10 +597,11 @@ out_pop(struct conn *c)
 	c->out_head = (c->out_head + 1) % c->out_cap;
 	c->out_len--;
 	c->out_bytes -= it.len;
-	c->out_ms = now_ms();		/* the next item's turn */
+	if (c->out_len > 0)
+		c->out_ms = now_ms();	/* the next item's turn */
 	free(it.owned);
 	if (it.req != NULL)
-		tx_finish(it.req);
+		tx_request_done(it.req);	/* its reply is out */
 }
 
 static void
@@ -642,10 +667,9 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	backend_pass_begin();
 	conn_flush(c);
-	if (c->be != NULL)
-		backend_flush(c->be);
-	conn_flush_dirty();
+	backend_pass_end();
 }
 
 static void
@@ -726,7 +750,7 @@ conn_close(struct conn *c, const char *why)
 		struct req	*r = c->cur;
 
 		c->cur = NULL;
-		tx_finish(r);		/* never sent: just released */
+		tx_request_done(r);	/* never sent: just released */
 	}
 	if (c->tr->free != NULL)
 		c->tr->free(c);

@@ -219,7 +219,7 @@ dump_config(void)
 	if (notify != NULL)
 		printf("notify_socket=%s\n", notify);
 	printf("plugindir=%s\n", broker_plugin_dir());
-	sandbox_policy_dirs(dirs, sizeof(dirs));
+	policy_load_dirs(dirs, sizeof(dirs));
 	printf("policydir=%s\n", dirs);
 	printf("prefix=%s\n", PREFIX);
 	printf("sandbox=%s\n", SANDBOX_FORCE_LOG ? "log" : "enforce");

@@ -130,7 +130,7 @@ describe_plugin(void)
 	if (cli_describe_plugin() == -1)
 		exit(EXIT_FAILURE);
 	if (broker.cfg.describe == DESCRIBE_HELP) {
-		if ((policy = sandbox_policy_find(tried, sizeof(tried))) !=
+		if ((policy = policy_load_find(tried, sizeof(tried))) !=
 		    NULL)
 			printf("Sandbox policy: %s\n", policy);
 		else
@@ -268,7 +268,7 @@ main(int argc, char **argv)
 	options_parse(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
 	if ((check = options_check_policy()) != NULL)
-		exit(sandbox_check(check, cfg->params, cfg->nparams));
+		exit(policy_load_check(check, cfg->params, cfg->nparams));
 
 	/* The plugin, its policy, the worker. */
 	cfg->plugin_path = resolve_plugin(cfg->plugin_arg);
@@ -277,7 +277,7 @@ main(int argc, char **argv)
 	 * unsandboxed (like nbdkit), needing no policy.
 	 */
 	if (cfg->describe == DESCRIBE_NONE) {
-		sandbox_load();
+		policy_load_init();
 		options_apply_policy();
 	}
 	find_worker();

@@ -78,7 +78,7 @@ hs_client_caps(uint32_t caps)
 	return caps;
 }
 
-uint16_t
+static uint16_t
 hs_eflags(const struct conn *c)
 {
 	uint16_t	f = NBD_FLAG_HAS_FLAGS;
@@ -145,7 +145,7 @@ opt_info_go(struct conn *c)
 	uint32_t	 namelen;
 	uint16_t	 ninfos, i;
 
-	if (hs_opt_info_parse(c->optdata, c->optlen, &name, &namelen, &infos,
+	if (validate_opt_info(c->optdata, c->optlen, &name, &namelen, &infos,
 	    &ninfos) == -1)
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
 	if (!valid_name(name, namelen))
@@ -210,7 +210,36 @@ open_rep_error(int err)
 	}
 }
 
-/* Enter transmission: request headers from now on. */
+/*
+ * The export as the worker opened it: its size and capabilities, the
+ * transmission flags they make, and the block size limits requests
+ * are checked against (validate_request), whatever the option.
+ */
+static void
+take_export(struct conn *c, const Nbdbroker__Rpc__OpenReply *rep)
+{
+	c->size = rep->size;
+	c->caps = hs_client_caps(rep->caps);
+	c->fua = rep->fua;
+	c->cache = rep->cache;
+	c->eflags = hs_eflags(c);
+	c->block_min = rep->block_min;
+	c->block_pref = rep->block_preferred;
+	c->block_max = rep->block_max;
+	if (c->block_min == 0)
+		c->block_min = 1;
+	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
+		c->block_max = BROKER_MAX_REQUEST;
+	if (c->block_pref == 0)
+		c->block_pref = 4096;
+	if (c->block_pref < c->block_min)
+		c->block_pref = c->block_min;
+	if (c->block_pref > c->block_max)
+		c->block_pref = c->block_max;
+}
+
+/* Enter transmission (the handle is c's already): request headers
+ * from now on. */
 static void
 enter_tx(struct conn *c)
 {
@@ -224,7 +253,6 @@ enter_tx(struct conn *c)
 		c->flags &= ~CONN_META_ALLOC;
 		c->eflags = hs_eflags(c);
 	}
-	c->flags |= CONN_HANDLE_OPEN;
 	conn_set_state(c, CONN_ST_TX, sizeof(struct nbd_request));
 	conn_log(c, LOG_DEBUG, "export '%s': size %" PRId64 ", flags 0x%x",
 	    c->export_name, c->size, c->eflags);
@@ -242,11 +270,9 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 
 	c->hs_req = NULL;
 	req_free(r);
+	if (rep != NULL && err == 0)
+		backend_take_handle(c, rep->handle);
 	if (c->flags & CONN_DEAD) {
-		if (err == 0 && rep != NULL) {
-			c->handle = rep->handle;
-			c->flags |= CONN_HANDLE_OPEN;
-		}
 		conn_close(c, NULL);	/* frees once the handle is closed */
 		return;
 	}
@@ -255,8 +281,7 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		    c->export_name, strerror(err));
 		if (c->opt == NBD_OPT_EXPORT_NAME) {
 			/* No way to report an error: hard disconnect. */
-			conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
-			conn_mark_dirty(c);
+			conn_close_after_output(c);
 			return;
 		}
 		send_opt_reply(c, c->opt, open_rep_error(err), NULL, 0);
@@ -264,33 +289,7 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		return;
 	}
 
-	c->handle = rep->handle;
-	c->flags |= CONN_HANDLE_OPEN;
-	c->size = rep->size;
-	c->caps = hs_client_caps(rep->caps);
-	c->fua = rep->fua;
-	c->cache = rep->cache;
-	c->block_min = rep->block_min;
-	c->block_pref = rep->block_preferred;
-	c->block_max = rep->block_max;
-	/* The limit requests are checked against, whatever the option. */
-	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
-		c->block_max = BROKER_MAX_REQUEST;
-	if (c->readonly)
-		c->caps &= ~(RPC_CAP_WRITE | RPC_CAP_TRIM | RPC_CAP_ZERO |
-		    RPC_CAP_FAST_ZERO);
-	c->eflags = hs_eflags(c);
-	/* The limits tx_validate enforces, whichever option got us here. */
-	if (c->block_min == 0)
-		c->block_min = 1;
-	if (c->block_max == 0 || c->block_max > BROKER_MAX_REQUEST)
-		c->block_max = BROKER_MAX_REQUEST;
-	if (c->block_pref == 0)
-		c->block_pref = 4096;
-	if (c->block_pref < c->block_min)
-		c->block_pref = c->block_min;
-	if (c->block_pref > c->block_max)
-		c->block_pref = c->block_max;
+	take_export(c, rep);
 
 	if (c->opt == NBD_OPT_EXPORT_NAME) {
 		struct nbd_export_name_reply	er;
@@ -431,8 +430,8 @@ opt_meta(struct conn *c)
 	if (!(c->flags & CONN_STRUCTURED))
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
 	/* Check the whole option before replying anything. */
-	if (hs_meta_parse(c->optdata, c->optlen, &name, &namelen, &nq, NULL,
-	    NULL) == -1)
+	if (validate_meta_context(c->optdata, c->optlen, &name, &namelen,
+	    &nq, NULL, NULL) == -1)
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID, NULL, 0);
 	if (m.set) {
 		char	*n = strndup(name, namelen);
@@ -448,8 +447,8 @@ opt_meta(struct conn *c)
 	if (!m.set && nq == 0) {
 		if (meta_reply(c, 0) == -1)
 			return -1;
-	} else if (hs_meta_parse(c->optdata, c->optlen, &name, &namelen, &nq,
-	    meta_query, &m) == -1)
+	} else if (validate_meta_context(c->optdata, c->optlen, &name,
+	    &namelen, &nq, meta_query, &m) == -1)
 		return -1;
 	return send_opt_reply(c, c->opt, NBD_REP_ACK, NULL, 0);
 }
@@ -533,7 +532,7 @@ hs_option(struct conn *c)
 		    false);
 	case NBD_OPT_ABORT:
 		send_opt_reply(c, c->opt, NBD_REP_ACK, NULL, 0);
-		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
+		conn_close_after_output(c);
 		return 0;
 	case NBD_OPT_LIST:
 		if (c->optlen != 0)

@@ -25,7 +25,7 @@
 #include "broker.h"
 #include "log.h"
 
-uint32_t
+static uint32_t
 nbd_errno(int err)
 {
 	switch (err) {
@@ -58,7 +58,44 @@ nbd_errno(int err)
 	}
 }
 
-/* Queue a reply carrying only an error (or success without data). */
+/* Write a simple reply header into hdr; returns its length. */
+static size_t
+put_simple_reply(uint8_t *hdr, uint64_t cookie, int err)
+{
+	struct nbd_simple_reply	sr;
+
+	sr.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
+	sr.error = htobe32(nbd_errno(err));
+	sr.handle = cookie;
+	memcpy(hdr, &sr, sizeof(sr));
+	return sizeof(sr);
+}
+
+/*
+ * Write the header of a structured reply's only (so final) chunk into
+ * hdr; length payload bytes follow it.  Returns the header's length.
+ */
+static size_t
+put_final_chunk(uint8_t *hdr, uint64_t cookie, uint16_t type,
+    uint32_t length)
+{
+	struct nbd_structured_reply	sr;
+
+	sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
+	sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
+	sr.type = htobe16(type);
+	sr.handle = cookie;
+	sr.length = htobe32(length);
+	memcpy(hdr, &sr, sizeof(sr));
+	return sizeof(sr);
+}
+
+/*
+ * Queue a reply carrying only an error (or success without data).
+ * With r, the header lives in r and the request is finished once it
+ * is written; without (a request refused before it was one), a copy
+ * is queued.
+ */
 static void
 queue_status_reply(struct conn *c, uint16_t cmd, uint64_t cookie, int err,
     struct req *r)
@@ -68,33 +105,53 @@ queue_status_reply(struct conn *c, uint16_t cmd, uint64_t cookie, int err,
 
 	if ((c->flags & CONN_STRUCTURED) && err != 0 &&
 	    (cmd == NBD_CMD_READ || cmd == NBD_CMD_BLOCK_STATUS)) {
-		struct nbd_structured_reply		sr;
 		struct nbd_structured_reply_error	se;
 
-		sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
-		sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
-		sr.type = htobe16(NBD_REPLY_TYPE_ERROR);
-		sr.handle = cookie;
-		sr.length = htobe32(sizeof(se));
+		len = put_final_chunk(hdr, cookie, NBD_REPLY_TYPE_ERROR,
+		    sizeof(se));
 		se.error = htobe32(nbd_errno(err));
 		se.len = 0;
-		memcpy(hdr, &sr, sizeof(sr));
-		memcpy(hdr + sizeof(sr), &se, sizeof(se));
-		len = sizeof(sr) + sizeof(se);
-	} else {
-		struct nbd_simple_reply	sr;
-
-		sr.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
-		sr.error = htobe32(nbd_errno(err));
-		sr.handle = cookie;
-		memcpy(hdr, &sr, sizeof(sr));
-		len = sizeof(sr);
-	}
+		memcpy(hdr + len, &se, sizeof(se));
+		len += sizeof(se);
+	} else
+		len = put_simple_reply(hdr, cookie, err);
 	if (r != NULL) {
 		r->hdr_len = len;
 		conn_queue(c, r->hdr, len, NULL, r);
 	} else
 		conn_queue_copy(c, buf, len);
+}
+
+/* A successful READ: its header, then the data straight from the slot. */
+static void
+queue_read_reply(struct conn *c, struct req *r)
+{
+	const uint8_t	*data = c->be->in.base + slot_offset(&r->slot);
+
+	if (c->flags & CONN_STRUCTURED) {
+		uint64_t	off = htobe64(r->offset);
+
+		r->hdr_len = put_final_chunk(r->hdr, r->cookie,
+		    NBD_REPLY_TYPE_OFFSET_DATA, 8 + r->count);
+		memcpy(r->hdr + r->hdr_len, &off, 8);
+		r->hdr_len += 8;
+	} else
+		r->hdr_len = put_simple_reply(r->hdr, r->cookie, 0);
+	conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
+	conn_queue(c, data, r->count, NULL, r);
+}
+
+/* A successful BLOCK_STATUS: one chunk of base:allocation extents. */
+static void
+queue_block_status_reply(struct conn *c, struct req *r)
+{
+	uint32_t	id = htobe32(META_ID_BASE_ALLOC);
+
+	memcpy(r->extra, &id, 4);
+	r->hdr_len = put_final_chunk(r->hdr, r->cookie,
+	    NBD_REPLY_TYPE_BLOCK_STATUS, r->extra_len);
+	conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
+	conn_queue(c, r->extra, r->extra_len, NULL, r);
 }
 
 /* Convert NBD command flags to the flags plugins see. */
@@ -250,15 +307,13 @@ tx_step(struct conn *c)
 		conn_log(c, LOG_DEBUG, "NBD_CMD_DISC");
 		c->flags |= CONN_DISC;
 		conn_pause(c, PAUSE_DISC);
-		if (c->inflight == 0) {
-			conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
-			conn_mark_dirty(c);
-		}
+		if (c->inflight == 0)
+			conn_close_after_output(c);
 		return 0;
 	}
 
 	err = broker.shutting_down ? ESHUTDOWN : (c->flags & CONN_STALE) ?
-	    EIO : tx_validate(c, cmd, flags, offset, count);
+	    EIO : validate_request(c, cmd, flags, offset, count);
 	if (err != 0) {
 		conn_log(c, LOG_DEBUG, "%s offset=%" PRIu64 " count=%" PRIu32
 		    " flags=0x%x: refused: %s", nbd_cmd_name(cmd), offset,
@@ -300,8 +355,8 @@ tx_step(struct conn *c)
 
 /*
  * The worker answered r (rep), or r failed without an answer (rep is
- * NULL, r->err set).  Queue the reply to the client; r is finished
- * once it has been written (tx_finish).
+ * NULL, r->err set).  Queue the reply to the client; the output queue
+ * item carrying r finishes it once written (tx_request_done).
  */
 void
 tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
@@ -310,7 +365,7 @@ tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
 	int		 err = rep != NULL ? rep->err : r->err;
 
 	if (c->flags & CONN_DEAD) {
-		tx_finish(r);
+		tx_request_done(r);
 		return;
 	}
 	r->err = err;
@@ -319,61 +374,24 @@ tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
 		    ": %s", nbd_cmd_name(r->cmd), r->offset, r->count,
 		    strerror(err));
 		queue_status_reply(c, r->cmd, r->cookie, err, r);
-		return;
-	}
-	if (r->cmd == NBD_CMD_READ) {
-		const uint8_t	*data = c->be->in.base + slot_offset(&r->slot);
-
-		if (c->flags & CONN_STRUCTURED) {
-			struct nbd_structured_reply	sr;
-			uint64_t			off = htobe64(r->offset);
-
-			sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
-			sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
-			sr.type = htobe16(NBD_REPLY_TYPE_OFFSET_DATA);
-			sr.handle = r->cookie;
-			sr.length = htobe32(8 + r->count);
-			memcpy(r->hdr, &sr, sizeof(sr));
-			memcpy(r->hdr + sizeof(sr), &off, 8);
-			r->hdr_len = sizeof(sr) + 8;
-		} else {
-			struct nbd_simple_reply	sr;
-
-			sr.magic = htobe32(NBD_SIMPLE_REPLY_MAGIC);
-			sr.error = 0;
-			sr.handle = r->cookie;
-			memcpy(r->hdr, &sr, sizeof(sr));
-			r->hdr_len = sizeof(sr);
-		}
-		conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
-		conn_queue(c, data, r->count, NULL, r);
-		return;
-	}
-	if (r->cmd == NBD_CMD_BLOCK_STATUS && r->extra != NULL) {
-		struct nbd_structured_reply	sr;
-		uint32_t			id = htobe32(META_ID_BASE_ALLOC);
-
-		memcpy(r->extra, &id, 4);
-		sr.magic = htobe32(NBD_STRUCTURED_REPLY_MAGIC);
-		sr.flags = htobe16(NBD_REPLY_FLAG_DONE);
-		sr.type = htobe16(NBD_REPLY_TYPE_BLOCK_STATUS);
-		sr.handle = r->cookie;
-		sr.length = htobe32(r->extra_len);
-		memcpy(r->hdr, &sr, sizeof(sr));
-		r->hdr_len = sizeof(sr);
-		conn_queue(c, r->hdr, r->hdr_len, NULL, NULL);
-		conn_queue(c, r->extra, r->extra_len, NULL, r);
-		return;
-	}
-	queue_status_reply(c, r->cmd, r->cookie, 0, r);
+	} else if (r->cmd == NBD_CMD_READ)
+		queue_read_reply(c, r);
+	else if (r->cmd == NBD_CMD_BLOCK_STATUS && r->extra != NULL)
+		queue_block_status_reply(c, r);
+	else
+		queue_status_reply(c, r->cmd, r->cookie, 0, r);
 }
 
 /*
- * A data request is over: its reply was written, or it never will be.
- * Releases its slot and lets the connection read again.
+ * A data request is over: its reply was written, or it never will be
+ * (the connection closed, or it never reached the worker).  The one
+ * place that releases what a request holds: its arena slot (waiting
+ * connections try again at once), its place in c->inflight and its
+ * memory.  Then the connection moves on: it may read again, close
+ * after NBD_CMD_DISC, or be freed if it is dead.
  */
 void
-tx_finish(struct req *r)
+tx_request_done(struct req *r)
 {
 	struct conn	*c = r->conn;
 	struct backend	*be = r->be;
@@ -410,8 +428,6 @@ tx_inflight_dropped(struct conn *c)
 	if (broker.shutting_down && c->inflight == 0 && c->pause == 0)
 		event_active(c->ev_read, EV_READ, 0);	/* drain, then close */
 	if ((c->flags & CONN_DISC) && c->inflight == 0 &&
-	    c->state != CONN_ST_CLOSING) {
-		conn_set_state(c, CONN_ST_CLOSING, SIZE_MAX);
-		conn_mark_dirty(c);
-	}
+	    c->state != CONN_ST_CLOSING)
+		conn_close_after_output(c);
 }

@@ -17,7 +17,7 @@
  * info requests, u16 each.  0, or -1 if the lengths do not add up.
  */
 int
-hs_opt_info_parse(const uint8_t *data, uint32_t len, const char **name,
+validate_opt_info(const uint8_t *data, uint32_t len, const char **name,
     uint32_t *namelen, const uint8_t **infos, uint16_t *ninfos)
 {
 	uint32_t	nl;
@@ -40,6 +40,57 @@ hs_opt_info_parse(const uint8_t *data, uint32_t len, const char **name,
 	return 0;
 }
 
+/*
+ * Parse NBD_OPT_LIST/SET_META_CONTEXT data: u32 export name length,
+ * name, u32 number of queries, then each query as u32 length and
+ * string.  Calls fn for each query (stopping if it returns -1).
+ * Returns 0, or -1 if the lengths do not add up exactly or a string
+ * is too long or contains NUL.
+ */
+int
+validate_meta_context(const uint8_t *data, uint32_t len,
+    const char **name, uint32_t *namelen, uint32_t *nqueries,
+    int (*fn)(void *arg, const char *q, uint32_t qlen), void *arg)
+{
+	uint32_t	off = 0, nl, nq, i, ql;
+
+	if (len < 8)
+		return -1;
+	memcpy(&nl, data, 4);
+	nl = be32toh(nl);
+	if (nl > BROKER_MAX_NAME || nl > len - 8)
+		return -1;
+	if (memchr(data + 4, '\0', nl) != NULL)
+		return -1;
+	*name = (const char *)data + 4;
+	*namelen = nl;
+	off = 4 + nl;
+	memcpy(&nq, data + off, 4);
+	nq = be32toh(nq);
+	off += 4;
+	/* Each query needs at least its 4-byte length. */
+	if (nq > (len - off) / 4)
+		return -1;
+	for (i = 0; i < nq; i++) {
+		if (len - off < 4)
+			return -1;
+		memcpy(&ql, data + off, 4);
+		ql = be32toh(ql);
+		off += 4;
+		if (ql > BROKER_MAX_NAME || ql > len - off)
+			return -1;
+		if (memchr(data + off, '\0', ql) != NULL)
+			return -1;
+		if (fn != NULL && fn(arg, (const char *)data + off, ql) == -1)
+			return -1;
+		off += ql;
+	}
+	if (off != len)
+		return -1;
+	*nqueries = nq;
+	return 0;
+}
+
 static bool
 is_write_cmd(uint16_t cmd)
 {
@@ -52,7 +103,7 @@ is_write_cmd(uint16_t cmd)
  * worker, else the errno to answer with.
  */
 int
-tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
+validate_request(const struct conn *c, uint16_t cmd, uint16_t flags,
     uint64_t offset, uint32_t count)
 {
 	uint16_t	allowed = 0;
@@ -122,54 +173,3 @@ tx_validate(const struct conn *c, uint16_t cmd, uint16_t flags,
 	return 0;
 }
 
-
-/*
- * Parse NBD_OPT_LIST/SET_META_CONTEXT data: u32 export name length,
- * name, u32 number of queries, then each query as u32 length and
- * string.  Calls fn for each query (stopping if it returns -1).
- * Returns 0, or -1 if the lengths do not add up exactly or a string
- * is too long or contains NUL.
- */
-int
-hs_meta_parse(const uint8_t *data, uint32_t len, const char **name,
-    uint32_t *namelen, uint32_t *nqueries,
-    int (*fn)(void *arg, const char *q, uint32_t qlen), void *arg)
-{
-	uint32_t	off = 0, nl, nq, i, ql;
-
-	if (len < 8)
-		return -1;
-	memcpy(&nl, data, 4);
-	nl = be32toh(nl);
-	if (nl > BROKER_MAX_NAME || nl > len - 8)
-		return -1;
-	if (memchr(data + 4, '\0', nl) != NULL)
-		return -1;
-	*name = (const char *)data + 4;
-	*namelen = nl;
-	off = 4 + nl;
-	memcpy(&nq, data + off, 4);
-	nq = be32toh(nq);
-	off += 4;
-	/* Each query needs at least its 4-byte length. */
-	if (nq > (len - off) / 4)
-		return -1;
-	for (i = 0; i < nq; i++) {
-		if (len - off < 4)
-			return -1;
-		memcpy(&ql, data + off, 4);
-		ql = be32toh(ql);
-		off += 4;
-		if (ql > BROKER_MAX_NAME || ql > len - off)
-			return -1;
-		if (memchr(data + off, '\0', ql) != NULL)
-			return -1;
-		if (fn != NULL && fn(arg, (const char *)data + off, ql) == -1)
-			return -1;
-		off += ql;
-	}
-	if (off != len)
-		return -1;
-	*nqueries = nq;
-	return 0;
-}

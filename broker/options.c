@@ -677,12 +677,12 @@ options_log_dest(void)
 
 /*
  * The policy's isolation, durability and [restart] settings, unless
- * the command line gave them.  After sandbox_load().
+ * the command line gave them.  After policy_load_init().
  */
 void
 options_apply_policy(void)
 {
-	const struct policy	*p = sandbox_policy_parsed();
+	const struct policy	*p = policy_load_parsed();
 	struct restart_cfg	*rs = &broker.cfg.rs;
 
 	if (p == NULL)

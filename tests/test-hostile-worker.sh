@@ -33,7 +33,7 @@ unknown-id       read          eio      protocol violation: Reply with unknown i
 duplicate        read          ok       protocol violation: Reply with unknown id
 extents-on-read  read          eio      protocol violation: NBD_CMD_READ reply carries extents
 extents-beyond   block-status  clipped  -
-extents-flood    block-status  eio      protocol violation: bad frame \(Value too large for defined data type\)
+extents-flood    block-status  eio      protocol violation: bad frame \(it would take more memory to decode than any real message\)
 extents-zero     block-status  eio      protocol violation: block status extent 0 has length 0 type 0x0
 extents-type     block-status  eio      protocol violation: block status extent 0 has length 4096 type 0x80
 extents-mismatch block-status  eio      protocol violation: block status reply with 2 lengths and 1 types

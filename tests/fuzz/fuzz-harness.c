@@ -174,12 +174,12 @@ broker_first_worker_failed(void)
 }
 
 /*
- * As broker/sandbox.c, without a policy: the fake workers have no
+ * As broker/policy-load.c and tripwire.c, without a policy: the fake workers have no
  * seccomp listener to hand over, so the channel is a socketpair whose
  * broker end is simply closed.
  */
 const uint8_t *
-sandbox_policy(size_t *len, const char **path)
+policy_load_wire(size_t *len, const char **path)
 {
 	*len = 0;
 	*path = "";
@@ -187,7 +187,7 @@ sandbox_policy(size_t *len, const char **path)
 }
 
 int
-sandbox_channel(int *parent, int *child)
+tripwire_channel(int *parent, int *child)
 {
 	int	sv[2];
 
@@ -200,14 +200,14 @@ sandbox_channel(int *parent, int *child)
 }
 
 void
-sandbox_spawned(pid_t pid, int parent)
+tripwire_watch(pid_t pid, int parent)
 {
 	(void)pid;
 	close(parent);
 }
 
 void
-sandbox_reaped(pid_t pid, int status, char *desc, size_t len)
+tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 {
 	(void)pid;
 	(void)status;
@@ -1026,7 +1026,7 @@ fz_teardown(void)
 			    "reopening %u\n", (unsigned long long)c->id,
 			    c->state, c->flags, c->pause, c->inflight,
 			    c->out_len, c->be ? (int)c->be->state : -1,
-			    c->be ? c->be->reopening : 0);
+			    c->be ? sup_reopening(c->be) : 0);
 		fz_fatal("%llu of %llu connections never freed (%u open)",
 		    (unsigned long long)(fz.conns_made - fz.conns_freed),
 		    (unsigned long long)fz.conns_made, broker.nconns);

@@ -4,7 +4,7 @@
  * correct handshake (chosen by the input's first bytes), then the rest
  * of the input is what it sends: request headers, WRITE payloads,
  * garbage.  The fake worker serves an export whose size, capabilities
- * and errors the input chooses too, so every branch of tx_validate,
+ * and errors the input chooses too, so every branch of validate_request,
  * slot allocation, payload reading, draining and reply building is
  * reachable.
  *

@@ -4,7 +4,7 @@
  * script of operations: raw bytes and frames on the RPC socket (the
  * frame decoder and protobuf-c), structured messages of every type
  * with chosen contents and ids (the permit table and every check in
- * backend.c and supervisor.c), log floods, stderr output, descriptors
+ * backend-msg.c and supervisor.c), log floods, stderr output, descriptors
  * passed with SCM_RIGHTS, the worker exiting or being reaped in either
  * order, spawns that fail, virtual time passing (request timeouts),
  * and clients connecting, sending requests and hanging up meanwhile.

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests for broker/nbd-validate.c, linked alone: tx_validate()
+ * Unit tests for broker/nbd-validate.c, linked alone: validate_request()
  * (which NBD requests reach the worker, and the errno the others get)
- * and hs_opt_info_parse() (the NBD_OPT_INFO/GO payload).
+ * and validate_opt_info() (the NBD_OPT_INFO/GO payload).
  *
  * Two kinds of check: tables of cases whose answers were worked out by
  * hand from the NBD protocol and the rules in DESIGN.md, and rules
@@ -242,7 +242,7 @@ START_TEST(test_tx_table)
 	int			 got;
 
 	make_conn(&c, t->exp);
-	got = tx_validate(&c, t->cmd, t->flags, t->offset, t->count);
+	got = validate_request(&c, t->cmd, t->flags, t->offset, t->count);
 	ck_assert_msg(got == t->want, "%s (%s export): got %s (%d), want "
 	    "%s (%d)", t->what, exp_names[t->exp], got ? strerror(got) : "ok",
 	    got, t->want ? strerror(t->want) : "ok", t->want);
@@ -326,7 +326,7 @@ START_TEST(test_tx_rules)
 		if (fl == 0x3f)
 			flags = 0x8000 | 0x1;	/* a high unknown bit */
 		make_conn(&c, ek);
-		got = tx_validate(&c, cmd, flags, off, cnt);
+		got = validate_request(&c, cmd, flags, off, cnt);
 		nchecked++;
 		in_range = off <= (uint64_t)c.size &&
 		    cnt <= (uint64_t)c.size - off;
@@ -388,7 +388,7 @@ START_TEST(test_tx_rules)
 }
 END_TEST
 
-/* hs_opt_info_parse */
+/* validate_opt_info */
 
 /* Build NBD_OPT_INFO data: u32 namelen, name, u16 ninfos, u16s. */
 static size_t
@@ -425,7 +425,7 @@ START_TEST(test_info_empty_name)
 	size_t		 len = opt_build(optbuf, 0, "", 0, 0, NULL, 0);
 
 	ck_assert_uint_eq(len, 6);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &name, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &name, &namelen,
 	    &infos, &ninfos), 0);
 	ck_assert_uint_eq(namelen, 0);
 	ck_assert_uint_eq(ninfos, 0);
@@ -446,7 +446,7 @@ START_TEST(test_info_name_and_infos)
 
 	len = opt_build(optbuf, 4, "disk", 4, 3, req, 3);
 	ck_assert_uint_eq(len, 4 + 4 + 2 + 6);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &name, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &name, &namelen,
 	    &infos, &ninfos), 0);
 	ck_assert_uint_eq(namelen, 4);
 	ck_assert_int_eq(memcmp(name, "disk", 4), 0);
@@ -470,14 +470,14 @@ START_TEST(test_info_longest_name)
 	memset(name, 'x', sizeof(name));
 	len = opt_build(optbuf, BROKER_MAX_NAME, name, BROKER_MAX_NAME, 0,
 	    NULL, 0);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &n, &namelen,
 	    &infos, &ninfos), 0);
 	ck_assert_uint_eq(namelen, BROKER_MAX_NAME);
 
 	/* One byte more is too long, even though the lengths add up. */
 	len = opt_build(optbuf, BROKER_MAX_NAME + 1, name,
 	    BROKER_MAX_NAME + 1, 0, NULL, 0);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &n, &namelen,
 	    &infos, &ninfos), -1);
 }
 END_TEST
@@ -495,38 +495,38 @@ START_TEST(test_info_bad_lengths)
 	/* Shorter than the fixed 6 bytes. */
 	len = opt_build(optbuf, 0, "", 0, 0, NULL, 0);
 	for (l = 0; l < len; l++)
-		ck_assert_msg(hs_opt_info_parse(optbuf, l, &n, &namelen,
+		ck_assert_msg(validate_opt_info(optbuf, l, &n, &namelen,
 		    &infos, &ninfos) == -1, "length %zu accepted", l);
 
 	/* Name length beyond the payload. */
 	len = opt_build(optbuf, 5, "disk", 4, 0, NULL, 0);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &n, &namelen,
 	    &infos, &ninfos), -1);
 	len = opt_build(optbuf, UINT32_MAX, "disk", 4, 0, NULL, 0);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &n, &namelen,
 	    &infos, &ninfos), -1);
 	len = opt_build(optbuf, UINT32_MAX - 5, "", 0, 0, NULL, 0);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &n, &namelen,
 	    &infos, &ninfos), -1);
 
 	/* Info count says 2, one is there; says 1, two are there. */
 	len = opt_build(optbuf, 4, "disk", 4, 2, two, 1);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &n, &namelen,
 	    &infos, &ninfos), -1);
 	len = opt_build(optbuf, 4, "disk", 4, 1, two, 2);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &n, &namelen,
 	    &infos, &ninfos), -1);
 	/* Count 0xffff with nothing behind it. */
 	len = opt_build(optbuf, 0, "", 0, 0xffff, NULL, 0);
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &n, &namelen,
 	    &infos, &ninfos), -1);
 	/* A trailing odd byte. */
 	len = opt_build(optbuf, 4, "disk", 4, 2, two, 2);
 	optbuf[len] = 0;
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len + 1, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len + 1, &n, &namelen,
 	    &infos, &ninfos), -1);
 	/* And the exact length is accepted. */
-	ck_assert_int_eq(hs_opt_info_parse(optbuf, len, &n, &namelen,
+	ck_assert_int_eq(validate_opt_info(optbuf, len, &n, &namelen,
 	    &infos, &ninfos), 0);
 	ck_assert_uint_eq(ninfos, 2);
 }
@@ -536,8 +536,8 @@ static Suite *
 validate_suite(void)
 {
 	Suite	*s = suite_create("nbd-validate");
-	TCase	*tx = tcase_create("tx_validate");
-	TCase	*hs = tcase_create("hs_opt_info_parse");
+	TCase	*tx = tcase_create("validate_request");
+	TCase	*hs = tcase_create("validate_opt_info");
 
 	tcase_add_loop_test(tx, test_tx_table, 0,
 	    sizeof(tx_cases) / sizeof(tx_cases[0]));

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The export's sandbox policy, on the broker's side: found, parsed and
+ * resolved once at start-up, then kept in its wire form for every
+ * worker's Config (worker/ applies it; tripwire.c watches it fire).
+ *
+ * The policy is --policy FILE, else PLUGIN.policy, else default.policy,
+ * in --policy-dir or the policy directories.  No policy found, or one
+ * that does not parse or resolve, stops the server: there is no
+ * unsandboxed fallback.  --check-policy prints what a file resolves to
+ * and exits.
+ *
+ * Start-up only (and --check-policy): may exit, never runs in the
+ * event loop.
+ */
+#include <config.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "policy.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR	"/usr/local/etc"
+#endif
+#define POLICY_LOAD_SUBDIR	"/nbdbroker/policies"
+
+static struct policy	*policy;	/* resolved */
+static uint8_t		*policy_wire;
+static size_t		 policy_wire_len;
+
+/*
+ * The export's policy as parsed and resolved, for the supervisor
+ * ([restart], isolation).  Borrowed; valid until exit.
+ */
+const struct policy *
+policy_load_parsed(void)
+{
+	return policy;
+}
+
+/* The resolved policy's wire form, for Config.policy. */
+const uint8_t *
+policy_load_wire(size_t *len, const char **path)
+{
+	*len = policy_wire_len;
+	*path = policy ? policy->file : "";
+	return policy_wire;
+}
+
+/*
+ * PLUGIN's policy name, from the .so it resolved to: "memory" for
+ * nbdbroker-memory-plugin.so (bundled or not), "nbdkit-memory" for
+ * nbdkit's nbdkit-memory-plugin.so (however it was named on the command
+ * line: nbdkit:memory, a fallback, or a path), else the file name
+ * without .so.
+ */
+static void
+policy_name(char *buf, size_t len)
+{
+	const char	*base;
+	size_t		 l;
+
+	base = strrchr(broker.cfg.plugin_path, '/');
+	base = base ? base + 1 : broker.cfg.plugin_path;
+	if (strncmp(base, "nbdbroker-", 10) == 0)
+		base += 10;
+	snprintf(buf, len, "%s", base);
+	if ((l = strlen(buf)) > 3 && strcmp(buf + l - 3, ".so") == 0)
+		buf[l -= 3] = '\0';
+	if (l > 7 && strcmp(buf + l - 7, "-plugin") == 0)
+		buf[l - 7] = '\0';
+}
+
+/* Add each directory of a colon-separated list to dirs. */
+static void
+add_dirs(char *list, const char **dirs, size_t *nd, size_t max)
+{
+	char	*d, *save = NULL;
+
+	for (d = strtok_r(list, ":", &save); d != NULL && *nd < max;
+	    d = strtok_r(NULL, ":", &save))
+		dirs[(*nd)++] = d;
+}
+
+/*
+ * The policy directories, in search order, into dirs (at most max):
+ * --policy-dir, else $NBDBROKER_POLICY_DIR and
+ * $NBDBROKER_SRC_POLICY_DIR (colon-separated lists; the build tree's
+ * ./nbdbroker sets them), else the installed one.  Returns how many.
+ * The strings stay valid until the next call.
+ */
+static size_t
+policy_dirs(const char **dirs, size_t max)
+{
+	static char	*lists[3];
+	const char	*e;
+	size_t		 nd = 0;
+
+	if (broker.cfg.policy_dir != NULL) {
+		free(lists[0]);
+		if ((lists[0] = strdup(broker.cfg.policy_dir)) != NULL)
+			add_dirs(lists[0], dirs, &nd, max);
+		return nd;
+	}
+	if ((e = getenv("NBDBROKER_POLICY_DIR")) != NULL && *e) {
+		free(lists[1]);
+		if ((lists[1] = strdup(e)) != NULL)
+			add_dirs(lists[1], dirs, &nd, max);
+	}
+	if ((e = getenv("NBDBROKER_SRC_POLICY_DIR")) != NULL && *e) {
+		free(lists[2]);
+		if ((lists[2] = strdup(e)) != NULL)
+			add_dirs(lists[2], dirs, &nd, max);
+	}
+	if (nd == 0)
+		dirs[nd++] = SYSCONFDIR POLICY_LOAD_SUBDIR;
+	return nd;
+}
+
+/* Look for NAME.policy in every policy directory, then default.policy. */
+static char *
+find_policy(const char *name, char *tried, size_t triedlen)
+{
+	const char	*dirs[16];
+	const char	*names[2] = { name, "default" };
+	size_t		 nd, i, k;
+	char		 path[PATH_MAX];
+
+	nd = policy_dirs(dirs, 16);
+	tried[0] = '\0';
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < nd; i++) {
+			snprintf(path, sizeof(path), "%s/%s.policy", dirs[i],
+			    names[k]);
+			if (access(path, F_OK) == 0)
+				return strdup(path);
+			if (strlen(tried) + strlen(path) + 3 < triedlen) {
+				if (tried[0] != '\0')
+					strcat(tried, ", ");
+				strcat(tried, path);
+			}
+		}
+	return NULL;
+}
+
+static int
+resolve(struct policy *p, char **args, size_t nargs, const char *name,
+    const char *plugin, bool check_only, char *err, size_t errlen)
+{
+	struct policy_param	*pv;
+	struct policy_env	 env;
+	char			 cwd[PATH_MAX];
+	size_t			 i;
+	int			 r;
+
+	if ((pv = calloc(nargs + 1, sizeof(*pv))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < nargs; i++) {
+		/* Split as the worker will (nbdkit's rule). */
+		const char	*eq = cli_param_split(args[i]);
+
+		if (eq != NULL) {
+			if ((pv[i].key = strndup(args[i], eq - args[i])) ==
+			    NULL) {
+				snprintf(err, errlen, "out of memory");
+				r = -1;
+				goto out;
+			}
+			pv[i].value = eq + 1;
+		} else
+			pv[i].value = args[i];
+	}
+	memset(&env, 0, sizeof(env));
+	env.params = pv;
+	env.nparams = nargs;
+	env.cwd = getcwd(cwd, sizeof(cwd));
+	env.plugin_path = plugin;
+	env.plugin_name = name;
+	env.root = geteuid() == 0;
+	env.check_only = check_only;
+	r = policy_resolve(p, &env, err, errlen);
+ out:
+	for (i = 0; i < nargs; i++)
+		free((char *)pv[i].key);
+	free(pv);
+	return r;
+}
+
+/*
+ * Start-up: load, resolve and encode the export's policy, or exit.
+ * Called once the plugin path is known, before any worker starts.
+ */
+void
+policy_load_init(void)
+{
+	struct config	*cfg = &broker.cfg;
+	char		 name[256], tried[2048], err[1024];
+	char		*path;
+
+	if (cfg->policy_path != NULL)
+		path = strdup(cfg->policy_path);
+	else {
+		policy_name(name, sizeof(name));
+		if ((path = find_policy(name, tried, sizeof(tried))) == NULL)
+			fatalx("no sandbox policy for plugin %s (looked for "
+			    "%s); give one with --policy FILE",
+			    cfg->plugin_arg, tried);
+	}
+	if (path == NULL)
+		fatal("strdup");
+	if ((policy = policy_parse_file(path, err, sizeof(err))) == NULL)
+		fatalx("sandbox policy: %s", err);
+	/* "PLUGIN: no parameter size= given ..." or "FILE:LINE: ...". */
+	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_arg,
+	    cfg->plugin_path, false, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (SANDBOX_FORCE_LOG && policy->mode != POLICY_MODE_LOG) {
+		log_warn("sandbox policy %s: this nbdbroker was built with "
+		    "--with-sandbox=log: mode = log, nothing is denied",
+		    policy->file);
+		policy->mode = POLICY_MODE_LOG;
+	}
+	if (policy_encode(policy, &policy_wire, &policy_wire_len) == -1)
+		fatal("sandbox policy: encode");
+	if (cfg->policy_path == NULL)
+		cfg->policy_path = path;
+	else
+		free(path);
+	log_info("plugin %s: sandbox policy %s (%s)", cfg->plugin_arg,
+	    policy->file, policy->mode == POLICY_MODE_LOG ? "mode = log: "
+	    "nothing is denied, the kernel logs what would be" : "enforce");
+}
+
+/*
+ * nbdbroker --check-policy FILE [PLUGIN [KEY=VALUE...]]: print what
+ * FILE resolves to (for PLUGIN and its parameters, if given).
+ * Returns the exit status.
+ */
+int
+policy_load_check(const char *file, char **args, size_t nargs)
+{
+	struct policy	*p;
+	char		 err[1024];
+	char		*plugin = NULL;
+
+	if ((p = policy_parse_file(file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "nbdbroker: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	if (nargs > 0 && (strchr(args[0], '/') != NULL ||
+	    strstr(args[0], ".so") != NULL))
+		plugin = realpath(args[0], NULL);
+	if (resolve(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ? nargs - 1 :
+	    0, nargs > 0 ? args[0] : NULL, plugin, nargs == 0, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "nbdbroker: %s\n", err);
+		policy_free(p);
+		free(plugin);
+		return EXIT_FAILURE;
+	}
+	policy_print(p, stdout);
+	policy_free(p);
+	free(plugin);
+	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/*
+ * The policy directories, in search order, colon-separated into buf:
+ * for --dump-config.
+ */
+void
+policy_load_dirs(char *buf, size_t len)
+{
+	const char	*dirs[16];
+	size_t		 nd, i, used = 0;
+
+	nd = policy_dirs(dirs, 16);
+	buf[0] = '\0';
+	for (i = 0; i < nd && used < len; i++)
+		used += snprintf(buf + used, len - used, "%s%s",
+		    i > 0 ? ":" : "", dirs[i]);
+}
+
+/*
+ * The policy file the server would run the plugin under (--policy, or
+ * the one found for cfg->plugin_path), as a new string; NULL if there
+ * is none, with the paths tried in tried.  Loads nothing: for
+ * `nbdbroker PLUGIN --help`.
+ */
+char *
+policy_load_find(char *tried, size_t triedlen)
+{
+	char	name[256];
+
+	tried[0] = '\0';
+	if (broker.cfg.policy_path != NULL)
+		return strdup(broker.cfg.policy_path);
+	policy_name(name, sizeof(name));
+	return find_policy(name, tried, triedlen);
+}
