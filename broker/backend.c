@@ -229,6 +229,8 @@ backend_close_handle(struct backend *be, struct conn *c)
 	}
 	r->handle = c->handle;
 	backend_submit(be, r);
+	/* The connection is going: nothing of its own will flush this. */
+	backend_flush(be);
 }
 
 /* Queue r for the worker; it is sent as soon as the worker is ready. */

@@ -103,6 +103,10 @@ struct config {
 	Nbdbroker__Rpc__Param **debug_flags;	/* -D NAME.FLAG=N */
 	size_t		  ndebug_flags;
 	bool		  dump_plugin;	/* --dump-plugin */
+	char		**filters;	/* --filter NAME|PATH, outermost first */
+	char		**filter_paths;	/* ... resolved, absolute */
+	size_t		  nfilters;
+	Nbdbroker__Rpc__Filter **rpc_filters;	/* ... for Config */
 	int		  tls;		/* --tls */
 #define TLS_OFF		0
 #define TLS_ON		1	/* clients choose (SELECTIVETLS) */
@@ -484,6 +488,10 @@ const char *cli_param_split(const char *param);
 int	cli_add_debug_flag(const char *arg);
 void	cli_adjust_params(void);
 void	cli_dump_plugin(void) __attribute__((noreturn));
+void	cli_add_filter(const char *arg);
+const char *cli_nbdkit_filter_dir(void);
+void	cli_resolve_filters(void);
+char	*cli_filter_policy_name(const char *path);
 
 /* nbd-transmission.c */
 int	tx_step(struct conn *c);

@@ -214,10 +214,11 @@ main(int argc, char **argv)
 	cfg->nsockets = proc_socket_activation();
 	options_parse(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
+	cli_resolve_filters();
 	if ((check = options_check_policy()) != NULL)
 		exit(sandbox_check(check, cfg->params, cfg->nparams));
 
-	/* The plugin, its policy, the worker. */
+	/* The plugin, its policy (and its filters'), the worker. */
 	cfg->plugin_path = resolve_plugin(cfg->plugin_arg);
 	/* --dump-plugin runs unsandboxed (like nbdkit), needing no policy. */
 	if (!cfg->dump_plugin) {

@@ -261,6 +261,8 @@ usage(FILE *fp)
 "      --nbdkit-plugin-dir DIR  where nbdkit plugins are found by name\n"
 "                        (default " NBDKIT_PLUGINDIR ")\n"
 "      --dump-plugin     describe PLUGIN (KEY=VALUE lines) and exit\n"
+"      --filter=FILTER   stack nbdkit's filter FILTER (a name or a .so path)\n"
+"                        above PLUGIN; repeatable, the first is outermost\n"
 "\n"
 "      --dump-config     print build settings (version, tls) and exit\n"
 "  -h, --help            this help\n"
@@ -361,8 +363,7 @@ opt_debug(char *arg)
 static void
 opt_filter(char *arg)
 {
-	usage_error("--filter=%s: nbdbroker does not support nbdkit filters "
-	    "(see \"Coming from nbdkit\" in README.md)", arg);
+	cli_add_filter(arg);
 }
 
 static void

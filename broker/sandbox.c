@@ -4,8 +4,9 @@
  *
  * Start-up: find the policy for the plugin (--policy FILE, else
  * PLUGIN.policy, else default.policy, in --policy-dir or the policy
- * directories), parse and resolve it, and keep its wire form for every
- * worker's Config.  No policy found, or one that does not parse or
+ * directories), parse and resolve it, merge the policy of each
+ * --filter into it (FILTER.policy, if there is one), and keep its wire
+ * form for every worker's Config.  No policy found, or one that does not parse or
  * resolve, stops the server: there is no unsandboxed fallback.
  *
  * Per worker: a socketpair whose far end is the worker's
@@ -375,13 +376,14 @@ add_dirs(char *list, const char **dirs, size_t *nd, size_t max)
 }
 
 /*
- * Look for NAME.policy in every policy directory, then default.policy.
- * The directories: --policy-dir, else $NBDBROKER_POLICY_DIR and
- * $NBDBROKER_SRC_POLICY_DIR (colon-separated lists; the build tree's
- * ./nbdbroker sets them), else the installed one.
+ * Look for NAME.policy in every policy directory, then (if fallback)
+ * default.policy.  The directories: --policy-dir, else
+ * $NBDBROKER_POLICY_DIR and $NBDBROKER_SRC_POLICY_DIR (colon-separated
+ * lists; the build tree's ./nbdbroker sets them), else the installed
+ * one.
  */
 static char *
-find_policy(const char *name, char *tried, size_t triedlen)
+find_policy(const char *name, bool fallback, char *tried, size_t triedlen)
 {
 	static char	*lists[3];
 	const char	*dirs[16];
@@ -410,7 +412,7 @@ find_policy(const char *name, char *tried, size_t triedlen)
 			dirs[nd++] = SYSCONFDIR SANDBOX_POLICY_SUBDIR;
 	}
 	tried[0] = '\0';
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < (fallback ? 2 : 1); k++)
 		for (i = 0; i < nd; i++) {
 			snprintf(path, sizeof(path), "%s/%s.policy", dirs[i],
 			    names[k]);
@@ -470,6 +472,55 @@ resolve(struct policy *p, char **args, size_t nargs, const char *plugin,
 }
 
 /*
+ * Merge the policy of each --filter into p (policy/merge.c: the union
+ * of what they allow), and let the worker read each filter's .so at
+ * start-up.  A filter's policy is nbdkit-NAME-filter.policy (for
+ * nbdkit's nbdkit-NAME-filter.so) in the policy directories; a filter
+ * without one needs nothing the plugin's policy does not give.
+ * Returns 0, or -1 with err set.
+ */
+static int
+merge_filter_policies(struct policy *p, char **args, size_t nargs,
+    bool check_only, char *err, size_t errlen)
+{
+	const struct config	*cfg = &broker.cfg;
+	struct policy		*q;
+	char			 tried[2048], *name, *path;
+	size_t			 i;
+	int			 r;
+
+	for (i = 0; i < cfg->nfilters; i++) {
+		if (policy_add_path(p, cfg->filter_paths[i],
+		    POLICY_ACCESS_READ, true, false, "a filter") == -1) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		name = cli_filter_policy_name(cfg->filter_paths[i]);
+		path = find_policy(name, false, tried, sizeof(tried));
+		if (path == NULL) {
+			log_debug("filter %s: no policy of its own (looked "
+			    "for %s): the plugin's covers it", cfg->filters[i],
+			    tried);
+			free(name);
+			continue;
+		}
+		free(name);
+		if ((q = policy_parse_file(path, err, errlen)) == NULL) {
+			free(path);
+			return -1;
+		}
+		free(path);
+		r = resolve(q, args, nargs, NULL, check_only, err, errlen);
+		if (r == 0)
+			r = policy_merge(p, q, err, errlen);
+		policy_free(q);
+		if (r == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Start-up: load, resolve and encode the export's policy, or exit.
  * Called once the plugin path is known, before any worker starts.
  */
@@ -484,7 +535,8 @@ sandbox_load(void)
 		path = strdup(cfg->policy_path);
 	else {
 		policy_name(name, sizeof(name));
-		if ((path = find_policy(name, tried, sizeof(tried))) == NULL)
+		if ((path = find_policy(name, true, tried, sizeof(tried))) ==
+		    NULL)
 			fatalx("no sandbox policy for plugin %s (looked for "
 			    "%s); give one with --policy FILE",
 			    cfg->plugin_arg, tried);
@@ -494,7 +546,9 @@ sandbox_load(void)
 	if ((policy = policy_parse_file(path, err, sizeof(err))) == NULL)
 		fatalx("sandbox policy: %s", err);
 	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_path,
-	    false, err, sizeof(err)) == -1)
+	    false, err, sizeof(err)) == -1 ||
+	    merge_filter_policies(policy, cfg->params, cfg->nparams, false,
+	    err, sizeof(err)) == -1)
 		fatalx("sandbox policy: %s", err);
 	if (SANDBOX_FORCE_LOG && policy->mode != POLICY_MODE_LOG) {
 		log_warn("sandbox policy %s: this nbdbroker was built with "
@@ -514,8 +568,9 @@ sandbox_load(void)
 }
 
 /*
- * nbdbroker --check-policy FILE [PLUGIN [KEY=VALUE...]]: print what
- * FILE resolves to (for PLUGIN and its parameters, if given).
+ * nbdbroker --check-policy FILE [--filter=F...] [PLUGIN [KEY=VALUE...]]:
+ * print what FILE resolves to (for PLUGIN and its parameters, if
+ * given), merged with the policies of the filters, if any.
  * Returns the exit status.
  */
 int
@@ -533,7 +588,9 @@ sandbox_check(const char *file, char **args, size_t nargs)
 	    strstr(args[0], ".so") != NULL))
 		plugin = realpath(args[0], NULL);
 	if (resolve(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ? nargs - 1 :
-	    0, plugin, nargs == 0, err, sizeof(err)) == -1) {
+	    0, plugin, nargs == 0, err, sizeof(err)) == -1 ||
+	    merge_filter_policies(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ?
+	    nargs - 1 : 0, nargs == 0, err, sizeof(err)) == -1) {
 		fprintf(stderr, "nbdbroker: %s\n", err);
 		policy_free(p);
 		free(plugin);
