@@ -584,12 +584,20 @@ ctx_fua(struct ctx *c, uint32_t flags)
 	return flags;
 }
 
+/*
+ * The data calls.  A filter may pass no err (nbdkit's scan filter
+ * does, for its background cache requests): nothing is written then.
+ */
 int
 ctx_pread(struct ctx *c, void *buf, uint32_t count, uint64_t off,
     uint32_t flags, int *err)
 {
+	int	ignored;
+
 	if (c == NULL)
 		return no_ctx(err);
+	if (err == NULL)
+		err = &ignored;
 	if (!ctx_in_range(c, count, off, err))
 		return -1;
 	*err = 0;
@@ -601,8 +609,12 @@ int
 ctx_pwrite(struct ctx *c, const void *buf, uint32_t count, uint64_t off,
     uint32_t flags, int *err)
 {
+	int	ignored;
+
 	if (c == NULL)
 		return no_ctx(err);
+	if (err == NULL)
+		err = &ignored;
 	if (ctx_can(c, HOST_CAP_WRITE) != 1) {
 		*err = EROFS;
 		return -1;
@@ -617,8 +629,12 @@ ctx_pwrite(struct ctx *c, const void *buf, uint32_t count, uint64_t off,
 int
 ctx_flush(struct ctx *c, uint32_t flags, int *err)
 {
+	int	ignored;
+
 	if (c == NULL)
 		return no_ctx(err);
+	if (err == NULL)
+		err = &ignored;
 	if (ctx_can(c, HOST_CAP_FLUSH) != 1) {
 		*err = EINVAL;
 		return -1;
@@ -631,8 +647,12 @@ int
 ctx_trim(struct ctx *c, uint32_t count, uint64_t off, uint32_t flags,
     int *err)
 {
+	int	ignored;
+
 	if (c == NULL)
 		return no_ctx(err);
+	if (err == NULL)
+		err = &ignored;
 	if (ctx_can(c, HOST_CAP_TRIM) != 1) {
 		*err = ctx_can(c, HOST_CAP_WRITE) == 1 ? EINVAL : EROFS;
 		return -1;
@@ -670,10 +690,12 @@ int
 ctx_zero(struct ctx *c, uint32_t count, uint64_t off, uint32_t flags,
     int *err)
 {
-	int	z;
+	int	z, ignored;
 
 	if (c == NULL)
 		return no_ctx(err);
+	if (err == NULL)
+		err = &ignored;
 	if ((z = ctx_can(c, HOST_CAP_ZERO)) <= FILTER_ZERO_NONE) {
 		*err = z == -1 ? EIO : ctx_can(c, HOST_CAP_WRITE) == 1 ?
 		    EINVAL : EROFS;
@@ -701,10 +723,12 @@ int
 ctx_extents(struct ctx *c, uint32_t count, uint64_t off, uint32_t flags,
     struct nbdbroker_extents *ext, int *err)
 {
-	int	e;
+	int	e, ignored;
 
 	if (c == NULL)
 		return no_ctx(err);
+	if (err == NULL)
+		err = &ignored;
 	if ((e = ctx_can(c, HOST_CAP_EXTENTS)) == -1) {
 		*err = EIO;
 		return -1;
@@ -728,10 +752,12 @@ ctx_cache(struct ctx *c, uint32_t count, uint64_t off, uint32_t flags,
     int *err)
 {
 	static __thread uint8_t	*scratch;
-	int			 m;
+	int			 m, ignored;
 
 	if (c == NULL)
 		return no_ctx(err);
+	if (err == NULL)
+		err = &ignored;
 	if ((m = ctx_can(c, HOST_CAP_CACHE)) <= NBDBROKER_CACHE_NONE) {
 		*err = m == -1 ? EIO : EINVAL;
 		return -1;

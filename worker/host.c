@@ -395,6 +395,13 @@ host_open(struct handle *hd, const Nbdbroker__Rpc__Open *o,
 		if (v > 0)
 			r->caps |= open_caps[i].rpc;
 	}
+	/*
+	 * One connection at a time: a client that opened several, as
+	 * multi-conn invites, would wait for itself.  nbdkit does not
+	 * offer it then either.
+	 */
+	if (tm_model() == NBDBROKER_THREAD_MODEL_SERIALIZE_CONNECTIONS)
+		r->caps &= ~RPC_CAP_MULTI_CONN;
 	r->fua = wire_fua(top->can[HOST_CAP_FUA]);
 	r->cache = wire_cache(top->can[HOST_CAP_CACHE]);
 

@@ -456,8 +456,9 @@ nbdkit_printf_intern(const char *fmt, ...)
 /*
  * Extents, nbdkit's rules: contiguous and ascending from the first
  * extent added; extents wholly before the range or from its end on
- * are ignored, one straddling an edge is clipped; the first extent
- * kept must not start after the range does.  Only the four documented
+ * are ignored, one straddling an edge is clipped (a length past the
+ * largest disk means "to the end"); the first extent kept must not
+ * start after the range does.  Only the four documented
  * types are accepted (the broker passes types to clients unchanged).
  */
 ABI_PUBLIC int
@@ -472,12 +473,6 @@ nbdkit_add_extent(struct nbdbroker_extents *e, uint64_t offset,
 		errno = ERANGE;
 		return -1;
 	}
-	if (offset > INT64_MAX || length > INT64_MAX - offset) {
-		nbdkit_error("nbdkit_add_extent: offset %" PRIu64 " + length "
-		    "%" PRIu64 " is beyond the largest disk", offset, length);
-		errno = ERANGE;
-		return -1;
-	}
 	if (type & ~(uint32_t)(NBDBROKER_EXTENT_HOLE |
 	    NBDBROKER_EXTENT_ZERO)) {
 		nbdkit_error("nbdkit_add_extent: unknown extent type 0x%"
@@ -485,7 +480,8 @@ nbdkit_add_extent(struct nbdbroker_extents *e, uint64_t offset,
 		errno = EINVAL;
 		return -1;
 	}
-	end = offset + length;
+	/* Past the largest disk (even past 2^64) is to the end. */
+	end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
 	e->any = true;
 	e->next = end;
 	if (length == 0 || offset >= e->end)
