@@ -490,8 +490,13 @@ merge_filter_policies(struct policy *p, char **args, size_t nargs,
 	int			 r;
 
 	for (i = 0; i < cfg->nfilters; i++) {
+		/*
+		 * Like the loader's paths, what the worker itself needs (so
+		 * "optional"): no grant a root worker keeps its DAC
+		 * capabilities at start-up for.
+		 */
 		if (policy_add_path(p, cfg->filter_paths[i],
-		    POLICY_ACCESS_READ, true, false, "a filter") == -1) {
+		    POLICY_ACCESS_READ, true, true, "a filter") == -1) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
