@@ -103,7 +103,7 @@ struct config {
 	Nbdbroker__Rpc__Param **debug_flags;	/* -D NAME.FLAG=N */
 	size_t		  ndebug_flags;
 	bool		  dump_plugin;	/* --dump-plugin */
-	char		**filters;	/* --filter NAME|PATH, outermost first */
+	char		**filters;	/* --filter NAME|PATH, outer first */
 	char		**filter_paths;	/* ... resolved, absolute */
 	size_t		  nfilters;
 	Nbdbroker__Rpc__Filter **rpc_filters;	/* ... for Config */

@@ -6,8 +6,9 @@
  * PLUGIN.policy, else default.policy, in --policy-dir or the policy
  * directories), parse and resolve it, merge the policy of each
  * --filter into it (FILTER.policy, if there is one), and keep its wire
- * form for every worker's Config.  No policy found, or one that does not parse or
- * resolve, stops the server: there is no unsandboxed fallback.
+ * form for every worker's Config.  No policy found, or one that does
+ * not parse, resolve or merge, stops the server: there is no
+ * unsandboxed fallback.
  *
  * Per worker: a socketpair whose far end is the worker's
  * POLICY_NOTIFY_FD.  Before it dlopens the plugin, the worker sends

@@ -27,7 +27,8 @@ requires_nbdkit_filter() {
 test_filter() {
 	local p="$abs_top_builddir/tests/plugins/.libs/nbdkit-$1-filter.so"
 	if [ ! -r "$p" ]; then
-		echo "$0: test skipped: $p was not built (no <nbdkit-filter.h>)" >&2
+		echo "$0: test skipped: $p was not built" \
+		    "(no <nbdkit-filter.h>)" >&2
 		exit 77
 	fi
 	echo "$p"

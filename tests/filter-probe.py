@@ -9,16 +9,16 @@
 #
 # the export list (--list), size, read-only flag, every can_* flag,
 # block sizes, a hash of the first 8M (--read: of fewer bytes; and of
-# each 1M chunk that cannot be read, its errno), a write of 4K at 4K read back (unless
-# --no-write or read-only), flush, write zeroes and trim where offered,
-# and the block status of the first 4M, clipped to what was asked and
-# merged (nbdkit may describe past the end of a request, the broker
-# clips; both are allowed).  Block sizes are compared as the broker
-# offers them: it always advertises some (no preference is 1/4096 and
-# no maximum), and never more than its 32M request limit.  --data
-# leaves out the flags and block sizes, for two different plugins
-# (nbdkit's and nbdbroker's own) that should hold the same data.  A
-# connection that fails gives {"connect": "refused"}.
+# each 1M chunk that cannot be read, its errno), a write of 4K at 4K
+# read back (unless --no-write or read-only), flush and write zeroes
+# where offered, and the block status of the first 4M, clipped
+# to what was asked and merged (nbdkit may describe past the end of a
+# request, the broker clips; both are allowed).  Block sizes are
+# compared as the broker offers them: it always advertises some (no
+# preference is 1/4096 and no maximum), and never more than its 32M
+# request limit.  --data leaves out the flags and block sizes, for two
+# different plugins (nbdkit's and nbdbroker's own) that should hold
+# the same data.  A connection that fails gives {"connect": "refused"}.
 import errno
 import hashlib
 import json

@@ -266,10 +266,14 @@ for n in stats log; do
 		w=$d/run/$n.$srv
 		# Written when the server exits: nbdkit's has, nbdbroker's
 		# worker once the broker hung up on it.
-		for _ in $(seq 50); do [ -s "$w/$n.txt" ] && break; sleep 0.1; done
+		for _ in $(seq 50); do
+			[ -s "$w/$n.txt" ] && break
+			sleep 0.1
+		done
 		sed -E 's/^[0-9-]+ [0-9:.]+ //; s/[0-9.]+ s\b/T s/g;
 		    s/[0-9.]+ [KMG]?i?B\/s/R/g; s/id=[0-9]+/id=N/g' \
-		    "$w/$n.txt" | grep -Ev '^(Preconnect|\.\.\.Preconnect|Ready|ListExports|\.\.\.ListExports)' \
+		    "$w/$n.txt" |
+		    grep -Ev '^(\.\.\.)?(Preconnect|ListExports)|^Ready' \
 		    > "$w/out.$n" || true
 	done
 	if ! diff -u "$d/run/$n.nbdkit/out.$n" "$d/run/$n.nbdbroker/out.$n" ||

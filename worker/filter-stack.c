@@ -23,9 +23,9 @@
  *   as *err, EIO if a layer forgot to say.
  *
  * The filters' own callbacks are filter-layer.c's.  Called from worker
- * threads under the lock thread-model.c
- * picks for the whole stack (the strictest model of all the layers),
- * and at start-up; every callback may block.
+ * threads under the lock thread-model.c picks for the whole stack (the
+ * strictest model of all the layers), from filters' own threads, and
+ * at start-up; every callback may block.
  */
 #include <config.h>
 

@@ -50,7 +50,7 @@ static size_t		 arena_out_size;
 static uint8_t		*arena_in;
 static size_t		 arena_in_size;
 static bool		 verbose;
-static bool		 lost;		/* the socket failed: send nothing more */
+static bool		 lost;		/* socket failed: send no more */
 
 /* Reader state: only the thread holding the reader role touches rbuf. */
 static struct rpc_buf	 rbuf;
