@@ -119,6 +119,10 @@ struct config {
 #define DESCRIBE_DUMP		1	/* --dump-plugin */
 #define DESCRIBE_HELP		2	/* PLUGIN --help */
 #define DESCRIBE_VERSION	3	/* PLUGIN --version */
+	char		**filters;	/* --filter NAME|PATH, outer first */
+	char		**filter_paths;	/* ... resolved, absolute */
+	size_t		  nfilters;
+	Nbdbroker__Rpc__Filter **rpc_filters;	/* ... for Config */
 	int		  tls;		/* --tls */
 #define TLS_OFF		0
 #define TLS_ON		1	/* clients choose (SELECTIVETLS) */
@@ -518,6 +522,10 @@ const char *cli_param_split(const char *param);
 int	cli_add_debug_flag(const char *arg);
 void	cli_adjust_params(void);
 int	cli_describe_plugin(void);
+void	cli_add_filter(const char *arg);
+const char *cli_nbdkit_filter_dir(void);
+void	cli_resolve_filters(void);
+char	*cli_filter_policy_name(const char *path);
 
 /* nbd-transmission.c: requests in, replies out */
 int	tx_step(struct conn *c);

@@ -267,10 +267,11 @@ main(int argc, char **argv)
 	notify_init();
 	options_parse(argc, argv);
 	log_init("nbdbroker", LOG_DEST_STDERR, cfg->verbose);
+	cli_resolve_filters();
 	if ((check = options_check_policy()) != NULL)
 		exit(policy_load_check(check, cfg->params, cfg->nparams));
 
-	/* The plugin, its policy, the worker. */
+	/* The plugin, its policy (and its filters'), the worker. */
 	cfg->plugin_path = resolve_plugin(cfg->plugin_arg);
 	/*
 	 * Describing the plugin (--dump-plugin, PLUGIN --help) runs it

@@ -3,13 +3,14 @@
  * The nbdkit conventions the broker's command line follows, so that
  * nbdkit users feel at home: short names for nbdkit's own plugins
  * (nbdkit:NAME, and a fallback for names we do not bundle), nbdkit's
- * rule for telling KEY=VALUE from a bare word, -D debug flags,
- * --dump-plugin and a plugin's --help and --version, and the
- * parameters an nbdkit plugin needs from us to survive restarts (a
- * pinned seed for the random plugins).
+ * filters (--filter=NAME|PATH, the first outermost), nbdkit's rule for
+ * telling KEY=VALUE from a bare word, -D debug flags, --dump-plugin
+ * and a plugin's --help and --version, and the parameters an nbdkit
+ * plugin needs from us to survive restarts (a pinned seed for the
+ * random plugins).
  *
- * Start-up code only: may exit on bad input; never loads plugin code
- * (the worker does, even for --dump-plugin and --help).
+ * Start-up code only: may exit on bad input; never loads plugin or
+ * filter code (the worker does, even for --dump-plugin and --help).
  */
 #include <config.h>
 
@@ -24,9 +25,13 @@
 
 #include "broker.h"
 #include "log.h"
+#include "names.h"
 
 #ifndef NBDKIT_PLUGINDIR
 #define NBDKIT_PLUGINDIR	"/usr/lib/nbdkit/plugins"
+#endif
+#ifndef NBDKIT_FILTERDIR
+#define NBDKIT_FILTERDIR	"/usr/lib/nbdkit/filters"
 #endif
 
 /* Where nbdkit's plugins are: --nbdkit-plugin-dir, else configure's. */
@@ -69,6 +74,121 @@ cli_nbdkit_plugin_path(const char *name, bool required)
 	free(so);
 	free(script);
 	return NULL;
+}
+
+/* --filter=ARG, in command-line order (the first is outermost). */
+void
+cli_add_filter(const char *arg)
+{
+	struct config	 *cfg = &broker.cfg;
+	char		**v;
+
+	if (arg[0] == '\0')
+		fatalx("--filter: give a filter's name or the path of its .so");
+	if ((v = reallocarray(cfg->filters, cfg->nfilters + 1,
+	    sizeof(*v))) == NULL || (v[cfg->nfilters] = strdup(arg)) == NULL)
+		fatal("--filter");
+	cfg->filters = v;
+	cfg->nfilters++;
+}
+
+/*
+ * Where nbdkit's filters are: beside --nbdkit-plugin-dir's plugins
+ * (nbdkit installs both under one directory), else configure's.
+ */
+const char *
+cli_nbdkit_filter_dir(void)
+{
+	static char	*dir;
+	const char	*pd = broker.cfg.nbdkit_plugin_dir;
+	char		*parent, *slash;
+	size_t		 l;
+
+	if (pd == NULL)
+		return NBDKIT_FILTERDIR;
+	if (dir == NULL) {
+		if ((parent = strdup(pd)) == NULL)
+			fatal("strdup");
+		for (l = strlen(parent); l > 1 && parent[l - 1] == '/'; )
+			parent[--l] = '\0';
+		if ((slash = strrchr(parent, '/')) != NULL)
+			*slash = '\0';
+		if (asprintf(&dir, "%s/filters", slash == NULL ? "." :
+		    parent) == -1)
+			fatal("asprintf");
+		free(parent);
+	}
+	return dir;
+}
+
+/*
+ * Turn each --filter into the absolute path of a readable .so, or
+ * exit: a path (anything with a '/' or ".so") as it is, a name as
+ * nbdkit's filter DIR/nbdkit-NAME-filter.so.  Also makes what Config
+ * carries.
+ */
+void
+cli_resolve_filters(void)
+{
+	struct config	*cfg = &broker.cfg;
+	const char	*arg;
+	char		*so;
+	size_t		 i;
+
+	if (cfg->nfilters == 0)
+		return;
+	if ((cfg->filter_paths = calloc(cfg->nfilters,
+	    sizeof(*cfg->filter_paths))) == NULL ||
+	    (cfg->rpc_filters = calloc(cfg->nfilters,
+	    sizeof(*cfg->rpc_filters))) == NULL)
+		fatal("--filter");
+	for (i = 0; i < cfg->nfilters; i++) {
+		arg = cfg->filters[i];
+		if (strchr(arg, '/') != NULL || strstr(arg, ".so") != NULL) {
+			if ((cfg->filter_paths[i] = realpath(arg, NULL)) ==
+			    NULL)
+				fatalx("filter %s: %s", arg, strerror(errno));
+		} else {
+			if (!plugin_name_valid(arg))
+				fatalx("--filter=%s: not a filter name (1 to "
+				    "%d of [A-Za-z0-9_-]) or a path", arg,
+				    PLUGIN_NAME_MAX);
+			if (asprintf(&so, "%s/nbdkit-%s-filter.so",
+			    cli_nbdkit_filter_dir(), arg) == -1)
+				fatal("asprintf");
+			if ((cfg->filter_paths[i] = realpath(so, NULL)) ==
+			    NULL)
+				fatalx("nbdkit filter '%s' not found (looked "
+				    "for %s; --nbdkit-plugin-dir DIR/plugins "
+				    "makes it DIR/filters)", arg, so);
+			free(so);
+		}
+		if ((cfg->rpc_filters[i] = calloc(1,
+		    sizeof(*cfg->rpc_filters[i]))) == NULL)
+			fatal("--filter");
+		nbdbroker__rpc__filter__init(cfg->rpc_filters[i]);
+		cfg->rpc_filters[i]->path = cfg->filter_paths[i];
+	}
+}
+
+/*
+ * The policy name of the filter at path: "nbdkit-NAME-filter" for
+ * nbdkit's nbdkit-NAME-filter.so (wherever it is), else the file name
+ * without .so.  A new string.
+ */
+char *
+cli_filter_policy_name(const char *path)
+{
+	const char	*base = strrchr(path, '/');
+	char		*name;
+	size_t		 l;
+
+	base = base ? base + 1 : path;
+	if ((name = strdup(base)) == NULL)
+		fatal("strdup");
+	if ((l = strlen(name)) > 3 && strcmp(name + l - 3, ".so") == 0)
+		name[l - 3] = '\0';
+	return name;
 }
 
 /*
@@ -190,12 +310,12 @@ cli_describe_plugin(void)
 {
 	const struct config	 *cfg = &broker.cfg;
 	char			**argv;
-	size_t			  i, n = 0;
+	size_t			  i, n = 0, dbg;
 	pid_t			  pid;
 	int			  status;
 
-	argv = calloc(5 + 2 * (cfg->ndebug_flags + cfg->nparams),
-	    sizeof(*argv));
+	argv = calloc(5 + 2 * (cfg->nfilters + cfg->ndebug_flags +
+	    cfg->nparams), sizeof(*argv));
 	if (argv == NULL)
 		fatal("calloc");
 	argv[n++] = cfg->worker_path;
@@ -205,6 +325,11 @@ cli_describe_plugin(void)
 		argv[n++] = (char *)"--show=help";
 	else if (cfg->describe == DESCRIBE_VERSION)
 		argv[n++] = (char *)"--show=version";
+	for (i = 0; i < cfg->nfilters; i++) {
+		argv[n++] = (char *)"--filter";
+		argv[n++] = cfg->filter_paths[i];
+	}
+	dbg = n;	/* --debug-flag NAME.FLAG=N pairs from here */
 	for (i = 0; i < cfg->ndebug_flags; i++) {
 		argv[n++] = (char *)"--debug-flag";
 		if (asprintf(&argv[n++], "%s=%s", cfg->debug_flags[i]->key,
@@ -231,7 +356,7 @@ cli_describe_plugin(void)
 		_exit(127);
 	}
 	for (i = 0; i < cfg->ndebug_flags; i++)
-		free(argv[5 + 2 * i]);	/* after --show, --debug-flag */
+		free(argv[dbg + 2 * i + 1]);	/* the asprintf'd values */
 	free(argv);
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)

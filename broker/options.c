@@ -273,6 +273,8 @@ usage(FILE *fp)
 "      --nbdkit-plugin-dir DIR  where nbdkit plugins are found by name\n"
 "                        (default " NBDKIT_PLUGINDIR ")\n"
 "      --dump-plugin     describe PLUGIN (KEY=VALUE lines) and exit\n"
+"      --filter=FILTER   stack nbdkit's filter FILTER (a name or a .so path)\n"
+"                        above PLUGIN; repeatable, the first is outermost\n"
 "\n"
 "      --dump-config     print the directories used, build settings and what\n"
 "                        the kernel offers the sandbox (KEY=VALUE), and exit\n"
@@ -375,8 +377,7 @@ opt_debug(char *arg)
 static void
 opt_filter(char *arg)
 {
-	usage_error("--filter=%s: nbdbroker does not support nbdkit filters "
-	    "(see \"Coming from nbdkit\" in README.md)", arg);
+	cli_add_filter(arg);
 }
 
 /* --list-syscall-groups[=@NAME]: done once every option is read. */

@@ -5,9 +5,10 @@
  * worker's Config (worker/ applies it; tripwire.c watches it fire).
  *
  * The policy is --policy FILE, else PLUGIN.policy, else default.policy,
- * in --policy-dir or the policy directories.  No policy found, or one
- * that does not parse or resolve, stops the server: there is no
- * unsandboxed fallback.  --check-policy prints what a file resolves to
+ * in --policy-dir or the policy directories; the policy of each
+ * --filter (nbdkit-NAME-filter.policy, if there is one) is merged into
+ * it.  No policy found, or one that does not parse, resolve or merge,
+ * stops the server: there is no unsandboxed fallback.  --check-policy prints what a file resolves to
  * and exits.
  *
  * Start-up only (and --check-policy): may exit, never runs in the
@@ -123,9 +124,12 @@ policy_dirs(const char **dirs, size_t max)
 	return nd;
 }
 
-/* Look for NAME.policy in every policy directory, then default.policy. */
+/*
+ * Look for NAME.policy in every policy directory, then (if fallback)
+ * default.policy.
+ */
 static char *
-find_policy(const char *name, char *tried, size_t triedlen)
+find_policy(const char *name, bool fallback, char *tried, size_t triedlen)
 {
 	const char	*dirs[16];
 	const char	*names[2] = { name, "default" };
@@ -134,7 +138,7 @@ find_policy(const char *name, char *tried, size_t triedlen)
 
 	nd = policy_dirs(dirs, 16);
 	tried[0] = '\0';
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < (fallback ? 2 : 1); k++)
 		for (i = 0; i < nd; i++) {
 			snprintf(path, sizeof(path), "%s/%s.policy", dirs[i],
 			    names[k]);
@@ -195,6 +199,61 @@ resolve(struct policy *p, char **args, size_t nargs, const char *name,
 }
 
 /*
+ * Merge the policy of each --filter into p (policy/merge.c: the union
+ * of what they allow), and let the worker read each filter's .so at
+ * start-up.  A filter's policy is nbdkit-NAME-filter.policy (for
+ * nbdkit's nbdkit-NAME-filter.so) in the policy directories; a filter
+ * without one needs nothing the plugin's policy does not give.
+ * Returns 0, or -1 with err set.
+ */
+static int
+merge_filter_policies(struct policy *p, char **args, size_t nargs,
+    bool check_only, char *err, size_t errlen)
+{
+	const struct config	*cfg = &broker.cfg;
+	struct policy		*q;
+	char			 tried[2048], *name, *path;
+	size_t			 i;
+	int			 r;
+
+	for (i = 0; i < cfg->nfilters; i++) {
+		/*
+		 * Like the loader's paths, what the worker itself needs (so
+		 * "optional"): no grant a root worker keeps its DAC
+		 * capabilities at start-up for.
+		 */
+		if (policy_add_path(p, cfg->filter_paths[i],
+		    POLICY_ACCESS_READ, true, true, "a filter") == -1) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		name = cli_filter_policy_name(cfg->filter_paths[i]);
+		path = find_policy(name, false, tried, sizeof(tried));
+		if (path == NULL) {
+			log_debug("filter %s: no policy of its own (looked "
+			    "for %s): the plugin's covers it", cfg->filters[i],
+			    tried);
+			free(name);
+			continue;
+		}
+		free(name);
+		if ((q = policy_parse_file(path, err, errlen)) == NULL) {
+			free(path);
+			return -1;
+		}
+		free(path);
+		r = resolve(q, args, nargs, cfg->filters[i], NULL, check_only,
+		    err, errlen);
+		if (r == 0)
+			r = policy_merge(p, q, err, errlen);
+		policy_free(q);
+		if (r == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * Start-up: load, resolve and encode the export's policy, or exit.
  * Called once the plugin path is known, before any worker starts.
  */
@@ -209,7 +268,8 @@ policy_load_init(void)
 		path = strdup(cfg->policy_path);
 	else {
 		policy_name(name, sizeof(name));
-		if ((path = find_policy(name, tried, sizeof(tried))) == NULL)
+		if ((path = find_policy(name, true, tried, sizeof(tried))) ==
+		    NULL)
 			fatalx("no sandbox policy for plugin %s (looked for "
 			    "%s); give one with --policy FILE",
 			    cfg->plugin_arg, tried);
@@ -220,7 +280,9 @@ policy_load_init(void)
 		fatalx("sandbox policy: %s", err);
 	/* "PLUGIN: no parameter size= given ..." or "FILE:LINE: ...". */
 	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_arg,
-	    cfg->plugin_path, false, err, sizeof(err)) == -1)
+	    cfg->plugin_path, false, err, sizeof(err)) == -1 ||
+	    merge_filter_policies(policy, cfg->params, cfg->nparams, false,
+	    err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	if (SANDBOX_FORCE_LOG && policy->mode != POLICY_MODE_LOG) {
 		log_warn("sandbox policy %s: this nbdbroker was built with "
@@ -240,8 +302,9 @@ policy_load_init(void)
 }
 
 /*
- * nbdbroker --check-policy FILE [PLUGIN [KEY=VALUE...]]: print what
- * FILE resolves to (for PLUGIN and its parameters, if given).
+ * nbdbroker --check-policy FILE [--filter=F...] [PLUGIN [KEY=VALUE...]]:
+ * print what FILE resolves to (for PLUGIN and its parameters, if
+ * given), merged with the policies of the filters, if any.
  * Returns the exit status.
  */
 int
@@ -260,7 +323,9 @@ policy_load_check(const char *file, char **args, size_t nargs)
 		plugin = realpath(args[0], NULL);
 	if (resolve(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ? nargs - 1 :
 	    0, nargs > 0 ? args[0] : NULL, plugin, nargs == 0, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == -1 ||
+	    merge_filter_policies(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ?
+	    nargs - 1 : 0, nargs == 0, err, sizeof(err)) == -1) {
 		fprintf(stderr, "nbdbroker: %s\n", err);
 		policy_free(p);
 		free(plugin);
@@ -304,5 +369,5 @@ policy_load_find(char *tried, size_t triedlen)
 	if (broker.cfg.policy_path != NULL)
 		return strdup(broker.cfg.policy_path);
 	policy_name(name, sizeof(name));
-	return find_policy(name, tried, triedlen);
+	return find_policy(name, true, tried, triedlen);
 }

@@ -394,6 +394,8 @@ spawn_queue_config(struct backend *be)
 	cfg.cwd = bc->cwd;
 	cfg.n_debug_flags = bc->ndebug_flags;
 	cfg.debug_flags = bc->debug_flags;
+	cfg.n_filters = bc->nfilters;
+	cfg.filters = bc->rpc_filters;
 	memset(&env, 0, sizeof(env));
 	nbdbroker__rpc__envelope__init(&env);
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_CONFIG;

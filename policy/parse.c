@@ -1074,6 +1074,9 @@ policy_free(struct policy *p)
 	free(p->paths);
 	free(p->ports);
 	free(p->memory_param);
+	for (i = 0; i < p->merge_nstrs; i++)
+		free(p->merge_strs[i]);
+	free(p->merge_strs);
 	free(p);
 }
 

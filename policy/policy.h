@@ -2,13 +2,15 @@
 /*
  * Admin-written sandbox policies: the parser, the syscall groups
  * shipped with the program, the resolver (plugin parameters, users,
- * paths), the wire form the broker sends to a worker, and the
- * compiler to seccomp filters.  This header is the module map of
+ * paths), the merge of a plugin's policy with its filters', the wire
+ * form the broker sends to a worker, and the compiler to seccomp
+ * filters.  This header is the module map of
  * policy/.
  *
  * Who does what:
- *   broker: policy_parse_file() -> policy_resolve() -> policy_encode()
- *           (and policy_print() for --check-policy);
+ *   broker: policy_parse_file() -> policy_resolve() [-> policy_merge()
+ *           with each filter's] -> policy_encode() (and policy_print()
+ *           for --check-policy);
  *   worker: policy_decode() -> policy_seccomp_build() for each stage,
  *           then applies Landlock, namespaces, rlimits and the user
  *           switch itself (worker/sandbox*.c).
@@ -197,6 +199,10 @@ struct policy {
 	uid_t			 uid;
 	gid_t			 gid;
 	uint32_t		 arch;		/* SCMP_ARCH_* of the numbers */
+	/* Merged (merge.c): a plugin's policy with its filters'. */
+	bool			 merged;
+	char			**merge_strs;	/* origin texts merge.c made */
+	size_t			 merge_nstrs;
 };
 
 /* A plugin parameter, as given on the command line. */
@@ -267,6 +273,8 @@ int	policy_resolve(struct policy *p, const struct policy_env *env,
 	    char *err, size_t errlen);
 const struct policy_path *policy_path_find(const struct policy *p,
 	    const char *param);
+int	policy_add_path(struct policy *p, const char *path, unsigned access,
+	    bool startup_only, bool optional, const char *why);
 
 /*
  * memory.c: what [limits] memory counts on this system.  Both sides
@@ -286,6 +294,10 @@ int	 policy_cgroup_find(const char *proc_cgroup, const char *mountinfo,
 uint64_t policy_memory_cgroup_limit(uint64_t memory, uint64_t arena_bytes);
 int	 policy_cgroup_read(const char *dir, const char *file, uint64_t *v);
 bool	 policy_allows_memfd(const struct policy *p);
+
+/* merge.c (broker only) */
+int	policy_merge(struct policy *p, const struct policy *q, char *err,
+	    size_t errlen);
 
 /* print.c */
 void	policy_print(const struct policy *p, FILE *fp);

@@ -110,7 +110,7 @@ action_text(const struct policy *p, const struct policy_syscall *s,
 static void
 origin_text(const struct policy_syscall *s, char *buf, size_t len)
 {
-	char	a[64] = "", k[64] = "";
+	char	a[96] = "", k[96] = "";
 
 	if (s->enosys && !s->kill && s->startup == 0) {
 		snprintf(buf, len, "libc falls back on ENOSYS");
@@ -125,7 +125,7 @@ origin_text(const struct policy_syscall *s, char *buf, size_t len)
 	if (s->kill && s->kill_line > 0)
 		snprintf(k, sizeof(k), "kill: line %d%s%s", s->kill_line,
 		    s->kill_via ? ": " : "", s->kill_via ? s->kill_via : "");
-	else if (s->kill)
+	else if (s->kill)	/* merged: the origin names its file */
 		snprintf(k, sizeof(k), "kill: %s", s->kill_via ? s->kill_via :
 		    "built in");
 	snprintf(buf, len, "%s%s%s", a, a[0] && k[0] ? "; " : "", k);
@@ -260,7 +260,7 @@ print_memory(const struct policy *p, FILE *fp)
 void
 policy_print(const struct policy *p, FILE *fp)
 {
-	char		 a1[256], a2[256], from[160], buf[64];
+	char		 a1[256], a2[256], from[200], buf[64];
 	const char	*arch;
 	size_t		 i;
 

@@ -128,14 +128,16 @@ identify(struct policy_path *pp)
 }
 
 /*
- * Add a built-in start-up path (read-only), real and pinned; an
- * optional one that does not exist is left out, and so is one already
- * there (/lib is /usr/lib on merged-/usr systems).  Returns 0, or -1
- * with errno.
+ * Add a path rule to p, real and pinned, as the resolver adds what the
+ * worker itself needs (the loader's paths, the plugin; the broker adds
+ * each filter's .so the same way): an optional path that does not
+ * exist is left out; a rule for the same real path and stage gets the
+ * access added (/lib is /usr/lib on merged-/usr systems).  Returns 0,
+ * or -1 with errno.
  */
-static int
-add_builtin(struct policy *p, const char *path, unsigned access,
-    bool optional, const char *why)
+int
+policy_add_path(struct policy *p, const char *path, unsigned access,
+    bool startup_only, bool optional, const char *why)
 {
 	struct policy_path	*pp;
 	char			*real;
@@ -143,14 +145,17 @@ add_builtin(struct policy *p, const char *path, unsigned access,
 
 	if ((real = realpath(path, NULL)) == NULL)
 		return optional && errno != ENOMEM ? 0 : -1;
-	for (i = 0; i < p->npaths; i++)
-		if (p->paths[i].path != NULL &&
-		    strcmp(p->paths[i].path, real) == 0 &&
-		    p->paths[i].access == access &&
-		    p->paths[i].startup_only) {
+	for (i = 0; i < p->npaths; i++) {
+		pp = &p->paths[i];
+		if (pp->path != NULL && pp->param == NULL &&
+		    strcmp(pp->path, real) == 0 &&
+		    pp->startup_only == startup_only) {
+			pp->access |= access;
+			pp->optional = pp->optional && optional;
 			free(real);
 			return 0;
 		}
+	}
 	pp = realloc(p->paths, (p->npaths + 1) * sizeof(*pp));
 	if (pp == NULL) {
 		free(real);
@@ -161,7 +166,7 @@ add_builtin(struct policy *p, const char *path, unsigned access,
 	memset(pp, 0, sizeof(*pp));
 	pp->path = real;
 	pp->access = access;
-	pp->startup_only = true;
+	pp->startup_only = startup_only;
 	pp->optional = optional;
 	pp->why = why;
 	if (identify(pp) == -1) {
@@ -315,14 +320,14 @@ policy_resolve(struct policy *p, const struct policy_env *env, char *err,
 	}
 
 	/* What the worker needs to load the plugin, at start-up only. */
-	if (env->plugin_path != NULL && add_builtin(p, env->plugin_path,
-	    POLICY_ACCESS_READ, false, "the plugin") == -1)
+	if (env->plugin_path != NULL && policy_add_path(p, env->plugin_path,
+	    POLICY_ACCESS_READ, true, false, "the plugin") == -1)
 		return rerr(p, err, errlen, 1, "the plugin %s: %s",
 		    env->plugin_path, strerror(errno));
 	for (i = 0; policy_loader_paths[i] != NULL; i++)
 		if (access(policy_loader_paths[i], F_OK) == 0 &&
-		    add_builtin(p, policy_loader_paths[i], POLICY_ACCESS_READ,
-		    true, "the dynamic loader") == -1)
+		    policy_add_path(p, policy_loader_paths[i],
+		    POLICY_ACCESS_READ, true, true, "the dynamic loader") == -1)
 			goto oom;
 	/* The broker passes LD_LIBRARY_PATH on to the worker. */
 	if ((v = getenv("LD_LIBRARY_PATH")) != NULL) {
@@ -333,8 +338,8 @@ policy_resolve(struct policy *p, const struct policy_env *env, char *err,
 		for (dir = strtok_r(copy, ":", &save); dir != NULL;
 		    dir = strtok_r(NULL, ":", &save))
 			if (dir[0] == '/' && access(dir, F_OK) == 0 &&
-			    add_builtin(p, dir, POLICY_ACCESS_READ, true,
-			    "LD_LIBRARY_PATH") == -1) {
+			    policy_add_path(p, dir, POLICY_ACCESS_READ, true,
+			    true, "LD_LIBRARY_PATH") == -1) {
 				free(copy);
 				goto oom;
 			}

@@ -14,7 +14,7 @@
 #include "nbdbroker.pb-c.h"
 
 #define RPC_PROTOCOL_MAJOR	1
-#define RPC_PROTOCOL_MINOR	1
+#define RPC_PROTOCOL_MINOR	2	/* 2: Config.filters */
 
 #define RPC_HDR_SIZE		4
 /* Largest frame either side accepts (extents replies are the biggest). */

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # What nbdkit users may try that nbdbroker cannot do fails at start-up
 # with a message saying what and why: a plugin importing an nbdkit
-# function we lack (named), an nbdkit filter (as a plugin, or with
-# --filter), a scripted plugin by name, an unknown nbdkit: name.
+# function we lack (named), an nbdkit filter given as the plugin (it
+# goes with --filter), an unknown filter, a scripted plugin by name,
+# an unknown nbdkit: name.
 source "$(dirname "$0")/lib/functions.sh"
 source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
@@ -27,26 +28,21 @@ p=$(test_plugin nbdkit-undefined-plugin)
 expect_failure "$d/undef.log" "$p"
 grep -F "load failed: $p: the plugin needs nbdkit_from_the_future, an nbdkit function nbdbroker-worker does not provide" "$d/undef.log"
 
-if [ -r "$NBDKIT_PLUGINDIR/../filters/nbdkit-offset-filter.so" ]; then
-	f=$(realpath "$NBDKIT_PLUGINDIR/../filters/nbdkit-offset-filter.so")
-	expect_failure "$d/filter.log" "$f"
-	grep -F "$f: this is an nbdkit filter; nbdbroker hosts plugins only and does not support filters" "$d/filter.log"
-else
-	skip_part "a filter given as a plugin: nbdkit's offset filter is not" \
-	    "installed"
-fi
-if [ -r "$NBDKIT_PLUGINDIR/../filters/nbdkit-cow-filter.so" ]; then
-	# A filter that needs nbdkit's backend functions cannot even load.
-	f=$(realpath "$NBDKIT_PLUGINDIR/../filters/nbdkit-cow-filter.so")
-	expect_failure "$d/filter2.log" "$f"
-	grep -F "this looks like an nbdkit filter, and nbdbroker does not support filters (it needs nbdkit_" "$d/filter2.log"
-else
-	skip_part "a filter that cannot load: nbdkit's cow filter is not" \
-	    "installed"
-fi
+for name in offset cow; do
+	f=$NBDKIT_PLUGINDIR/../filters/nbdkit-$name-filter.so
+	if ! [ -r "$f" ]; then
+		skip_part "a filter given as a plugin: nbdkit's $name filter" \
+		    "is not installed"
+		continue
+	fi
+	f=$(realpath "$f")
+	expect_failure "$d/filter-$name.log" "$f"
+	grep -F "$f: this is an nbdkit filter, not a plugin; give it with --filter=$f above a plugin" \
+	    "$d/filter-$name.log"
+done
 
-expect_failure "$d/opt.log" --filter=cow memory 1M
-grep -F -- "--filter=cow: nbdbroker does not support nbdkit filters" "$d/opt.log"
+expect_failure "$d/opt.log" --filter=no-such-filter memory 1M
+grep -F "nbdkit filter 'no-such-filter' not found" "$d/opt.log"
 
 expect_failure "$d/name.log" nbdkit:no-such-plugin
 grep -F "nbdkit plugin 'no-such-plugin' not found (looked for $NBDKIT_PLUGINDIR/nbdkit-no-such-plugin-plugin.so" "$d/name.log"

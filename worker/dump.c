@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * nbdbroker-worker --dump-plugin PATH [--debug-flag NAME.FLAG=N]...
- * [--param KEY=VALUE | --bare WORD]...: what `nbdbroker --dump-plugin`
- * execs.  Loads the plugin and prints what host_dump says about it on
- * stdout; the broker has already split the parameters.  Runs without
+ * nbdbroker-worker --dump-plugin PATH [--filter FILTER]...
+ * [--debug-flag NAME.FLAG=N]... [--param KEY=VALUE | --bare WORD]...:
+ * what `nbdbroker --dump-plugin` execs.  Loads the plugin and the
+ * filters above it (outermost first) and prints what host_dump says
+ * on stdout; the broker has already split the parameters.  Runs without
  * the RPC socket, the arenas or the sandbox, in the user's terminal,
  * like nbdkit --dump-plugin.
  *
@@ -97,11 +98,13 @@ dump_main(int argc, char **argv)
 		{ "param", required_argument, NULL, 'p' },
 		{ "bare", required_argument, NULL, 'b' },
 		{ "show", required_argument, NULL, 's' },
+		{ "filter", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	Nbdbroker__Rpc__Config		 cfg = NBDBROKER__RPC__CONFIG__INIT;
 	const char			*path = NULL, *show = NULL;
-	char				 err[1024];
+	char				 err[1024], **filters = NULL, **v;
+	size_t				 nfilters = 0;
 	int				 c, r = 0;
 
 	log_init("nbdbroker-worker", LOG_DEST_STDERR, 0);
@@ -122,6 +125,13 @@ dump_main(int argc, char **argv)
 		case 's':
 			show = optarg;
 			break;
+		case 'f':
+			if ((v = reallocarray(filters, nfilters + 1,
+			    sizeof(*v))) == NULL)
+				fatal("dump-plugin");
+			filters = v;
+			filters[nfilters++] = optarg;
+			break;
 		default:
 			return 2;
 		}
@@ -132,7 +142,8 @@ dump_main(int argc, char **argv)
 		    "nbdbroker --dump-plugin\n");
 		return 2;
 	}
-	if (host_load(path, -1, err, sizeof(err)) == -1) {
+	if (host_load(path, -1, err, sizeof(err)) == -1 ||
+	    filter_load(nfilters, filters, NULL, err, sizeof(err)) == -1) {
 		log_err("%s", err);
 		r = 1;
 	} else if (show == NULL && host_dump(&cfg) == -1)
@@ -144,6 +155,7 @@ dump_main(int argc, char **argv)
 			show_version();
 		host_unload();
 	}
+	free(filters);
 	free_params(cfg.params, cfg.n_params);
 	free_params(cfg.debug_flags, cfg.n_debug_flags);
 	return r;

@@ -2,8 +2,9 @@
 /*
  * nbdbroker-worker: started by the broker (never by hand) with the RPC
  * socket and the two payload arenas on fixed descriptors.  Exchanges
- * Hello, receives Config, loads and configures the plugin, reports
- * Ready (or Failed), then serves until the broker hangs up.
+ * Hello, receives Config, loads the plugin and the filters above it
+ * and configures them, reports Ready (or Failed), then serves until
+ * the broker hangs up.
  *
  * Exit status: 0 when the broker closed the socket, 1 when start-up
  * failed (the reason was sent as Failed and logged), 2 for a protocol
@@ -102,8 +103,11 @@ main(int argc, char **argv)
 	const Nbdbroker__Rpc__Config	*cfg;
 	char				 err[1024];
 	const char			*stage;
+	char				**fpaths = NULL;
+	int				*ffds = NULL;
 	pid_t				 broker = 0;
 	unsigned			 threads;
+	size_t				 i, nf;
 	int				 c, plugin_fd;
 
 	if (argc > 1 && strcmp(argv[1], "--dump-plugin") == 0)
@@ -159,14 +163,31 @@ main(int argc, char **argv)
 		    cfg->plugin_path, strerror(errno));
 		fail_startup("load", err);
 	}
+	nf = cfg->n_filters;
+	if (nf > 0 && ((fpaths = calloc(nf, sizeof(*fpaths))) == NULL ||
+	    (ffds = calloc(nf, sizeof(*ffds))) == NULL))
+		fail_startup("load", "out of memory");
+	for (i = 0; i < nf; i++) {
+		fpaths[i] = cfg->filters[i]->path;
+		if ((ffds[i] = open(fpaths[i], O_RDONLY | O_CLOEXEC)) == -1) {
+			snprintf(err, sizeof(err), "cannot open filter %s: %s",
+			    fpaths[i], strerror(errno));
+			fail_startup("load", err);
+		}
+	}
 	/* Sandbox stage 1: before the plugin's constructors run. */
 	if (sandbox_stage1(cfg->policy.data, cfg->policy.len,
 	    cfg->plugin_path, broker, cfg->threads, err, sizeof(err)) == -1)
 		fail_startup("sandbox", err);
 	if (host_load(cfg->plugin_path, plugin_fd, err, sizeof(err)) == -1 ||
-	    host_data_init(err, sizeof(err)) == -1)
+	    filter_load(nf, fpaths, ffds, err, sizeof(err)) == -1 ||
+	    stack_data_init(err, sizeof(err)) == -1)
 		fail_startup("load", err);
 	close(plugin_fd);
+	for (i = 0; i < nf; i++)
+		close(ffds[i]);
+	free(ffds);
+	free(fpaths);
 	/* In ps: which plugin, for which broker (the name is checked). */
 	title_set("nbdbroker-worker: %s (broker %d)", host.p.name,
 	    (int)(broker != 0 ? broker : getppid()));

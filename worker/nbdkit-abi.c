@@ -6,7 +6,7 @@
  * flags, durability by plugin name, PATH).
  *
  * Written from nbdkit's documentation (nbdkit-plugin(3), the list
- * functions of nbdkit-filter(3)) and checked against nbdkit 1.32's
+ * and extents functions of nbdkit-filter(3)) and checked against nbdkit 1.32's
  * observable behaviour.  Where nbdkit's semantics differ from our
  * SDK's (size suffixes, error texts, the add_extent rules, peer_name
  * truncation, password trimming), these follow nbdkit; the rest share
@@ -107,6 +107,10 @@ ABI_PUBLIC void nbdkit_extents_free(struct nbdbroker_extents *);
 ABI_PUBLIC size_t nbdkit_extents_count(const struct nbdbroker_extents *);
 ABI_PUBLIC struct nbdkit_extent nbdkit_get_extent(
     const struct nbdbroker_extents *, size_t);
+ABI_PUBLIC struct nbdbroker_extents *nbdkit_extents_full(struct ctx *,
+    uint32_t, uint64_t, uint32_t, int *);
+ABI_PUBLIC int nbdkit_extents_aligned(struct ctx *, uint32_t, uint64_t,
+    uint32_t, uint32_t, struct nbdbroker_extents *, int *);
 ABI_PUBLIC int nbdkit_add_export(struct nbdbroker_exports *, const char *,
     const char *);
 ABI_PUBLIC int nbdkit_use_default_export(struct nbdbroker_exports *);
@@ -452,8 +456,9 @@ nbdkit_printf_intern(const char *fmt, ...)
 /*
  * Extents, nbdkit's rules: contiguous and ascending from the first
  * extent added; extents wholly before the range or from its end on
- * are ignored, one straddling an edge is clipped; the first extent
- * kept must not start after the range does.  Only the four documented
+ * are ignored, one straddling an edge is clipped (a length past the
+ * largest disk means "to the end"); the first extent kept must not
+ * start after the range does.  Only the four documented
  * types are accepted (the broker passes types to clients unchanged).
  */
 ABI_PUBLIC int
@@ -468,12 +473,6 @@ nbdkit_add_extent(struct nbdbroker_extents *e, uint64_t offset,
 		errno = ERANGE;
 		return -1;
 	}
-	if (offset > INT64_MAX || length > INT64_MAX - offset) {
-		nbdkit_error("nbdkit_add_extent: offset %" PRIu64 " + length "
-		    "%" PRIu64 " is beyond the largest disk", offset, length);
-		errno = ERANGE;
-		return -1;
-	}
 	if (type & ~(uint32_t)(NBDBROKER_EXTENT_HOLE |
 	    NBDBROKER_EXTENT_ZERO)) {
 		nbdkit_error("nbdkit_add_extent: unknown extent type 0x%"
@@ -481,7 +480,8 @@ nbdkit_add_extent(struct nbdbroker_extents *e, uint64_t offset,
 		errno = EINVAL;
 		return -1;
 	}
-	end = offset + length;
+	/* Past the largest disk (even past 2^64) is to the end. */
+	end = length > UINT64_MAX - offset ? UINT64_MAX : offset + length;
 	e->any = true;
 	e->next = end;
 	if (length == 0 || offset >= e->end)
@@ -552,6 +552,175 @@ nbdkit_get_extent(const struct nbdbroker_extents *e, size_t i)
 		r.length = e->v[i].length;
 		r.type = e->v[i].type;
 	}
+	return r;
+}
+
+/*
+ * Filters' helpers over the layer below (nbdkit-filter(3)).  The full
+ * extents of [offset, offset + count): as many calls to next as it
+ * takes, REQ_ONE dropped.  Returns a new list (nbdkit_extents_free), or
+ * NULL with *err set.
+ */
+ABI_PUBLIC struct nbdbroker_extents *
+nbdkit_extents_full(struct ctx *next, uint32_t count, uint64_t offset,
+    uint32_t flags, int *err)
+{
+	struct nbdbroker_extents	*all, *part = NULL;
+	uint64_t			 pos = offset, end = offset + count;
+	size_t				 i;
+
+	if ((all = nbdkit_extents_new(offset, end)) == NULL) {
+		*err = errno;
+		return NULL;
+	}
+	flags &= ~NBDBROKER_FLAG_REQ_ONE;
+	while (pos < end) {
+		if ((part = nbdkit_extents_new(pos, end)) == NULL) {
+			*err = errno;
+			goto err;
+		}
+		if (next->ops.extents(next, end - pos, pos, flags, part,
+		    err) == -1)
+			goto err;
+		if (part->n == 0) {
+			nbdkit_error("nbdkit_extents_full: the layer below "
+			    "returned no extents at offset %" PRIu64, pos);
+			*err = EIO;
+			goto err;
+		}
+		for (i = 0; i < part->n; i++)
+			if (nbdkit_add_extent(all, part->v[i].offset,
+			    part->v[i].length, part->v[i].type) == -1) {
+				*err = errno;
+				goto err;
+			}
+		pos = part->v[part->n - 1].offset + part->v[part->n - 1].length;
+		nbdkit_extents_free(part);
+		part = NULL;
+	}
+	return all;
+
+ err:
+	nbdkit_extents_free(part);
+	nbdkit_extents_free(all);
+	return NULL;
+}
+
+/*
+ * The type of the align-byte block at pos, which straddles extents:
+ * what all the extents in it have in common.  raw holds extents from
+ * *i on; those that end inside the block are consumed, and if raw
+ * ends before the block does, the rest is asked of next.  0 or -1
+ * with *err set.
+ */
+static int
+abi_block_type(struct ctx *next, const struct nbdbroker_extents *raw,
+    size_t *i, uint64_t pos, uint32_t align, uint32_t flags,
+    uint32_t *type, int *err)
+{
+	struct nbdbroker_extents	*more;
+	uint64_t			 end = pos + align, got = pos;
+	size_t				 k;
+
+	*type = NBDBROKER_EXTENT_HOLE | NBDBROKER_EXTENT_ZERO;
+	for (; *i < raw->n && got < end; ) {
+		const struct sdk_extent	*e = &raw->v[*i];
+
+		*type &= e->type;
+		got = e->offset + e->length;
+		if (got <= end)
+			(*i)++;
+	}
+	while (got < end) {
+		if ((more = nbdkit_extents_new(got, end)) == NULL) {
+			*err = errno;
+			return -1;
+		}
+		if (next->ops.extents(next, end - got, got,
+		    flags & ~NBDBROKER_FLAG_REQ_ONE, more, err) == -1 ||
+		    more->n == 0) {
+			if (more->n == 0 && *err == 0) {
+				nbdkit_error("nbdkit_extents_aligned: the "
+				    "layer below returned no extents at "
+				    "offset %" PRIu64, got);
+				*err = EIO;
+			}
+			nbdkit_extents_free(more);
+			return -1;
+		}
+		for (k = 0; k < more->n; k++)
+			*type &= more->v[k].type;
+		got = more->v[more->n - 1].offset + more->v[more->n - 1].length;
+		nbdkit_extents_free(more);
+	}
+	return 0;
+}
+
+/*
+ * Extents of [offset, offset + count) from next into ext, every one a
+ * multiple of align (a power of 2; offset and count must be aligned):
+ * where the layer below reports differing extents within one block,
+ * the block is one extent of what they all share.  0, or -1 with *err
+ * set.
+ */
+ABI_PUBLIC int
+nbdkit_extents_aligned(struct ctx *next, uint32_t count, uint64_t offset,
+    uint32_t flags, uint32_t align, struct nbdbroker_extents *ext, int *err)
+{
+	struct nbdbroker_extents	*raw;
+	uint64_t			 pos = offset, e_end, cut;
+	uint32_t			 type;
+	size_t				 i = 0;
+	int				 r = -1;
+
+	if (align == 0 || (align & (align - 1)) != 0 || offset % align != 0 ||
+	    count % align != 0 || count == 0) {
+		nbdkit_error("nbdkit_extents_aligned: offset %" PRIu64 " and "
+		    "count %" PRIu32 " must be multiples of %" PRIu32 ", a "
+		    "power of 2", offset, count, align);
+		*err = EINVAL;
+		return -1;
+	}
+	if ((raw = nbdkit_extents_new(offset, offset + count)) == NULL) {
+		*err = errno;
+		return -1;
+	}
+	if (next->ops.extents(next, count, offset, flags, raw, err) == -1)
+		goto out;
+	while (i < raw->n) {
+		const struct sdk_extent	*e = &raw->v[i];
+
+		e_end = e->offset + e->length;
+		if (e_end <= pos) {
+			i++;
+			continue;
+		}
+		/* Whole blocks of one extent pass as they are. */
+		cut = e_end - e_end % align;
+		if (cut > pos) {
+			if (nbdkit_add_extent(ext, pos, cut - pos, e->type) ==
+			    -1) {
+				*err = errno;
+				goto out;
+			}
+			pos = cut;
+			if (cut == e_end) {
+				i++;
+				continue;
+			}
+		}
+		if (abi_block_type(next, raw, &i, pos, align, flags, &type,
+		    err) == -1)
+			goto out;
+		if (nbdkit_add_extent(ext, pos, align, type) == -1) {
+			*err = errno;
+			goto out;
+		}
+		pos += align;
+	}
+	r = 0;
+ out:
+	nbdkit_extents_free(raw);
 	return r;
 }
 

@@ -190,8 +190,9 @@ load_error(const char *path, const char *how, const char *dlerr, char *err,
 	u += strlen("undefined symbol: ");
 	if (blen > 10 && strcmp(base + blen - 10, "-filter.so") == 0)
 		set_err(err, errlen, "%s: this looks like an nbdkit filter, "
-		    "and nbdbroker does not support filters (it needs %s, "
-		    "which nbdbroker-worker does not provide)", path, u);
+		    "which goes above a plugin with --filter (it needs %s, "
+		    "which nbdbroker-worker does not provide to plugins)",
+		    path, u);
 	else if (strncmp(u, "nbdkit_", 7) == 0)
 		set_err(err, errlen, "%s: the plugin needs %s, an nbdkit "
 		    "function nbdbroker-worker does not provide (it provides "
@@ -248,9 +249,9 @@ host_load(const char *path, int fd, char *err, size_t errlen)
 			max = LOAD_NBDKIT_MAX;
 			min = LOAD_NBDKIT_MIN;
 		} else if (dlsym(host.dl, "filter_init") != NULL) {
-			set_err(err, errlen, "%s: this is an nbdkit filter; "
-			    "nbdbroker hosts plugins only and does not "
-			    "support filters", path);
+			set_err(err, errlen, "%s: this is an nbdkit filter, "
+			    "not a plugin; give it with --filter=%s above a "
+			    "plugin", path, path);
 			return -1;
 		} else {
 			set_err(err, errlen, "%s: not a plugin (neither "

@@ -13,7 +13,10 @@
  * from many threads leave in one write(2).
  *
  * Any I/O error on the socket means the broker is gone or considers
- * us dead: the worker exits.
+ * us dead: the worker stops serving, drops what it would still send,
+ * and exits as when the broker hangs up, through .cleanup and .unload
+ * (a filter may write its statistics there; the broker waits for that,
+ * and kills a worker that takes too long).
  */
 #include <config.h>
 
@@ -47,6 +50,7 @@ static size_t		 arena_out_size;
 static uint8_t		*arena_in;
 static size_t		 arena_in_size;
 static bool		 verbose;
+static bool		 lost;		/* socket failed: send no more */
 
 /* Reader state: only the thread holding the reader role touches rbuf. */
 static struct rpc_buf	 rbuf;
@@ -137,17 +141,31 @@ io_lost(const char *what)
 	_exit(EXIT_SUCCESS);
 }
 
-/* Write all of b to the socket; exits the worker on failure. */
+/*
+ * Write all of b to the socket.  On failure the broker is gone: what is
+ * left is dropped, now and from then on (the reader sees the end of the
+ * socket and serving stops).
+ */
 static void
 write_all(struct rpc_buf *b)
 {
 	while (rpc_buf_len(b) > 0) {
-		ssize_t	n = write(rpc_fd, b->data + b->start, rpc_buf_len(b));
+		ssize_t	n;
 
+		if (__atomic_load_n(&lost, __ATOMIC_RELAXED))
+			n = -1;
+		else
+			n = write(rpc_fd, b->data + b->start, rpc_buf_len(b));
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			io_lost("write");
+		if (n <= 0) {
+			if (!__atomic_exchange_n(&lost, true,
+			    __ATOMIC_RELAXED) && errno != EPIPE &&
+			    errno != ECONNRESET)
+				log_err("rpc: write: %s", strerror(errno));
+			rpc_buf_consume(b, rpc_buf_len(b));
+			return;
+		}
 		rpc_buf_consume(b, n);
 	}
 }
@@ -260,8 +278,13 @@ read_frames(RpcEnvelope **v, size_t max)
 		r = read(rpc_fd, rbuf.data + rbuf.end, rbuf.cap - rbuf.end);
 		if (r == -1 && errno == EINTR)
 			continue;
-		if (r == -1)
-			io_lost("read");
+		if (r == -1) {
+			/* As good as the end: the broker is gone. */
+			if (errno != ECONNRESET)
+				log_err("rpc: read: %s", strerror(errno));
+			__atomic_store_n(&lost, true, __ATOMIC_RELAXED);
+			return 0;
+		}
 		if (r == 0)
 			return 0;
 		rbuf.end += r;

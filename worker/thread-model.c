@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The plugin's thread model and everything it decides, in one place:
- * which model is in force, how many threads serve requests, whether an
- * Open may proceed now, and which lock a call into the plugin takes.
+ * The thread model of the stack and everything it decides, in one
+ * place: which model is in force, how many threads serve requests,
+ * whether an Open may proceed now, and which lock a call into the
+ * stack takes.  The model in force is the strictest of the plugin's
+ * (declared, then .thread_model) and every filter's .thread_model, as
+ * in nbdkit: a filter may only tighten it.  The lock is taken around
+ * a whole call into the top of the stack, whatever the filters then
+ * call below.
  *
  * SERIALIZE_CONNECTIONS: one handle open at a time (later Opens are
  * parked until a handle closes) and one call at a time.
@@ -11,8 +16,8 @@
  * PARALLEL: no lock.  The two strictest models also get one thread
  * only: more would only queue on the lock.
  *
- * The model is set at load and by .thread_model, before any worker
- * thread starts; the rest is called from worker threads.
+ * The model is set at load and by the .thread_model callbacks, before
+ * any worker thread starts; the rest is called from worker threads.
  */
 #include <config.h>
 
@@ -49,7 +54,10 @@ tm_declare(int declared)
 	return 0;
 }
 
-/* .thread_model answered tm: it may only make the model stricter. */
+/*
+ * A .thread_model (the plugin's or a filter's) answered tm: it may only
+ * make the model stricter.
+ */
 void
 tm_restrict(int tm)
 {

@@ -174,9 +174,9 @@ broker_first_worker_failed(void)
 }
 
 /*
- * As broker/policy-load.c and tripwire.c, without a policy: the fake workers have no
- * seccomp listener to hand over, so the channel is a socketpair whose
- * broker end is simply closed.
+ * As broker/policy-load.c and tripwire.c, without a policy: the fake
+ * workers have no seccomp listener to hand over, so the channel is a
+ * socketpair whose broker end is simply closed.
  */
 const uint8_t *
 policy_load_wire(size_t *len, const char **path)
@@ -213,6 +213,37 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 	(void)status;
 	(void)desc;
 	(void)len;
+}
+
+/* As broker/cgroup.c where no cgroup can be made: nothing to limit. */
+const struct policy *
+policy_load_parsed(void)
+{
+	return NULL;
+}
+
+int
+cgroup_worker_attach(pid_t pid, const struct policy *p,
+    uint64_t arena_bytes, char *desc, size_t desclen)
+{
+	(void)pid;
+	(void)p;
+	(void)arena_bytes;
+	snprintf(desc, desclen, "no memory cgroup (fuzzing)");
+	return 0;
+}
+
+void
+cgroup_worker_release(pid_t pid, char *desc, size_t desclen)
+{
+	(void)pid;
+	(void)desc;
+	(void)desclen;
+}
+
+void
+cgroup_stop(void)
+{
 }
 
 /* Link-time wrappers: fake worker processes. */

@@ -266,6 +266,13 @@ test_plugin() {
 			exit 77
 		fi
 		;;
+	nbdkit-*-filter)
+		if [ "${NBDBROKER_NBDKIT_TEST_FILTERS:-}" = no ]; then
+			echo "$0: test skipped: $1 needs <nbdkit-filter.h>," \
+			    "which configure did not find" >&2
+			exit 77
+		fi
+		;;
 	esac
 	echo "$0: test plugin $1 was not built: $p is missing" \
 	    "(make check builds it; by hand: make -C tests plugins/$1.la)" >&2
