@@ -368,7 +368,7 @@ static const struct {
 	    { "seccomp", POLICY_ARG_FILTER, 0, YES },
 	    { "mount", 0, 0, NO } },
 	  { { NULL, 0, false } } },
-	/* 1: DESIGN.md's example, with log mode and other values. */
+	/* 1: the README's example policy, with log mode and other values. */
 	{ F "mode = log\nisolation = connection   # per tenant\n"
 	  "[syscalls]\ndefault = errno EPERM\n"
 	  "allow = @basic-io @memory @threads @time @file-read\n"

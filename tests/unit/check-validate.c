@@ -5,7 +5,7 @@
  * and validate_opt_info() (the NBD_OPT_INFO/GO payload).
  *
  * Two kinds of check: tables of cases whose answers were worked out by
- * hand from the NBD protocol and the rules in DESIGN.md, and rules
+ * hand from the NBD protocol and the rules in README.md, and rules
  * that must hold for every combination of command, flags, range and
  * export (for instance "ENOSPC only for writes").
  */
