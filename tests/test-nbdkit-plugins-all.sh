@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Every local plugin of Debian's nbdkit 1.32 (and the nbd plugin, the
-# one network plugin with a shipped policy), unmodified, under the
-# policies nbdbroker ships (policy/, not tests/policies): the same
+# Every local plugin of Debian's nbdkit 1.32 (and the nbd and curl
+# plugins, the network plugins with a shipped policy), unmodified,
+# under the policies nbdbroker ships (policy/, not tests/policies): the same
 # command line is served by nbdkit and by nbdbroker, and what a client
 # sees must be the same: size, flags, block sizes, the bytes read, a
 # write read back, zeroes, flush, block status (filter-probe.py); for
@@ -466,6 +466,24 @@ if has_plugin nbd; then
 	fi
 fi
 
+# curl: a disk over HTTP, from a server on 127.0.0.1 port 80 (the
+# policy allows ports 80 and 443), if that port is free.  Both servers
+# read the same file (the web server takes no writes).
+if has_plugin curl; then
+	if ! (: < /dev/tcp/127.0.0.1/80) 2>/dev/null; then
+		/usr/bin/python3 "$testlib/range-http.py" "$src" 80 \
+		    2>"$d/http.log" &
+		cleanup_fn kill $!
+		for _ in $(seq $((50 * slow))); do
+			(: < /dev/tcp/127.0.0.1/80) 2>/dev/null && break
+			sleep 0.1
+		done
+		compare curl curl url=http://127.0.0.1/disk.img
+	else
+		skip_part "curl: port 80 is in use"
+	fi
+fi
+
 set +x
 echo "nbdkit plugins compared under nbdkit and nbdbroker:" \
     "${#passed[*]} passed, ${#failed[*]} failed, ${#skipped[*]} skipped"
@@ -474,8 +492,9 @@ for f in "${skipped[@]}"; do echo "SKIPPED $f"; done
 for f in "${failed[@]}"; do echo "FAILED $f"; done
 cat <<'EOF'
 Not served with a shipped policy (see README, "Coming from nbdkit"):
-  curl, ssh, torrent: a policy names TCP ports, not hosts, and allows no
-    UDP (no DNS); their port comes from a URL or a parameter
+  ssh, torrent: a policy names TCP ports, not hosts, and allows no UDP
+    (no DNS); ssh's port comes from a parameter, torrent's peers from
+    the swarm
   S3: a Python script run as a program (#!), with boto3 and the network
 EOF
 [ ${#failed[*]} -eq 0 ]
