@@ -2,16 +2,17 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Every local plugin of Debian's nbdkit 1.32 (and the nbd and curl
 # plugins, the network plugins with a shipped policy), unmodified,
-# under the policies nbdbroker ships (policy/, not tests/policies): the same
-# command line is served by nbdkit and by nbdbroker, and what a client
-# sees must be the same: size, flags, block sizes, the bytes read, a
-# write read back, zeroes, flush, block status (filter-probe.py); for
-# the plugins that make a new filesystem each time (tmpdisk, linuxdisk,
-# ondemand), whose bytes differ by UUID and time, the filesystem type,
-# a file read back out of it and a write read back.  Inputs live where
-# the workers' user (nobody, as root) can reach them.  Each plugin gets
-# one line, PASS, FAIL (with what differs) or SKIP (naming the missing
-# tool); the network plugins without a policy are listed with why.
+# under the policies nbdbroker ships (policy/, not tests/policies):
+# the same command line is served by nbdkit and by nbdbroker, and what
+# a client sees must be the same: size, flags, block sizes, the bytes
+# read, a write read back, zeroes, flush, block status
+# (filter-probe.py); for the plugins that make a new filesystem each
+# time (tmpdisk, linuxdisk, ondemand), whose bytes differ by UUID and
+# time, the filesystem type, a file read back out of it and a write
+# read back.  Inputs live where the workers' user (nobody, as root) can
+# reach them.  Each plugin gets one line, PASS, FAIL (with what
+# differs) or SKIP (naming the missing tool); the network plugins
+# without a policy are listed with why.
 source "$(dirname "$0")/lib/functions.sh"
 source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
