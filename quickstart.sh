@@ -24,6 +24,8 @@ PACKAGES=(
 	libprotobuf-c-dev protobuf-c-compiler libevent-dev libseccomp-dev
 	check
 	qemu-utils libnbd-bin python3-libnbd fio nbdkit nbdkit-plugin-dev
+	nbdkit-plugin-python nbdkit-plugin-perl nbdkit-plugin-ruby
+	nbdkit-plugin-lua nbdkit-plugin-tcl e2fsprogs
 	libgnutls28-dev gnutls-bin valgrind procps
 	clang libclang-rt-dev
 	systemd

@@ -31,6 +31,7 @@
 #include "broker.h"
 #include "fd.h"
 #include "log.h"
+#include "names.h"
 #include "policy.h"
 
 #define SPAWN_MAX_ENV	16
@@ -177,13 +178,17 @@ spawn_backend_gone(struct backend *be)
 	}
 }
 
-/* The worker's environment: env_keep's variables, if set.  Static. */
+/*
+ * The worker's environment: PATH=WORKER_PATH (never the caller's) and
+ * env_keep's variables, if set.  Static.
+ */
 static char **
 worker_env(void)
 {
 	static char	*envp[SPAWN_MAX_ENV];
 	size_t		 i, n = 0;
 
+	envp[n++] = (char *)"PATH=" WORKER_PATH;
 	for (i = 0; env_keep[i] != NULL && n < SPAWN_MAX_ENV - 1; i++) {
 		size_t	l = strlen(env_keep[i]);
 		char	**e;

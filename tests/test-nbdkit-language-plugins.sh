@@ -60,3 +60,13 @@ else
 	skip_part "nbdkit's cc plugin: needs nbdkit-cc-plugin.so, cc and" \
 	    "<nbdkit-plugin.h>"
 fi
+
+# Programs the plugins start find what the system has, sbin included
+# (tmpdisk runs mkfs), whatever PATH the broker's caller had: every
+# worker gets the fixed PATH of common/names.h.
+PATH=/nonexistent:/usr/bin start_nbdbroker -U "$d/path" \
+    nbdkit:eval get_size='echo 512' \
+    pread='printf "%-512s" "$PATH" | dd bs=1 skip=$4 count=$3 2>/dev/null'
+nbdcopy "$(nbd_uri "$d/path")" - | tr -d ' ' > "$d/path.out"
+test "$(cat "$d/path.out")" = \
+    /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

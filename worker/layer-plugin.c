@@ -262,12 +262,22 @@ cap_default(const struct cap_rule *r, struct ctx *c, bool impl)
 	case CAP_DFLT_IMPL:
 		return impl;
 	case CAP_DFLT_NOT_ZERO:
+		/* nbdkit: an API 1 zero fails fast zeroes at once. */
+		if (host.nbdkit && host.api_version == 1)
+			return 1;
 		if ((v = ctx_can(c, HOST_CAP_ZERO)) == -1)
 			return -1;
 		return v != FILTER_ZERO_NATIVE;
 	case CAP_DFLT_CACHE:
 		return impl ? NBDBROKER_CACHE_NATIVE : NBDBROKER_CACHE_NONE;
 	case CAP_DFLT_FUA:
+		/*
+		 * nbdkit emulates FUA with the plugin's .flush whenever it
+		 * has one, whatever its can_flush says.
+		 */
+		if (host.nbdkit)
+			return host.p.flush != NULL ? NBDBROKER_FUA_EMULATE :
+			    NBDBROKER_FUA_NONE;
 		if ((v = ctx_can(c, HOST_CAP_FLUSH)) == -1)
 			return -1;
 		return v ? NBDBROKER_FUA_EMULATE : NBDBROKER_FUA_NONE;
@@ -300,8 +310,14 @@ cap_settle(const struct cap_rule *r, struct ctx *c, int v, bool impl)
 			v = NBDBROKER_FUA_NATIVE;
 		else if (v < NBDBROKER_FUA_NONE)
 			v = NBDBROKER_FUA_EMULATE;
-		/* Emulated FUA is a flush: none without one. */
-		if (v == NBDBROKER_FUA_EMULATE) {
+		/*
+		 * Emulated FUA is a flush: none without one (for nbdkit
+		 * plugins, without a .flush callback, as nbdkit decides).
+		 */
+		if (v == NBDBROKER_FUA_EMULATE && host.nbdkit) {
+			if (host.p.flush == NULL)
+				v = NBDBROKER_FUA_NONE;
+		} else if (v == NBDBROKER_FUA_EMULATE) {
 			if ((f = ctx_can(c, HOST_CAP_FLUSH)) == -1)
 				return -1;
 			if (!f)

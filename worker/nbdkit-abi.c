@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "names.h"
 #include "worker.h"
 
 /* nbdkit-filter.h's element types, returned by value. */
@@ -865,21 +866,17 @@ abi_set_debug_flag(void *dl, const char *plugin, const char *flag,
 }
 
 /*
- * nbdkit plugins run in the user's environment; ours get a fresh one
- * from the broker, without PATH.  Language plugins (cc, sh, eval)
- * start programs that expect one (gcc finds cc1 and ld through it):
- * give them the system default that execvp(3) would search anyway.
+ * nbdkit plugins run in the user's environment; the broker gives every
+ * worker a fresh one with PATH=WORKER_PATH.  Language plugins (cc, sh,
+ * eval) and tmpdisk start programs that need one (gcc finds cc1 and ld
+ * through it, tmpdisk runs mkfs from /usr/sbin): a worker started
+ * without PATH (by hand, or by an older broker) gets the same.
  */
 void
 abi_prepare_env(void)
 {
-	char	path[256];
-
 	if (getenv("PATH") != NULL)
 		return;
-	if (confstr(_CS_PATH, path, sizeof(path)) == 0 ||
-	    strlen(path) >= sizeof(path) - 1)
-		snprintf(path, sizeof(path), "/bin:/usr/bin");
-	if (setenv("PATH", path, 0) == -1)
+	if (setenv("PATH", WORKER_PATH, 0) == -1)
 		log_warn("setenv PATH: %s", strerror(errno));
 }

@@ -59,8 +59,9 @@ static struct {
  * no flags.  FUA is a flush after the call (an API 1 plugin's FUA is
  * at most emulated, so the data path does that flush itself and never
  * passes FUA here; the shims still honour the API 2 contract); zero's
- * may_trim is NBDBROKER_FLAG_MAY_TRIM; FAST_ZERO is not API 1's to
- * honour and, as always, is ignored.
+ * may_trim is NBDBROKER_FLAG_MAY_TRIM; an API 1 zero cannot promise
+ * to be fast, so FAST_ZERO fails at once with EOPNOTSUPP (nbdkit's
+ * rule; the client then writes the zeroes itself).
  */
 static int
 api1_flush(void *h, uint32_t flags)
@@ -102,8 +103,13 @@ api1_trim(void *h, uint32_t count, uint64_t off, uint32_t flags)
 static int
 api1_zero(void *h, uint32_t count, uint64_t off, uint32_t flags)
 {
-	int	r = v1.zero(h, count, off, !!(flags & NBDBROKER_FLAG_MAY_TRIM));
+	int	r;
 
+	if (flags & NBDBROKER_FLAG_FAST_ZERO) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	r = v1.zero(h, count, off, !!(flags & NBDBROKER_FLAG_MAY_TRIM));
 	return r == 0 ? api1_fua(h, flags) : r;
 }
 
