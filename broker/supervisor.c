@@ -62,6 +62,7 @@ sup_start(struct backend *be)
 		sup_worker_lost(be, "cannot set up the RPC socket");
 		return 0;	/* the reaper restarts it */
 	}
+	metrics.worker_starts++;
 	log_debug("worker %d started (instance %u)", (int)pid, be->generation);
 	return 0;
 }
@@ -299,6 +300,7 @@ blame(struct backend *be, struct req *r)
 	    " has brought down %u workers: failing it with EIO; the export "
 	    "stays up", r->conn->id, nbd_cmd_name(r->cmd), r->offset,
 	    r->count, r->crashes);
+	metrics.poison++;
 	backend_fail(be, r, EIO);
 }
 
@@ -317,6 +319,7 @@ take_back(struct backend *be)
 	be->hung = NULL;
 	ndata = backend_inflight_data(be, &last);
 	backend_requeue_inflight(be, hung == NULL && ndata > 1);
+	metrics.replays += ndata;
 	if (hung != NULL)
 		blame(be, hung);
 	else if (ndata == 1)
@@ -550,6 +553,7 @@ sup_reaped(pid_t pid, int status)
 	}
 	describe_status(status, desc, sizeof(desc));
 	tripwire_reaped(pid, status, desc, sizeof(desc));
+	metrics_worker_reaped(pid, status, be->retiring);
 	cgroup_worker_release(pid, desc, sizeof(desc));
 	if (be->fd != -1)
 		sup_worker_lost(be, desc);
@@ -577,6 +581,7 @@ tick_start(struct backend *be, uint64_t now, uint64_t limit)
 		return false;
 	snprintf(why, sizeof(why), "not ready after %" PRIu64 " s: killing "
 	    "it", limit / 1000);
+	metrics_worker_cause(be->pid, MX_DEATH_TIMEOUT);
 	sup_worker_lost(be, why);
 	return true;
 }
@@ -601,6 +606,7 @@ tick_hung(struct backend *be, uint64_t now, uint64_t limit)
 			    "longer than %" PRIu64 " ms: killing the worker",
 			    limit);
 		be->hung = r->kind == REQ_DATA ? r : NULL;
+		metrics_worker_cause(be->pid, MX_DEATH_TIMEOUT);
 		sup_worker_lost(be, why);
 		return;
 	}

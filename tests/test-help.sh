@@ -85,6 +85,11 @@ grep -qx "worker=$abs_top_builddir/worker/nbdbroker-worker" "$d/config"
     > "$d/config2"
 grep -qx 'nbdkit_plugindir=/x' "$d/config2"
 grep -qx 'policydir=/p' "$d/config2"
+# The metrics format; the address --metrics would listen on.
+grep -qx 'metrics=prometheus' "$d/config"
+not grep -q '^metrics_listen=' "$d/config"
+"$NBDBROKER" --dump-config --metrics=unix:/run/m.sock > "$d/config3"
+grep -qx 'metrics_listen=unix:/run/m.sock' "$d/config3"
 
 # Bad options: one message, ours, naming the option.
 check_bad() {
