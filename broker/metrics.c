@@ -122,8 +122,9 @@ metrics_worker_cause(pid_t pid, enum mx_death cause)
  * cause the broker recorded, else what the status says (SIGSYS is the
  * kernel's sandbox kill: a tripwire too).  expected: the broker was
  * stopping it anyway (a retired backend); so it is at shutdown.
+ * Returns the cause's name, for the log line.
  */
-void
+const char *
 metrics_worker_reaped(pid_t pid, int status, int expected)
 {
 	enum mx_death	cause;
@@ -143,6 +144,7 @@ metrics_worker_reaped(pid_t pid, int status, int expected)
 			causes[i].pid = 0;
 		}
 	metrics.deaths[cause]++;
+	return death_names[cause];
 }
 
 /* Rendering. */

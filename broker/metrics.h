@@ -84,6 +84,6 @@ metrics_reply(uint16_t cmd, int err, uint32_t count, uint64_t ms)
 /* metrics.c */
 void	metrics_start(void);
 void	metrics_worker_cause(pid_t pid, enum mx_death cause);
-void	metrics_worker_reaped(pid_t pid, int status, int expected);
+const char *metrics_worker_reaped(pid_t pid, int status, int expected);
 
 #endif /* NBDBROKER_METRICS_H */

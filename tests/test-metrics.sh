@@ -139,6 +139,9 @@ pid1=$(worker_pid)
 out=$(nbd_read "$sock" 0 64 attack)
 [ "$out" = "ERROR EIO" ]
 wait_for_log "$sock.log" "worker $pid1 killed by its sandbox"
+# The log lines' tails say the same (tests/test-log-format.sh for more).
+wait_for_log "$sock.log" "failing it with EIO; the export stays up plugin=hostile worker=$pid1 policy=[^ ]+ export=attack errno=EIO\$"
+wait_for_log "$sock.log" "worker $pid1 .*killed by its sandbox: .* plugin=hostile worker=$pid1 cause=tripwire policy=[^ ]+\$"
 for _ in $(seq $((100 * slow))); do
 	scrape "$d/s3"
 	[ "$(val "$d/s3" 'nbdbroker_workers{plugin="hostile"}')" = 1 ] &&
