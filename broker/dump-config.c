@@ -212,6 +212,7 @@ dump_config(void)
 	printf("landlock_abi=%d\n", landlock_abi());
 	printf("libdir=%s\n", LIBDIR);
 	printf("libexecdir=%s\n", LIBEXECDIR);
+	printf("mandir=%s\n", MANDIR);
 	printf("metrics=prometheus\n");	/* --metrics serves this format */
 	if (broker.cfg.metrics != NULL)
 		printf("metrics_listen=%s\n", broker.cfg.metrics);

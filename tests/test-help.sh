@@ -65,7 +65,7 @@ grep -q "plugin 'no-such-plugin' not found" "$d/none.err"
 "$NBDBROKER" --dump-config > "$d/config"
 cat "$d/config"
 for k in name version version_major version_minor binary prefix sbindir \
-    libdir libexecdir includedir sysconfdir docdir systemdsystemunitdir \
+    libdir libexecdir includedir sysconfdir docdir mandir systemdsystemunitdir \
     plugindir policydir worker nbdkit_plugindir host_cpu host_os tls \
     socket_activation sd_notify sandbox exit_with_parent landlock_abi \
     seccomp seccomp_actions seccomp_user_notif seccomp_filters cgroup \
