@@ -612,8 +612,10 @@ sup_reaped(pid_t pid, int status)
 	if (be->fd != -1)
 		worker_lost(be, desc, cause);
 	else if (!broker.shutting_down && !be->retiring) {
+		/* A sandbox kill is a warning (README, "Tripwires"). */
 		log_msg(!be->ever_ready && be->last_failure[0] ? LOG_DEBUG :
-		    LOG_INFO, "worker %d %s%s", (int)pid, desc,
+		    strcmp(cause, "tripwire") == 0 ? LOG_WARNING : LOG_INFO,
+		    "worker %d %s%s", (int)pid, desc,
 		    sup_tail(be, pid, cause, tail, sizeof(tail)));
 		snprintf(be->lost_why + strlen(be->lost_why),
 		    sizeof(be->lost_why) - strlen(be->lost_why), "; %s",

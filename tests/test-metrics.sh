@@ -8,7 +8,9 @@
 # that connect and never read, or never send a request, must not stall
 # the broker: another NBD client keeps getting answers, scrapes beyond
 # the slots are refused and counted, a silent scraper is dropped at
-# its deadline, and scraping works again afterwards.
+# its deadline, and scraping works again afterwards.  Over TCP, a
+# scraper with a tiny receive window that reads late still gets the
+# whole response (the broker wrote it piecemeal, without waiting).
 source "$(dirname "$0")/lib/functions.sh"
 source "$(dirname "$0")/lib/sandbox.sh"
 set -e
@@ -202,3 +204,41 @@ n=$(val "$d/s4" nbdbroker_metrics_refused_total)
 [ "$n" -ge 4 ]
 expect_delta "$d/s3" "$d/s4" 'nbdbroker_requests_total{command="read"}' 101
 kill -0 "$nbdbroker_pid"
+
+# TCP, on loopback: a scraper whose receive window is tiny sends its
+# request and reads nothing for 2 s (the broker holds what it could
+# not write yet) while an NBD client is served; then it reads the
+# whole response, as long as Content-Length says.
+port=$(/usr/bin/python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start_nbdbroker -U "$d/tcp.sock" --metrics="127.0.0.1:$port" memory size=1M
+/usr/bin/python3 - "$d/tcp.sock" "$port" "$slow" <<'PY'
+import nbd, socket, sys, time
+sock, port, slow = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+s.connect(("127.0.0.1", port))
+s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+h = nbd.NBD()
+h.connect_uri("nbd+unix:///?socket=" + sock)
+t = time.monotonic()
+for i in range(100):
+    h.pwrite(b"x" * 4096, 0)
+assert time.monotonic() - t < 5 * slow
+time.sleep(2)
+s.settimeout(10 * slow)
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+head, body = data.split(b"\r\n\r\n", 1)
+assert head.startswith(b"HTTP/1.0 200 OK\r\n"), head
+clen = [l for l in head.split(b"\r\n") if l.startswith(b"Content-Length: ")]
+assert int(clen[0].split(b": ")[1]) == len(body), (clen, len(body))
+assert len(body) > 8192, len(body)	# more than the window
+assert body.endswith(b"\nnbdbroker_metrics_scrapes_total 0\n"), body[-200:]
+h.shutdown()
+PY
+
