@@ -18,7 +18,8 @@
 set -euo pipefail
 
 # Debian 12 packages needed to build nbdbroker and run its tests
-# (systemd: for systemd-analyze, which checks the units we install).
+# (systemd: for systemd-analyze, which checks the units we install;
+# curl: scrapes --metrics; mandoc: checks the man pages).
 PACKAGES=(
 	build-essential autoconf automake libtool pkg-config
 	libprotobuf-c-dev protobuf-c-compiler libevent-dev libseccomp-dev
@@ -29,6 +30,7 @@ PACKAGES=(
 	libgnutls28-dev gnutls-bin valgrind procps
 	clang libclang-rt-dev
 	systemd
+	curl mandoc
 )
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

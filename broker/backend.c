@@ -722,6 +722,7 @@ backend_read(struct backend *be, int fd)
 				    " bad frame (%s)", errno == EOVERFLOW ?
 				    "it would take more memory to decode than "
 				    "any real message" : strerror(errno));
+				metrics_worker_cause(be->pid, MX_DEATH_PROTO);
 				sup_worker_lost(be, why);
 				return;
 			}
@@ -731,6 +732,7 @@ backend_read(struct backend *be, int fd)
 				rpc_envelope_free(env);
 				snprintf(msg, sizeof(msg),
 				    "protocol violation: %s", why);
+				metrics_worker_cause(be->pid, MX_DEATH_PROTO);
 				sup_worker_lost(be, msg);
 				return;
 			}

@@ -34,6 +34,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "nbd-protocol.h"
 #include "rpc-frame.h"
 
@@ -133,6 +134,7 @@ struct config {
 	int		  nsockets;	/* socket activation: fds 3.. */
 	char		 *policy_path;	/* --policy, else the one found */
 	char		 *policy_dir;	/* --policy-dir */
+	char		 *metrics;	/* --metrics unix:PATH|[ADDR:]PORT */
 };
 
 /* A slot in an arena: pages [page, page + npages). */

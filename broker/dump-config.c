@@ -212,6 +212,10 @@ dump_config(void)
 	printf("landlock_abi=%d\n", landlock_abi());
 	printf("libdir=%s\n", LIBDIR);
 	printf("libexecdir=%s\n", LIBEXECDIR);
+	printf("mandir=%s\n", MANDIR);
+	printf("metrics=prometheus\n");	/* --metrics serves this format */
+	if (broker.cfg.metrics != NULL)
+		printf("metrics_listen=%s\n", broker.cfg.metrics);
 	printf("name=%s\n", PACKAGE_NAME);
 	printf("nbdkit_plugindir=%s\n", cli_nbdkit_plugin_dir());
 	printf("no_new_privs=%s\n", strcmp(proc_status("NoNewPrivs", buf,

@@ -216,6 +216,7 @@ serve_cb(evutil_socket_t fd, short what, void *arg)
 		sup_stop_all();
 		exit(EXIT_FAILURE);
 	}
+	metrics_start();
 	proc_write_pidfile();
 	if (cfg->print_uri && !cfg->single) {
 		printf("%s\n", listen_uri());

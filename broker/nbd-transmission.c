@@ -103,6 +103,7 @@ queue_status_reply(struct conn *c, uint16_t cmd, uint64_t cookie, int err,
 	uint8_t	 buf[32], *hdr = r != NULL ? r->hdr : buf;
 	size_t	 len;
 
+	metrics_error(err);
 	if ((c->flags & CONN_STRUCTURED) && err != 0 &&
 	    (cmd == NBD_CMD_READ || cmd == NBD_CMD_BLOCK_STATUS)) {
 		struct nbd_structured_reply_error	se;
@@ -299,6 +300,7 @@ tx_step(struct conn *c)
 		return -1;
 	}
 	cmd = be16toh(h.type);
+	metrics_request(cmd);
 	flags = be16toh(h.flags);
 	offset = be64toh(h.offset);
 	count = be32toh(h.count);
@@ -369,6 +371,7 @@ tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
 		return;
 	}
 	r->err = err;
+	metrics_reply(r->cmd, err, r->count, now_ms() - r->queued_ms);
 	if (err != 0) {
 		conn_log(c, LOG_DEBUG, "%s offset=%" PRIu64 " count=%" PRIu32
 		    ": %s", nbd_cmd_name(r->cmd), r->offset, r->count,

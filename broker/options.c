@@ -159,6 +159,7 @@ static const struct opt	opts[] = {
 	  .dst = &broker.cfg.arena_size, .min = 2 * (size_t)BROKER_MAX_REQUEST,
 	  .max = (size_t)1 << 34, .expect = "between 64M and 16G" },
 	{ .name = "newstyle", .letter = 'n', .kind = OPT_FLAG },
+	{ .name = "metrics", .kind = OPT_STRING, .dst = &broker.cfg.metrics },
 	/* Sandbox. */
 	{ .name = "policy", .kind = OPT_STRING,
 	  .dst = &broker.cfg.policy_path },
@@ -245,6 +246,8 @@ usage(FILE *fp)
 "                        syslog otherwise)\n"
 "      --arena-size SIZE shared-memory payload arena per direction\n"
 "                        (default 64M, at least 64M)\n"
+"      --metrics unix:PATH|[ADDR:]PORT  serve counters at /metrics over HTTP\n"
+"                        (Prometheus text format; ADDR defaults to loopback)\n"
 "\n"
 "Sandbox (see \"Sandbox policies\" in README.md):\n"
 "      --policy FILE     run the worker under the policy in FILE\n"

@@ -73,14 +73,17 @@ errpipe_flush_line(struct errpipe *ep)
 	if (ep->len == 0)
 		return;
 	ep->line[ep->len] = '\0';
-	/* The worker's own log lines say their level. */
-	if (strstr(msg, ": debug: ") != NULL)
+	/* The worker's own log lines: their level, and one prefix (ours). */
+	msg = log_strip_prefix(ep->line, "nbdbroker-worker", &level);
+	if (msg != ep->line)
+		;
+	else if (strstr(msg, ": debug: ") != NULL)
 		level = LOG_DEBUG;
 	else if (strstr(msg, ": info: ") != NULL)
 		level = LOG_INFO;
 	else if (strstr(msg, ": error: ") != NULL)
 		level = LOG_ERR;
-	backend_worker_log(ep->be, level, "", msg, ep->len);
+	backend_worker_log(ep->be, level, "", msg, strlen(msg));
 	ep->len = 0;
 }
 

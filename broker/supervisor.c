@@ -33,8 +33,35 @@
 #include "broker.h"
 #include "log.h"
 #include "names.h"
+#include "policy.h"
 
 #define SUP_START_TIMEOUT_MS	(10 * 1000)	/* Hello to Ready, at least */
+#define SUP_TAIL_MAX		600		/* a log line's key=value tail */
+
+/*
+ * The key=value tail of a log line about be's worker pid (0: none),
+ * so that operators can grep: plugin=, worker=, cause= (if not NULL)
+ * and policy=.  Into buf; returns buf.
+ */
+static const char *
+sup_tail(const struct backend *be, pid_t pid, const char *cause, char *buf,
+    size_t len)
+{
+	const struct policy	*p = policy_load_parsed();
+	char			 num[16];
+
+	buf[0] = '\0';
+	log_kv(buf, len, "plugin", backend_name(be));
+	if (pid > 0) {
+		snprintf(num, sizeof(num), "%d", (int)pid);
+		log_kv(buf, len, "worker", num);
+	}
+	if (cause != NULL)
+		log_kv(buf, len, "cause", cause);
+	if (p != NULL && p->file != NULL)
+		log_kv(buf, len, "policy", p->file);
+	return buf;
+}
 
 /* Starting. */
 
@@ -62,6 +89,7 @@ sup_start(struct backend *be)
 		sup_worker_lost(be, "cannot set up the RPC socket");
 		return 0;	/* the reaper restarts it */
 	}
+	metrics.worker_starts++;
 	log_debug("worker %d started (instance %u)", (int)pid, be->generation);
 	return 0;
 }
@@ -209,6 +237,8 @@ int
 sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
     size_t whylen)
 {
+	char	tail[SUP_TAIL_MAX];
+
 	if (!plugin_name_valid(rd->name) || rd->api_version < 1 ||
 	    rd->api_version > 2 ||
 	    rd->thread_model > RPC_THREAD_MODEL_PARALLEL ||
@@ -249,9 +279,10 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 	} else
 		log_info("worker %d (instance %u) ready %" PRIu64 " ms after "
 		    "the last one died; re-opening %u connection(s), "
-		    "replaying %u request(s)%s", (int)be->pid, be->generation,
+		    "replaying %u request(s)%s%s", (int)be->pid, be->generation,
 		    now_ms() - be->lost_ms, sup_reopening(be), count_data(be),
-		    be->nsuspects ? ", suspects one at a time" : "");
+		    be->nsuspects ? ", suspects one at a time" : "",
+		    sup_tail(be, be->pid, NULL, tail, sizeof(tail)));
 	reopen_conns(be);
 	backend_kick(be);
 	return 0;
@@ -285,20 +316,30 @@ static void
 blame(struct backend *be, struct req *r)
 {
 	unsigned	max = broker.cfg.rs.replays;
+	char		tail[SUP_TAIL_MAX];
 
 	backend_unsuspect(be, r);
 	r->crashes++;
+	sup_tail(be, be->pid, NULL, tail, sizeof(tail));
 	if (r->crashes <= max) {
 		log_info("worker %d died with %s offset=%" PRIu64 " count=%"
-		    PRIu32 " alone in flight (%u of %u replays): replaying it",
+		    PRIu32 " alone in flight (%u of %u replays): replaying it%s",
 		    (int)be->pid, nbd_cmd_name(r->cmd), r->offset, r->count,
-		    r->crashes, max);
+		    r->crashes, max, tail);
 		return;
 	}
+	if (r->conn->export_name != NULL) {
+		char	esc[256];
+
+		log_kv(tail, sizeof(tail), "export", log_escape(esc, sizeof(esc),
+		    r->conn->export_name, strlen(r->conn->export_name)));
+	}
+	log_kv(tail, sizeof(tail), "errno", "EIO");
 	log_err("conn %" PRIu64 ": %s offset=%" PRIu64 " count=%" PRIu32
 	    " has brought down %u workers: failing it with EIO; the export "
-	    "stays up", r->conn->id, nbd_cmd_name(r->cmd), r->offset,
-	    r->count, r->crashes);
+	    "stays up%s", r->conn->id, nbd_cmd_name(r->cmd), r->offset,
+	    r->count, r->crashes, tail);
+	metrics.poison++;
 	backend_fail(be, r, EIO);
 }
 
@@ -317,6 +358,7 @@ take_back(struct backend *be)
 	be->hung = NULL;
 	ndata = backend_inflight_data(be, &last);
 	backend_requeue_inflight(be, hung == NULL && ndata > 1);
+	metrics.replays += ndata;
 	if (hung != NULL)
 		blame(be, hung);
 	else if (ndata == 1)
@@ -393,17 +435,23 @@ handles_lost(struct backend *be, bool lost_data)
  * connection it served for re-opening.  The restart itself happens
  * when the process has been reaped (sup_reaped).  Idempotent.
  */
-void
-sup_worker_lost(struct backend *be, const char *why)
+static void
+worker_lost(struct backend *be, const char *why, const char *cause)
 {
+	char	tail[SUP_TAIL_MAX];
 	bool	lost_data;
 
 	if (be->fd == -1)
 		return;
-	/* A worker that reported Failed already said why it stops. */
-	log_msg(!be->ever_ready && be->last_failure[0] ? LOG_DEBUG :
-	    LOG_WARNING, "worker %d (plugin %s): %s", (int)be->pid,
-	    backend_name(be), why);
+	/*
+	 * A worker that reported Failed already said why it stops; a
+	 * closed socket is followed by the reaping, which says how it
+	 * died (one line per death).
+	 */
+	log_msg((!be->ever_ready && be->last_failure[0]) ||
+	    strcmp(why, "RPC socket closed") == 0 ? LOG_DEBUG : LOG_WARNING,
+	    "worker %d (plugin %s): %s%s", (int)be->pid, backend_name(be), why,
+	    sup_tail(be, be->pid, cause, tail, sizeof(tail)));
 	snprintf(be->lost_why, sizeof(be->lost_why), "%s", why);
 	be->lost_ms = now_ms();
 	if (be->pid > 0)
@@ -423,6 +471,12 @@ sup_worker_lost(struct backend *be, const char *why)
 		log_err("plugin %s: data written to the volatile plugin was "
 		    "lost with worker %d; new connections get a fresh disk",
 		    be->plugin_name ? be->plugin_name : "?", (int)be->pid);
+}
+
+void
+sup_worker_lost(struct backend *be, const char *why)
+{
+	worker_lost(be, why, NULL);
 }
 
 /* Restarts. */
@@ -466,6 +520,7 @@ schedule_restart(struct backend *be)
 	uint64_t			 now = now_ms();
 	unsigned			 i, recent = 0, n = rs->intensity + 1;
 	struct timeval			 tv;
+	char				 tail[SUP_TAIL_MAX];
 
 	if (broker.shutting_down || be->retiring)
 		return;
@@ -485,14 +540,15 @@ schedule_restart(struct backend *be)
 		fatalx("cannot create a timer");
 	tv.tv_sec = be->backoff_ms / 1000;
 	tv.tv_usec = (be->backoff_ms % 1000) * 1000;
+	sup_tail(be, 0, NULL, tail, sizeof(tail));
 	if (be->backoff_ms > 0)
 		log_warn("plugin %s: more than %u worker deaths in %" PRIu64
-		    " s: next start in %u ms (%s)", backend_name(be),
+		    " s: next start in %u ms (%s)%s", backend_name(be),
 		    rs->intensity, rs->period_ms / 1000, be->backoff_ms,
-		    be->lost_why);
+		    be->lost_why, tail);
 	else
-		log_info("plugin %s: restarting the worker (%s)",
-		    backend_name(be), be->lost_why);
+		log_info("plugin %s: restarting the worker (%s)%s",
+		    backend_name(be), be->lost_why, tail);
 	evtimer_add(be->ev_restart, &tv);
 }
 
@@ -541,7 +597,8 @@ void
 sup_reaped(pid_t pid, int status)
 {
 	struct backend	*be;
-	char		 desc[512];
+	char		 desc[512], tail[SUP_TAIL_MAX];
+	const char	*cause;
 
 	if ((be = backend_by_pid(pid)) == NULL) {
 		tripwire_reaped(pid, status, NULL, 0);	/* forget */
@@ -550,12 +607,16 @@ sup_reaped(pid_t pid, int status)
 	}
 	describe_status(status, desc, sizeof(desc));
 	tripwire_reaped(pid, status, desc, sizeof(desc));
+	cause = metrics_worker_reaped(pid, status, be->retiring);
 	cgroup_worker_release(pid, desc, sizeof(desc));
 	if (be->fd != -1)
-		sup_worker_lost(be, desc);
+		worker_lost(be, desc, cause);
 	else if (!broker.shutting_down && !be->retiring) {
+		/* A sandbox kill is a warning (README, "Tripwires"). */
 		log_msg(!be->ever_ready && be->last_failure[0] ? LOG_DEBUG :
-		    LOG_INFO, "worker %d %s", (int)pid, desc);
+		    strcmp(cause, "tripwire") == 0 ? LOG_WARNING : LOG_INFO,
+		    "worker %d %s%s", (int)pid, desc,
+		    sup_tail(be, pid, cause, tail, sizeof(tail)));
 		snprintf(be->lost_why + strlen(be->lost_why),
 		    sizeof(be->lost_why) - strlen(be->lost_why), "; %s",
 		    desc);
@@ -577,6 +638,7 @@ tick_start(struct backend *be, uint64_t now, uint64_t limit)
 		return false;
 	snprintf(why, sizeof(why), "not ready after %" PRIu64 " s: killing "
 	    "it", limit / 1000);
+	metrics_worker_cause(be->pid, MX_DEATH_TIMEOUT);
 	sup_worker_lost(be, why);
 	return true;
 }
@@ -601,6 +663,7 @@ tick_hung(struct backend *be, uint64_t now, uint64_t limit)
 			    "longer than %" PRIu64 " ms: killing the worker",
 			    limit);
 		be->hung = r->kind == REQ_DATA ? r : NULL;
+		metrics_worker_cause(be->pid, MX_DEATH_TIMEOUT);
 		sup_worker_lost(be, why);
 		return;
 	}

@@ -160,6 +160,7 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 	    name ? name : "?");
 	free(name);
 	tw->killed_nr = req.data.nr;
+	metrics_worker_cause(tw->pid, MX_DEATH_TRIPWIRE);
 	log_err("worker %d (plugin %s, policy %s): sandbox: killed for "
 	    "syscall %d (%s)", (int)tw->pid, plugin_name(), policy_file(),
 	    tw->killed_nr, tw->killed_name);

@@ -7,6 +7,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,4 +164,54 @@ log_escape(char *dst, size_t dstlen, const void *src, size_t len)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+const char *
+log_strip_prefix(const char *line, const char *ident, int *level)
+{
+	static const struct {
+		const char	*name;
+		int		 level;
+	} levels[] = {
+		{ "error: ", LOG_ERR }, { "warning: ", LOG_WARNING },
+		{ "info: ", LOG_INFO }, { "debug: ", LOG_DEBUG },
+	};
+	size_t		 il = strlen(ident), i;
+	const char	*p = line + il;
+
+	if (strncmp(line, ident, il) != 0 || *p != '[')
+		return line;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		;
+	if (p == line + il + 1 || strncmp(p, "]: ", 3) != 0)
+		return line;
+	p += 3;
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strncmp(p, levels[i].name, strlen(levels[i].name)) == 0) {
+			*level = levels[i].level;
+			return p + strlen(levels[i].name);
+		}
+	return line;
+}
+
+char *
+log_kv(char *buf, size_t len, const char *key, const char *value)
+{
+	size_t	o = strnlen(buf, len);
+	bool	quote = *value == '\0' || strpbrk(value, " \"\\=") != NULL;
+
+	if (o + 1 >= len)
+		return buf;
+	o += snprintf(buf + o, len - o, " %s=%s", key, quote ? "\"" : "");
+	for (; *value != '\0' && o + 3 < len; value++) {
+		if (*value == '"' || *value == '\\')
+			buf[o++] = '\\';
+		buf[o++] = *value;
+	}
+	if (o >= len)
+		o = len - 1;
+	if (quote && o + 1 < len)
+		buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
 }

@@ -44,4 +44,21 @@ void	fatalx(const char *fmt, ...)
  */
 char	*log_escape(char *dst, size_t dstlen, const void *src, size_t len);
 
+/*
+ * A line another process wrote with log.c's stderr format, "IDENT[PID]:
+ * LEVEL: message": returns the message and sets *level; any other line
+ * is returned as it is, *level untouched.  So a worker's own lines are
+ * re-logged by the broker with one prefix, not two.
+ */
+const char *log_strip_prefix(const char *line, const char *ident,
+	    int *level);
+
+/*
+ * Append " key=value" to the string in buf (size len, truncating): the
+ * greppable tail of a log line.  The value is double-quoted (with \"
+ * and \\ escaped) when empty or holding a space, '"', backslash or '='.
+ * Returns buf.
+ */
+char	*log_kv(char *buf, size_t len, const char *key, const char *value);
+
 #endif /* NBDBROKER_LOG_H */

@@ -65,7 +65,7 @@ grep -q "plugin 'no-such-plugin' not found" "$d/none.err"
 "$NBDBROKER" --dump-config > "$d/config"
 cat "$d/config"
 for k in name version version_major version_minor binary prefix sbindir \
-    libdir libexecdir includedir sysconfdir docdir systemdsystemunitdir \
+    libdir libexecdir includedir sysconfdir docdir mandir systemdsystemunitdir \
     plugindir policydir worker nbdkit_plugindir host_cpu host_os tls \
     socket_activation sd_notify sandbox exit_with_parent landlock_abi \
     seccomp seccomp_actions seccomp_user_notif seccomp_filters cgroup \
@@ -85,6 +85,11 @@ grep -qx "worker=$abs_top_builddir/worker/nbdbroker-worker" "$d/config"
     > "$d/config2"
 grep -qx 'nbdkit_plugindir=/x' "$d/config2"
 grep -qx 'policydir=/p' "$d/config2"
+# The metrics format; the address --metrics would listen on.
+grep -qx 'metrics=prometheus' "$d/config"
+not grep -q '^metrics_listen=' "$d/config"
+"$NBDBROKER" --dump-config --metrics=unix:/run/m.sock > "$d/config3"
+grep -qx 'metrics_listen=unix:/run/m.sock' "$d/config3"
 
 # Bad options: one message, ours, naming the option.
 check_bad() {

@@ -5,7 +5,8 @@
 # libtool .la files; make uninstall removes it all again.  A plugin
 # built out of tree with `pkg-config --cflags nbdbroker` is served by
 # the built server.  The systemd units pass systemd-analyze verify
-# (that part is skipped without systemd-analyze).
+# (that part is skipped without systemd-analyze).  The man pages are
+# installed and render without warnings (mandoc, groff).
 source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
@@ -56,6 +57,27 @@ test -f "$dest$(key includedir)/nbdbroker-plugin.h"
 test -f "$dest$(key includedir)/nbdbroker-version.h"
 test -f "$dest$(key docdir)/README.md"
 test -f "$dest$(key docdir)/examples/export.conf"
+
+# The man pages, where man looks, rendering without a warning.
+mandir=$(key mandir)
+for page in man1/nbdbroker.1 man3/nbdbroker-plugin.3 man5/nbdbroker-policy.5 \
+    man7/nbdbroker-security.7 man7/nbdbroker-service.7; do
+	test -f "$dest$mandir/$page"
+	if command -v mandoc >/dev/null; then
+		mandoc -T lint -W warning "$dest$mandir/$page" > "$d/lint" 2>&1 ||
+		    true
+		if [ -s "$d/lint" ]; then cat "$d/lint"; exit 1; fi
+	fi
+	if command -v groff >/dev/null; then
+		groff -ww -man -z "$dest$mandir/$page" 2> "$d/lint"
+		if [ -s "$d/lint" ]; then cat "$d/lint"; exit 1; fi
+	fi
+done
+if command -v man >/dev/null; then
+	MANWIDTH=200 man -P cat -l "$dest$mandir/man5/nbdbroker-policy.5" \
+	    > "$d/man.txt" 2>/dev/null
+	grep -q 'magic-config-key' "$d/man.txt"
+fi
 
 # pkg-config, pointed at DESTDIR, agrees with the broker.
 pc=$(find "$dest" -name nbdbroker.pc)
