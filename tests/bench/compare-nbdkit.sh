@@ -32,8 +32,9 @@
 #   --csv=FILE          write every run's raw numbers to FILE
 #   --png=FILE          draw the ratios as a bar chart (needs gnuplot;
 #                       without it the chart is skipped with a warning)
-#   --smoke             1 s runs, one round, a 64M export: checks that
-#                       the script works; its figures mean nothing
+#   --smoke             1 s runs, one round, a 64M export (unless given
+#                       otherwise): checks that the script works; its
+#                       figures mean nothing
 
 set -euo pipefail
 export PATH=/usr/bin:$PATH
@@ -48,9 +49,9 @@ die() {
 	exit 1
 }
 
-runtime=10
-size=256M
-rounds=3
+runtime=
+size=
+rounds=
 workloads=
 plugin=bundled
 compare=nbdkit
@@ -95,10 +96,11 @@ while [ $# -gt 0 ]; do
 	*) echo "$0: unknown option '$opt'" >&2; usage ;;
 	esac
 done
+# Options given explicitly win over --smoke's settings.
 if [ "$smoke" = 1 ]; then
-	runtime=1
-	rounds=1
-	size=64M
+	: "${runtime:=1}" "${rounds:=1}" "${size:=64M}"
+else
+	: "${runtime:=10}" "${rounds:=3}" "${size:=256M}"
 fi
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds: '$rounds' is not a count"
 [[ "$runtime" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
