@@ -60,10 +60,14 @@ if sorted({r["side"] for r in rows}) != ["A", "B"]:
     sys.exit("CSV sides: %s" % {r["side"] for r in rows})
 for r in rows:
     for k in ("window_s", "mib_s", "iops", "ios", "cpu_s",
-              "cpu_us_per_io", "ctxsw", "ctxsw_per_io"):
+              "cpu_us_per_io", "ctxsw", "ctxsw_per_io",
+              "ctxsw_voluntary", "ctxsw_involuntary", "load1"):
         float(r[k])
     if float(r["ios"]) <= 0 or float(r["window_s"]) <= 0:
         sys.exit("CSV row without I/O: %s" % r)
+    if int(r["ctxsw"]) != (int(r["ctxsw_voluntary"]) +
+                           int(r["ctxsw_involuntary"])):
+        sys.exit("CSV row: ctxsw is not the sum of its parts: %s" % r)
 PY
 
 if command -v gnuplot >/dev/null; then

@@ -272,7 +272,9 @@ if [ "$draw" = 1 ]; then
 	gnuplot <<EOF || die "gnuplot failed to draw $png"
 set terminal pngcairo size 1000,560 noenhanced font ',10'
 set output '$png'
-set title "A = $name_a, B = $name_b\n($runtime s runs, medians of $rounds, $(nproc) CPUs)"
+set title "A = $name_a, B = $name_b\n" . \
+    "($runtime s runs, medians of $rounds; $(nproc) CPUs," . \
+    " load $(cut -d' ' -f1 /proc/loadavg) at the end)"
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
@@ -282,7 +284,8 @@ set yrange [0:*]
 set grid ytics
 set key top left
 set xtics font ',9'
-plot '$tmp/ratios.dat' using 2:xtic(1) title 'throughput (above 1: A faster)', \
+plot '$tmp/ratios.dat' using 2:xtic(1) \
+	title 'throughput (above 1: A faster)', \
      '' using 3 title 'CPU per I/O (below 1: A cheaper)', \
      '' using 4 title 'context switches per I/O', \
      1 with lines lc rgb 'black' dt 2 notitle

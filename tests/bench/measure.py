@@ -55,7 +55,8 @@ WORKLOADS = [
 
 FIELDS = ["workload", "side", "server", "round", "window_s", "mib_s",
           "iops", "ios", "cpu_s", "cpu_us_per_io", "ctxsw",
-          "ctxsw_per_io"]
+          "ctxsw_per_io", "ctxsw_voluntary", "ctxsw_involuntary",
+          "load1"]
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -111,20 +112,23 @@ def thread_cpu_ns(pid, tid):
 
 
 def thread_ctxsw(pid, tid):
-    """A thread's voluntary + involuntary context switches."""
+    """A thread's (voluntary, involuntary) context switches: it blocked,
+    or it was preempted (which grows with the machine's load)."""
     status = read_file("/proc/%d/task/%s/status" % (pid, tid))
     if status is None:
         return None
-    n = 0
+    vol = invol = 0
     for line in status.splitlines():
-        if line.startswith(("voluntary_ctxt_switches",
-                            "nonvoluntary_ctxt_switches")):
-            n += int(line.split()[1])
-    return n
+        if line.startswith("voluntary_ctxt_switches"):
+            vol = int(line.split()[1])
+        elif line.startswith("nonvoluntary_ctxt_switches"):
+            invol = int(line.split()[1])
+    return vol, invol
 
 
 def sample(pids):
-    """{(pid, tid): (cpu ns, context switches)} for every thread now."""
+    """{(pid, tid): (cpu ns, voluntary, involuntary context switches)}
+    for every thread now."""
     out = {}
     for p in pids:
         try:
@@ -135,7 +139,7 @@ def sample(pids):
             cpu = thread_cpu_ns(p, t)
             cs = thread_ctxsw(p, t)
             if cpu is not None and cs is not None:
-                out[(p, t)] = (cpu, cs)
+                out[(p, t)] = (cpu,) + cs
     return out
 
 
@@ -151,8 +155,9 @@ def fio_args(sock, workload, runtime, ramp, size):
 
 
 def window_deltas(samples, start, end):
-    """CPU seconds, context switches and the length of the window from
-    the first sample at or after start to the last at or before end."""
+    """CPU seconds, voluntary and involuntary context switches and the
+    length of the window from the first sample at or after start to the
+    last at or before end."""
     inside = [s for s in samples if start <= s[0] <= end]
     if len(inside) < 2:
         fail("only %d samples inside the %.2f s window: fio ran too "
@@ -162,9 +167,12 @@ def window_deltas(samples, start, end):
     last = {}
     for _, threads in inside:
         last.update(threads)
-    cpu_ns = sum(v[0] - first.get(k, (0, 0))[0] for k, v in last.items())
-    cs = sum(v[1] - first.get(k, (0, 0))[1] for k, v in last.items())
-    return cpu_ns / 1e9, cs, inside[-1][0] - t0
+    d = [0, 0, 0]
+    for k, v in last.items():
+        base = first.get(k, (0, 0, 0))
+        for i in range(3):
+            d[i] += v[i] - base[i]
+    return d[0] / 1e9, d[1], d[2], inside[-1][0] - t0
 
 
 def run(raw, wname, side, server, rnd, sock, pid, runtime, size):
@@ -200,7 +208,9 @@ def run(raw, wname, side, server, rnd, sock, pid, runtime, size):
     mib_s = sum(o["bw_bytes"] for o in ops) / MiB
     end = report["timestamp_ms"] / 1000.0
     start = end - job["job_runtime"] / 1000.0
-    cpu_s, cs, secs = window_deltas(samples, start + margin, end - margin)
+    cpu_s, vol, invol, secs = window_deltas(samples, start + margin,
+                                            end - margin)
+    cs = vol + invol
     ios = iops * secs
     if ios <= 0:
         fail("%s on %s: no I/O completed" % (wname, server))
@@ -211,6 +221,8 @@ def run(raw, wname, side, server, rnd, sock, pid, runtime, size):
         "cpu_s": "%.4f" % cpu_s,
         "cpu_us_per_io": "%.3f" % (cpu_s / ios * 1e6),
         "ctxsw": "%d" % cs, "ctxsw_per_io": "%.4f" % (cs / ios),
+        "ctxsw_voluntary": "%d" % vol, "ctxsw_involuntary": "%d" % invol,
+        "load1": read_file("/proc/loadavg").split()[0],
     }
     new = not os.path.exists(raw) or os.path.getsize(raw) == 0
     with open(raw, "a", newline="") as f:
