@@ -89,7 +89,9 @@ cat "$d/iso.out"
 check_table "$d/iso.out" 2 randread-4k-qd1 randwrite-4k-qd1
 grep -q '^A = nbdbroker --isolation connection memory' "$d/iso.out"
 
-# It fails when it should.
+# --help prints the usage; it fails when it should.
+"$bench" --help > "$d/help"
+grep -q -- '--isolation=connection' "$d/help"
 not "$bench" --smoke -w no-such-workload
 not "$bench" --smoke --rounds=0
 not "$bench" --smoke --no-such-option

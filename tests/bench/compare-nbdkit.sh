@@ -39,7 +39,13 @@
 set -euo pipefail
 export PATH=/usr/bin:$PATH
 
+# usage [STATUS]: print the usage from the header; on stderr and exit 2
+# unless STATUS is 0 (--help).
 usage() {
+	if [ "${1:-2}" = 0 ]; then
+		sed -n '/^# Usage:/,/^$/s/^# \{0,1\}//p' "$0"
+		exit 0
+	fi
 	sed -n '/^# Usage:/,/^$/s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
@@ -92,7 +98,7 @@ while [ $# -gt 0 ]; do
 	--csv) csv=$val ;;
 	--png) png=$val ;;
 	--smoke) smoke=1 ;;
-	-h|--help) usage ;;
+	-h|--help) usage 0 ;;
 	*) echo "$0: unknown option '$opt'" >&2; usage ;;
 	esac
 done
