@@ -41,6 +41,7 @@ import time
 MiB = 1024 * 1024
 SAMPLE_S = 0.1          # thread sampling period
 TREE_EVERY = 5          # rescan the process tree every 5 samples
+FIO_GRACE_S = 60        # fio's time to connect and disconnect
 
 # name: (fio rw, block size, queue depth, extra fio options)
 WORKLOADS = [
@@ -189,7 +190,14 @@ def run(raw, wname, side, server, rnd, sock, pid, runtime, size):
     samples = []
     pids = set()
     n = 0
+    # A server that stops answering must not hang the benchmark.
+    deadline = time.monotonic() + ramp + runtime + FIO_GRACE_S
     while fio.poll() is None:
+        if time.monotonic() > deadline:
+            fio.kill()
+            fio.wait()
+            fail("%s on %s: fio still running %d s after its end: killed"
+                 % (wname, server, FIO_GRACE_S))
         if n % TREE_EVERY == 0:
             pids = process_tree([int(pid)])
         samples.append((time.time(), sample(pids)))
