@@ -1,113 +1,302 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Benchmark nbdbroker against nbdkit with fio's nbd engine, in the same
-# run, on the same machine, and print each figure with the ratio.
-# Not part of `make check`: timings on a shared machine are noisy, so
-# compare the ratios of one run, not absolute numbers across runs.
+# Benchmark nbdbroker against nbdkit (or against itself in another
+# configuration) with fio's nbd engine: seven workloads, both servers in
+# the same run on the same machine, their rounds interleaved.  For each
+# workload it prints throughput (MiB/s, IOPS), server CPU per I/O and
+# context switches per I/O (every thread of the server's processes:
+# broker and workers, or nbdkit) for both sides and the ratios A/B.
+# tests/bench/measure.py runs fio and samples /proc; this script starts
+# and stops the servers and decides the order of the runs.  make check
+# runs it only as --smoke (tests/test-bench-smoke.sh), which checks that
+# it works, never how fast anything is.  How to run it and read it:
+# tests/bench/README.md.
 #
-# Usage: tests/bench/compare-nbdkit.sh [-t SECONDS] [-s SIZE] [-m MODE]
-#   MODE: memory (default: our memory plugin vs `nbdkit memory`)
-#         nbdkit-so (nbdkit's memory plugin .so under both servers)
-#         sandbox (our memory plugin with and without the sandbox; needs
-#                  policy support)
-# Run from the build tree (it uses ./nbdbroker).
+# Usage: tests/bench/compare-nbdkit.sh [OPTIONS]   (from the build tree;
+# it runs ./nbdbroker, or $NBDBROKER)
+#   --plugin=bundled    A: nbdbroker with our memory plugin (default)
+#   --plugin=nbdkit-so  A: nbdbroker with nbdkit's memory plugin .so
+#                       (nbdkit:memory); B is always `nbdkit memory`
+#   --isolation=connection  A: nbdbroker --isolation connection,
+#                       B: nbdbroker (default isolation), same plugin
+#   -m MODE             the old spelling: memory (= --plugin=bundled),
+#                       nbdkit-so, or sandbox (A: our memory plugin
+#                       sandboxed, B: under tests/policies/unconfined.policy)
+#   -t, --runtime=S     seconds per run after a ramp (default 10)
+#   -s, --size=SIZE     export size (default 256M)
+#   -r, --rounds=N      runs per server and workload; the table shows
+#                       medians (default 3)
+#   -w, --workloads=LIST  comma-separated names (default: all seven,
+#                       listed by `measure.py workloads`)
+#   --csv=FILE          write every run's raw numbers to FILE
+#   --png=FILE          draw the ratios as a bar chart (needs gnuplot;
+#                       without it the chart is skipped with a warning)
+#   --smoke             1 s runs, one round, a 64M export (unless given
+#                       otherwise): checks that the script works; its
+#                       figures mean nothing
 
 set -euo pipefail
 export PATH=/usr/bin:$PATH
 
-runtime=10
-size=1G
-mode=memory
-while getopts "t:s:m:" o; do
-	case "$o" in
-	t) runtime=$OPTARG ;;
-	s) size=$OPTARG ;;
-	m) mode=$OPTARG ;;
-	*) echo "usage: $0 [-t SECONDS] [-s SIZE] [-m MODE]" >&2; exit 2 ;;
+# usage [STATUS]: print the usage from the header; on stderr and exit 2
+# unless STATUS is 0 (--help).
+usage() {
+	if [ "${1:-2}" = 0 ]; then
+		sed -n '/^# Usage:/,/^$/s/^# \{0,1\}//p' "$0"
+		exit 0
+	fi
+	sed -n '/^# Usage:/,/^$/s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+die() {
+	echo "$0: $*" >&2
+	exit 1
+}
+
+runtime=
+size=
+rounds=
+workloads=
+plugin=bundled
+compare=nbdkit
+csv=
+png=
+smoke=0
+
+# Options take their value as --opt=VALUE, --opt VALUE or -o VALUE.
+while [ $# -gt 0 ]; do
+	opt=$1
+	val=
+	case "$opt" in
+	--*=*) val=${opt#*=}; opt=${opt%%=*} ;;
+	-[tsrwm]|--runtime|--size|--rounds|--workloads|--plugin|\
+	--isolation|--csv|--png)
+		[ $# -ge 2 ] || usage
+		val=$2
+		shift ;;
+	esac
+	shift
+	case "$opt" in
+	-t|--runtime) runtime=$val ;;
+	-s|--size) size=$val ;;
+	-r|--rounds) rounds=$val ;;
+	-w|--workloads) workloads=$val ;;
+	--plugin) plugin=$val ;;
+	--isolation)
+		[ "$val" = connection ] ||
+		    die "--isolation: only 'connection' (compared with the default)"
+		compare=isolation ;;
+	-m)
+		case "$val" in
+		memory) plugin=bundled ;;
+		nbdkit-so) plugin=nbdkit-so ;;
+		sandbox) compare=sandbox ;;
+		*) die "-m: unknown mode '$val'" ;;
+		esac ;;
+	--csv) csv=$val ;;
+	--png) png=$val ;;
+	--smoke) smoke=1 ;;
+	-h|--help) usage 0 ;;
+	*) echo "$0: unknown option '$opt'" >&2; usage ;;
 	esac
 done
+# Options given explicitly win over --smoke's settings.
+if [ "$smoke" = 1 ]; then
+	: "${runtime:=1}" "${rounds:=1}" "${size:=64M}"
+else
+	: "${runtime:=10}" "${rounds:=3}" "${size:=256M}"
+fi
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds: '$rounds' is not a count"
+[[ "$runtime" =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+    die "--runtime: '$runtime' is not a number of seconds"
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+measure=("/usr/bin/python3" "$here/measure.py")
 nbdbroker=${NBDBROKER:-$top/nbdbroker}
-[ -x "$nbdbroker" ] || { echo "$0: build first ($nbdbroker missing)" >&2; exit 2; }
-command -v fio >/dev/null || { echo "$0: fio is required" >&2; exit 2; }
-command -v nbdkit >/dev/null || { echo "$0: nbdkit is required" >&2; exit 2; }
-fio --enghelp 2>/dev/null | grep -qw nbd || { echo "$0: fio lacks the nbd engine" >&2; exit 2; }
+[ -x "$nbdbroker" ] || die "build first ($nbdbroker missing)"
+command -v fio >/dev/null || die "fio is required"
+fio --enghelp 2>/dev/null | grep -qw nbd || die "fio lacks the nbd engine"
+if [ "$compare" = nbdkit ]; then
+	command -v nbdkit >/dev/null || die "nbdkit is required"
+fi
+
+all=$("${measure[@]}" workloads)
+if [ -z "$workloads" ]; then
+	mapfile -t wl <<<"$all"
+else
+	IFS=, read -r -a wl <<<"$workloads"
+	for w in "${wl[@]}"; do
+		grep -qx -- "$w" <<<"$all" ||
+		    die "unknown workload '$w' (known: $(tr "\n" " " <<<"$all"))"
+	done
+fi
+
+draw=0
+if [ -n "$png" ]; then
+	if command -v gnuplot >/dev/null; then
+		draw=1
+	else
+		echo "$0: gnuplot is not installed: no chart" \
+		    "(Debian: apt-get install gnuplot-nox)" >&2
+	fi
+fi
+
+case "$plugin" in
+bundled) plug=(memory "size=$size") ;;
+nbdkit-so) plug=(nbdkit:memory "size=$size") ;;
+*) die "--plugin: '$plugin' is neither bundled nor nbdkit-so" ;;
+esac
 
 tmp=$(mktemp -d)
-pids=()
+# With --isolation=connection each fio connection gets a new worker
+# and so an empty memory disk: both servers are then restarted before
+# every run and neither is filled, so both start each run empty.
+fresh=0
+case "$compare" in
+nbdkit)
+	name_a="nbdbroker ${plug[0]}"
+	a_cmd=("$nbdbroker" -f -U "$tmp/A.sock" "${plug[@]}")
+	name_b="nbdkit memory"
+	b_cmd=(nbdkit -f -U "$tmp/B.sock" memory "size=$size")
+	;;
+isolation)
+	name_a="nbdbroker --isolation connection ${plug[0]}"
+	a_cmd=("$nbdbroker" -f -U "$tmp/A.sock" --isolation connection
+	    "${plug[@]}")
+	name_b="nbdbroker ${plug[0]}"
+	b_cmd=("$nbdbroker" -f -U "$tmp/B.sock" "${plug[@]}")
+	fresh=1
+	;;
+sandbox)
+	name_a="nbdbroker ${plug[0]} (sandboxed)"
+	a_cmd=("$nbdbroker" -f -U "$tmp/A.sock" "${plug[@]}")
+	name_b="nbdbroker ${plug[0]} (unconfined.policy)"
+	b_cmd=("$nbdbroker" -f -U "$tmp/B.sock"
+	    --policy "$top/tests/policies/unconfined.policy" "${plug[@]}")
+	;;
+esac
+
+declare -A pid=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	local p
+	for p in "${pid[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
 	wait 2>/dev/null || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-wait_sock() {
-	for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done
-	echo "$0: server did not create $1" >&2; exit 1
+# start_server A|B: start that side's server and wait for its socket.
+start_server() {
+	local side=$1 i
+	local -a cmd
+	if [ "$side" = A ]; then cmd=("${a_cmd[@]}"); else cmd=("${b_cmd[@]}"); fi
+	rm -f "$tmp/$side.sock"
+	"${cmd[@]}" 2>>"$tmp/$side.log" &
+	pid[$side]=$!
+	for ((i = 0; i < 300; i++)); do
+		[ -S "$tmp/$side.sock" ] && return 0
+		kill -0 "${pid[$side]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$tmp/$side.log" >&2
+	die "server $side (${cmd[*]}) did not start"
 }
 
-nbdkit_memory_so=/usr/lib/x86_64-linux-gnu/nbdkit/plugins/nbdkit-memory-plugin.so
-
-case "$mode" in
-memory)
-	a_name=nbdbroker; a_cmd=("$nbdbroker" -f -U "$tmp/a.sock" memory "size=$size")
-	b_name=nbdkit;    b_cmd=(nbdkit -f -U "$tmp/b.sock" memory "size=$size")
-	;;
-nbdkit-so)
-	a_name="nbdbroker+nbdkit-memory.so"; a_cmd=("$nbdbroker" -f -U "$tmp/a.sock" "$nbdkit_memory_so" "size=$size")
-	b_name="nbdkit+nbdkit-memory.so";    b_cmd=(nbdkit -f -U "$tmp/b.sock" "$nbdkit_memory_so" "size=$size")
-	;;
-sandbox)
-	a_name="sandboxed"; a_cmd=("$nbdbroker" -f -U "$tmp/a.sock" memory "size=$size")
-	b_name="no-sandbox"; b_cmd=("$nbdbroker" -f -U "$tmp/b.sock" --policy "$top/tests/policies/unconfined.policy" memory "size=$size")
-	;;
-*) echo "$0: unknown mode $mode" >&2; exit 2 ;;
-esac
-
-"${a_cmd[@]}" 2>"$tmp/a.log" & pids+=($!)
-"${b_cmd[@]}" 2>"$tmp/b.log" & pids+=($!)
-wait_sock "$tmp/a.sock"
-wait_sock "$tmp/b.sock"
-
-# fio job: NAME RW BS DEPTH -> prints IOPS and MiB/s
-run_fio() {
-	local sock=$1 rw=$2 bs=$3 depth=$4
-	fio --name=bench --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
-	    --rw="$rw" --bs="$bs" --iodepth="$depth" --size="$size" \
-	    --runtime="$runtime" --time_based --ramp_time=1 \
-	    --output-format=json 2>/dev/null | sed -n "/^{/,\$p" |
-	/usr/bin/python3 -c '
-import json, sys
-j = json.load(sys.stdin)["jobs"][0]
-op = j["read"] if j["read"]["io_bytes"] > 0 else j["write"]
-print("%.0f %.1f" % (op["iops"], op["bw_bytes"] / 1048576.0))'
+# stop_server A|B
+stop_server() {
+	local side=$1
+	kill "${pid[$side]}"
+	wait "${pid[$side]}" 2>/dev/null || true
+	unset "pid[$side]"
 }
 
-# Fill the disks first so reads touch real data.
-for s in "$tmp/a.sock" "$tmp/b.sock"; do
-	fio --name=fill --ioengine=nbd --uri="nbd+unix:///?socket=$s" \
-	    --rw=write --bs=1M --iodepth=8 --size="$size" >/dev/null 2>&1
+# fill A|B: write the whole disk once, so that reads read data.
+fill() {
+	(cd "$tmp" && fio --name=fill --ioengine=nbd \
+	    --uri="nbd+unix:///?socket=$tmp/$1.sock" --rw=write --bs=1M \
+	    --iodepth=8 --size="$size" --output="$tmp/fill.out") ||
+	    die "filling server $1 failed: $(cat "$tmp/fill.out")"
+}
+
+# measure_run WORKLOAD A|B ROUND
+measure_run() {
+	local w=$1 side=$2 r=$3 name
+	if [ "$side" = A ]; then name=$name_a; else name=$name_b; fi
+	echo "$w round $r: $name" >&2
+	if [ "$fresh" = 1 ]; then
+		start_server "$side"
+	fi
+	(cd "$tmp" && "${measure[@]}" run "$tmp/raw.csv" "$w" "$side" \
+	    "$name" "$r" "$tmp/$side.sock" "${pid[$side]}" "$runtime" \
+	    "$size") || die "$w on $name failed"
+	if [ "$fresh" = 1 ]; then
+		stop_server "$side"
+	fi
+}
+
+machine() {
+	echo "$1: $(uptime | sed 's/^ *//'); nproc $(nproc)"
+}
+
+echo "compare-nbdkit.sh: A = $name_a; B = $name_b"
+echo "$(fio --version), $(nbdkit --version 2>/dev/null || echo 'no nbdkit')," \
+    "export $size, $runtime s per run, $rounds round(s), rounds interleaved"
+machine "load at start"
+
+if [ "$fresh" = 0 ]; then
+	for side in A B; do
+		start_server $side
+		fill $side
+	done
+fi
+
+# Interleave the servers: A B in odd rounds, B A in even ones, so that
+# load from elsewhere on the machine drifts onto both sides alike.
+for w in "${wl[@]}"; do
+	for ((r = 1; r <= rounds; r++)); do
+		if ((r % 2)); then order="A B"; else order="B A"; fi
+		for side in $order; do
+			measure_run "$w" "$side" "$r"
+		done
+	done
 done
 
-printf '%-28s %14s %14s %8s\n' "workload" "$a_name" "$b_name" "ratio"
-for w in "read 256k 16" "write 256k 16" "randread 4k 1" "randread 4k 16" "randwrite 4k 16"; do
-	# shellcheck disable=SC2086 # split into RW BS DEPTH
-	set -- $w
-	# Each server twice, in the order A B B A, and the mean of the
-	# two: a burst of load from elsewhere on the machine then hits
-	# both sides about equally.
-	a1=$(run_fio "$tmp/a.sock" "$1" "$2" "$3")
-	b1=$(run_fio "$tmp/b.sock" "$1" "$2" "$3")
-	b2=$(run_fio "$tmp/b.sock" "$1" "$2" "$3")
-	a2=$(run_fio "$tmp/a.sock" "$1" "$2" "$3")
-	read -r ia ma ib mb < <(/usr/bin/python3 -c "
-a1, a2, b1, b2 = [list(map(float, x.split())) for x in ('$a1', '$a2', '$b1', '$b2')]
-print('%.0f %.1f %.0f %.1f' % ((a1[0] + a2[0]) / 2, (a1[1] + a2[1]) / 2,
-                               (b1[0] + b2[0]) / 2, (b1[1] + b2[1]) / 2))")
-	ratio=$(/usr/bin/python3 -c "print('%.2f' % ($ia / $ib if $ib else 0))")
-	printf '%-28s %8s IOPS %8s IOPS %8s\n' "$1 bs=$2 qd=$3" "$ia" "$ib" "${ratio}x"
-	printf '%-28s %8s MiB/s %7s MiB/s\n' "" "$ma" "$mb"
-done
+machine "load at end"
+echo
+"${measure[@]}" report "$tmp/raw.csv" "$name_a" "$name_b" \
+    --plot-data "$tmp/ratios.dat"
+
+if [ -n "$csv" ]; then
+	cp "$tmp/raw.csv" "$csv"
+fi
+if [ "$draw" = 1 ]; then
+	gnuplot <<EOF || die "gnuplot failed to draw $png"
+set terminal pngcairo size 1000,560 noenhanced font ',10'
+set output '$png'
+set title "A = $name_a, B = $name_b\n" . \
+    "($runtime s runs, medians of $rounds; $(nproc) CPUs," . \
+    " load $(cut -d' ' -f1 /proc/loadavg) at the end)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set ylabel 'A / B'
+set yrange [0:*]
+set grid ytics
+set key top left
+set xtics font ',9'
+plot '$tmp/ratios.dat' using 2:xtic(1) \
+	title 'throughput (above 1: A faster)', \
+     '' using 3 title 'CPU per I/O (below 1: A cheaper)', \
+     '' using 4 title 'context switches per I/O', \
+     1 with lines lc rgb 'black' dt 2 notitle
+EOF
+	echo "chart: $png"
+elif [ -n "$png" ]; then
+	echo "$0: no chart (gnuplot is not installed)" >&2
+fi
