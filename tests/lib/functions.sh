@@ -180,7 +180,7 @@ start_nbdbroker() {
 	"$NBDBROKER" -f "$@" 2>"$sock.log" &
 	nbdbroker_pid=$!
 	cleanup_fn _stop_server "$nbdbroker_pid" "$sock.log"
-	if ! wait_for_socket "$sock" 30; then
+	if ! wait_for_socket "$sock" $((30 * slow)); then
 		cat "$sock.log" >&2
 		return 1
 	fi
@@ -209,7 +209,7 @@ worker_pids() {
 }
 
 # expect_start_failure SOCKET PATTERN ARGS...: run "nbdbroker -f -U SOCKET
-# ARGS..." and check that it gives up within 20 s with a non-zero exit
+# ARGS..." and check that it gives up within 20 s (times $slow) with a non-zero exit
 # status, without listening on SOCKET, with a line matching PATTERN
 # (grep -E) on stderr, and without leaving a worker behind.
 expect_start_failure() {
@@ -217,14 +217,14 @@ expect_start_failure() {
 	shift 2
 	err=$sock.err
 	rm -f "$sock"
-	timeout 20 "$NBDBROKER" -f -U "$sock" "$@" 2>"$err" || r=$?
+	timeout $((20 * slow)) "$NBDBROKER" -f -U "$sock" "$@" 2>"$err" || r=$?
 	cat "$err" >&2
 	if [ "$r" -eq 0 ]; then
 		echo "$0: nbdbroker $*: started, but should have failed" >&2
 		return 1
 	fi
 	if [ "$r" -eq 124 ]; then
-		echo "$0: nbdbroker $*: still running after 20 s" >&2
+		echo "$0: nbdbroker $*: still running after $((20 * slow)) s" >&2
 		return 1
 	fi
 	if [ -e "$sock" ]; then
