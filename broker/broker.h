@@ -133,6 +133,7 @@ struct config {
 	int		  nsockets;	/* socket activation: fds 3.. */
 	char		 *policy_path;	/* --policy, else the one found */
 	char		 *policy_dir;	/* --policy-dir */
+	char		 *learn_path;	/* --learn-policy FILE */
 };
 
 /* A slot in an arena: pages [page, page + npages). */
@@ -617,6 +618,18 @@ int	tripwire_channel(int *parent, int *child);
 void	tripwire_watch(pid_t pid, int parent);
 void	tripwire_reaped(pid_t pid, int status, char *desc, size_t len);
 void	tripwire_stop(void);
+
+/* learn.c: --learn-policy, recording what workers do */
+struct seccomp_notif;
+struct policy	*learn_base(const char *usual, char *err, size_t errlen);
+void	learn_open(struct policy *p);
+void	learn_init(void);
+bool	learn_active(void);
+void	learn_worker(void);
+void	learn_notify(int listener, const struct seccomp_notif *req,
+	    pid_t worker, int *stage);
+int	learn_write(void);
+void	learn_stop(void);
 
 /*
  * cgroup.c: a memory cgroup per worker, where the broker can make one

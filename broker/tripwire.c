@@ -41,6 +41,7 @@ struct tripwire {
 	int		 listener;	/* -1: none (yet) */
 	struct event	*ev_chan;
 	struct event	*ev_listener;
+	int		 stage;		/* --learn-policy: POLICY_STAGE_* */
 	int		 killed_nr;	/* -1: not killed by a tripwire */
 	char		 killed_name[64];
 	struct tripwire	*next;
@@ -150,6 +151,11 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 		tw_drop_listener(tw);
 		return;
 	}
+	if (learn_active()) {
+		/* Learning: no tripwires, every syscall is recorded. */
+		learn_notify(fd, &req, tw->pid, &tw->stage);
+		return;
+	}
 	if (tw->killed_nr >= 0) {
 		/* Another thread tripped too (setuid() in every thread). */
 		kill(tw->pid, SIGKILL);
@@ -254,6 +260,11 @@ tripwire_watch(pid_t pid, int parent)
 		return;
 	}
 	tw->pid = pid;
+	tw->stage = POLICY_STAGE_STARTUP;
+	if (learn_active()) {
+		learn_init();
+		learn_worker();
+	}
 	tw->chan = parent;
 	tw->listener = -1;
 	tw->killed_nr = -1;
@@ -297,6 +308,7 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 void
 tripwire_stop(void)
 {
+	learn_stop();
 	while (tripwires != NULL)
 		tw_free(tripwires);
 }

@@ -43,7 +43,17 @@
 enum policy_mode {
 	POLICY_MODE_ENFORCE,
 	POLICY_MODE_LOG,		/* SECCOMP_RET_LOG, nothing denied */
+	POLICY_MODE_LEARN,		/* --learn-policy: everything allowed,
+					   the broker records (learn.c) */
 };
+
+/*
+ * --learn-policy: the syscall number the worker makes (and the learn
+ * filter hands to the broker, which answers 0) when its start-up ends,
+ * so the broker can tell start-up needs from serving needs.  No
+ * architecture has a syscall with this number.
+ */
+#define POLICY_LEARN_MARK	1000
 
 enum policy_isolation {
 	POLICY_ISOLATION_PLUGIN,	/* one worker per plugin instance */
@@ -305,6 +315,30 @@ int	policy_groups_print(const char *name, FILE *fp, char *err,
 	    size_t errlen);
 const char *policy_syscall_name(const struct policy *p, int nr);
 
+/*
+ * learn.c: writing what --learn-policy saw as a policy.  seen holds,
+ * by stage and syscall, the POLICY_ARG_* variants used (POLICY_ARG_ANY:
+ * a use no restriction covers); paths are ready to write (absolute,
+ * or ${NAME}).
+ */
+struct policy_learned_path {
+	char		*path;
+	unsigned	 access;	/* POLICY_ACCESS_* */
+	bool		 serving;	/* else start-up only */
+};
+struct policy_learned {
+	uint32_t			 seen[2][POLICY_MAX_NR];
+	struct policy_learned_path	*paths;
+	size_t				 npaths;
+	unsigned			 net;		/* POLICY_NET_* */
+	uint16_t			*ports;
+	size_t				 nports;
+	char				**notes;	/* comment lines */
+	size_t				 nnotes;
+	const struct policy		*usual;	/* parsed, or NULL */
+};
+int	policy_learn_write(const struct policy_learned *l, FILE *fp);
+
 /* wire.c */
 int	policy_encode(const struct policy *p, uint8_t **buf, size_t *len);
 struct policy	*policy_decode(const uint8_t *buf, size_t len, char *err,
@@ -331,6 +365,15 @@ void	*policy_seccomp_build(const struct policy *p, enum policy_stage st,
  * because it has a filter of its own).
  */
 void	*policy_seccomp_export(void *ctx, char *err, size_t errlen);
+/*
+ * mode = learn: one filter for both stages that hands every syscall
+ * the worker's built-in set does not allow in both stages to the
+ * broker (SECCOMP_RET_USER_NOTIF), fails libc's ENOSYS probes as
+ * enforce would, and lets the worker's own handing over of the
+ * listener (sendmsg on POLICY_NOTIFY_FD) through.
+ */
+void	*policy_seccomp_build_learn(const struct policy *p, pid_t self,
+	    char *err, size_t errlen);
 int	 policy_seccomp_install(const void *prog);
 
 #endif /* NBDBROKER_POLICY_H */

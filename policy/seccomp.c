@@ -392,6 +392,70 @@ policy_seccomp_build(const struct policy *p, enum policy_stage st,
 }
 
 /*
+ * mode = learn (--learn-policy).  Default: USER_NOTIF, so the broker
+ * sees and records every syscall; it answers CONTINUE.  Allowed
+ * without asking: what the worker's built-in set allows in both
+ * stages (the worker's own RPC, threads, malloc: the learned policy
+ * need not list it, and every round trip to the broker costs), and
+ * the one sendmsg that hands the listener over (before that, nobody
+ * could answer).  libc's probes fail with ENOSYS as under enforce, so
+ * glibc takes the same paths it will take then (clone3: clone).
+ */
+void *
+policy_seccomp_build_learn(const struct policy *p, pid_t self, char *err,
+    size_t errlen)
+{
+	struct build		 b;
+	struct scmp_arg_cmp	 c[1];
+	struct policy_syscall	 sm;
+	size_t			 i;
+	int			 r;
+
+	memset(&b, 0, sizeof(b));
+	b.p = p;
+	b.self = self;
+	b.err = err;
+	b.errlen = errlen;
+	b.dflt = SCMP_ACT_NOTIFY;
+	if ((b.ctx = seccomp_init(SCMP_ACT_NOTIFY)) == NULL) {
+		berr(&b, "cannot initialize the learn filter");
+		return NULL;
+	}
+	if ((r = seccomp_attr_set(b.ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS)) < 0 ||
+	    (r = seccomp_attr_set(b.ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 ||
+	    (r = seccomp_attr_set(b.ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0 ||
+	    (r = seccomp_attr_set(b.ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0) {
+		berr(&b, "cannot set filter attributes: %s", strerror(-r));
+		goto fail;
+	}
+	for (i = 0; i < p->nsc; i++) {
+		const struct policy_syscall	*s = &p->sc[i];
+		uint32_t			 both;
+
+		both = s->startup & s->serving;
+		if (s->enosys) {
+			if (rule(&b, SCMP_ACT_ERRNO(ENOSYS), s, 0, NULL) == -1)
+				goto fail;
+		} else if (both != 0 && strcmp(s->name, "sendmsg") != 0 &&
+		    variants(&b, SCMP_ACT_ALLOW, s, both) == -1)
+			goto fail;
+	}
+	memset(&sm, 0, sizeof(sm));
+	sm.name = "sendmsg";
+	if ((sm.nr = policy_syscall_nr("sendmsg")) >= 0) {
+		c[0] = SCMP_A0(SCMP_CMP_EQ, POLICY_NOTIFY_FD);
+		if (rule(&b, SCMP_ACT_ALLOW, &sm, 1, c) == -1)
+			goto fail;
+	}
+	return b.ctx;
+
+ fail:
+	seccomp_release(b.ctx);
+	return NULL;
+}
+
+/*
  * The BPF program of a built filter, as a struct sock_fprog followed
  * by its instructions (one allocation; free it with free()).  Called
  * before any filter is loaded: it needs a memfd.  Returns NULL with

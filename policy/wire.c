@@ -156,7 +156,7 @@ policy_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		    "worker reads %d", c->version, POLICY_WIRE_VERSION);
 		goto out;
 	}
-	if (c->mode > POLICY_MODE_LOG || c->isolation >
+	if (c->mode > POLICY_MODE_LEARN || c->isolation >
 	    POLICY_ISOLATION_CONNECTION || c->dflt > POLICY_DEFAULT_ALLOW ||
 	    c->dflt_errno < 0 || c->dflt_errno > 4095 ||
 	    c->landlock > POLICY_LANDLOCK_OFF || c->net > (POLICY_NET_UNIX |

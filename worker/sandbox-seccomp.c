@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -34,6 +35,7 @@
 static scmp_filter_ctx	startup;	/* until loaded */
 static void		*serving;	/* struct sock_fprog, until loaded */
 static bool		 loaded;	/* a start-up filter is in force */
+static bool		 learn;		/* mode = learn: the broker records */
 
 /* Hand the listener to the broker; then neither end stays open here. */
 static int
@@ -79,6 +81,20 @@ sandbox_seccomp_prepare(const struct policy *p, char *err, size_t errlen)
 	scmp_filter_ctx	ctx;
 	uint32_t	trip = SCMP_ACT_NOTIFY;
 
+	if (p->mode == POLICY_MODE_LEARN) {
+		/* One filter, both stages; the broker answers everything. */
+		if (seccomp_api_get() < 5) {
+			snprintf(err, errlen, "seccomp: --learn-policy needs "
+			    "user notification, which this kernel or "
+			    "libseccomp lacks (API level %u)",
+			    seccomp_api_get());
+			return -1;
+		}
+		learn = true;
+		startup = policy_seccomp_build_learn(p, getpid(), err,
+		    errlen);
+		return startup != NULL ? 0 : -1;
+	}
 	if (policy_seccomp_trivial(p)) {
 		log_warn("sandbox: policy %s allows every syscall: no seccomp "
 		    "filter", p->file);
@@ -122,6 +138,20 @@ sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen)
 {
 	int	r, lfd;
 
+	if (st == POLICY_STAGE_SERVING && learn) {
+		/*
+		 * No second filter: tell the broker (through the learn
+		 * filter, in order with every syscall before) that what
+		 * follows is serving.
+		 */
+		if (syscall(POLICY_LEARN_MARK, 0L) == -1) {
+			snprintf(err, errlen, "seccomp: the broker did not "
+			    "answer the end of start-up: %s",
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	if (st == POLICY_STAGE_SERVING) {
 		if (serving == NULL)	/* policy_seccomp_trivial() */
 			return 0;
