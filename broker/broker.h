@@ -618,6 +618,7 @@ int	tripwire_channel(int *parent, int *child);
 void	tripwire_watch(pid_t pid, int parent);
 void	tripwire_reaped(pid_t pid, int status, char *desc, size_t len);
 void	tripwire_stop(void);
+void	tripwire_wait(int ms);
 
 /* learn.c: --learn-policy, recording what workers do */
 struct seccomp_notif;

@@ -34,6 +34,7 @@
  */
 #include <config.h>
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -114,7 +115,6 @@ struct learn_path {
 	bool		 dir;		/* grant the directory itself */
 	bool		 parent;	/* grant the directory it is in */
 	bool		 created;	/* the workers made it */
-	bool		 exec;
 };
 
 static struct {
@@ -366,7 +366,7 @@ path_get(const char *path)
 struct learn_rec {
 	char		path[PATH_MAX];
 	unsigned	access;
-	bool		dir, parent, created, exec;
+	bool		dir, parent, created;
 };
 
 /* What (kind, flags) does to path, into r. */
@@ -410,12 +410,72 @@ path_effect(enum learn_kind kind, uint64_t flags, struct learn_rec *r)
 		r->access = POLICY_ACCESS_WRITE;
 		break;
 	case LK_EXEC:
-		r->access = POLICY_ACCESS_READ;
-		r->exec = true;
+		r->access = POLICY_ACCESS_EXEC;
 		break;
 	default:
 		break;
 	}
+}
+
+/* An ELF program's interpreter (PT_INTERP), into buf; -1: none. */
+static int
+elf_interp(int fd, char *buf, size_t len)
+{
+	Elf64_Ehdr	eh;
+	Elf64_Phdr	ph;
+	size_t		i;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_phentsize != sizeof(ph) || eh.e_phnum > 64)
+		return -1;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) !=
+		    (ssize_t)sizeof(ph))
+			return -1;
+		if (ph.p_type != PT_INTERP || ph.p_filesz >= len)
+			continue;
+		if (pread(fd, buf, ph.p_filesz, ph.p_offset) !=
+		    (ssize_t)ph.p_filesz)
+			return -1;
+		buf[ph.p_filesz] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * What the kernel runs besides a program it is asked to run: a
+ * script's interpreter ("#!/bin/sh"), an ELF program's dynamic loader.
+ * Landlock asks for the right to execute each.  Into out (resolved);
+ * -1: none.
+ */
+static int
+interpreter(const char *path, char *out, size_t len)
+{
+	char	 line[PATH_MAX], *e, *real;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return -1;
+	n = read(fd, line, 256);
+	if (n >= 4 && line[0] == '#' && line[1] == '!') {
+		line[n] = '\0';
+		for (e = line + 2; *e == ' ' || *e == '\t'; e++)
+			;
+		e[strcspn(e, " \t\n")] = '\0';
+	} else if (elf_interp(fd, line, sizeof(line)) == 0)
+		e = line;
+	else
+		e = NULL;
+	close(fd);
+	if (e == NULL || *e != '/' || (real = realpath(e, NULL)) == NULL)
+		return -1;
+	snprintf(out, len, "%s", real);
+	free(real);
+	return 0;
 }
 
 /* The restriction a call's arguments fall under (POLICY_ARG_*). */
@@ -508,7 +568,10 @@ respond(int listener, uint64_t id, bool cont, int64_t val)
 		    strerror(errno));
 }
 
-/* Read the path argument(s) of call c; r[0..1]. Returns how many. */
+/*
+ * Read the path argument(s) of call c into r[0..2] (a second path, or
+ * what running the first runs too).  Returns how many.
+ */
 static int
 read_paths(const struct learn_call *c, const struct seccomp_notif *req,
     int memfd, struct learn_rec *r)
@@ -517,7 +580,7 @@ read_paths(const struct learn_call *c, const struct seccomp_notif *req,
 	char		 rel[PATH_MAX];
 	struct open_how	 how;
 	uint64_t	 flags = 0;
-	int		 n = 0, dfd;
+	int		 n = 0, i, dfd;
 
 	if (c->flags >= 0 && c->kind == LK_OPENAT2) {
 		memset(&how, 0, sizeof(how));
@@ -528,12 +591,22 @@ read_paths(const struct learn_call *c, const struct seccomp_notif *req,
 	} else if (c->flags >= 0)
 		flags = a[c->flags];
 	dfd = c->dfd >= 0 ? (int)a[c->dfd] : AT_FDCWD;
-	memset(r, 0, 2 * sizeof(*r));
+	memset(r, 0, 3 * sizeof(*r));
 	if (read_string(memfd, a[c->path], rel, sizeof(rel)) == 0 &&
 	    rel[0] != '\0' && absolute(req->pid, dfd, rel, r[0].path,
 	    sizeof(r[0].path)) == 0) {
 		path_effect(c->kind, flags, &r[0]);
 		n++;
+	}
+	/*
+	 * A script's interpreter runs too, and a program's dynamic
+	 * loader: up to two levels (#!/bin/sh, then sh's ld.so).
+	 */
+	for (i = 0; n >= 1 && n < 3 && c->kind == LK_EXEC; i++) {
+		if (interpreter(r[n - 1].path, r[n].path,
+		    sizeof(r[n].path)) == -1)
+			break;
+		r[n++].access = POLICY_ACCESS_EXEC;
 	}
 	if (c->path2 < 0)
 		return n;
@@ -556,7 +629,7 @@ learn_notify(int listener, const struct seccomp_notif *req, pid_t worker,
     int *stage)
 {
 	const struct learn_call	*c = NULL;
-	struct learn_rec	 r[2];
+	struct learn_rec	 r[3];
 	struct learn_path	*lp;
 	char			 mem[64];
 	int			 nr = req->data.nr, memfd = -1, n = 0, i;
@@ -601,7 +674,6 @@ learn_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 		lp->dir |= r[i].dir;
 		lp->parent |= r[i].parent;
 		lp->created |= r[i].created;
-		lp->exec |= r[i].exec;
 	}
 	respond(listener, req->id, true, 0);
 }
@@ -613,9 +685,12 @@ learn_worker(void)
 	lrn.workers++;
 }
 
-/* Is path, or what it lies under, one of p's built-in grants? */
+/*
+ * Is path, or what it lies under, one of the built-in grants (the
+ * loader's, the plugin's: start-up only) in the stages it was used?
+ */
 static bool
-builtin_path(const char *path)
+builtin_path(const char *path, bool serving)
 {
 	const struct policy	*p = lrn.base;
 	size_t			 i, n;
@@ -623,7 +698,8 @@ builtin_path(const char *path)
 	if (strncmp(path, "/proc/", 6) == 0 || strcmp(path, "/proc") == 0)
 		return true;
 	for (i = 0; i < p->npaths; i++) {
-		if (p->paths[i].line != 0 || p->paths[i].path == NULL)
+		if (p->paths[i].line != 0 || p->paths[i].path == NULL ||
+		    (serving && p->paths[i].startup_only))
 			continue;
 		n = strlen(p->paths[i].path);
 		if (strncmp(path, p->paths[i].path, n) == 0 &&
@@ -787,14 +863,10 @@ learned_paths(struct policy_learned *l)
 			} while (strcmp(grant, "/") != 0 && created(grant));
 			lp->access |= POLICY_ACCESS_READ;
 		}
-		if (builtin_path(grant))
-			continue;
-		if (lp->exec && note(l, "runs %s: Landlock has no execute "
-		    "grant in this format; it will fail under enforce",
-		    lp->path) == -1)
-			return -1;
-		as = param_ref(grant, ref, sizeof(ref));
 		serving = lp->stage[POLICY_STAGE_SERVING];
+		if (builtin_path(grant, serving))
+			continue;
+		as = param_ref(grant, ref, sizeof(ref));
 		if (learned_add(l, as ? as : grant, lp->access, serving) == -1)
 			return -1;
 	}

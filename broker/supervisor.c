@@ -692,7 +692,7 @@ sup_stop_all(void)
 		}
 		if (left == 0)
 			goto out;
-		usleep(10000);
+		tripwire_wait(10);	/* learning: answers the unloads */
 	}
 	TAILQ_FOREACH(be, &broker.backends, link) {
 		if (be->pid <= 0)

@@ -304,6 +304,37 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 		tw_free(tw);
 }
 
+/*
+ * Shutdown, the event loop over: wait ms milliseconds for workers to
+ * exit.  While learning, their syscalls (unloading the plugin) still
+ * wait for the broker's answer: keep answering them meanwhile.
+ */
+void
+tripwire_wait(int ms)
+{
+	struct pollfd	 pfd[64];
+	struct tripwire	*tw, *by[64];
+	nfds_t		 n = 0, i;
+
+	if (learn_active())
+		for (tw = tripwires; tw != NULL && n < 64; tw = tw->next)
+			if (tw->listener != -1) {
+				pfd[n].fd = tw->listener;
+				pfd[n].events = POLLIN;
+				pfd[n].revents = 0;
+				by[n++] = tw;
+			}
+	if (n == 0) {
+		usleep(ms * 1000);
+		return;
+	}
+	if (poll(pfd, n, ms) <= 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (pfd[i].revents != 0)
+			listener_cb(pfd[i].fd, EV_READ, by[i]);
+}
+
 /* Shutdown: close every channel and listener. */
 void
 tripwire_stop(void)

@@ -459,8 +459,10 @@ policy_learn_write(const struct policy_learned *l, FILE *fp)
 	fprintf(fp, "\n[filesystem]\nlandlock = required\n");
 	write_paths(w, "read", true, POLICY_ACCESS_READ);
 	write_paths(w, "write", true, POLICY_ACCESS_WRITE);
+	write_paths(w, "exec", true, POLICY_ACCESS_EXEC);
 	write_paths(w, "startup-read", false, POLICY_ACCESS_READ);
 	write_paths(w, "startup-write", false, POLICY_ACCESS_WRITE);
+	write_paths(w, "startup-exec", false, POLICY_ACCESS_EXEC);
 	write_network(w);
 	write_usual_limits(w);
 	r = ferror(fp) ? -1 : 0;

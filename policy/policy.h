@@ -106,6 +106,7 @@ enum policy_landlock {
 /* Path access (a [filesystem] rule). */
 #define POLICY_ACCESS_READ	0x1
 #define POLICY_ACCESS_WRITE	0x2
+#define POLICY_ACCESS_EXEC	0x4	/* run (execve), and read */
 
 /* A seccomp filter stage. */
 enum policy_stage {

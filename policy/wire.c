@@ -214,7 +214,7 @@ policy_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		struct policy_path	*pp = &p->paths[i];
 
 		if (w->path[0] != '/' || w->access & ~(POLICY_ACCESS_READ |
-		    POLICY_ACCESS_WRITE)) {
+		    POLICY_ACCESS_WRITE | POLICY_ACCESS_EXEC)) {
 			p = derr(p, err, errlen, "sandbox policy: bad path "
 			    "entry %zu", i);
 			goto out;

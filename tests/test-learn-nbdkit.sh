@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# --learn-policy with nbdkit's file and split plugins (Debian's .so
+# --learn-policy with nbdkit's file, split and sh plugins (Debian's .so
 # files) and the scratch test plugin (a temporary file, threads): each
 # learned policy serves the same workload under enforce, with real
 # clients, and denies what the workload did not do.
@@ -14,7 +14,7 @@ set -x
 requires_sandbox
 requires nbdcopy --version
 requires qemu-io --version
-requires_nbdkit_plugin file split
+requires_nbdkit_plugin file split sh
 
 # nbdkit's plugins open their files while serving, as the worker's
 # user (nobody, when the tests run as root).
@@ -93,3 +93,34 @@ enforce_run "$d/scratch.policy" "$rw" "$scratch_so" "dir=$d/scratch" \
 # The policy follows ${dir}: another directory serves too...
 enforce_run "$d/scratch.policy" "$rw" "$scratch_so" "dir=$d/scratch2" \
     "conf=$d/scratch.conf"
+
+# sh: a script run for every callback (a process, programs run, each
+# with the interpreter and dynamic loader the kernel runs too: exec
+# grants), and a temporary directory made at start-up and removed at
+# unload.
+cat > "$d/disk.sh" <<'SH'
+#!/bin/sh
+case "$1" in
+get_size) echo 1M ;;
+pread) dd if=/dev/zero count="$3" iflag=count_bytes 2>/dev/null ;;
+can_write) exit 0 ;;
+pwrite) cat >/dev/null ;;
+*) exit 2 ;;
+esac
+SH
+chmod 0755 "$d/disk.sh"
+sh_io='nbdsh -u "$uri" -c "
+h.pwrite(b\"x\" * 4096, 0)
+assert h.pread(4096, 0) == bytes(4096)"'
+learn_run "$d/sh.policy" "$sh_io" nbdkit:sh "$d/disk.sh"
+policy_has "$d/sh.policy" exec '${script}' ||
+    policy_has "$d/sh.policy" exec "$d/disk.sh"
+policy_has "$d/sh.policy" exec "$(realpath /bin/sh)"
+policy_has "$d/sh.policy" allow execve
+not grep -q "^kill = .*@exec" "$d/sh.policy"
+enforce_run "$d/sh.policy" "$sh_io" nbdkit:sh "$d/disk.sh"
+# The learned programs only: a script that runs another one fails.
+sed -i 's|^get_size) echo 1M ;;|get_size) /usr/bin/id >\&2 \&\& echo 1M ;;|' \
+    "$d/disk.sh"
+not enforce_run "$d/sh.policy" "$sh_io" nbdkit:sh "$d/disk.sh"
+grep -q "/usr/bin/id: Permission denied" "$d/sh.policy.enforce.log"
