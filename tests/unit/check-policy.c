@@ -164,9 +164,9 @@ static const struct {
 	    "quote" },
 	{ F "[filesystem]\nread = /a\"b\"\n", "t.policy:3: a quote in the "
 	    "middle of a value" },
-	{ F "[filesystem]\nexec = /bin\n", "t.policy:3: unknown setting "
-	    "'exec' in [filesystem] (landlock, read, write, startup-read, "
-	    "startup-write)" },
+	{ F "[filesystem]\nexecute = /bin\n", "t.policy:3: unknown setting "
+	    "'execute' in [filesystem] (landlock, read, write, exec, "
+	    "startup-read, startup-write, startup-exec)" },
 	{ F "[network]\nallow = none unix\n", "t.policy:3: allow: 'none' "
 	    "must stand alone" },
 	{ F "[network]\nallow = tcp-connect\n", "t.policy:3: allow: "
