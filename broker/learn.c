@@ -15,8 +15,8 @@
  * notification is still valid (SECCOMP_IOCTL_NOTIF_ID_VALID: the
  * thread did not die and its pid was not reused while the broker
  * read), and lets the syscall go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
- * The worker's syscall POLICY_LEARN_MARK, made when its start-up ends,
- * splits start-up from serving for that worker (restarted workers go
+ * The worker's syscall POLICY_STAGE_MARK (tripwire.c), made when its
+ * start-up ends, splits start-up from serving for that worker (restarted workers go
  * through both stages again and add to the same record).
  *
  * What a path is granted as: a file opened, the file (read, write or
@@ -306,7 +306,14 @@ absolute(pid_t pid, int dfd, const char *rel, char *out, size_t len)
 	char	 link[64], dir[PATH_MAX], joined[2 * PATH_MAX], *real, *slash;
 	ssize_t	 n;
 
-	if (rel[0] == '/')
+	if (strncmp(rel, "/proc/self/", 11) == 0)
+		/* The worker's /proc/self, not the broker's. */
+		snprintf(joined, sizeof(joined), "/proc/%d/%s", (int)pid,
+		    rel + 11);
+	else if (strncmp(rel, "/proc/thread-self/", 18) == 0)
+		snprintf(joined, sizeof(joined), "/proc/%d/task/%d/%s",
+		    (int)pid, (int)pid, rel + 18);
+	else if (rel[0] == '/')
 		snprintf(joined, sizeof(joined), "%s", rel);
 	else {
 		if (dfd == AT_FDCWD)
@@ -620,13 +627,10 @@ read_paths(const struct learn_call *c, const struct seccomp_notif *req,
 	return n;
 }
 
-/*
- * A notification from a learning worker (tripwire.c).  *stage is the
- * worker's; the start-up mark moves it on.
- */
+/* A notification from a learning worker (tripwire.c), in stage. */
 void
 learn_notify(int listener, const struct seccomp_notif *req, pid_t worker,
-    int *stage)
+    int stage)
 {
 	const struct learn_call	*c = NULL;
 	struct learn_rec	 r[3];
@@ -636,11 +640,6 @@ learn_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 	uint32_t		 v;
 
 	lrn.notifications++;
-	if (nr == POLICY_LEARN_MARK) {
-		*stage = POLICY_STAGE_SERVING;
-		respond(listener, req->id, false, 0);
-		return;
-	}
 	if (nr < 0 || nr >= POLICY_MAX_NR) {
 		lrn.unknown++;
 		respond(listener, req->id, true, 0);
@@ -665,12 +664,12 @@ learn_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 		respond(listener, req->id, true, 0);
 		return;
 	}
-	lrn.seen[*stage][nr] |= v;
+	lrn.seen[stage][nr] |= v;
 	for (i = 0; i < n; i++) {
 		if ((lp = path_get(r[i].path)) == NULL)
 			continue;	/* out of memory: not recorded */
 		lp->access |= r[i].access;
-		lp->stage[*stage] = true;
+		lp->stage[stage] = true;
 		lp->dir |= r[i].dir;
 		lp->parent |= r[i].parent;
 		lp->created |= r[i].created;

@@ -42,6 +42,7 @@ struct tripwire {
 	struct event	*ev_chan;
 	struct event	*ev_listener;
 	int		 stage;		/* --learn-policy: POLICY_STAGE_* */
+	struct deny_log	*deny;		/* what the sandbox denied it */
 	int		 killed_nr;	/* -1: not killed by a tripwire */
 	char		 killed_name[64];
 	struct tripwire	*next;
@@ -86,6 +87,7 @@ tw_free(struct tripwire *tw)
 			break;
 		}
 	tw_close(tw);
+	deny_reaped(tw->pid, 0, &tw->deny);
 	free(tw);
 }
 
@@ -113,7 +115,25 @@ policy_file(void)
 	return policy_load_parsed()->file;
 }
 
-/* A tripwire fired: name it, kill the worker. */
+/* Answer a notification with 0 (the syscall is not made). */
+static void
+answer(int fd, uint64_t id)
+{
+	struct seccomp_notif_resp	resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.id = id;
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == -1 &&
+	    errno != ENOENT)
+		log_warn("sandbox: answering a notification: %s",
+		    strerror(errno));
+}
+
+/*
+ * A notification: dispatch by what the filter asked.  Tripwires are
+ * named and kill the worker; the rest is learn.c's (--learn-policy) or
+ * deny.c's (denials, paths).
+ */
 static void
 listener_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -151,9 +171,20 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 		tw_drop_listener(tw);
 		return;
 	}
+	if (req.data.nr == POLICY_STAGE_MARK) {
+		/* Start-up is over: the worker says so, in order. */
+		tw->stage = POLICY_STAGE_SERVING;
+		answer(fd, req.id);
+		return;
+	}
 	if (learn_active()) {
 		/* Learning: no tripwires, every syscall is recorded. */
-		learn_notify(fd, &req, tw->pid, &tw->stage);
+		learn_notify(fd, &req, tw->pid, tw->stage);
+		return;
+	}
+	if (deny_handles(&req)) {
+		/* Denied by default, or a path: answered, explained. */
+		deny_notify(fd, &req, tw->pid, tw->stage, &tw->deny);
 		return;
 	}
 	if (tw->killed_nr >= 0) {
@@ -300,8 +331,10 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 		    "violation the kernel does not name (a foreign "
 		    "architecture's syscall, or one policy %s allows only at "
 		    "start-up)", SIGSYS, strsignal(SIGSYS), policy_file());
-	if (tw != NULL)
+	if (tw != NULL) {
+		deny_reaped(pid, status, &tw->deny);
 		tw_free(tw);
+	}
 }
 
 /*

@@ -48,12 +48,14 @@ enum policy_mode {
 };
 
 /*
- * --learn-policy: the syscall number the worker makes (and the learn
- * filter hands to the broker, which answers 0) when its start-up ends,
- * so the broker can tell start-up needs from serving needs.  No
- * architecture has a syscall with this number.
+ * The syscall number the worker makes when its start-up ends, last in
+ * stage 2: the start-up filter hands it to the broker (which answers
+ * 0), in order with every notification before, so the broker can tell
+ * start-up from serving (--learn-policy, explained denials).  No
+ * architecture has a syscall with this number; without a notifying
+ * filter it fails with ENOSYS or the default errno, unheeded.
  */
-#define POLICY_LEARN_MARK	1000
+#define POLICY_STAGE_MARK	1000
 
 enum policy_isolation {
 	POLICY_ISOLATION_PLUGIN,	/* one worker per plugin instance */
@@ -210,6 +212,16 @@ struct policy {
 	uid_t			 uid;
 	gid_t			 gid;
 	uint32_t		 arch;		/* SCMP_ARCH_* of the numbers */
+	/*
+	 * What the start-up filter hands to the broker besides tripwires,
+	 * so it can explain denials (set by the worker; not on the wire).
+	 */
+	unsigned		 notify;
+#define POLICY_NOTIFY_DENY	0x1	/* the default action (errno): the
+					   broker answers with the errno */
+#define POLICY_NOTIFY_PATHS	0x2	/* allowed path calls (open, ...):
+					   the broker checks the path, lets
+					   the call go on, Landlock decides */
 	/* Merged (merge.c): a plugin's policy with its filters'. */
 	bool			 merged;
 	char			**merge_strs;	/* origin texts merge.c made */
@@ -354,6 +366,7 @@ struct policy	*policy_decode(const uint8_t *buf, size_t len, char *err,
  * NULL with err set.
  */
 bool	 policy_seccomp_trivial(const struct policy *p);
+bool	 policy_syscall_takes_path(const char *name);
 void	*policy_seccomp_build(const struct policy *p, enum policy_stage st,
 	    uint32_t trip, pid_t self, char *err, size_t errlen);
 /*

@@ -248,7 +248,13 @@ build_startup(struct build *b, uint32_t trip, uint32_t deny)
 			if (rule(b, SCMP_ACT_ERRNO(ENOSYS), s, 0, NULL) == -1)
 				return -1;
 		} else if (s->startup & POLICY_ARG_ANY) {
-			if (rule(b, SCMP_ACT_ALLOW, s, 0, NULL) == -1)
+			/* The broker looks at the path; Landlock decides. */
+			if ((p->notify & POLICY_NOTIFY_PATHS) &&
+			    trip == SCMP_ACT_NOTIFY &&
+			    policy_syscall_takes_path(s->name)) {
+				if (rule(b, trip, s, 0, NULL) == -1)
+					return -1;
+			} else if (rule(b, SCMP_ACT_ALLOW, s, 0, NULL) == -1)
 				return -1;
 		} else if (s->startup != 0) {
 			if (variants(b, SCMP_ACT_ALLOW, s, s->startup) == -1)
@@ -309,11 +315,45 @@ build_serving(struct build *b, uint32_t deny)
 			    variant(b, deny, s, s->serving, true) == -1)
 				return -1;
 		} else if (s->startup != 0) {
+			/*
+			 * A path call allowed at start-up only: the start-up
+			 * filter hands it to the broker, which denies it now
+			 * and says why (only with default = errno: the
+			 * serving filter's own kill names nothing either).
+			 */
+			if ((p->notify & POLICY_NOTIFY_PATHS) &&
+			    p->dflt == POLICY_DEFAULT_ERRNO &&
+			    b->dflt == SCMP_ACT_ALLOW &&
+			    (s->startup & POLICY_ARG_ANY) &&
+			    policy_syscall_takes_path(s->name))
+				continue;
 			if (rule(b, deny, s, 0, NULL) == -1)
 				return -1;
 		}
 	}
 	return 0;
+}
+
+/*
+ * Syscalls that reach a path Landlock decides about: with
+ * POLICY_NOTIFY_PATHS, the start-up filter hands them to the broker.
+ */
+static const char *const path_calls[] = {
+	"open", "openat", "openat2", "creat", "truncate", "mkdir",
+	"mkdirat", "mknod", "mknodat", "unlink", "unlinkat", "rmdir",
+	"rename", "renameat", "renameat2", "link", "linkat", "symlink",
+	"symlinkat", "execve", "execveat", NULL,
+};
+
+bool
+policy_syscall_takes_path(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; path_calls[i] != NULL; i++)
+		if (strcmp(path_calls[i], name) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -358,6 +398,18 @@ policy_seccomp_build(const struct policy *p, enum policy_stage st,
 	case POLICY_DEFAULT_ERRNO:
 		deny = log ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(p->dflt_errno);
 		dflt = deny;
+		/*
+		 * POLICY_NOTIFY_DENY: the start-up filter hands what it
+		 * denies to the broker, which answers with the errno and
+		 * can say later why something failed; the serving filter
+		 * defers to it (as with default = kill).  What only
+		 * start-up may do is still denied by the serving filter
+		 * itself, silently (only one filter can notify).
+		 */
+		if (!log && (p->notify & POLICY_NOTIFY_DENY) &&
+		    trip == SCMP_ACT_NOTIFY)
+			dflt = st == POLICY_STAGE_STARTUP ? trip :
+			    SCMP_ACT_ALLOW;
 		break;
 	case POLICY_DEFAULT_KILL:
 		/* Unnamed after start-up: see the file comment. */

@@ -76,7 +76,7 @@ send_listener(int lfd, char *err, size_t errlen)
  * export the serving filter's program through).
  */
 int
-sandbox_seccomp_prepare(const struct policy *p, char *err, size_t errlen)
+sandbox_seccomp_prepare(struct policy *p, char *err, size_t errlen)
 {
 	scmp_filter_ctx	ctx;
 	uint32_t	trip = SCMP_ACT_NOTIFY;
@@ -106,6 +106,15 @@ sandbox_seccomp_prepare(const struct policy *p, char *err, size_t errlen)
 		    "the broker (API level %u): tripwires kill without "
 		    "saying which syscall", seccomp_api_get());
 		trip = SCMP_ACT_KILL_PROCESS;
+	}
+	/*
+	 * So the broker can explain denials: what the default denies,
+	 * and the paths of the calls Landlock decides about.
+	 */
+	if (trip == SCMP_ACT_NOTIFY && p->mode == POLICY_MODE_ENFORCE) {
+		p->notify = POLICY_NOTIFY_DENY;
+		if (sandbox_landlock_active())
+			p->notify |= POLICY_NOTIFY_PATHS;
 	}
 	startup = policy_seccomp_build(p, POLICY_STAGE_STARTUP, trip,
 	    getpid(), err, errlen);
@@ -139,12 +148,8 @@ sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen)
 	int	r, lfd;
 
 	if (st == POLICY_STAGE_SERVING && learn) {
-		/*
-		 * No second filter: tell the broker (through the learn
-		 * filter, in order with every syscall before) that what
-		 * follows is serving.
-		 */
-		if (syscall(POLICY_LEARN_MARK, 0L) == -1) {
+		/* No second filter: the broker marks the stage (below). */
+		if (syscall(POLICY_STAGE_MARK, 0L) == -1) {
 			snprintf(err, errlen, "seccomp: the broker did not "
 			    "answer the end of start-up: %s",
 			    strerror(errno));
@@ -155,6 +160,14 @@ sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen)
 	if (st == POLICY_STAGE_SERVING) {
 		if (serving == NULL)	/* policy_seccomp_trivial() */
 			return 0;
+		/*
+		 * Tell the broker, in order with every notification
+		 * before, that what follows is serving.  Before the
+		 * serving filter: from here on the broker denies what the
+		 * serving filter leaves it to deny (policy/seccomp.c), so
+		 * there is no moment where neither does.
+		 */
+		(void)syscall(POLICY_STAGE_MARK, 0L);
 		r = policy_seccomp_install(serving);
 		free(serving);
 		serving = NULL;

@@ -393,8 +393,8 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 		    "the kernel logs each syscall the policy would deny "
 		    "(dmesg: \"audit: type=1326\")", pol->file);
 	if (sandbox_limits_apply(pol, threads, err, errlen) == -1 ||
-	    sandbox_seccomp_prepare(pol, err, errlen) == -1 ||
 	    sandbox_landlock_prepare(pol, err, errlen) == -1 ||
+	    sandbox_seccomp_prepare(pol, err, errlen) == -1 ||
 	    isolate_network(&userns, err, errlen) == -1 ||
 	    change_identity(userns, pol->mode == POLICY_MODE_LEARN ||
 	    ((sandbox_landlock_active() || pol->mode == POLICY_MODE_LOG) &&
