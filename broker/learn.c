@@ -972,5 +972,9 @@ learn_stop(void)
 	if (lrn.usual != NULL)
 		policy_free(lrn.usual);
 	lrn.usual = NULL;
+	while (lrn.npaths > 0)
+		free(lrn.paths[--lrn.npaths].path);
+	free(lrn.paths);
+	lrn.paths = NULL;
 	lrn.on = false;
 }

@@ -115,6 +115,32 @@ policy_file(void)
 	return policy_load_parsed()->file;
 }
 
+/*
+ * Where the policy makes syscall nr a tripwire, for the log line's
+ * tail: " key=kill line=N", " key=kill group=@G", " key=default".
+ */
+static void
+kill_line(int nr, char *buf, size_t len)
+{
+	const struct policy	*p = policy_load_parsed();
+	size_t			 i;
+
+	snprintf(buf, len, " key=default");
+	for (i = 0; p != NULL && i < p->nsc; i++) {
+		if (p->sc[i].nr != nr || !p->sc[i].kill)
+			continue;
+		if (p->sc[i].kill_line > 0)
+			snprintf(buf, len, " key=kill line=%d%s%s",
+			    p->sc[i].kill_line, p->sc[i].kill_via ? " group=" :
+			    "", p->sc[i].kill_via ? p->sc[i].kill_via : "");
+		else
+			snprintf(buf, len, " key=kill%s%s", p->sc[i].kill_via ?
+			    " via=" : "", p->sc[i].kill_via ?
+			    p->sc[i].kill_via : "");
+		break;
+	}
+}
+
 /* Answer a notification with 0 (the syscall is not made). */
 static void
 answer(int fd, uint64_t id)
@@ -140,7 +166,7 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 	struct tripwire		*tw = arg;
 	struct seccomp_notif	 req;
 	struct pollfd		 pfd;
-	char			*name;
+	char			*name, where[64];
 
 	(void)what;
 	/*
@@ -197,9 +223,13 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 	    name ? name : "?");
 	free(name);
 	tw->killed_nr = req.data.nr;
+	kill_line(req.data.nr, where, sizeof(where));
 	log_err("worker %d (plugin %s, policy %s): sandbox: killed for "
-	    "syscall %d (%s)", (int)tw->pid, plugin_name(), policy_file(),
-	    tw->killed_nr, tw->killed_name);
+	    "syscall %d (%s); syscall=%s nr=%d stage=%s policy=%s%s",
+	    (int)tw->pid, plugin_name(), policy_file(), tw->killed_nr,
+	    tw->killed_name, tw->killed_name, tw->killed_nr,
+	    tw->stage == POLICY_STAGE_SERVING ? "serving" : "startup",
+	    policy_file(), where);
 	/* The thread stays parked in the syscall until the kill lands. */
 	kill(tw->pid, SIGKILL);
 }

@@ -41,6 +41,15 @@ not grep -q "^read =" "$d/file.policy"
 not grep -q "^write =" "$d/file.policy"
 enforce_run "$d/file.policy" "$rw" file "file=$d/disk.img"
 grep -q "xxxx" "$d/disk.img"
+# Restarted workers add to the same record: a worker killed between two
+# clients is replaced, and the file says so.
+kill_worker='pkill -KILL -P "$PPID" -x nbdbroker-worke'
+learn_run "$d/restart.policy" "$rw; $kill_worker; sleep 1; $rw" \
+    file "file=$d/disk.img"
+grep -q "from 2 workers" "$d/restart.policy"
+grep -q "restarting the worker" "$d/restart.policy.learn.log"
+policy_has "$d/restart.policy" startup-read '${file}'
+enforce_run "$d/restart.policy" "$rw" file "file=$d/disk.img"
 # The policy follows ${file}: another image serves too.
 truncate -s 16M "$d/other.img"
 enforce_run "$d/file.policy" "$rw" file "file=$d/other.img"

@@ -43,6 +43,11 @@ grep -Eq "warning: worker [0-9]+ \(plugin hostile\): sandbox: serving denied soc
 nbd_read "$d/tcp.sock" 0
 [ "$(grep -c "syscall=socket stage=serving" "$d/tcp.sock.log")" = 1 ]
 
+# A tripwire: one line, with the same kind of tail.
+start_nbdbroker -U "$d/exec.sock" "$hostile_so" attack=exec export=attack
+nbd_read "$d/exec.sock" 0 64 attack >/dev/null || true
+wait_for_log "$d/exec.sock.log" "sandbox: killed for syscall 59 \(execve\); syscall=execve nr=59 stage=serving policy=$default key=kill line=[0-9]+ group=@exec$"
+
 # A path call the policy allows only at start-up, made while serving.
 start_nbdbroker -U "$d/shadow.sock" "$hostile_so" attack=open-shadow
 nbd_read "$d/shadow.sock" 0
