@@ -692,7 +692,7 @@ sup_stop_all(void)
 		}
 		if (left == 0)
 			goto out;
-		tripwire_wait(10);	/* learning: answers the unloads */
+		tripwire_wait(10);	/* answers unloading workers */
 	}
 	TAILQ_FOREACH(be, &broker.backends, link) {
 		if (be->pid <= 0)

@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -369,7 +370,8 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 
 /*
  * Shutdown, the event loop over: wait ms milliseconds for workers to
- * exit.  While learning, their syscalls (unloading the plugin) still
+ * exit.  Their notified syscalls while they unload the plugin (all of
+ * them while learning; denials and path calls under enforce) still
  * wait for the broker's answer: keep answering them meanwhile.
  */
 void
@@ -377,9 +379,13 @@ tripwire_wait(int ms)
 {
 	struct pollfd	 pfd[64];
 	struct tripwire	*tw, *by[64];
-	nfds_t		 n = 0, i;
+	struct timespec	 t0, t;
+	nfds_t		 n, i;
+	int		 left = ms;
 
-	if (learn_active())
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left > 0) {
+		n = 0;
 		for (tw = tripwires; tw != NULL && n < 64; tw = tw->next)
 			if (tw->listener != -1) {
 				pfd[n].fd = tw->listener;
@@ -387,15 +393,18 @@ tripwire_wait(int ms)
 				pfd[n].revents = 0;
 				by[n++] = tw;
 			}
-	if (n == 0) {
-		usleep(ms * 1000);
-		return;
+		if (n == 0) {
+			usleep(left * 1000);
+			return;
+		}
+		if (poll(pfd, n, left) > 0)
+			for (i = 0; i < n; i++)
+				if (pfd[i].revents != 0)
+					listener_cb(pfd[i].fd, EV_READ, by[i]);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
 	}
-	if (poll(pfd, n, ms) <= 0)
-		return;
-	for (i = 0; i < n; i++)
-		if (pfd[i].revents != 0)
-			listener_cb(pfd[i].fd, EV_READ, by[i]);
 }
 
 /* Shutdown: close every channel and listener. */
