@@ -98,6 +98,16 @@ need_init(struct writer *w)
 				if ((l->seen[st][nr] & v) &&
 				    !covers(w->builtin[st][nr], v))
 					w->need[st][nr] |= v;
+	/*
+	 * [network] unix or tcp-connect wants socket and connect allowed
+	 * while serving (parse.c), even if only start-up used them.
+	 */
+	if (l->net != POLICY_NET_NONE && !(l->net & POLICY_NET_ALL)) {
+		if ((nr = policy_syscall_nr("socket")) >= 0)
+			w->need[POLICY_STAGE_SERVING][nr] |= POLICY_ARG_SOCKET;
+		if ((nr = policy_syscall_nr("connect")) >= 0)
+			w->need[POLICY_STAGE_SERVING][nr] |= POLICY_ARG_ANY;
+	}
 	for (nr = 0; nr < POLICY_MAX_NR; nr++) {
 		uint32_t	s = w->need[POLICY_STAGE_SERVING][nr];
 
