@@ -16,8 +16,9 @@
  * thread did not die and its pid was not reused while the broker
  * read), and lets the syscall go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
  * The worker's syscall POLICY_STAGE_MARK (tripwire.c), made when its
- * start-up ends, splits start-up from serving for that worker (restarted workers go
- * through both stages again and add to the same record).
+ * start-up ends, splits start-up from serving for that worker
+ * (restarted workers go through both stages again and add to the same
+ * record).
  *
  * What a path is granted as: a file opened, the file (read, write or
  * both, as opened); a file or directory created, removed or renamed,
@@ -965,7 +966,8 @@ learn_stop(void)
 		return;
 	if (learn_write() == 0)
 		log_info("--learn-policy: %s written: check it with "
-		    "--check-policy, serve with --policy", broker.cfg.learn_path);
+		    "--check-policy, serve with --policy",
+		    broker.cfg.learn_path);
 	if (lrn.ev_usr1 != NULL)
 		event_free(lrn.ev_usr1);
 	lrn.ev_usr1 = NULL;
