@@ -29,6 +29,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -39,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,7 +91,8 @@ deny_handles(const struct seccomp_notif *req)
 				return false;
 			name = p->sc[i].name;
 			if ((p->sc[i].startup & POLICY_ARG_ANY) &&
-			    policy_syscall_takes_path(name))
+			    (policy_syscall_takes_path(name) ||
+			    (p->memory != 0 && strcmp(name, "mmap") == 0)))
 				return true;
 			break;
 		}
@@ -482,6 +485,101 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	report(in_serving, dl, k, text);
 }
 
+/* A soft limit from /proc/PID/limits ("Max data size"); 0: none. */
+static uint64_t
+proc_limit(pid_t pid, const char *what)
+{
+	char		 path[64], line[256];
+	unsigned long long v;
+	uint64_t	 r = 0;
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, what, strlen(what)) == 0) {
+			if (sscanf(line + strlen(what), "%llu", &v) == 1)
+				r = v;
+			break;
+		}
+	fclose(fp);
+	return r;
+}
+
+/* A "VmData:   123 kB" field of /proc/PID/status, in bytes. */
+static uint64_t
+proc_status_kb(pid_t pid, const char *field)
+{
+	char		 path[64], line[256];
+	unsigned long long v;
+	uint64_t	 r = 0;
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, field, strlen(field)) == 0) {
+			if (sscanf(line + strlen(field), "%llu", &v) == 1)
+				r = (uint64_t)v << 10;
+			break;
+		}
+	fclose(fp);
+	return r;
+}
+
+static void
+mib_text(uint64_t v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%" PRIu64 "M", (v + (1 << 20) - 1) >> 20);
+}
+
+/*
+ * A large mmap (POLICY_NOTIFY_BIG or more): will the worker's memory
+ * limits refuse it?  The kernel's own numbers: a private writable
+ * mapping counts against RLIMIT_DATA (VmData), every one against
+ * RLIMIT_AS (VmSize).  A memory cgroup's refusals come later, as the
+ * pages are touched (cgroup.c names those OOM kills).
+ */
+static void
+deny_memory(const struct seccomp_notif *req, pid_t worker, bool in_serving,
+    struct deny_log **dl)
+{
+	const struct policy	*p = policy_load_parsed();
+	uint64_t		 len = req->data.args[1], used, lim;
+	const char		*rl, *stage = in_serving ? "serving" : "startup";
+	char			 text[1024], k[160], a[32], b[32], c[32];
+	char			 where[32] = "";
+	bool			 data;
+
+	data = !(req->data.args[3] & MAP_SHARED) &&
+	    (req->data.args[2] & PROT_WRITE);
+	lim = proc_limit(req->pid, "Max data size");
+	used = proc_status_kb(req->pid, "VmData:");
+	rl = "RLIMIT_DATA";
+	if (!data || lim == 0 || used + len <= lim) {
+		lim = proc_limit(req->pid, "Max address space");
+		used = proc_status_kb(req->pid, "VmSize:");
+		rl = "RLIMIT_AS";
+		if (lim == 0 || used + len <= lim)
+			return;
+	}
+	mib_text(len, a, sizeof(a));
+	mib_text(used, b, sizeof(b));
+	mib_text(lim, c, sizeof(c));
+	if (p->memory_line > 0)
+		snprintf(where, sizeof(where), " line=%d", p->memory_line);
+	snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: %s "
+	    "mmap of %s fails (ENOMEM): the worker has %s of its %s %s, "
+	    "which [limits] memory in policy %s sets: raise it; size=%"
+	    PRIu64 " used=%" PRIu64 " limit=%" PRIu64 " rlimit=%s stage=%s "
+	    "policy=%s key=memory%s", (int)worker, plugin_of(worker), stage,
+	    a, b, rl, c, p->file, len, used, lim, rl, stage, p->file, where);
+	snprintf(k, sizeof(k), "memory %s %s", rl, stage);
+	report(in_serving, dl, k, text);
+}
+
 /*
  * A notification deny_handles() accepted, from a worker in stage:
  * answer it (the errno for a denied syscall, or a path call allowed
@@ -506,7 +604,13 @@ deny_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 		}
 	memset(&resp, 0, sizeof(resp));
 	resp.id = req->id;
-	if (s != NULL && policy_syscall_takes_path(s->name) &&
+	if (s != NULL && p->memory != 0 && strcmp(s->name, "mmap") == 0 &&
+	    (s->startup & POLICY_ARG_ANY)) {
+		/* The limits decide; the broker only says so. */
+		deny_memory(req, worker, in_serving, dl);
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		go_on = true;
+	} else if (s != NULL && policy_syscall_takes_path(s->name) &&
 	    (s->startup & POLICY_ARG_ANY) &&
 	    (!in_serving || (s->serving & POLICY_ARG_ANY))) {
 		/* Read the path while the thread waits; Landlock decides. */

@@ -222,6 +222,10 @@ struct policy {
 #define POLICY_NOTIFY_PATHS	0x2	/* allowed path calls (open, ...):
 					   the broker checks the path, lets
 					   the call go on, Landlock decides */
+#define POLICY_NOTIFY_MEMORY	0x4	/* mmap of POLICY_NOTIFY_BIG bytes
+					   or more: the broker checks it
+					   against the memory limits */
+#define POLICY_NOTIFY_BIG	(UINT64_C(8) << 20)
 	/* Merged (merge.c): a plugin's policy with its filters'. */
 	bool			 merged;
 	char			**merge_strs;	/* origin texts merge.c made */

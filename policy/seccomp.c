@@ -239,6 +239,7 @@ static int
 build_startup(struct build *b, uint32_t trip, uint32_t deny)
 {
 	const struct policy	*p = b->p;
+	struct scmp_arg_cmp	 c[1];
 	size_t			 i;
 
 	for (i = 0; i < p->nsc; i++) {
@@ -246,6 +247,22 @@ build_startup(struct build *b, uint32_t trip, uint32_t deny)
 
 		if (s->enosys) {
 			if (rule(b, SCMP_ACT_ERRNO(ENOSYS), s, 0, NULL) == -1)
+				return -1;
+		} else if ((s->startup & POLICY_ARG_ANY) &&
+		    (p->notify & POLICY_NOTIFY_MEMORY) &&
+		    trip == SCMP_ACT_NOTIFY && !s->kill &&
+		    strcmp(s->name, "mmap") == 0) {
+			/*
+			 * Large mappings go past the broker, which can then
+			 * say when one fails on [limits] memory; two rules
+			 * that cannot both match (libseccomp leaves the order
+			 * of overlapping ones undefined).
+			 */
+			c[0] = SCMP_A1(SCMP_CMP_LT, POLICY_NOTIFY_BIG);
+			if (rule(b, SCMP_ACT_ALLOW, s, 1, c) == -1)
+				return -1;
+			c[0] = SCMP_A1(SCMP_CMP_GE, POLICY_NOTIFY_BIG);
+			if (rule(b, trip, s, 1, c) == -1)
 				return -1;
 		} else if (s->startup & POLICY_ARG_ANY) {
 			/* The broker looks at the path; Landlock decides. */

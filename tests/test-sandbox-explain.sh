@@ -48,6 +48,14 @@ start_nbdbroker -U "$d/exec.sock" "$hostile_so" attack=exec export=attack
 nbd_read "$d/exec.sock" 0 64 attack >/dev/null || true
 wait_for_log "$d/exec.sock.log" "sandbox: killed for syscall 59 \(execve\); syscall=execve nr=59 stage=serving policy=$default key=kill line=[0-9]+ group=@exec$"
 
+# An allocation [limits] memory refuses (default.policy: 512M): the
+# kernel says only ENOMEM, the broker which limit and setting.
+start_nbdbroker -U "$d/alloc.sock" "$hostile_so" attack=alloc count=600
+nbd_read "$d/alloc.sock" 0
+wait_for_log "$d/alloc.sock.log" "hostile: alloc: blocked: Cannot allocate memory"
+grep -Eq "warning: worker [0-9]+ \(plugin hostile\): sandbox: serving mmap of 60[01]M fails \(ENOMEM\): the worker has [0-9]+M of its RLIMIT_(DATA|AS) [0-9]+M, which \[limits\] memory in policy $default sets: raise it; size=[0-9]+ used=[0-9]+ limit=[0-9]+ rlimit=RLIMIT_(DATA|AS) stage=serving policy=$default key=memory line=[0-9]+$" \
+    "$d/alloc.sock.log"
+
 # A path call the policy allows only at start-up, made while serving.
 start_nbdbroker -U "$d/shadow.sock" "$hostile_so" attack=open-shadow
 nbd_read "$d/shadow.sock" 0

@@ -115,6 +115,8 @@ sandbox_seccomp_prepare(struct policy *p, char *err, size_t errlen)
 		p->notify = POLICY_NOTIFY_DENY;
 		if (sandbox_landlock_active())
 			p->notify |= POLICY_NOTIFY_PATHS;
+		if (p->memory != 0)
+			p->notify |= POLICY_NOTIFY_MEMORY;
 	}
 	startup = policy_seccomp_build(p, POLICY_STAGE_STARTUP, trip,
 	    getpid(), err, errlen);
