@@ -548,11 +548,12 @@ deny_memory(const struct seccomp_notif *req, pid_t worker, bool in_serving,
 {
 	const struct policy	*p = policy_load_parsed();
 	uint64_t		 len = req->data.args[1], used, lim;
-	const char		*rl, *stage = in_serving ? "serving" : "startup";
+	const char		*rl, *stage;
 	char			 text[1024], k[160], a[32], b[32], c[32];
 	char			 where[32] = "";
 	bool			 data;
 
+	stage = in_serving ? "serving" : "startup";
 	data = !(req->data.args[3] & MAP_SHARED) &&
 	    (req->data.args[2] & PROT_WRITE);
 	lim = proc_limit(req->pid, "Max data size");
