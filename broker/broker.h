@@ -135,6 +135,7 @@ struct config {
 	char		 *policy_path;	/* --policy, else the one found */
 	char		 *policy_dir;	/* --policy-dir */
 	char		 *metrics;	/* --metrics unix:PATH|[ADDR:]PORT */
+	char		 *learn_path;	/* --learn-policy FILE */
 };
 
 /* A slot in an arena: pages [page, page + npages). */
@@ -615,10 +616,30 @@ void	policy_load_dirs(char *buf, size_t len);
 char	*policy_load_find(char *tried, size_t triedlen);
 
 /* tripwire.c: each worker's seccomp listener */
+struct seccomp_notif;
 int	tripwire_channel(int *parent, int *child);
 void	tripwire_watch(pid_t pid, int parent);
 void	tripwire_reaped(pid_t pid, int status, char *desc, size_t len);
 void	tripwire_stop(void);
+void	tripwire_wait(int ms);
+
+/* deny.c: denials that explain themselves */
+struct deny_log;
+bool	deny_handles(const struct seccomp_notif *req);
+void	deny_notify(int listener, const struct seccomp_notif *req,
+	    pid_t worker, int stage, struct deny_log **dl);
+void	deny_reaped(pid_t pid, int status, struct deny_log **dl);
+
+/* learn.c: --learn-policy, recording what workers do */
+struct policy	*learn_base(const char *usual, char *err, size_t errlen);
+void	learn_open(struct policy *p);
+void	learn_init(void);
+bool	learn_active(void);
+void	learn_worker(void);
+void	learn_notify(int listener, const struct seccomp_notif *req,
+	    pid_t worker, int stage);
+int	learn_write(void);
+void	learn_stop(void);
 
 /*
  * cgroup.c: a memory cgroup per worker, where the broker can make one

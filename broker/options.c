@@ -166,6 +166,8 @@ static const struct opt	opts[] = {
 	{ .name = "policy-dir", .kind = OPT_STRING,
 	  .dst = &broker.cfg.policy_dir },
 	{ .name = "check-policy", .kind = OPT_STRING, .dst = &check_policy },
+	{ .name = "learn-policy", .kind = OPT_PATH,
+	  .dst = &broker.cfg.learn_path },
 	{ .name = "list-syscall-groups", .kind = OPT_CALL,
 	  .call = opt_list_groups, .flags = OPT_OPTARG },
 	/* Restarts. */
@@ -255,6 +257,9 @@ usage(FILE *fp)
 "                        (default " SYSCONFDIR "/nbdbroker/policies)\n"
 "      --check-policy FILE [PLUGIN [KEY=VALUE ...]]\n"
 "                        check FILE, print what it resolves to, exit 0/1\n"
+"      --learn-policy FILE  run the worker with everything allowed, record\n"
+"                        what it does, write a policy allowing just that\n"
+"                        to FILE (at exit and on SIGUSR1)\n"
 "      --list-syscall-groups[=@NAME]\n"
 "                        the syscall groups a policy can name (or one of\n"
 "                        them) and their members, and exit\n"
@@ -506,6 +511,9 @@ check_combinations(void)
 		    "certificates; with --tls-psk every client proves its key");
 	if (cfg->tls_verify_peer && cfg->tls == TLS_OFF)
 		usage_error("--tls-verify-peer needs --tls=on or require");
+	if (cfg->learn_path && cfg->policy_path)
+		usage_error("--learn-policy cannot be combined with --policy: "
+		    "learning runs the plugin with everything allowed");
 
 	/* Socket activation: the listeners are given, not chosen. */
 	if (cfg->nsockets > 0) {

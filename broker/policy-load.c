@@ -254,6 +254,36 @@ merge_filter_policies(struct policy *p, char **args, size_t nargs,
 }
 
 /*
+ * --learn-policy: the worker runs under learn.c's base policy (the
+ * built-in set, everything else handed to the broker), resolved and
+ * merged like any other, then opened wide: nothing is denied.
+ */
+static void
+learn_load(void)
+{
+	struct config	*cfg = &broker.cfg;
+	char		 name[256], tried[2048], err[1024];
+	char		*usual;
+
+	policy_name(name, sizeof(name));
+	usual = find_policy(name, true, tried, sizeof(tried));
+	if ((policy = learn_base(usual, err, sizeof(err))) == NULL)
+		fatalx("--learn-policy: %s", err);
+	free(usual);
+	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_arg,
+	    cfg->plugin_path, false, err, sizeof(err)) == -1 ||
+	    merge_filter_policies(policy, cfg->params, cfg->nparams, false,
+	    err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	learn_open(policy);
+	if (policy_encode(policy, &policy_wire, &policy_wire_len) == -1)
+		fatal("sandbox policy: encode");
+	log_info("plugin %s: --learn-policy %s: nothing is denied; every "
+	    "syscall the worker makes goes through the broker (slow)",
+	    cfg->plugin_arg, cfg->learn_path);
+}
+
+/*
  * Start-up: load, resolve and encode the export's policy, or exit.
  * Called once the plugin path is known, before any worker starts.
  */
@@ -264,6 +294,10 @@ policy_load_init(void)
 	char		 name[256], tried[2048], err[1024];
 	char		*path;
 
+	if (cfg->learn_path != NULL) {
+		learn_load();
+		return;
+	}
 	if (cfg->policy_path != NULL)
 		path = strdup(cfg->policy_path);
 	else {

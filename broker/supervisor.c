@@ -755,7 +755,7 @@ sup_stop_all(void)
 		}
 		if (left == 0)
 			goto out;
-		usleep(10000);
+		tripwire_wait(10);	/* answers unloading workers */
 	}
 	TAILQ_FOREACH(be, &broker.backends, link) {
 		if (be->pid <= 0)

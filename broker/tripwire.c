@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -41,6 +42,8 @@ struct tripwire {
 	int		 listener;	/* -1: none (yet) */
 	struct event	*ev_chan;
 	struct event	*ev_listener;
+	int		 stage;		/* --learn-policy: POLICY_STAGE_* */
+	struct deny_log	*deny;		/* what the sandbox denied it */
 	int		 killed_nr;	/* -1: not killed by a tripwire */
 	char		 killed_name[64];
 	struct tripwire	*next;
@@ -85,6 +88,7 @@ tw_free(struct tripwire *tw)
 			break;
 		}
 	tw_close(tw);
+	deny_reaped(tw->pid, 0, &tw->deny);
 	free(tw);
 }
 
@@ -112,14 +116,58 @@ policy_file(void)
 	return policy_load_parsed()->file;
 }
 
-/* A tripwire fired: name it, kill the worker. */
+/*
+ * Where the policy makes syscall nr a tripwire, for the log line's
+ * tail: " key=kill line=N", " key=kill group=@G", " key=default".
+ */
+static void
+kill_line(int nr, char *buf, size_t len)
+{
+	const struct policy	*p = policy_load_parsed();
+	size_t			 i;
+
+	snprintf(buf, len, " key=default");
+	for (i = 0; p != NULL && i < p->nsc; i++) {
+		if (p->sc[i].nr != nr || !p->sc[i].kill)
+			continue;
+		if (p->sc[i].kill_line > 0)
+			snprintf(buf, len, " key=kill line=%d%s%s",
+			    p->sc[i].kill_line, p->sc[i].kill_via ? " group=" :
+			    "", p->sc[i].kill_via ? p->sc[i].kill_via : "");
+		else
+			snprintf(buf, len, " key=kill%s%s", p->sc[i].kill_via ?
+			    " via=" : "", p->sc[i].kill_via ?
+			    p->sc[i].kill_via : "");
+		break;
+	}
+}
+
+/* Answer a notification with 0 (the syscall is not made). */
+static void
+answer(int fd, uint64_t id)
+{
+	struct seccomp_notif_resp	resp;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.id = id;
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == -1 &&
+	    errno != ENOENT)
+		log_warn("sandbox: answering a notification: %s",
+		    strerror(errno));
+}
+
+/*
+ * A notification: dispatch by what the filter asked.  Tripwires are
+ * named and kill the worker; the rest is learn.c's (--learn-policy) or
+ * deny.c's (denials, paths).
+ */
 static void
 listener_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tripwire		*tw = arg;
 	struct seccomp_notif	 req;
 	struct pollfd		 pfd;
-	char			*name;
+	char			*name, where[64];
 
 	(void)what;
 	/*
@@ -150,6 +198,22 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 		tw_drop_listener(tw);
 		return;
 	}
+	if (req.data.nr == POLICY_STAGE_MARK) {
+		/* Start-up is over: the worker says so, in order. */
+		tw->stage = POLICY_STAGE_SERVING;
+		answer(fd, req.id);
+		return;
+	}
+	if (learn_active()) {
+		/* Learning: no tripwires, every syscall is recorded. */
+		learn_notify(fd, &req, tw->pid, tw->stage);
+		return;
+	}
+	if (deny_handles(&req)) {
+		/* Denied by default, or a path: answered, explained. */
+		deny_notify(fd, &req, tw->pid, tw->stage, &tw->deny);
+		return;
+	}
 	if (tw->killed_nr >= 0) {
 		/* Another thread tripped too (setuid() in every thread). */
 		kill(tw->pid, SIGKILL);
@@ -161,9 +225,13 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 	free(name);
 	tw->killed_nr = req.data.nr;
 	metrics_worker_cause(tw->pid, MX_DEATH_TRIPWIRE);
+	kill_line(req.data.nr, where, sizeof(where));
 	log_err("worker %d (plugin %s, policy %s): sandbox: killed for "
-	    "syscall %d (%s)", (int)tw->pid, plugin_name(), policy_file(),
-	    tw->killed_nr, tw->killed_name);
+	    "syscall %d (%s); syscall=%s nr=%d stage=%s policy=%s%s",
+	    (int)tw->pid, plugin_name(), policy_file(), tw->killed_nr,
+	    tw->killed_name, tw->killed_name, tw->killed_nr,
+	    tw->stage == POLICY_STAGE_SERVING ? "serving" : "startup",
+	    policy_file(), where);
 	/* The thread stays parked in the syscall until the kill lands. */
 	kill(tw->pid, SIGKILL);
 }
@@ -255,6 +323,11 @@ tripwire_watch(pid_t pid, int parent)
 		return;
 	}
 	tw->pid = pid;
+	tw->stage = POLICY_STAGE_STARTUP;
+	if (learn_active()) {
+		learn_init();
+		learn_worker();
+	}
 	tw->chan = parent;
 	tw->listener = -1;
 	tw->killed_nr = -1;
@@ -290,14 +363,56 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 		    "violation the kernel does not name (a foreign "
 		    "architecture's syscall, or one policy %s allows only at "
 		    "start-up)", SIGSYS, strsignal(SIGSYS), policy_file());
-	if (tw != NULL)
+	if (tw != NULL) {
+		deny_reaped(pid, status, &tw->deny);
 		tw_free(tw);
+	}
+}
+
+/*
+ * Shutdown, the event loop over: wait ms milliseconds for workers to
+ * exit.  Their notified syscalls while they unload the plugin (all of
+ * them while learning; denials and path calls under enforce) still
+ * wait for the broker's answer: keep answering them meanwhile.
+ */
+void
+tripwire_wait(int ms)
+{
+	struct pollfd	 pfd[64];
+	struct tripwire	*tw, *by[64];
+	struct timespec	 t0, t;
+	nfds_t		 n, i;
+	int		 left = ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left > 0) {
+		n = 0;
+		for (tw = tripwires; tw != NULL && n < 64; tw = tw->next)
+			if (tw->listener != -1) {
+				pfd[n].fd = tw->listener;
+				pfd[n].events = POLLIN;
+				pfd[n].revents = 0;
+				by[n++] = tw;
+			}
+		if (n == 0) {
+			usleep(left * 1000);
+			return;
+		}
+		if (poll(pfd, n, left) > 0)
+			for (i = 0; i < n; i++)
+				if (pfd[i].revents != 0)
+					listener_cb(pfd[i].fd, EV_READ, by[i]);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+	}
 }
 
 /* Shutdown: close every channel and listener. */
 void
 tripwire_stop(void)
 {
+	learn_stop();
 	while (tripwires != NULL)
 		tw_free(tripwires);
 }

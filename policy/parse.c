@@ -52,7 +52,8 @@ static const char *const keys_top[] = { "format", "mode", "isolation",
 static const char *const keys_syscalls[] = { "default", "allow",
     "startup-allow", "kill", NULL };
 static const char *const keys_filesystem[] = { "landlock", "read",
-    "write", "startup-read", "startup-write", NULL };
+    "write", "exec", "startup-read", "startup-write", "startup-exec",
+    NULL };
 static const char *const keys_network[] = { "allow", NULL };
 static const char *const keys_limits[] = { "memory", "open-files",
     "cpu-seconds", NULL };
@@ -582,6 +583,9 @@ key_filesystem(struct parser *ps, const char *key)
 	else if (strcmp(key, "write") == 0 ||
 	    strcmp(key, "startup-write") == 0)
 		access = POLICY_ACCESS_WRITE;
+	else if (strcmp(key, "exec") == 0 ||
+	    strcmp(key, "startup-exec") == 0)
+		access = POLICY_ACCESS_EXEC;
 	else
 		return unknown_key(ps, key);
 	startup = strncmp(key, "startup-", 8) == 0;

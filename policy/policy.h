@@ -43,7 +43,19 @@
 enum policy_mode {
 	POLICY_MODE_ENFORCE,
 	POLICY_MODE_LOG,		/* SECCOMP_RET_LOG, nothing denied */
+	POLICY_MODE_LEARN,		/* --learn-policy: everything allowed,
+					   the broker records (learn.c) */
 };
+
+/*
+ * The syscall number the worker makes when its start-up ends, last in
+ * stage 2: the start-up filter hands it to the broker (which answers
+ * 0), in order with every notification before, so the broker can tell
+ * start-up from serving (--learn-policy, explained denials).  No
+ * architecture has a syscall with this number; without a notifying
+ * filter it fails with ENOSYS or the default errno, unheeded.
+ */
+#define POLICY_STAGE_MARK	1000
 
 enum policy_isolation {
 	POLICY_ISOLATION_PLUGIN,	/* one worker per plugin instance */
@@ -96,6 +108,7 @@ enum policy_landlock {
 /* Path access (a [filesystem] rule). */
 #define POLICY_ACCESS_READ	0x1
 #define POLICY_ACCESS_WRITE	0x2
+#define POLICY_ACCESS_EXEC	0x4	/* run (execve), and read */
 
 /* A seccomp filter stage. */
 enum policy_stage {
@@ -199,6 +212,20 @@ struct policy {
 	uid_t			 uid;
 	gid_t			 gid;
 	uint32_t		 arch;		/* SCMP_ARCH_* of the numbers */
+	/*
+	 * What the start-up filter hands to the broker besides tripwires,
+	 * so it can explain denials (set by the worker; not on the wire).
+	 */
+	unsigned		 notify;
+#define POLICY_NOTIFY_DENY	0x1	/* the default action (errno): the
+					   broker answers with the errno */
+#define POLICY_NOTIFY_PATHS	0x2	/* allowed path calls (open, ...):
+					   the broker checks the path, lets
+					   the call go on, Landlock decides */
+#define POLICY_NOTIFY_MEMORY	0x4	/* mmap of POLICY_NOTIFY_BIG bytes
+					   or more: the broker checks it
+					   against the memory limits */
+#define POLICY_NOTIFY_BIG	(UINT64_C(8) << 20)
 	/* Merged (merge.c): a plugin's policy with its filters'. */
 	bool			 merged;
 	char			**merge_strs;	/* origin texts merge.c made */
@@ -305,6 +332,30 @@ int	policy_groups_print(const char *name, FILE *fp, char *err,
 	    size_t errlen);
 const char *policy_syscall_name(const struct policy *p, int nr);
 
+/*
+ * learn.c: writing what --learn-policy saw as a policy.  seen holds,
+ * by stage and syscall, the POLICY_ARG_* variants used (POLICY_ARG_ANY:
+ * a use no restriction covers); paths are ready to write (absolute,
+ * or ${NAME}).
+ */
+struct policy_learned_path {
+	char		*path;
+	unsigned	 access;	/* POLICY_ACCESS_* */
+	bool		 serving;	/* else start-up only */
+};
+struct policy_learned {
+	uint32_t			 seen[2][POLICY_MAX_NR];
+	struct policy_learned_path	*paths;
+	size_t				 npaths;
+	unsigned			 net;		/* POLICY_NET_* */
+	uint16_t			*ports;
+	size_t				 nports;
+	char				**notes;	/* comment lines */
+	size_t				 nnotes;
+	const struct policy		*usual;	/* parsed, or NULL */
+};
+int	policy_learn_write(const struct policy_learned *l, FILE *fp);
+
 /* wire.c */
 int	policy_encode(const struct policy *p, uint8_t **buf, size_t *len);
 struct policy	*policy_decode(const uint8_t *buf, size_t len, char *err,
@@ -319,6 +370,7 @@ struct policy	*policy_decode(const uint8_t *buf, size_t len, char *err,
  * NULL with err set.
  */
 bool	 policy_seccomp_trivial(const struct policy *p);
+bool	 policy_syscall_takes_path(const char *name);
 void	*policy_seccomp_build(const struct policy *p, enum policy_stage st,
 	    uint32_t trip, pid_t self, char *err, size_t errlen);
 /*
@@ -331,6 +383,15 @@ void	*policy_seccomp_build(const struct policy *p, enum policy_stage st,
  * because it has a filter of its own).
  */
 void	*policy_seccomp_export(void *ctx, char *err, size_t errlen);
+/*
+ * mode = learn: one filter for both stages that hands every syscall
+ * the worker's built-in set does not allow in both stages to the
+ * broker (SECCOMP_RET_USER_NOTIF), fails libc's ENOSYS probes as
+ * enforce would, and lets the worker's own handing over of the
+ * listener (sendmsg on POLICY_NOTIFY_FD) through.
+ */
+void	*policy_seccomp_build_learn(const struct policy *p, pid_t self,
+	    char *err, size_t errlen);
 int	 policy_seccomp_install(const void *prog);
 
 #endif /* NBDBROKER_POLICY_H */

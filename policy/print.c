@@ -160,7 +160,8 @@ duration_text(uint64_t ms, char *buf, size_t len)
 static void
 print_paths(const struct policy *p, FILE *fp)
 {
-	static const char *const acc[] = { "-", "read", "write", "read+write" };
+	static const char *const acc[] = { "-", "read", "write", "read+write",
+	    "exec", "read+exec", "write+exec", "read+write+exec" };
 	size_t	i;
 	bool	serving = false;
 
@@ -183,7 +184,7 @@ print_paths(const struct policy *p, FILE *fp)
 			snprintf(from, sizeof(from), "%s", pp->why ? pp->why :
 			    "built in");
 		fprintf(fp, "  path %-10s %-40s %-13s %s\n",
-		    acc[pp->access & 3], pp->path ? pp->path : pp->param,
+		    acc[pp->access & 7], pp->path ? pp->path : pp->param,
 		    pp->startup_only ? "start-up only" : "always", from);
 		if (!pp->startup_only)
 			serving = true;

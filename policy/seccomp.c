@@ -239,6 +239,7 @@ static int
 build_startup(struct build *b, uint32_t trip, uint32_t deny)
 {
 	const struct policy	*p = b->p;
+	struct scmp_arg_cmp	 c[1];
 	size_t			 i;
 
 	for (i = 0; i < p->nsc; i++) {
@@ -247,8 +248,30 @@ build_startup(struct build *b, uint32_t trip, uint32_t deny)
 		if (s->enosys) {
 			if (rule(b, SCMP_ACT_ERRNO(ENOSYS), s, 0, NULL) == -1)
 				return -1;
+		} else if ((s->startup & POLICY_ARG_ANY) &&
+		    (p->notify & POLICY_NOTIFY_MEMORY) &&
+		    trip == SCMP_ACT_NOTIFY && !s->kill &&
+		    strcmp(s->name, "mmap") == 0) {
+			/*
+			 * Large mappings go past the broker, which can then
+			 * say when one fails on [limits] memory; two rules
+			 * that cannot both match (libseccomp leaves the order
+			 * of overlapping ones undefined).
+			 */
+			c[0] = SCMP_A1(SCMP_CMP_LT, POLICY_NOTIFY_BIG);
+			if (rule(b, SCMP_ACT_ALLOW, s, 1, c) == -1)
+				return -1;
+			c[0] = SCMP_A1(SCMP_CMP_GE, POLICY_NOTIFY_BIG);
+			if (rule(b, trip, s, 1, c) == -1)
+				return -1;
 		} else if (s->startup & POLICY_ARG_ANY) {
-			if (rule(b, SCMP_ACT_ALLOW, s, 0, NULL) == -1)
+			/* The broker looks at the path; Landlock decides. */
+			if ((p->notify & POLICY_NOTIFY_PATHS) &&
+			    trip == SCMP_ACT_NOTIFY &&
+			    policy_syscall_takes_path(s->name)) {
+				if (rule(b, trip, s, 0, NULL) == -1)
+					return -1;
+			} else if (rule(b, SCMP_ACT_ALLOW, s, 0, NULL) == -1)
 				return -1;
 		} else if (s->startup != 0) {
 			if (variants(b, SCMP_ACT_ALLOW, s, s->startup) == -1)
@@ -309,11 +332,45 @@ build_serving(struct build *b, uint32_t deny)
 			    variant(b, deny, s, s->serving, true) == -1)
 				return -1;
 		} else if (s->startup != 0) {
+			/*
+			 * A path call allowed at start-up only: the start-up
+			 * filter hands it to the broker, which denies it now
+			 * and says why (only with default = errno: the
+			 * serving filter's own kill names nothing either).
+			 */
+			if ((p->notify & POLICY_NOTIFY_PATHS) &&
+			    p->dflt == POLICY_DEFAULT_ERRNO &&
+			    b->dflt == SCMP_ACT_ALLOW &&
+			    (s->startup & POLICY_ARG_ANY) &&
+			    policy_syscall_takes_path(s->name))
+				continue;
 			if (rule(b, deny, s, 0, NULL) == -1)
 				return -1;
 		}
 	}
 	return 0;
+}
+
+/*
+ * Syscalls that reach a path Landlock decides about: with
+ * POLICY_NOTIFY_PATHS, the start-up filter hands them to the broker.
+ */
+static const char *const path_calls[] = {
+	"open", "openat", "openat2", "creat", "truncate", "mkdir",
+	"mkdirat", "mknod", "mknodat", "unlink", "unlinkat", "rmdir",
+	"rename", "renameat", "renameat2", "link", "linkat", "symlink",
+	"symlinkat", "execve", "execveat", NULL,
+};
+
+bool
+policy_syscall_takes_path(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; path_calls[i] != NULL; i++)
+		if (strcmp(path_calls[i], name) == 0)
+			return true;
+	return false;
 }
 
 /*
@@ -358,6 +415,18 @@ policy_seccomp_build(const struct policy *p, enum policy_stage st,
 	case POLICY_DEFAULT_ERRNO:
 		deny = log ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(p->dflt_errno);
 		dflt = deny;
+		/*
+		 * POLICY_NOTIFY_DENY: the start-up filter hands what it
+		 * denies to the broker, which answers with the errno and
+		 * can say later why something failed; the serving filter
+		 * defers to it (as with default = kill).  What only
+		 * start-up may do is still denied by the serving filter
+		 * itself, silently (only one filter can notify).
+		 */
+		if (!log && (p->notify & POLICY_NOTIFY_DENY) &&
+		    trip == SCMP_ACT_NOTIFY)
+			dflt = st == POLICY_STAGE_STARTUP ? trip :
+			    SCMP_ACT_ALLOW;
 		break;
 	case POLICY_DEFAULT_KILL:
 		/* Unnamed after start-up: see the file comment. */
@@ -384,6 +453,70 @@ policy_seccomp_build(const struct policy *p, enum policy_stage st,
 	if ((st == POLICY_STAGE_STARTUP ? build_startup(&b, trip, deny) :
 	    build_serving(&b, deny)) == -1)
 		goto fail;
+	return b.ctx;
+
+ fail:
+	seccomp_release(b.ctx);
+	return NULL;
+}
+
+/*
+ * mode = learn (--learn-policy).  Default: USER_NOTIF, so the broker
+ * sees and records every syscall; it answers CONTINUE.  Allowed
+ * without asking: what the worker's built-in set allows in both
+ * stages (the worker's own RPC, threads, malloc: the learned policy
+ * need not list it, and every round trip to the broker costs), and
+ * the one sendmsg that hands the listener over (before that, nobody
+ * could answer).  libc's probes fail with ENOSYS as under enforce, so
+ * glibc takes the same paths it will take then (clone3: clone).
+ */
+void *
+policy_seccomp_build_learn(const struct policy *p, pid_t self, char *err,
+    size_t errlen)
+{
+	struct build		 b;
+	struct scmp_arg_cmp	 c[1];
+	struct policy_syscall	 sm;
+	size_t			 i;
+	int			 r;
+
+	memset(&b, 0, sizeof(b));
+	b.p = p;
+	b.self = self;
+	b.err = err;
+	b.errlen = errlen;
+	b.dflt = SCMP_ACT_NOTIFY;
+	if ((b.ctx = seccomp_init(SCMP_ACT_NOTIFY)) == NULL) {
+		berr(&b, "cannot initialize the learn filter");
+		return NULL;
+	}
+	if ((r = seccomp_attr_set(b.ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS)) < 0 ||
+	    (r = seccomp_attr_set(b.ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 ||
+	    (r = seccomp_attr_set(b.ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0 ||
+	    (r = seccomp_attr_set(b.ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0) {
+		berr(&b, "cannot set filter attributes: %s", strerror(-r));
+		goto fail;
+	}
+	for (i = 0; i < p->nsc; i++) {
+		const struct policy_syscall	*s = &p->sc[i];
+		uint32_t			 both;
+
+		both = s->startup & s->serving;
+		if (s->enosys) {
+			if (rule(&b, SCMP_ACT_ERRNO(ENOSYS), s, 0, NULL) == -1)
+				goto fail;
+		} else if (both != 0 && strcmp(s->name, "sendmsg") != 0 &&
+		    variants(&b, SCMP_ACT_ALLOW, s, both) == -1)
+			goto fail;
+	}
+	memset(&sm, 0, sizeof(sm));
+	sm.name = "sendmsg";
+	if ((sm.nr = policy_syscall_nr("sendmsg")) >= 0) {
+		c[0] = SCMP_A0(SCMP_CMP_EQ, POLICY_NOTIFY_FD);
+		if (rule(&b, SCMP_ACT_ALLOW, &sm, 1, c) == -1)
+			goto fail;
+	}
 	return b.ctx;
 
  fail:

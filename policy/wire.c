@@ -156,7 +156,7 @@ policy_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		    "worker reads %d", c->version, POLICY_WIRE_VERSION);
 		goto out;
 	}
-	if (c->mode > POLICY_MODE_LOG || c->isolation >
+	if (c->mode > POLICY_MODE_LEARN || c->isolation >
 	    POLICY_ISOLATION_CONNECTION || c->dflt > POLICY_DEFAULT_ALLOW ||
 	    c->dflt_errno < 0 || c->dflt_errno > 4095 ||
 	    c->landlock > POLICY_LANDLOCK_OFF || c->net > (POLICY_NET_UNIX |
@@ -214,7 +214,7 @@ policy_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 		struct policy_path	*pp = &p->paths[i];
 
 		if (w->path[0] != '/' || w->access & ~(POLICY_ACCESS_READ |
-		    POLICY_ACCESS_WRITE)) {
+		    POLICY_ACCESS_WRITE | POLICY_ACCESS_EXEC)) {
 			p = derr(p, err, errlen, "sandbox policy: bad path "
 			    "entry %zu", i);
 			goto out;

@@ -24,7 +24,7 @@ grep -q "hostile-ctor: constructor: open /etc/shadow: Permission denied$" \
     "$d/log"
 grep -q "hostile-ctor: constructor: socket AF_INET: Function not implemented$" \
     "$d/log"
-grep -Eq "worker [0-9]+ \(plugin $hostile_ctor_so, policy $policy_dir/default.policy\): sandbox: killed for syscall 165 \(mount\)$" \
+grep -Eq "worker [0-9]+ \(plugin $hostile_ctor_so, policy $policy_dir/default.policy\): sandbox: killed for syscall 165 \(mount\); syscall=mount nr=165 stage=startup policy=$policy_dir/default.policy key=kill line=[0-9]+ group=@mount$" \
     "$d/log"
 grep -Eq "killed by its sandbox: syscall 165 \(mount\) is forbidden by policy $policy_dir/default.policy" \
     "$d/log"

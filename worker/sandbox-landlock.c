@@ -114,6 +114,9 @@ rights(unsigned access, bool dir)
 		r |= LL_FS_WRITE_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV |
 		    LL_FS_REMOVE_DIR | LL_FS_REMOVE_FILE | LL_FS_MAKE_DIR |
 		    LL_FS_MAKE_REG | LL_FS_MAKE_SYM | LL_FS_REFER;
+	/* A program is read too (a script by its interpreter). */
+	if (access & POLICY_ACCESS_EXEC)
+		r |= LL_FS_EXECUTE | LL_FS_READ_FILE | LL_FS_READ_DIR;
 	if (!dir)
 		r &= LL_FILE_RIGHTS;
 	return r & handled_fs();

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -34,6 +35,7 @@
 static scmp_filter_ctx	startup;	/* until loaded */
 static void		*serving;	/* struct sock_fprog, until loaded */
 static bool		 loaded;	/* a start-up filter is in force */
+static bool		 learn;		/* mode = learn: the broker records */
 
 /* Hand the listener to the broker; then neither end stays open here. */
 static int
@@ -74,11 +76,25 @@ send_listener(int lfd, char *err, size_t errlen)
  * export the serving filter's program through).
  */
 int
-sandbox_seccomp_prepare(const struct policy *p, char *err, size_t errlen)
+sandbox_seccomp_prepare(struct policy *p, char *err, size_t errlen)
 {
 	scmp_filter_ctx	ctx;
 	uint32_t	trip = SCMP_ACT_NOTIFY;
 
+	if (p->mode == POLICY_MODE_LEARN) {
+		/* One filter, both stages; the broker answers everything. */
+		if (seccomp_api_get() < 5) {
+			snprintf(err, errlen, "seccomp: --learn-policy needs "
+			    "user notification, which this kernel or "
+			    "libseccomp lacks (API level %u)",
+			    seccomp_api_get());
+			return -1;
+		}
+		learn = true;
+		startup = policy_seccomp_build_learn(p, getpid(), err,
+		    errlen);
+		return startup != NULL ? 0 : -1;
+	}
 	if (policy_seccomp_trivial(p)) {
 		log_warn("sandbox: policy %s allows every syscall: no seccomp "
 		    "filter", p->file);
@@ -90,6 +106,17 @@ sandbox_seccomp_prepare(const struct policy *p, char *err, size_t errlen)
 		    "the broker (API level %u): tripwires kill without "
 		    "saying which syscall", seccomp_api_get());
 		trip = SCMP_ACT_KILL_PROCESS;
+	}
+	/*
+	 * So the broker can explain denials: what the default denies,
+	 * and the paths of the calls Landlock decides about.
+	 */
+	if (trip == SCMP_ACT_NOTIFY && p->mode == POLICY_MODE_ENFORCE) {
+		p->notify = POLICY_NOTIFY_DENY;
+		if (sandbox_landlock_active())
+			p->notify |= POLICY_NOTIFY_PATHS;
+		if (p->memory != 0)
+			p->notify |= POLICY_NOTIFY_MEMORY;
 	}
 	startup = policy_seccomp_build(p, POLICY_STAGE_STARTUP, trip,
 	    getpid(), err, errlen);
@@ -122,9 +149,27 @@ sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen)
 {
 	int	r, lfd;
 
+	if (st == POLICY_STAGE_SERVING && learn) {
+		/* No second filter: the broker marks the stage (below). */
+		if (syscall(POLICY_STAGE_MARK, 0L) == -1) {
+			snprintf(err, errlen, "seccomp: the broker did not "
+			    "answer the end of start-up: %s",
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	if (st == POLICY_STAGE_SERVING) {
 		if (serving == NULL)	/* policy_seccomp_trivial() */
 			return 0;
+		/*
+		 * Tell the broker, in order with every notification
+		 * before, that what follows is serving.  Before the
+		 * serving filter: from here on the broker denies what the
+		 * serving filter leaves it to deny (policy/seccomp.c), so
+		 * there is no moment where neither does.
+		 */
+		(void)syscall(POLICY_STAGE_MARK, 0L);
 		r = policy_seccomp_install(serving);
 		free(serving);
 		serving = NULL;

@@ -250,7 +250,13 @@ change_identity(bool userns, bool want_dac, char *err, size_t errlen)
 	    errno != EINVAL)
 		return serr(err, errlen, "PR_CAP_AMBIENT_CLEAR_ALL: %s",
 		    strerror(errno));
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+	/*
+	 * Learning, the broker reads syscall arguments (paths) through
+	 * /proc/PID/mem, which a process that is not dumpable denies to
+	 * an unprivileged broker.
+	 */
+	if (pol->mode != POLICY_MODE_LEARN &&
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		return serr(err, errlen, "PR_SET_DUMPABLE: %s",
 		    strerror(errno));
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
@@ -379,16 +385,20 @@ sandbox_stage1(const uint8_t *wire, size_t len, const char *plugin_path,
 	/* Opened now, readable after Landlock: see sandbox_stage2. */
 	if (status_open(err, errlen) == -1)
 		return -1;
+	if (pol->mode == POLICY_MODE_LEARN)
+		log_debug("sandbox: --learn-policy: nothing is denied; the "
+		    "broker records every syscall and path");
 	if (pol->mode == POLICY_MODE_LOG)
 		log_warn("sandbox: policy %s: mode = log: nothing is denied; "
 		    "the kernel logs each syscall the policy would deny "
 		    "(dmesg: \"audit: type=1326\")", pol->file);
 	if (sandbox_limits_apply(pol, threads, err, errlen) == -1 ||
-	    sandbox_seccomp_prepare(pol, err, errlen) == -1 ||
 	    sandbox_landlock_prepare(pol, err, errlen) == -1 ||
+	    sandbox_seccomp_prepare(pol, err, errlen) == -1 ||
 	    isolate_network(&userns, err, errlen) == -1 ||
-	    change_identity(userns, (sandbox_landlock_active() ||
-	    pol->mode == POLICY_MODE_LOG) && startup_grants(plugin_path),
+	    change_identity(userns, pol->mode == POLICY_MODE_LEARN ||
+	    ((sandbox_landlock_active() || pol->mode == POLICY_MODE_LOG) &&
+	    startup_grants(plugin_path)),
 	    err, errlen) == -1)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)

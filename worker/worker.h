@@ -413,7 +413,7 @@ int	sandbox_limits_apply(const struct policy *p, unsigned threads,
 	    char *err, size_t errlen);
 const char *sandbox_limits_describe(void);
 /* sandbox-seccomp.c */
-int	sandbox_seccomp_prepare(const struct policy *p, char *err,
+int	sandbox_seccomp_prepare(struct policy *p, char *err,
 	    size_t errlen);
 int	sandbox_seccomp_enter(enum policy_stage st, char *err, size_t errlen);
 bool	sandbox_seccomp_loaded(void);

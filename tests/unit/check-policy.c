@@ -164,9 +164,9 @@ static const struct {
 	    "quote" },
 	{ F "[filesystem]\nread = /a\"b\"\n", "t.policy:3: a quote in the "
 	    "middle of a value" },
-	{ F "[filesystem]\nexec = /bin\n", "t.policy:3: unknown setting "
-	    "'exec' in [filesystem] (landlock, read, write, startup-read, "
-	    "startup-write)" },
+	{ F "[filesystem]\nexecute = /bin\n", "t.policy:3: unknown setting "
+	    "'execute' in [filesystem] (landlock, read, write, exec, "
+	    "startup-read, startup-write, startup-exec)" },
 	{ F "[network]\nallow = none unix\n", "t.policy:3: allow: 'none' "
 	    "must stand alone" },
 	{ F "[network]\nallow = tcp-connect\n", "t.policy:3: allow: "
@@ -1357,6 +1357,90 @@ START_TEST(test_seccomp_serving_denies_filters)
 }
 END_TEST
 
+/*
+ * policy/learn.c: what was seen, written as a policy that parses and
+ * allows just that: built-in needs left out, restricted uses through
+ * a group, start-up needs apart, tripwires less what is allowed.
+ */
+START_TEST(test_learn_write)
+{
+	struct policy_learned_path	 paths[] = {
+		{ (char *)"${file}", POLICY_ACCESS_READ | POLICY_ACCESS_WRITE,
+		  true },
+		{ (char *)"/etc/vm.conf", POLICY_ACCESS_READ, false },
+		{ (char *)"/usr/bin/dash", POLICY_ACCESS_EXEC, true },
+	};
+	struct policy_learned	 l;
+	struct policy		*p;
+	const struct policy_syscall *sc;
+	char			*text = NULL, err[512];
+	size_t			 len = 0, i;
+	FILE			*fp;
+	bool			 saw_mkdir = false, saw_socket = false;
+	bool			 saw_execve = false;
+
+	memset(&l, 0, sizeof(l));
+	/* Built in (@worker): not written. */
+	l.seen[POLICY_STAGE_SERVING][policy_syscall_nr("futex")] =
+	    POLICY_ARG_ANY;
+	l.seen[POLICY_STAGE_SERVING][policy_syscall_nr("clone")] =
+	    POLICY_ARG_THREAD;
+	/* Start-up only. */
+	l.seen[POLICY_STAGE_STARTUP][policy_syscall_nr("mkdir")] =
+	    POLICY_ARG_ANY;
+	/* Serving: by name, and a restricted use through its group. */
+	l.seen[POLICY_STAGE_SERVING][policy_syscall_nr("socket")] =
+	    POLICY_ARG_SOCKET;
+	l.seen[POLICY_STAGE_SERVING][policy_syscall_nr("execve")] =
+	    POLICY_ARG_ANY;
+	l.seen[POLICY_STAGE_SERVING][policy_syscall_nr("ioctl")] =
+	    POLICY_ARG_BLKIOCTL;
+	l.paths = paths;
+	l.npaths = sizeof(paths) / sizeof(paths[0]);
+	l.net = POLICY_NET_UNIX;
+	ck_assert((fp = open_memstream(&text, &len)) != NULL);
+	ck_assert_int_eq(policy_learn_write(&l, fp), 0);
+	fclose(fp);
+	ck_assert_msg(strstr(text, "\nstartup-allow = mkdir\n") != NULL,
+	    "%s", text);
+	ck_assert_msg(strstr(text, "@block-ioctl") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "futex") == NULL, "%s", text);
+	ck_assert_msg(strstr(text, "\nread = ${file}\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "\nwrite = ${file}\n") != NULL, "%s",
+	    text);
+	ck_assert_msg(strstr(text, "\nexec = /usr/bin/dash\n") != NULL, "%s",
+	    text);
+	ck_assert_msg(strstr(text, "\nstartup-read = /etc/vm.conf\n") !=
+	    NULL, "%s", text);
+	ck_assert_msg(strstr(text, "\nallow = unix\n") != NULL, "%s", text);
+	/* execve is allowed, so @exec is no tripwire; execveat still is. */
+	ck_assert_msg(strstr(text, " @exec ") == NULL, "%s", text);
+	ck_assert_msg(strstr(text, " execveat") != NULL, "%s", text);
+	p = policy_parse_buf("learned.policy", text, len, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s\n%s", err, text);
+	for (i = 0; i < p->nsc; i++) {
+		sc = &p->sc[i];
+		if (strcmp(sc->name, "mkdir") == 0) {
+			saw_mkdir = true;
+			ck_assert_uint_eq(sc->startup, POLICY_ARG_ANY);
+			ck_assert_uint_eq(sc->serving, 0);
+		} else if (strcmp(sc->name, "socket") == 0) {
+			saw_socket = true;
+			ck_assert_uint_eq(sc->serving, POLICY_ARG_SOCKET);
+		} else if (strcmp(sc->name, "execve") == 0) {
+			saw_execve = true;
+			ck_assert(!sc->kill);
+			ck_assert_uint_eq(sc->serving, POLICY_ARG_ANY);
+		} else if (strcmp(sc->name, "clone") == 0)
+			/* Threads only, as before; processes still trip. */
+			ck_assert(sc->kill && sc->serving == POLICY_ARG_THREAD);
+	}
+	ck_assert(saw_mkdir && saw_socket && saw_execve);
+	policy_free(p);
+	free(text);
+}
+END_TEST
+
 static Suite *
 policy_suite(void)
 {
@@ -1382,6 +1466,7 @@ policy_suite(void)
 	tcase_add_loop_test(tc, test_cgroup_find, 0,
 	    sizeof(cgroups) / sizeof(cgroups[0]));
 	tcase_add_test(tc, test_memory);
+	tcase_add_test(tc, test_learn_write);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(sc, test_seccomp_default_errno);

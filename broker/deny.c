@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Denials that explain themselves.  Under enforce the worker's
+ * start-up filter hands the broker, besides tripwires, what the
+ * policy's default denies (POLICY_NOTIFY_DENY) and, when Landlock
+ * decides about paths, the calls that reach one (POLICY_NOTIFY_PATHS);
+ * see policy/seccomp.c.  For each, tripwire.c calls deny_notify():
+ *
+ *   - a denied syscall: answered with the policy's errno, as the
+ *     filter would have;
+ *   - a path call: the path is read from /proc/PID/mem and checked
+ *     against the policy's grants and, when the worker runs as another
+ *     user, against that user's permissions; then the call goes on
+ *     (CONTINUE), and Landlock and the kernel decide.  The broker is
+ *     never the only wall.
+ *
+ * What the sandbox denied goes in the log as one line with a stable
+ * key=value tail naming the policy and what to change (syscall=,
+ * path=, access=, stage=, policy=, key=, line=, group=, user=): at
+ * once (warning) while the worker serves, since a request is then
+ * likely to fail; at start-up, where libraries probe and fall back,
+ * at debug level, and again as errors if the worker then fails to
+ * start or dies (deny_reaped).  Each denial once per worker.
+ *
+ * A later helper will open files on the worker's behalf through the
+ * same listener (SECCOMP_IOCTL_NOTIF_ADDFD): one more case of
+ * deny_notify's dispatch on what the call is.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "policy.h"
+
+#define DENY_MAX	16	/* denials remembered per worker */
+
+/* One worker's denials. */
+struct deny_log {
+	char	key[DENY_MAX][160];	/* what was reported (dedup) */
+	char	*text[DENY_MAX];	/* start-up ones, for deny_reaped */
+	size_t	n;
+	size_t	dropped;
+};
+
+static const char *
+plugin_of(pid_t pid)
+{
+	struct backend	*be = backend_by_pid(pid);
+
+	if (be != NULL)
+		return backend_name(be);
+	return broker.cfg.plugin_arg;
+}
+
+
+/*
+ * Is req one deny_notify() answers (not a tripwire)?  Only under
+ * enforce, for a syscall of this architecture the policy does not make
+ * a tripwire: the default denied it (errno), or it takes a path.
+ */
+bool
+deny_handles(const struct seccomp_notif *req)
+{
+	const struct policy	*p = policy_load_parsed();
+	const char		*name;
+	size_t			 i;
+
+	if (p == NULL || p->mode != POLICY_MODE_ENFORCE ||
+	    req->data.arch != p->arch)
+		return false;
+	for (i = 0; i < p->nsc; i++)
+		if (p->sc[i].nr == req->data.nr) {
+			if (p->sc[i].kill)
+				return false;
+			name = p->sc[i].name;
+			if ((p->sc[i].startup & POLICY_ARG_ANY) &&
+			    (policy_syscall_takes_path(name) ||
+			    (p->memory != 0 && strcmp(name, "mmap") == 0)))
+				return true;
+			break;
+		}
+	return p->dflt == POLICY_DEFAULT_ERRNO;
+}
+
+/*
+ * Remember and log one denial (once per worker and key).  At start-up
+ * only at debug level now: deny_reaped() says it again if start-up
+ * fails.
+ */
+static void
+report(bool loud, struct deny_log **dlp, const char *key, const char *text)
+{
+	struct deny_log	*dl = *dlp;
+	size_t		 i;
+
+	if (dl == NULL && (dl = *dlp = calloc(1, sizeof(*dl))) == NULL)
+		return;
+	for (i = 0; i < dl->n; i++)
+		if (strcmp(dl->key[i], key) == 0)
+			return;
+	if (dl->n == DENY_MAX) {
+		dl->dropped++;
+		return;
+	}
+	snprintf(dl->key[dl->n], sizeof(dl->key[0]), "%s", key);
+	if (loud)
+		log_warn("%s", text);
+	else {
+		log_debug("%s", text);
+		dl->text[dl->n] = strdup(text);
+	}
+	dl->n++;
+}
+
+/* The line of the first "KEY =" rule in [syscalls], or 0. */
+static int
+rule_line(const struct policy *p, const char *key)
+{
+	size_t	i, n = strlen(key);
+
+	for (i = 0; i < p->nrules; i++)
+		if (strncmp(p->rules[i].text, key, n) == 0 &&
+		    strncmp(p->rules[i].text + n, " =", 2) == 0)
+			return p->rules[i].line;
+	return 0;
+}
+
+/* The smallest group, not a tripwire one, that allows name; or NULL. */
+static const char *
+group_for(const char *name)
+{
+	static const char *const never[] = { "@escape", "@mount", "@module",
+	    "@debug", "@io-uring", "@keyring", NULL };
+	const struct policy_group_entry	*e;
+	const char			*g, *best = NULL;
+	size_t				 i, k, n, bestn = 0;
+	bool				 has;
+
+	for (i = 0; (g = policy_group_name(i)) != NULL; i++) {
+		if (policy_group_builtin(g))
+			continue;
+		for (k = 0; never[k] != NULL && strcmp(never[k], g) != 0; k++)
+			;
+		if (never[k] != NULL)
+			continue;
+		has = false;
+		n = 0;
+		for (e = policy_group(g); e->name != NULL; e++, n++)
+			if (strcmp(e->name, name) == 0)
+				has = true;
+		if (has && (best == NULL || n < bestn)) {
+			best = g;
+			bestn = n;
+		}
+	}
+	return best;
+}
+
+/* The default denied a syscall: say which, and where to allow it. */
+static void
+deny_syscall(const struct seccomp_notif *req, pid_t worker, bool in_serving,
+    bool startup_only, struct deny_log **dl)
+{
+	const struct policy	*p = policy_load_parsed();
+	const char		*stage, *key, *g;
+	char			 name[64], text[1024], k[160], where[32] = "";
+	char			*n;
+	int			 line;
+
+	n = seccomp_syscall_resolve_num_arch(req->data.arch, req->data.nr);
+	snprintf(name, sizeof(name), "%s", n ? n : "?");
+	free(n);
+	if (n == NULL)
+		snprintf(name, sizeof(name), "syscall_%d", req->data.nr);
+	stage = in_serving ? "serving" : "startup";
+	key = in_serving ? "allow" : "startup-allow";
+	if ((line = rule_line(p, key)) > 0)
+		snprintf(where, sizeof(where), " line=%d", line);
+	g = group_for(name);
+	snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: %s "
+	    "denied %s (%s)%s: add it to [syscalls] %s in policy %s%s%s; "
+	    "syscall=%s stage=%s policy=%s key=%s%s%s%s", (int)worker,
+	    plugin_of(worker), stage, name, policy_errno_name(p->dflt_errno),
+	    startup_only ? ", which the policy allows only at start-up" :
+	    "", key, p->file, g ? ", or a group with it: " : "", g ? g : "",
+	    name, stage, p->file, key, where, g ? " group=" : "", g ? g : "");
+	snprintf(k, sizeof(k), "syscall %s %s", name, stage);
+	report(in_serving, dl, k, text);
+}
+
+/* A path's access, for messages. */
+static const char *
+access_text(unsigned a)
+{
+	static const char *const t[] = { "none", "read", "write",
+	    "read+write", "exec", "read+exec", "write+exec",
+	    "read+write+exec" };
+
+	return t[a & 7];
+}
+
+/*
+ * What the policy grants on path (resolved) in this stage: the union
+ * of the rules on it or on a directory above it.
+ */
+static unsigned
+granted(const struct policy *p, const char *path, bool in_serving)
+{
+	struct stat	st;
+	unsigned	a = 0;
+	size_t		i, n;
+
+	for (i = 0; i < p->npaths; i++) {
+		const struct policy_path	*pp = &p->paths[i];
+
+		if (pp->path == NULL || (in_serving && pp->startup_only))
+			continue;
+		n = strlen(pp->path);
+		if (strcmp(pp->path, path) == 0)
+			a |= pp->access;
+		else if (strncmp(pp->path, path, n) == 0 && (path[n] == '/' ||
+		    strcmp(pp->path, "/") == 0) && stat(pp->path, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			a |= pp->access;
+	}
+	/* exec includes read (worker/sandbox-landlock.c). */
+	if (a & POLICY_ACCESS_EXEC)
+		a |= POLICY_ACCESS_READ;
+	return a;
+}
+
+/*
+ * Can uid/gid reach path with access (by its mode bits: search on
+ * each directory, then read/write/exec on the file)?  Only what the
+ * mode bits say (no ACLs); a path that does not exist yet is judged by
+ * its directory (write).
+ */
+static bool
+user_may(const char *path, unsigned access, uid_t uid, gid_t gid)
+{
+	char		 buf[PATH_MAX], *s;
+	struct stat	 st;
+	unsigned	 need;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (s = buf + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		if (stat(buf, &st) == -1)
+			return true;	/* cannot tell */
+		if (!(st.st_uid == uid ? st.st_mode & S_IXUSR :
+		    st.st_gid == gid ? st.st_mode & S_IXGRP :
+		    st.st_mode & S_IXOTH))
+			return false;
+		*s = '/';
+	}
+	if (stat(path, &st) == -1)
+		return true;		/* being made: Landlock's matter */
+	need = 0;
+	if (access & POLICY_ACCESS_READ)
+		need |= 4;
+	if (access & POLICY_ACCESS_WRITE)
+		need |= 2;
+	if (access & POLICY_ACCESS_EXEC)
+		need |= 1;
+	if (st.st_uid == uid)
+		return ((st.st_mode >> 6) & need) == need;
+	if (st.st_gid == gid)
+		return ((st.st_mode >> 3) & need) == need;
+	return (st.st_mode & need) == need;
+}
+
+/* The access a path call asks for, and its path argument's index. */
+static int
+path_call(const char *name, const __u64 *a, int memfd, unsigned *access,
+    int *dfd)
+{
+	struct open_how	how;
+	uint64_t	flags;
+
+	*dfd = AT_FDCWD;
+	*access = POLICY_ACCESS_WRITE;
+	if (strcmp(name, "open") == 0 || strcmp(name, "openat") == 0 ||
+	    strcmp(name, "openat2") == 0) {
+		if (strcmp(name, "open") == 0)
+			flags = a[1];
+		else if (strcmp(name, "openat") == 0)
+			flags = a[2];
+		else {
+			memset(&how, 0, sizeof(how));
+			if (pread(memfd, &how, sizeof(how), (off_t)a[2]) !=
+			    (ssize_t)sizeof(how))
+				return -1;
+			flags = how.flags;
+		}
+		if (flags & O_PATH)
+			return -1;
+		*access = 0;
+		if ((flags & O_ACCMODE) != O_WRONLY)
+			*access |= POLICY_ACCESS_READ;
+		if ((flags & O_ACCMODE) != O_RDONLY || (flags &
+		    (O_TRUNC | O_CREAT)))
+			*access |= POLICY_ACCESS_WRITE;
+		if (strcmp(name, "open") == 0)
+			return 0;
+		*dfd = (int)a[0];
+		return 1;
+	}
+	if (strcmp(name, "execve") == 0) {
+		*access = POLICY_ACCESS_EXEC;
+		return 0;
+	}
+	if (strcmp(name, "execveat") == 0) {
+		*access = POLICY_ACCESS_EXEC;
+		*dfd = (int)a[0];
+		return 1;
+	}
+	if (strncmp(name, "symlink", 7) == 0)
+		return -1;		/* the link's place: rarely the cause */
+	if (strcmp(name + strlen(name) - 2, "at") == 0 ||
+	    strcmp(name, "renameat2") == 0) {
+		*dfd = (int)a[0];
+		return 1;
+	}
+	return 0;
+}
+
+/* Read a string from the worker's memory. */
+static int
+read_str(int memfd, uint64_t addr, char *buf, size_t len)
+{
+	size_t	got = 0, chunk;
+	ssize_t	n;
+
+	while (got < len - 1) {
+		chunk = 4096 - ((addr + got) & 4095);
+		if (chunk > len - 1 - got)
+			chunk = len - 1 - got;
+		if ((n = pread(memfd, buf + got, chunk, (off_t)(addr +
+		    got))) <= 0)
+			return -1;
+		if (memchr(buf + got, '\0', n) != NULL)
+			return 0;
+		got += n;
+	}
+	return -1;
+}
+
+/* The absolute, resolved path pid means by (dfd, rel), into out. */
+static int
+resolve_at(pid_t pid, int dfd, const char *rel, char *out, size_t len)
+{
+	char	 link[64], dir[PATH_MAX], joined[2 * PATH_MAX], *real, *slash;
+	ssize_t	 n;
+
+	if (strncmp(rel, "/proc/self/", 11) == 0)
+		/* The worker's /proc/self, not the broker's. */
+		snprintf(joined, sizeof(joined), "/proc/%d/%s", (int)pid,
+		    rel + 11);
+	else if (strncmp(rel, "/proc/thread-self/", 18) == 0)
+		snprintf(joined, sizeof(joined), "/proc/%d/task/%d/%s",
+		    (int)pid, (int)pid, rel + 18);
+	else if (rel[0] == '/')
+		snprintf(joined, sizeof(joined), "%s", rel);
+	else {
+		if (dfd == AT_FDCWD)
+			snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+		else
+			snprintf(link, sizeof(link), "/proc/%d/fd/%d",
+			    (int)pid, dfd);
+		if ((n = readlink(link, dir, sizeof(dir) - 1)) <= 0)
+			return -1;
+		dir[n] = '\0';
+		snprintf(joined, sizeof(joined), "%s/%s", dir, rel);
+	}
+	if ((real = realpath(joined, NULL)) == NULL) {
+		/* Not there (yet): its directory's real path, the name. */
+		if ((slash = strrchr(joined, '/')) == NULL)
+			return -1;
+		*slash = '\0';
+		if ((real = realpath(joined[0] ? joined : "/", NULL)) == NULL)
+			return -1;
+		snprintf(out, len, "%s/%s", strcmp(real, "/") ? real : "",
+		    slash + 1);
+	} else
+		snprintf(out, len, "%s", real);
+	free(real);
+	return 0;
+}
+
+/* A path call: does the policy (or the user switch) deny it? */
+static void
+deny_path(int listener, const struct seccomp_notif *req, const char *name,
+    pid_t worker, bool in_serving, struct deny_log **dl)
+{
+	const struct policy	*p = policy_load_parsed();
+	struct passwd		*pw;
+	char			 mem[64], rel[PATH_MAX], path[PATH_MAX];
+	char			 text[2 * PATH_MAX + 2048], k[160], bu[64];
+	const char		*stage, *key;
+	unsigned		 want, have;
+	int			 memfd, arg, dfd, r = -1;
+	bool			 ro;
+
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)req->pid);
+	if ((memfd = open(mem, O_RDONLY | O_CLOEXEC)) == -1)
+		return;		/* not ours to read (unprivileged broker) */
+	arg = path_call(name, req->data.args, memfd, &want, &dfd);
+	if (arg >= 0)
+		r = read_str(memfd, req->data.args[arg], rel, sizeof(rel));
+	close(memfd);
+	if (r == -1 || rel[0] == '\0' || resolve_at(req->pid, dfd, rel, path,
+	    sizeof(path)) == -1)
+		return;
+	/* Still the same thread's call: what was read is its path. */
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID,
+	    &req->id) == -1)
+		return;
+	stage = in_serving ? "serving" : "startup";
+	have = granted(p, path, in_serving);
+	if (p->landlock != POLICY_LANDLOCK_OFF && (want & ~have) != 0) {
+		/*
+		 * Readable but not writable: a plugin that falls back to
+		 * read-only serves a read-only export, and never fails:
+		 * say so now, at any stage.
+		 */
+		ro = (want & POLICY_ACCESS_WRITE) && (have &
+		    POLICY_ACCESS_READ);
+		want &= ~have;
+		key = want & POLICY_ACCESS_EXEC ? "exec" :
+		    want & POLICY_ACCESS_WRITE ? "write" : "read";
+		snprintf(text, sizeof(text), "worker %d (plugin %s): "
+		    "sandbox: %s %s %s (%s) is outside policy %s's "
+		    "[filesystem] grants: Landlock denies it; add it to "
+		    "[filesystem] %s%s%s; path=%s access=%s stage=%s "
+		    "policy=%s key=%s%s", (int)worker, plugin_of(worker),
+		    stage, name, path, access_text(want), p->file,
+		    in_serving ? "" : "startup-", key, ro ? " (a plugin "
+		    "that then opens it read-only serves a read-only export)" :
+		    "", path,
+		    access_text(want), stage, p->file, in_serving ? "" :
+		    "startup-", key);
+		snprintf(k, sizeof(k), "path %.120s %s", path, stage);
+		report(in_serving || ro, dl, k, text);
+		return;
+	}
+	/*
+	 * Granted, but the worker runs as another user, which the file's
+	 * permissions may refuse though the broker's user would pass.
+	 * At start-up a root broker's worker may still hold its DAC
+	 * capabilities: only serving is judged.
+	 */
+	if (!p->switch_user || !in_serving ||
+	    user_may(path, want, p->uid, p->gid))
+		return;
+	snprintf(bu, sizeof(bu), "%s", (pw = getpwuid(geteuid())) != NULL ?
+	    pw->pw_name : "?");
+	snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: %s "
+	    "%s %s (%s) as user %s: the file's permissions refuse that "
+	    "user, though the broker's user %s may; make it reachable by "
+	    "%s, or set user = in policy %s; path=%s access=%s stage=%s "
+	    "user=%s policy=%s key=user%s%.0d", (int)worker,
+	    plugin_of(worker), stage, name, path, access_text(want),
+	    p->user ? p->user : "nobody", bu, p->user ? p->user : "nobody",
+	    p->file, path, access_text(want), stage, p->user ? p->user :
+	    "nobody", p->file, p->user_line > 0 ? " line=" : "",
+	    p->user_line);
+	snprintf(k, sizeof(k), "user %.120s %s", path, stage);
+	report(in_serving, dl, k, text);
+}
+
+/* A soft limit from /proc/PID/limits ("Max data size"); 0: none. */
+static uint64_t
+proc_limit(pid_t pid, const char *what)
+{
+	char		 path[64], line[256];
+	unsigned long long v;
+	uint64_t	 r = 0;
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, what, strlen(what)) == 0) {
+			if (sscanf(line + strlen(what), "%llu", &v) == 1)
+				r = v;
+			break;
+		}
+	fclose(fp);
+	return r;
+}
+
+/* A "VmData:   123 kB" field of /proc/PID/status, in bytes. */
+static uint64_t
+proc_status_kb(pid_t pid, const char *field)
+{
+	char		 path[64], line[256];
+	unsigned long long v;
+	uint64_t	 r = 0;
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, field, strlen(field)) == 0) {
+			if (sscanf(line + strlen(field), "%llu", &v) == 1)
+				r = (uint64_t)v << 10;
+			break;
+		}
+	fclose(fp);
+	return r;
+}
+
+static void
+mib_text(uint64_t v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%" PRIu64 "M", (v + (1 << 20) - 1) >> 20);
+}
+
+/*
+ * A large mmap (POLICY_NOTIFY_BIG or more): will the worker's memory
+ * limits refuse it?  The kernel's own numbers: a private writable
+ * mapping counts against RLIMIT_DATA (VmData), every one against
+ * RLIMIT_AS (VmSize).  A memory cgroup's refusals come later, as the
+ * pages are touched (cgroup.c names those OOM kills).
+ */
+static void
+deny_memory(const struct seccomp_notif *req, pid_t worker, bool in_serving,
+    struct deny_log **dl)
+{
+	const struct policy	*p = policy_load_parsed();
+	uint64_t		 len = req->data.args[1], used, lim;
+	const char		*rl, *stage;
+	char			 text[1024], k[160], a[32], b[32], c[32];
+	char			 where[32] = "";
+	bool			 data;
+
+	stage = in_serving ? "serving" : "startup";
+	data = !(req->data.args[3] & MAP_SHARED) &&
+	    (req->data.args[2] & PROT_WRITE);
+	lim = proc_limit(req->pid, "Max data size");
+	used = proc_status_kb(req->pid, "VmData:");
+	rl = "RLIMIT_DATA";
+	if (!data || lim == 0 || used + len <= lim) {
+		lim = proc_limit(req->pid, "Max address space");
+		used = proc_status_kb(req->pid, "VmSize:");
+		rl = "RLIMIT_AS";
+		if (lim == 0 || used + len <= lim)
+			return;
+	}
+	mib_text(len, a, sizeof(a));
+	mib_text(used, b, sizeof(b));
+	mib_text(lim, c, sizeof(c));
+	if (p->memory_line > 0)
+		snprintf(where, sizeof(where), " line=%d", p->memory_line);
+	snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: %s "
+	    "mmap of %s fails (ENOMEM): the worker has %s of its %s %s, "
+	    "which [limits] memory in policy %s sets: raise it; size=%"
+	    PRIu64 " used=%" PRIu64 " limit=%" PRIu64 " rlimit=%s stage=%s "
+	    "policy=%s key=memory%s", (int)worker, plugin_of(worker), stage,
+	    a, b, rl, c, p->file, len, used, lim, rl, stage, p->file, where);
+	snprintf(k, sizeof(k), "memory %s %s", rl, stage);
+	report(in_serving, dl, k, text);
+}
+
+/*
+ * A notification deny_handles() accepted, from a worker in stage:
+ * answer it (the errno for a denied syscall, or a path call allowed
+ * only at start-up made while serving; otherwise a path call goes on)
+ * and say what was denied.
+ */
+void
+deny_notify(int listener, const struct seccomp_notif *req, pid_t worker,
+    int stage, struct deny_log **dl)
+{
+	const struct policy		*p = policy_load_parsed();
+	const struct policy_syscall	*s = NULL;
+	struct seccomp_notif_resp	 resp;
+	bool				 in_serving, go_on = false;
+	size_t				 i;
+
+	in_serving = stage == POLICY_STAGE_SERVING;
+	for (i = 0; i < p->nsc; i++)
+		if (p->sc[i].nr == req->data.nr) {
+			s = &p->sc[i];
+			break;
+		}
+	memset(&resp, 0, sizeof(resp));
+	resp.id = req->id;
+	if (s != NULL && p->memory != 0 && strcmp(s->name, "mmap") == 0 &&
+	    (s->startup & POLICY_ARG_ANY)) {
+		/* The limits decide; the broker only says so. */
+		deny_memory(req, worker, in_serving, dl);
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		go_on = true;
+	} else if (s != NULL && policy_syscall_takes_path(s->name) &&
+	    (s->startup & POLICY_ARG_ANY) &&
+	    (!in_serving || (s->serving & POLICY_ARG_ANY))) {
+		/* Read the path while the thread waits; Landlock decides. */
+		deny_path(listener, req, s->name, worker, in_serving, dl);
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		go_on = true;
+	} else
+		resp.error = -p->dflt_errno;
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == -1 &&
+	    errno != ENOENT)
+		log_warn("worker %d: sandbox: answering a notification: %s",
+		    (int)worker, strerror(errno));
+	if (!go_on)
+		deny_syscall(req, worker, in_serving, s != NULL &&
+		    s->startup != 0, dl);
+}
+
+/*
+ * The worker is gone.  If it failed (start-up failed, or it died), say
+ * again, as errors, what the sandbox denied it at start-up: likely
+ * why.  Then forget.
+ */
+void
+deny_reaped(pid_t pid, int status, struct deny_log **dlp)
+{
+	struct deny_log	*dl = *dlp;
+	size_t		 i;
+	bool		 failed;
+
+	if (dl == NULL)
+		return;
+	failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	for (i = 0; i < dl->n; i++) {
+		if (failed && dl->text[i] != NULL && !broker.shutting_down)
+			log_err("%s", dl->text[i]);
+		free(dl->text[i]);
+	}
+	if (failed && dl->dropped > 0 && !broker.shutting_down)
+		log_err("worker %d: sandbox: %zu more denials not shown",
+		    (int)pid, dl->dropped);
+	free(dl);
+	*dlp = NULL;
+}
