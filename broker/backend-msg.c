@@ -119,10 +119,20 @@ msg_hello(struct backend *be, const RpcEnvelope *env, char *why,
 	return 0;
 }
 
+/* Ready: the worker serves; with rings if both sides offered them. */
 static int
 msg_ready(struct backend *be, const RpcEnvelope *env, char *why,
     size_t whylen)
 {
+	uint64_t	f = env->ready->features;
+
+	if ((f & ~(uint64_t)RPC_FEATURE_RINGS) != 0 ||
+	    ((f & RPC_FEATURE_RINGS) && !ring_offered(be))) {
+		snprintf(why, whylen, "Ready with features 0x%" PRIx64
+		    " not offered", f);
+		return -1;
+	}
+	be->ring_on = (f & RPC_FEATURE_RINGS) != 0;
 	return sup_ready(be, env->ready, why, whylen);
 }
 
