@@ -160,9 +160,10 @@ msg_reply(struct backend *be, const RpcEnvelope *env, char *why,
 	const Nbdbroker__Rpc__Reply	*rep = env->reply;
 	struct req			*r;
 
-	if ((r = backend_find(be, env->id, REQ_DATA)) == NULL) {
-		snprintf(why, whylen, "Reply with unknown id %" PRIx64,
-		    env->id);
+	if ((r = backend_find(be, env->id, REQ_DATA)) == NULL ||
+	    r->via_ring) {
+		snprintf(why, whylen, "Reply with unknown id %" PRIx64
+		    "%s", env->id, r != NULL ? " (sent on the ring)" : "");
 		return -1;
 	}
 	if (rep->err < 0 || rep->err > 4095) {

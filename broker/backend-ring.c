@@ -140,17 +140,15 @@ ring_takes(const struct backend *be, const struct req *r)
 }
 
 /*
- * Is there room for one more SQE?  The worker's sq_head says which
- * entries it has taken; it may only move forward, and never past
- * what was submitted.  Returns 1, 0 (full), or -1 with why set.
+ * Take the worker's sq_head, which says which SQ entries it has taken
+ * (so are free again): it may only move forward, and never past what
+ * was submitted.  Returns 0, or -1 with why set.
  */
 static int
-sq_room(struct backend *be, char *why, size_t whylen)
+sq_head_check(struct backend *be, char *why, size_t whylen)
 {
 	uint32_t	h;
 
-	if (be->sq_tail - be->sq_head < RPC_RING_ENTRIES)
-		return 1;
 	h = __atomic_load_n(&be->ring_in->sq_head, __ATOMIC_ACQUIRE);
 	if (h - be->sq_head > be->sq_tail - be->sq_head) {
 		snprintf(why, whylen, "ring sq_head %" PRIu32 " outside "
@@ -158,6 +156,17 @@ sq_room(struct backend *be, char *why, size_t whylen)
 		return -1;
 	}
 	be->sq_head = h;
+	return 0;
+}
+
+/* Is there room for one more SQE?  1, 0 (full), or -1 with why set. */
+static int
+sq_room(struct backend *be, char *why, size_t whylen)
+{
+	if (be->sq_tail - be->sq_head < RPC_RING_ENTRIES)
+		return 1;
+	if (sq_head_check(be, why, whylen) == -1)
+		return -1;
 	return be->sq_tail - be->sq_head < RPC_RING_ENTRIES;
 }
 
@@ -225,6 +234,8 @@ ring_reap(struct backend *be, char *why, size_t whylen)
 
 	if (!be->ring_on)
 		return 0;
+	if (sq_head_check(be, why, whylen) == -1)
+		return -1;
 	tail = __atomic_load_n(&be->ring_in->cq_tail, __ATOMIC_ACQUIRE);
 	n = tail - be->cq_head;
 	if (n > be->ring_outstanding) {
