@@ -228,13 +228,26 @@ backend_detach(struct backend *be, struct conn *c)
 
 /* Requests: the queues and the table. */
 
+/*
+ * Freed requests kept for reuse, so that the data path does not call
+ * malloc per request; at most REQ_CACHE_MAX of them (a burst beyond
+ * that goes back to malloc).  Chained through bq.tqe_next.
+ */
+#define REQ_CACHE_MAX	1024
+static struct req	*req_cache;
+static unsigned		 req_ncached;
+
 /* A new request, in no queue.  Returns it (free with req_free), or NULL. */
 struct req *
 req_new(struct backend *be, enum req_kind kind, struct conn *c)
 {
 	struct req	*r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((r = req_cache) != NULL) {
+		req_cache = TAILQ_NEXT(r, bq);
+		req_ncached--;
+		memset(r, 0, sizeof(*r));
+	} else if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	r->kind = kind;
 	r->conn = c;
@@ -249,7 +262,13 @@ req_free(struct req *r)
 		return;
 	assert(r->where == REQ_NOWHERE);
 	free(r->extra);
-	free(r);
+	if (req_ncached >= REQ_CACHE_MAX) {
+		free(r);
+		return;
+	}
+	TAILQ_NEXT(r, bq) = req_cache;
+	req_cache = r;
+	req_ncached++;
 }
 
 /* Queue r for the worker; it is sent at the end of this loop pass. */
