@@ -687,16 +687,19 @@ backend_pass_end(void)
 	struct backend	*be;
 
 	do {
-		while ((be = TAILQ_FIRST(&kicked)) != NULL) {
-			TAILQ_REMOVE(&kicked, be, kicklink);
-			be->kicked = false;
-			if (be->state == BE_ST_READY)
-				backend_send_pending(be);
-			ring_publish(be);
-			backend_write(be);
-		}
-		conn_flush_dirty();
-	} while (!TAILQ_EMPTY(&kicked));
+		do {
+			while ((be = TAILQ_FIRST(&kicked)) != NULL) {
+				TAILQ_REMOVE(&kicked, be, kicklink);
+				be->kicked = false;
+				if (be->state == BE_ST_READY)
+					backend_send_pending(be);
+				ring_publish(be);
+				backend_write(be);
+			}
+			conn_flush_dirty();
+		} while (!TAILQ_EMPTY(&kicked));
+		/* The answers may be moments away: poll for them. */
+	} while (ring_spin());
 	in_pass = false;
 }
 

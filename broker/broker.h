@@ -266,6 +266,8 @@ struct backend {
 	uint32_t		 sq_head;	/* last sq_head checked */
 	uint32_t		 cq_head;	/* CQEs taken */
 	unsigned		 ring_outstanding; /* SQEs not answered */
+	unsigned		 spin_fails;	/* polls in a row that failed */
+	unsigned		 spin_skip;	/* passes not to poll in */
 	/* Requests. */
 	struct req		**table;	/* index = id & 0xffffffff */
 	uint32_t		 table_gen;
@@ -596,6 +598,7 @@ int	ring_put(struct backend *be, struct req *r, char *why,
 	    size_t whylen);
 void	ring_publish(struct backend *be);
 int	ring_reap(struct backend *be, char *why, size_t whylen);
+bool	ring_spin(void);
 
 /* backend-msg.c: what a worker sends, checked, then acted on */
 int	backend_handle(struct backend *be, RpcEnvelope *env, char *why,
