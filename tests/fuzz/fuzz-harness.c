@@ -596,6 +596,7 @@ static void
 check_from_broker(const RpcEnvelope *m)
 {
 	const Nbdbroker__Rpc__Request	*rq;
+	uint64_t			 ring;
 
 	switch (m->body_case) {
 	case NBDBROKER__RPC__ENVELOPE__BODY_HELLO:
@@ -611,10 +612,13 @@ check_from_broker(const RpcEnvelope *m)
 		    (rq->count == 0) != (rq->type == NBD_CMD_FLUSH))
 			fz_fatal("broker sent Request type %u count %u",
 			    rq->type, rq->count);
+		/* The ring sets sit before the payload space. */
+		ring = rq->type == NBD_CMD_WRITE ? RPC_RING_OUT_REGION :
+		    RPC_RING_IN_REGION;
 		if ((rq->type == NBD_CMD_READ || rq->type == NBD_CMD_WRITE) &&
 		    (rq->count > BROKER_MAX_REQUEST ||
-		    rq->slot % ARENA_PAGE != 0 ||
-		    rq->slot + rq->count > FZ_ARENA_SIZE))
+		    rq->slot % ARENA_PAGE != 0 || rq->slot < ring ||
+		    rq->slot + rq->count > ring + FZ_ARENA_SIZE))
 			fz_fatal("broker sent a slot outside the arena: "
 			    "slot %llu count %u", (unsigned long long)rq->slot,
 			    rq->count);
