@@ -98,6 +98,23 @@ arena_init(struct arena *a, size_t size, bool seal_writes)
 	return -1;
 }
 
+/*
+ * Keep the first bytes of a (rounded up to pages) out of the payload
+ * allocator for good: the ring sets live there (backend-ring.c).
+ * Called once, right after arena_init.
+ */
+void
+arena_reserve_head(struct arena *a, size_t bytes)
+{
+	uint32_t	n = (bytes + ARENA_PAGE - 1) / ARENA_PAGE;
+
+	if (n > a->nfree)
+		n = a->nfree;
+	bits_set(a->bitmap, 0, n, true);
+	a->nfree -= n;
+	a->rover = n < a->npages ? n : 0;
+}
+
 void
 arena_destroy(struct arena *a)
 {

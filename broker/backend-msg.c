@@ -119,10 +119,20 @@ msg_hello(struct backend *be, const RpcEnvelope *env, char *why,
 	return 0;
 }
 
+/* Ready: the worker serves; with rings if both sides offered them. */
 static int
 msg_ready(struct backend *be, const RpcEnvelope *env, char *why,
     size_t whylen)
 {
+	uint64_t	f = env->ready->features;
+
+	if ((f & ~(uint64_t)RPC_FEATURE_RINGS) != 0 ||
+	    ((f & RPC_FEATURE_RINGS) && !ring_offered(be))) {
+		snprintf(why, whylen, "Ready with features 0x%" PRIx64
+		    " not offered", f);
+		return -1;
+	}
+	be->ring_on = (f & RPC_FEATURE_RINGS) != 0;
 	return sup_ready(be, env->ready, why, whylen);
 }
 
@@ -150,9 +160,10 @@ msg_reply(struct backend *be, const RpcEnvelope *env, char *why,
 	const Nbdbroker__Rpc__Reply	*rep = env->reply;
 	struct req			*r;
 
-	if ((r = backend_find(be, env->id, REQ_DATA)) == NULL) {
-		snprintf(why, whylen, "Reply with unknown id %" PRIx64,
-		    env->id);
+	if ((r = backend_find(be, env->id, REQ_DATA)) == NULL ||
+	    r->via_ring) {
+		snprintf(why, whylen, "Reply with unknown id %" PRIx64
+		    "%s", env->id, r != NULL ? " (sent on the ring)" : "");
 		return -1;
 	}
 	if (rep->err < 0 || rep->err > 4095) {

@@ -62,6 +62,7 @@ backend_new(void)
 		return NULL;
 	be->id = ++broker.next_backend_id;
 	be->fd = -1;
+	be->evfd = -1;
 	be->state = BE_ST_DOWN;
 	TAILQ_INIT(&be->pending);
 	TAILQ_INIT(&be->inflight);
@@ -74,15 +75,25 @@ backend_new(void)
 	    be);
 	if (be->table == NULL || be->deaths == NULL || be->ev_send == NULL)
 		goto err;
-	if (arena_init(&be->out, broker.cfg.arena_size, true) == -1 ||
-	    arena_init(&be->in, broker.cfg.arena_size, false) == -1) {
+	/* The ring sets come on top of the payload space. */
+	if (arena_init(&be->out, broker.cfg.arena_size + RPC_RING_OUT_REGION,
+	    true) == -1 || arena_init(&be->in, broker.cfg.arena_size +
+	    RPC_RING_IN_REGION, false) == -1) {
 		log_err("cannot create payload arenas: %s", strerror(errno));
+		goto err;
+	}
+	arena_reserve_head(&be->out, RPC_RING_OUT_REGION);
+	arena_reserve_head(&be->in, RPC_RING_IN_REGION);
+	if (ring_init(be) == -1) {
+		log_err("cannot create the worker's doorbell: %s",
+		    strerror(errno));
 		goto err;
 	}
 	TAILQ_INSERT_TAIL(&broker.backends, be, link);
 	return be;
 
  err:
+	ring_destroy(be);
 	arena_destroy(&be->out);
 	arena_destroy(&be->in);
 	if (be->ev_send != NULL)
@@ -115,6 +126,7 @@ backend_free(struct backend *be)
 	if (be->kicked)
 		TAILQ_REMOVE(&kicked, be, kicklink);
 	event_free(be->ev_send);
+	ring_destroy(be);
 	if (be->ev_restart != NULL)
 		event_free(be->ev_restart);
 	if (be->ev_retire != NULL)
@@ -216,13 +228,26 @@ backend_detach(struct backend *be, struct conn *c)
 
 /* Requests: the queues and the table. */
 
+/*
+ * Freed requests kept for reuse, so that the data path does not call
+ * malloc per request; at most REQ_CACHE_MAX of them (a burst beyond
+ * that goes back to malloc).  Chained through bq.tqe_next.
+ */
+#define REQ_CACHE_MAX	1024
+static struct req	*req_cache;
+static unsigned		 req_ncached;
+
 /* A new request, in no queue.  Returns it (free with req_free), or NULL. */
 struct req *
 req_new(struct backend *be, enum req_kind kind, struct conn *c)
 {
 	struct req	*r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((r = req_cache) != NULL) {
+		req_cache = TAILQ_NEXT(r, bq);
+		req_ncached--;
+		memset(r, 0, sizeof(*r));
+	} else if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	r->kind = kind;
 	r->conn = c;
@@ -237,7 +262,13 @@ req_free(struct req *r)
 		return;
 	assert(r->where == REQ_NOWHERE);
 	free(r->extra);
-	free(r);
+	if (req_ncached >= REQ_CACHE_MAX) {
+		free(r);
+		return;
+	}
+	TAILQ_NEXT(r, bq) = req_cache;
+	req_cache = r;
+	req_ncached++;
 }
 
 /* Queue r for the worker; it is sent at the end of this loop pass. */
@@ -418,6 +449,7 @@ backend_requeue_inflight(struct backend *be, bool suspects)
 		be->table[BE_ID_INDEX(r->id)] = NULL;
 		be->ninflight--;
 		r->id = 0;
+		r->via_ring = false;
 		if (suspects && r->kind == REQ_DATA && !r->suspect) {
 			r->suspect = true;
 			be->nsuspects++;
@@ -484,14 +516,31 @@ encode_req(struct backend *be, struct req *r)
 	return rpc_frame_encode(&be->wbuf, &env);
 }
 
-/* Give r an id and a table slot, and encode it; 0 or -1 (logged). */
+/*
+ * Give r an id and a table slot, and write it as an SQE or encode it
+ * as a frame.  Returns 0, 1 if the rings are full (r stays pending),
+ * or -1 (logged; the worker may have been lost).
+ */
 static int
 send_one(struct backend *be, struct req *r, uint32_t *idx)
 {
+	char	why[256], msg[300];
+	int	e;
+
 	while (be->table[*idx] != NULL)	/* a free index exists */
 		(*idx)++;
 	r->id = (uint64_t)++be->table_gen << 32 | *idx;
-	if (encode_req(be, r) == -1) {
+	if (ring_takes(be, r)) {
+		if ((e = ring_put(be, r, why, sizeof(why))) != 0) {
+			r->id = 0;
+			if (e == 1)
+				return 1;
+			snprintf(msg, sizeof(msg), "protocol violation: %s",
+			    why);
+			sup_worker_lost(be, msg);
+			return -1;
+		}
+	} else if (encode_req(be, r) == -1) {
 		log_err("worker %d: cannot encode request: %s",
 		    (int)be->pid, strerror(errno));
 		r->id = 0;
@@ -550,7 +599,7 @@ backend_send_pending(struct backend *be)
 				continue;
 			data_inflight = true;	/* one suspect at a time */
 		}
-		if (send_one(be, r, &idx) == -1)
+		if (send_one(be, r, &idx) != 0)
 			break;
 	}
 }
@@ -638,15 +687,19 @@ backend_pass_end(void)
 	struct backend	*be;
 
 	do {
-		while ((be = TAILQ_FIRST(&kicked)) != NULL) {
-			TAILQ_REMOVE(&kicked, be, kicklink);
-			be->kicked = false;
-			if (be->state == BE_ST_READY)
-				backend_send_pending(be);
-			backend_write(be);
-		}
-		conn_flush_dirty();
-	} while (!TAILQ_EMPTY(&kicked));
+		do {
+			while ((be = TAILQ_FIRST(&kicked)) != NULL) {
+				TAILQ_REMOVE(&kicked, be, kicklink);
+				be->kicked = false;
+				if (be->state == BE_ST_READY)
+					backend_send_pending(be);
+				ring_publish(be);
+				backend_write(be);
+			}
+			conn_flush_dirty();
+		} while (!TAILQ_EMPTY(&kicked));
+		/* The answers may be moments away: poll for them. */
+	} while (ring_spin());
 	in_pass = false;
 }
 
@@ -780,6 +833,7 @@ backend_disconnect(struct backend *be)
 		event_free(be->ev_write);
 	}
 	be->ev_read = be->ev_write = NULL;
+	be->ring_on = false;
 	if (be->fd != -1)
 		close(be->fd);
 	be->fd = -1;

@@ -37,6 +37,7 @@
 #include "metrics.h"
 #include "nbd-protocol.h"
 #include "rpc-frame.h"
+#include "rpc-ring.h"
 
 /* Limits. */
 #define BROKER_MAX_REQUEST	(32u * 1024 * 1024)	/* READ/WRITE payload */
@@ -191,6 +192,7 @@ struct req {
 	struct slot		 slot;		/* out arena (WRITE), in (READ) */
 	unsigned		 crashes;	/* workers it alone was in */
 	bool			 suspect;	/* replay alone (probation) */
+	bool			 via_ring;	/* in flight as an SQE */
 	uint64_t		 queued_ms;	/* when submitted */
 	uint64_t		 sent_ms;	/* when sent to the worker */
 	/* Reply to the client. */
@@ -256,6 +258,19 @@ struct backend {
 	/* Payload arenas. */
 	struct arena		 out;		/* WRITE payloads, to worker */
 	struct arena		 in;		/* READ results, from worker */
+	/* Rings (backend-ring.c), at the start of the arenas. */
+	unsigned		 ring_set;	/* which set its workers use */
+	struct rpc_ring_out	*ring_out;	/* NULL: rings off */
+	struct rpc_ring_in	*ring_in;
+	int			 evfd;		/* worker's doorbell, -1: none */
+	struct event		*ev_ring;
+	bool			 ring_on;	/* this worker serves them */
+	uint32_t		 sq_tail;	/* SQEs written */
+	uint32_t		 sq_head;	/* last sq_head checked */
+	uint32_t		 cq_head;	/* CQEs taken */
+	unsigned		 ring_outstanding; /* SQEs not answered */
+	unsigned		 spin_fails;	/* polls in a row that failed */
+	unsigned		 spin_skip;	/* passes not to poll in */
 	/* Requests. */
 	struct req		**table;	/* index = id & 0xffffffff */
 	uint32_t		 table_gen;
@@ -469,6 +484,7 @@ int	listen_port(void);
 
 /* arena.c: shared-memory payload slots */
 int	arena_init(struct arena *a, size_t size, bool seal_writes);
+void	arena_reserve_head(struct arena *a, size_t bytes);
 void	arena_destroy(struct arena *a);
 int	arena_alloc(struct arena *a, uint32_t len, struct slot *s);
 void	arena_free(struct arena *a, struct slot *s);
@@ -572,6 +588,20 @@ void	backend_fail_conn(struct backend *be, struct conn *c, int err);
 unsigned backend_inflight_data(const struct backend *be, struct req **last);
 void	backend_requeue_inflight(struct backend *be, bool suspects);
 void	backend_unsuspect(struct backend *be, struct req *r);
+
+/* backend-ring.c: the data path's shared-memory rings */
+int	ring_init(struct backend *be);
+void	ring_destroy(struct backend *be);
+bool	ring_offered(const struct backend *be);
+void	ring_reset(struct backend *be);
+void	ring_config(const struct backend *be, uint32_t *entries,
+	    uint64_t *out_off, uint64_t *in_off);
+bool	ring_takes(const struct backend *be, const struct req *r);
+int	ring_put(struct backend *be, struct req *r, char *why,
+	    size_t whylen);
+void	ring_publish(struct backend *be);
+int	ring_reap(struct backend *be, char *why, size_t whylen);
+bool	ring_spin(void);
 
 /* backend-msg.c: what a worker sends, checked, then acted on */
 int	backend_handle(struct backend *be, RpcEnvelope *env, char *why,

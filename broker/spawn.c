@@ -3,7 +3,8 @@
  * Starting a worker process: posix_spawn of nbdbroker-worker with the
  * RPC socket, the two arenas and the tripwire channel on fixed
  * descriptors (RPC_WORKER_FD, RPC_WORKER_ARENA_OUT_FD/IN_FD,
- * POLICY_NOTIFY_FD), stdin on /dev/null, stdout and stderr into a pipe
+ * POLICY_NOTIFY_FD, and RPC_WORKER_EVENT_FD when the backend offers
+ * rings), stdin on /dev/null, stdout and stderr into a pipe
  * the broker logs line by line, every other descriptor closed, default
  * signal dispositions, its own process group and a fresh environment;
  * then its Hello and Config, queued for the RPC socket.
@@ -245,7 +246,11 @@ spawn_exec(const struct backend *be, int rpc_fd, int err_fd, int tw_fd,
 	posix_spawn_file_actions_adddup2(&fa, err_fd, STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, tw_fd, POLICY_NOTIFY_FD);
-	posix_spawn_file_actions_addclosefrom_np(&fa, POLICY_NOTIFY_FD + 1);
+	if (be->evfd != -1)
+		posix_spawn_file_actions_adddup2(&fa, be->evfd,
+		    RPC_WORKER_EVENT_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, be->evfd != -1 ?
+	    RPC_WORKER_EVENT_FD + 1 : POLICY_NOTIFY_FD + 1);
 	posix_spawnattr_init(&at);
 	sigemptyset(&none);
 	sigfillset(&all);
@@ -364,6 +369,7 @@ spawn_queue_config(struct backend *be)
 	h.api_min = 1;
 	h.api_max = 2;
 	h.pid = getpid();
+	h.features = ring_offered(be) ? RPC_FEATURE_RINGS : 0;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_HELLO;
 	env.hello = &h;
 	if (backend_queue_msg(be, &env) == -1)
@@ -404,6 +410,8 @@ spawn_queue_config(struct backend *be)
 	cfg.debug_flags = bc->debug_flags;
 	cfg.n_filters = bc->nfilters;
 	cfg.filters = bc->rpc_filters;
+	ring_config(be, &cfg.ring_entries, &cfg.ring_out_offset,
+	    &cfg.ring_in_offset);
 	memset(&env, 0, sizeof(env));
 	nbdbroker__rpc__envelope__init(&env);
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_CONFIG;

@@ -77,6 +77,7 @@ sup_start(struct backend *be)
 	pid_t	pid;
 	int	fd;
 
+	ring_reset(be);		/* its predecessor is gone */
 	if (spawn_worker(be, &pid, &fd) == -1)
 		return -1;
 	be->pid = pid;

@@ -14,7 +14,7 @@
 #include "nbdbroker.pb-c.h"
 
 #define RPC_PROTOCOL_MAJOR	1
-#define RPC_PROTOCOL_MINOR	2	/* 2: Config.filters */
+#define RPC_PROTOCOL_MINOR	3	/* 2: Config.filters; 3: rings */
 
 #define RPC_HDR_SIZE		4
 /* Largest frame either side accepts (extents replies are the biggest). */
@@ -33,6 +33,8 @@
 #define RPC_WORKER_FD		3	/* socketpair end */
 #define RPC_WORKER_ARENA_OUT_FD	4	/* broker -> worker payloads, read-only */
 #define RPC_WORKER_ARENA_IN_FD	5	/* worker -> broker payloads */
+/* 6 is POLICY_NOTIFY_FD (policy/policy.h). */
+#define RPC_WORKER_EVENT_FD	7	/* eventfd: completions (rpc-ring.h) */
 
 /*
  * Values carried in the messages' fields.  They are the wire format:

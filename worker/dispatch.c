@@ -212,9 +212,43 @@ do_close(RpcEnvelope *in)
 }
 
 /*
- * A data Request: the handle, the payload's place in an arena (READ
- * and WRITE), and the flags in the plugin's terms, for host_request.
+ * Serve one data request: the handle, the payload's place in an arena
+ * (READ and WRITE), and the flags in the plugin's terms, for
+ * host_request.  Returns 0 or an errno; BLOCK_STATUS extents go to
+ * ext (the caller frees them).
  */
+static int
+serve_data(uint64_t handle, uint16_t type, uint32_t flags, uint64_t offset,
+    uint32_t count, uint64_t slot, struct nbdbroker_extents *ext)
+{
+	struct handle	*hd = handle_get(handle);
+	struct host_req	 req = {
+		.type = type,
+		.flags = wire_to_sdk_flags(flags),
+		.offset = offset,
+		.count = count,
+	};
+	int		 err;
+
+	if (hd == NULL) {
+		log_err("rpc: request for unknown handle %" PRIx64, handle);
+		return EBADF;
+	}
+	/* What keeps the worker itself safe: the payload is in its arena. */
+	if ((type == NBD_CMD_READ &&
+	    (req.rbuf = rpc_arena_in(slot, count)) == NULL) ||
+	    (type == NBD_CMD_WRITE &&
+	    (req.wbuf = rpc_arena_out(slot, count)) == NULL))
+		return EINVAL;
+	sdk_set_conn(&hd->conn);
+	tm_lock(hd);
+	err = host_request(hd, &req, ext);
+	tm_unlock(hd);
+	sdk_set_conn(NULL);
+	return err;
+}
+
+/* A data Request frame, answered with a Reply frame. */
 static void
 do_request(RpcEnvelope *in)
 {
@@ -222,36 +256,12 @@ do_request(RpcEnvelope *in)
 	Nbdbroker__Rpc__Envelope	 env = NBDBROKER__RPC__ENVELOPE__INIT;
 	Nbdbroker__Rpc__Reply		 rp = NBDBROKER__RPC__REPLY__INIT;
 	struct nbdbroker_extents	 ext = { 0 };
-	struct handle			*hd = handle_get(rq->handle);
-	struct host_req			 req = {
-		.type = rq->type,
-		.flags = wire_to_sdk_flags(rq->flags),
-		.offset = rq->offset,
-		.count = rq->count,
-	};
 	uint64_t			*lens = NULL;
 	uint32_t			*types = NULL;
 	size_t				 i;
 
-	if (hd == NULL) {
-		log_err("rpc: request for unknown handle %" PRIx64,
-		    rq->handle);
-		rp.err = EBADF;
-		goto reply;
-	}
-	/* What keeps the worker itself safe: the payload is in its arena. */
-	if ((rq->type == NBD_CMD_READ &&
-	    (req.rbuf = rpc_arena_in(rq->slot, rq->count)) == NULL) ||
-	    (rq->type == NBD_CMD_WRITE &&
-	    (req.wbuf = rpc_arena_out(rq->slot, rq->count)) == NULL)) {
-		rp.err = EINVAL;
-		goto reply;
-	}
-	sdk_set_conn(&hd->conn);
-	tm_lock(hd);
-	rp.err = host_request(hd, &req, &ext);
-	tm_unlock(hd);
-	sdk_set_conn(NULL);
+	rp.err = serve_data(rq->handle, rq->type, rq->flags, rq->offset,
+	    rq->count, rq->slot, &ext);
 	if (rp.err == 0 && rq->type == NBD_CMD_BLOCK_STATUS) {
 		lens = calloc(ext.n, sizeof(*lens));
 		types = calloc(ext.n, sizeof(*types));
@@ -275,6 +285,26 @@ do_request(RpcEnvelope *in)
 	free(lens);
 	free(types);
 	sdk_extents_free(&ext);
+}
+
+/*
+ * A data request from the SQ (e, the caller's copy); returns the errno
+ * for its CQE.  Extents need a frame: BLOCK_STATUS never comes here.
+ */
+int
+dispatch_sqe(const struct rpc_sqe *e)
+{
+	struct nbdbroker_extents	ext = { 0 };
+	int				err;
+
+	if (e->type == NBD_CMD_BLOCK_STATUS) {
+		log_err("rpc: BLOCK_STATUS on the ring");
+		return EINVAL;
+	}
+	err = serve_data(e->handle, e->type, e->flags, e->offset, e->count,
+	    e->slot, &ext);
+	sdk_extents_free(&ext);
+	return err;
 }
 
 static void

@@ -74,6 +74,7 @@ exchange_hello(void)
 	h.api_min = 1;
 	h.api_max = 2;
 	h.pid = getpid();
+	h.features = rpc_ring_supported() ? RPC_FEATURE_RINGS : 0;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_HELLO;
 	env.hello = &h;
 	rpc_send(&env);
@@ -154,6 +155,11 @@ main(int argc, char **argv)
 	rpc_set_verbose(cfg->verbose);
 	log_init("nbdbroker-worker", LOG_DEST_STDERR, cfg->verbose);
 
+	if (cfg->ring_entries != 0 && rpc_ring_attach(cfg->ring_entries,
+	    cfg->ring_out_offset, cfg->ring_in_offset, err,
+	    sizeof(err)) == -1)
+		fail_startup("rings", err);
+
 	/* Relative paths in parameters mean what they meant to the user. */
 	if (cfg->cwd[0] != '\0' && chdir(cfg->cwd) == -1)
 		log_warn("chdir %s: %s", cfg->cwd, strerror(errno));
@@ -198,6 +204,7 @@ main(int argc, char **argv)
 		fail_startup("sandbox", err);
 
 	host_fill_ready(&ready);
+	ready.features = rpc_ring_on() ? RPC_FEATURE_RINGS : 0;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;
 	env.ready = &ready;
 	rpc_send(&env);

@@ -21,13 +21,16 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,10 +59,16 @@ static bool		 lost;		/* socket failed: send no more */
 static struct rpc_buf	 rbuf;
 static bool		 eof;
 
+/* A message from the socket, or (env NULL) an SQE from the ring. */
+struct work {
+	RpcEnvelope	*env;
+	struct rpc_sqe	 sqe;		/* a copy: the SQ slot is reused */
+};
+
 /* Work queue, guarded by q_lock. */
 static pthread_mutex_t	 q_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 q_cond = PTHREAD_COND_INITIALIZER;
-static RpcEnvelope	**q_v;
+static struct work	*q_v;
 static size_t		 q_head, q_len, q_cap;
 static bool		 reader_busy;
 static unsigned		 idle;		/* threads waiting on q_cond */
@@ -305,11 +314,11 @@ rpc_recv_one(RpcEnvelope **envp)
 /* Work queue. */
 
 static int
-q_push(RpcEnvelope *env)
+q_push(const struct work *w)
 {
 	if (q_len == q_cap) {
 		size_t		 ncap = q_cap ? q_cap * 2 : 64, i;
-		RpcEnvelope	**p = calloc(ncap, sizeof(*p));
+		struct work	*p = calloc(ncap, sizeof(*p));
 
 		if (p == NULL)
 			return -1;
@@ -320,22 +329,20 @@ q_push(RpcEnvelope *env)
 		q_cap = ncap;
 		q_head = 0;
 	}
-	q_v[(q_head + q_len) % q_cap] = env;
+	q_v[(q_head + q_len) % q_cap] = *w;
 	q_len++;
 	return 0;
 }
 
-static RpcEnvelope *
-q_pop(void)
+static bool
+q_pop(struct work *w)
 {
-	RpcEnvelope	*env;
-
 	if (q_len == 0)
-		return NULL;
-	env = q_v[q_head];
+		return false;
+	*w = q_v[q_head];
 	q_head = (q_head + 1) % q_cap;
 	q_len--;
-	return env;
+	return true;
 }
 
 /*
@@ -355,12 +362,19 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static void	ring_post(uint64_t id, int err);
+static void	ring_doorbell(void);
+
+/* Serve w; an SQE's answer goes to the CQ (the caller rings). */
 static void
-serve_timed(RpcEnvelope *env)
+serve_timed(struct work *w)
 {
 	uint64_t	t0 = mono_ns(), d, a;
 
-	dispatch(env);
+	if (w->env != NULL)
+		dispatch(w->env);
+	else
+		ring_post(w->sqe.id, dispatch_sqe(&w->sqe));
 	d = mono_ns() - t0;
 	a = __atomic_load_n(&avg_serve_ns, __ATOMIC_RELAXED);
 	a = d > a ? (a + d) / 2 : a - a / 16 + d / 16;
@@ -389,19 +403,20 @@ static void *
 pool_thread(void *arg)
 {
 	RpcEnvelope	*batch[256];
+	struct work	 w;
 	size_t		 n, i;
 
 	(void)arg;
 	pthread_mutex_lock(&q_lock);
 	for (;;) {
-		RpcEnvelope	*env;
-
-		if ((env = q_pop()) != NULL) {
+		if (q_pop(&w)) {
 			if (idle > 0 && (q_len > 0 || !reader_busy) &&
 			    is_slow(q_len + 1))
 				pthread_cond_signal(&q_cond);
 			pthread_mutex_unlock(&q_lock);
-			serve_timed(env);
+			serve_timed(&w);
+			if (w.env == NULL)
+				ring_doorbell();
 			pthread_mutex_lock(&q_lock);
 			continue;
 		}
@@ -420,8 +435,10 @@ pool_thread(void *arg)
 		if (n > 0 && !is_slow(n)) {
 			/* Cheap: serve it all here, keep the reader role. */
 			defer_flush = true;
-			for (i = 0; i < n; i++)
-				serve_timed(batch[i]);
+			for (i = 0; i < n; i++) {
+				w.env = batch[i];
+				serve_timed(&w);
+			}
 			defer_flush = false;
 			rpc_flush();
 			pthread_mutex_lock(&q_lock);
@@ -436,7 +453,8 @@ pool_thread(void *arg)
 			break;
 		}
 		for (i = 0; i < n; i++) {
-			if (q_push(batch[i]) == -1) {
+			w.env = batch[i];
+			if (q_push(&w) == -1) {
 				log_err("rpc: out of memory queueing work");
 				_exit(EXIT_FAILURE);
 			}
@@ -450,6 +468,185 @@ pool_thread(void *arg)
 }
 
 /*
+ * The rings (proto/rpc-ring.h): one thread takes the SQEs.  While the
+ * plugin is cheap it serves a batch itself and rings the broker once
+ * at the end; when the batch would take long and a pool thread is
+ * idle, it hands the SQEs to the pool (each thread rings after its
+ * answer).  Control messages stay on the socket, read by the pool.
+ */
+#define RING_MASK	(RPC_RING_ENTRIES - 1)
+#define RING_BATCH	256
+
+static const struct rpc_ring_out	*ring_out;	/* read-only */
+static struct rpc_ring_in		*ring_in;
+static pthread_mutex_t	 cq_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t		 cq_tail;	/* under cq_lock */
+static bool		 ring_stop;	/* the socket is gone */
+
+/* Did the broker give us a doorbell, so that we can offer rings? */
+bool
+rpc_ring_supported(void)
+{
+	return fcntl(RPC_WORKER_EVENT_FD, F_GETFD) != -1;
+}
+
+bool
+rpc_ring_on(void)
+{
+	return ring_out != NULL;
+}
+
+/*
+ * Take the ring set Config names (entries per ring, and its byte
+ * offsets in the two arenas), once its headers check out.  Returns 0,
+ * or -1 with err set.
+ */
+int
+rpc_ring_attach(uint32_t entries, uint64_t out_off, uint64_t in_off,
+    char *err, size_t errlen)
+{
+	const struct rpc_ring_out	*o;
+	const struct rpc_ring_in	*i;
+
+	if (!rpc_ring_supported()) {
+		snprintf(err, errlen, "rings offered without a doorbell");
+		return -1;
+	}
+	if (entries != RPC_RING_ENTRIES || out_off % RPC_RING_PAGE != 0 ||
+	    in_off % RPC_RING_PAGE != 0 || out_off > arena_out_size ||
+	    sizeof(*o) > arena_out_size - out_off ||
+	    in_off > arena_in_size || sizeof(*i) > arena_in_size - in_off) {
+		snprintf(err, errlen, "ring geometry %" PRIu32 " entries at %"
+		    PRIu64 "/%" PRIu64 " does not fit", entries, out_off,
+		    in_off);
+		return -1;
+	}
+	o = (const struct rpc_ring_out *)(arena_out + out_off);
+	i = (const struct rpc_ring_in *)(arena_in + in_off);
+	if (o->magic != RPC_RING_MAGIC || o->version != RPC_RING_VERSION ||
+	    o->entries != entries || o->sqe_size != sizeof(struct rpc_sqe) ||
+	    i->magic != RPC_RING_MAGIC || i->version != RPC_RING_VERSION ||
+	    i->entries != entries || i->cqe_size != sizeof(struct rpc_cqe)) {
+		snprintf(err, errlen, "ring headers: bad magic or version");
+		return -1;
+	}
+	ring_out = o;
+	ring_in = (struct rpc_ring_in *)(arena_in + in_off);
+	return 0;
+}
+
+/* Publish the answer to SQE id. */
+static void
+ring_post(uint64_t id, int err)
+{
+	struct rpc_cqe	*c;
+
+	pthread_mutex_lock(&cq_lock);
+	/* At most as many in flight as entries: only a broken broker. */
+	if (cq_tail - __atomic_load_n(&ring_out->cq_head, __ATOMIC_ACQUIRE) >=
+	    RPC_RING_ENTRIES) {
+		log_err("rpc: completion ring full");
+		_exit(EXIT_FAILURE);
+	}
+	c = &ring_in->cq[cq_tail & RING_MASK];
+	c->id = id;
+	c->err = err;
+	c->flags = 0;
+	cq_tail++;
+	__atomic_store_n(&ring_in->cq_tail, cq_tail, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&cq_lock);
+}
+
+/* Wake the broker for what was posted, if it waits for that. */
+static void
+ring_doorbell(void)
+{
+	uint64_t	one = 1;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ring_out->broker_wait, __ATOMIC_RELAXED) &&
+	    write(RPC_WORKER_EVENT_FD, &one, sizeof(one)) == -1 &&
+	    errno != EAGAIN)
+		log_err("rpc: doorbell: %s", strerror(errno));
+}
+
+/*
+ * Sleep until the broker publishes beyond head, or we must stop (a
+ * stop that comes just before the wait is seen within a second).
+ */
+static void
+ring_wait(uint32_t head)
+{
+	uint32_t	*tailp = (uint32_t *)&ring_out->sq_tail;
+	struct timespec	 ts = { 1, 0 };
+
+	__atomic_store_n(&ring_in->worker_sleeps, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(tailp, __ATOMIC_ACQUIRE) == head &&
+	    !__atomic_load_n(&ring_stop, __ATOMIC_ACQUIRE))
+		syscall(SYS_futex, tailp, FUTEX_WAIT, head, &ts, NULL, 0);
+	__atomic_store_n(&ring_in->worker_sleeps, 0, __ATOMIC_RELAXED);
+}
+
+/* Would handing n SQEs to the pool pay, and can it take them? */
+static bool
+ring_hand_off(uint32_t n)
+{
+	bool	r;
+
+	if (!is_slow(n))
+		return false;
+	pthread_mutex_lock(&q_lock);
+	r = idle > 0;
+	pthread_mutex_unlock(&q_lock);
+	return r;
+}
+
+static void *
+ring_thread(void *arg)
+{
+	struct work	w = { 0 };
+	uint32_t	head = 0, tail, n, k;
+	bool		inline_;
+
+	(void)arg;
+	while (!__atomic_load_n(&ring_stop, __ATOMIC_ACQUIRE)) {
+		tail = __atomic_load_n(&ring_out->sq_tail, __ATOMIC_ACQUIRE);
+		if (tail == head) {
+			ring_wait(head);
+			continue;
+		}
+		if ((n = tail - head) > RPC_RING_ENTRIES) {
+			log_err("rpc: ring sq_tail %" PRIu32 " with head %"
+			    PRIu32, tail, head);
+			_exit(EXIT_FAILURE);
+		}
+		if (n > RING_BATCH)
+			n = RING_BATCH;
+		inline_ = !ring_hand_off(n);
+		if (!inline_)
+			pthread_mutex_lock(&q_lock);
+		for (k = 0; k < n; k++, head++) {
+			w.sqe = ring_out->sq[head & RING_MASK];
+			if (inline_)
+				serve_timed(&w);
+			else if (q_push(&w) == -1) {
+				log_err("rpc: out of memory queueing work");
+				_exit(EXIT_FAILURE);
+			}
+		}
+		if (!inline_) {
+			pthread_cond_signal(&q_cond);
+			pthread_mutex_unlock(&q_lock);
+		}
+		__atomic_store_n(&ring_in->sq_head, head, __ATOMIC_RELEASE);
+		if (inline_)
+			ring_doorbell();
+	}
+	return NULL;
+}
+
+/*
  * Serve until the broker closes the socket, then close every handle
  * still open (dispatch_shutdown).  Called once, after Ready has been
  * sent.
@@ -457,13 +654,19 @@ pool_thread(void *arg)
 void
 rpc_serve(unsigned threads)
 {
-	pthread_t	*tids;
+	pthread_t	*tids, rtid;
 	unsigned	 i, started = 0;
+	bool		 ringing = false;
 
 	if (threads == 0)
 		threads = 1;
 	if ((tids = calloc(threads, sizeof(*tids))) == NULL)
 		fatal("calloc");
+	if (ring_out != NULL) {
+		if (pthread_create(&rtid, NULL, ring_thread, NULL) != 0)
+			fatal("rpc: cannot start the ring thread");
+		ringing = true;
+	}
 	for (i = 1; i < threads; i++) {
 		if (pthread_create(&tids[i], NULL, pool_thread, NULL) != 0) {
 			log_warn("rpc: could only start %u threads", i);
@@ -475,6 +678,13 @@ rpc_serve(unsigned threads)
 	for (i = 1; i <= started; i++)
 		pthread_join(tids[i], NULL);
 	free(tids);
+	if (ringing) {
+		/* A wake on our read-only mapping keys on the same page. */
+		__atomic_store_n(&ring_stop, true, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &ring_out->sq_tail, FUTEX_WAKE, 1, NULL,
+		    NULL, 0);
+		pthread_join(rtid, NULL);
+	}
 
 	dispatch_shutdown();
 	free(q_v);

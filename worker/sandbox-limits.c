@@ -162,7 +162,7 @@ own_address_space(unsigned threads)
 	size_t		stack = 8 << 20, guard = 4096;
 	uint64_t	own, main_stack = MAIN_STACK_MAX;
 
-	threads = tm_pool_threads_bound(threads);
+	threads = tm_pool_threads_bound(threads) + 1;	/* + the ring's */
 	if (pthread_getattr_default_np(&attr) == 0) {
 		if (pthread_attr_getstacksize(&attr, &stack) != 0 ||
 		    stack == 0)

@@ -20,6 +20,7 @@
 #define NBDBROKER_API_VERSION 2
 #include "nbdbroker-plugin.h"
 #include "rpc-frame.h"
+#include "rpc-ring.h"
 #include "sdk-host.h"
 
 /*
@@ -275,6 +276,7 @@ extern struct host	 host;
 /* dispatch.c */
 void	dispatch_init(void);
 void	dispatch(RpcEnvelope *env);
+int	dispatch_sqe(const struct rpc_sqe *e);
 void	dispatch_shutdown(void);
 
 /* dump.c */
@@ -372,6 +374,10 @@ int	rpc_server_init(int fd, int arena_out_fd, int arena_in_fd);
 int	rpc_recv_one(RpcEnvelope **envp);	/* before serving starts */
 int	rpc_send(const RpcEnvelope *env);
 void	rpc_serve(unsigned threads);
+bool	rpc_ring_supported(void);
+int	rpc_ring_attach(uint32_t entries, uint64_t out_off, uint64_t in_off,
+	    char *err, size_t errlen);
+bool	rpc_ring_on(void);
 void	rpc_send_log(int level, const char *msg);
 void	rpc_set_verbose(bool v);
 const uint8_t	*rpc_arena_out(uint64_t slot, uint32_t count);

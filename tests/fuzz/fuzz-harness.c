@@ -52,6 +52,7 @@ static struct {
 	uint64_t		 conns_made;	/* conn_new() succeeded */
 	uint64_t		 conns_freed;
 	bool			 teardown;
+	bool			 rings;		/* next Readys offer rings */
 } fz;
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -432,6 +433,9 @@ queue_free(struct fz_worker *w)
 	free(w->q);
 	w->q = NULL;
 	w->nq = w->capq = 0;
+	free(w->sq);
+	w->sq = NULL;
+	w->nsq = w->capsq = 0;
 }
 
 /*
@@ -527,6 +531,10 @@ fz_worker_answer(struct fz_worker *w, size_t i)
 		rd.thread_model = RPC_THREAD_MODEL_PARALLEL;
 		rd.durability = e->durability;
 		rd.has_list_exports = e->has_list;
+		if (fz.rings) {
+			rd.features = RPC_FEATURE_RINGS;
+			w->rings = true;
+		}
 		env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;
 		env.ready = &rd;
 		break;
@@ -596,6 +604,7 @@ static void
 check_from_broker(const RpcEnvelope *m)
 {
 	const Nbdbroker__Rpc__Request	*rq;
+	uint64_t			 ring;
 
 	switch (m->body_case) {
 	case NBDBROKER__RPC__ENVELOPE__BODY_HELLO:
@@ -611,10 +620,13 @@ check_from_broker(const RpcEnvelope *m)
 		    (rq->count == 0) != (rq->type == NBD_CMD_FLUSH))
 			fz_fatal("broker sent Request type %u count %u",
 			    rq->type, rq->count);
+		/* The ring sets sit before the payload space. */
+		ring = rq->type == NBD_CMD_WRITE ? RPC_RING_OUT_REGION :
+		    RPC_RING_IN_REGION;
 		if ((rq->type == NBD_CMD_READ || rq->type == NBD_CMD_WRITE) &&
 		    (rq->count > BROKER_MAX_REQUEST ||
-		    rq->slot % ARENA_PAGE != 0 ||
-		    rq->slot + rq->count > FZ_ARENA_SIZE))
+		    rq->slot % ARENA_PAGE != 0 || rq->slot < ring ||
+		    rq->slot + rq->count > ring + FZ_ARENA_SIZE))
 			fz_fatal("broker sent a slot outside the arena: "
 			    "slot %llu count %u", (unsigned long long)rq->slot,
 			    rq->count);
@@ -623,6 +635,114 @@ check_from_broker(const RpcEnvelope *m)
 		fz_fatal("broker sent %s to a worker",
 		    rpc_body_name(m->body_case));
 	}
+}
+
+/* The rings. */
+
+void
+fz_set_rings(bool on)
+{
+	fz.rings = on;
+}
+
+struct backend *
+fz_worker_ring(struct fz_worker *w)
+{
+	struct backend	*be;
+
+	if (!w->rings || w->exited || (be = backend_by_pid(w->pid)) == NULL ||
+	    !be->ring_on || be->ring_out == NULL)
+		return NULL;
+	return be;
+}
+
+/* A CQE, published (the broker hears of it at a doorbell or a poll). */
+void
+fz_worker_ring_post(struct fz_worker *w, uint64_t id, int32_t err)
+{
+	struct backend	*be = fz_worker_ring(w);
+	struct rpc_cqe	*c;
+
+	if (be == NULL)
+		return;
+	c = &be->ring_in->cq[w->cq_tail & (RPC_RING_ENTRIES - 1)];
+	c->id = id;
+	c->err = err;
+	c->flags = 0;
+	w->cq_tail++;
+	__atomic_store_n(&be->ring_in->cq_tail, w->cq_tail, __ATOMIC_RELEASE);
+}
+
+void
+fz_worker_ring_doorbell(struct fz_worker *w)
+{
+	struct backend	*be = fz_worker_ring(w);
+	uint64_t	 one = 1;
+
+	if (be != NULL && write(be->evfd, &one, sizeof(one)) == -1)
+		fz_fatal("doorbell: %s", strerror(errno));
+}
+
+/* Check an SQE the broker wrote, as check_from_broker a Request. */
+static void
+check_sqe(const struct rpc_sqe *e)
+{
+	uint64_t	ring = e->type == NBD_CMD_WRITE ? RPC_RING_OUT_REGION :
+	    RPC_RING_IN_REGION;
+
+	if (e->type > NBD_CMD_WRITE_ZEROES || e->type == NBD_CMD_DISC ||
+	    (e->count == 0) != (e->type == NBD_CMD_FLUSH) ||
+	    e->reserved0 != 0)
+		fz_fatal("broker sent SQE type %u count %u", e->type,
+		    e->count);
+	if ((e->type == NBD_CMD_READ || e->type == NBD_CMD_WRITE) &&
+	    (e->count > BROKER_MAX_REQUEST || e->slot % ARENA_PAGE != 0 ||
+	    e->slot < ring || e->slot + e->count > ring + FZ_ARENA_SIZE))
+		fz_fatal("broker sent an SQE slot outside the arena: slot "
+		    "%llu count %u", (unsigned long long)e->slot, e->count);
+}
+
+/* Take new SQEs; answer them unless driven by hand.  True if any. */
+static bool
+pump_ring(struct fz_worker *w)
+{
+	struct backend	*be = fz_worker_ring(w);
+	uint32_t	 tail;
+	bool		 moved = false;
+
+	if (be == NULL)
+		return false;
+	tail = __atomic_load_n(&be->ring_out->sq_tail, __ATOMIC_ACQUIRE);
+	if (tail - w->sq_head > RPC_RING_ENTRIES)
+		fz_fatal("broker's sq_tail %u runs %u ahead", tail,
+		    tail - w->sq_head);
+	while (w->sq_head != tail) {
+		if (w->nsq == w->capsq) {
+			w->capsq = w->capsq ? w->capsq * 2 : 16;
+			w->sq = reallocarray(w->sq, w->capsq, sizeof(*w->sq));
+			if (w->sq == NULL)
+				fz_fatal("out of memory");
+		}
+		w->sq[w->nsq] = be->ring_out->sq[w->sq_head &
+		    (RPC_RING_ENTRIES - 1)];
+		check_sqe(&w->sq[w->nsq++]);
+		w->sq_head++;
+		moved = true;
+	}
+	__atomic_store_n(&be->ring_in->sq_head, w->sq_head, __ATOMIC_RELEASE);
+	if ((!w->manual || fz.teardown) && w->nsq > 0) {
+		size_t	i;
+
+		for (i = 0; i < w->nsq; i++) {
+			fz_worker_ring_post(w, w->sq[i].id,
+			    data_reply_err(w));
+			w->stale[w->nstale++ % 8] = w->sq[i].id;
+		}
+		w->nsq = 0;
+		fz_worker_ring_doorbell(w);
+		moved = true;
+	}
+	return moved;
 }
 
 /* Read, check and (if not manual) answer; true if bytes moved. */
@@ -668,6 +788,8 @@ pump_worker(struct fz_worker *w)
 	if (!w->manual || fz.teardown)
 		while (!w->exited && w->nq > 0)
 			fz_worker_answer(w, fz.cfg.exp.lifo ? w->nq - 1 : 0);
+	if (!w->exited)
+		moved |= pump_ring(w);
 	if (!w->exited && rpc_buf_len(&w->wbuf) > 0) {
 		size_t	before = rpc_buf_len(&w->wbuf);
 

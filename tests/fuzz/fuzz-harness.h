@@ -9,7 +9,10 @@
  * other end of its socketpair, and SIGKILL closes that end.
  *
  * A fake worker answers correctly on its own (serving an export
- * described by struct fz_export) unless the target drives it by hand.
+ * described by struct fz_export) unless the target drives it by hand,
+ * over frames or, once fz_set_rings() says so, through the rings: it
+ * takes SQEs from its backend's out-arena and writes CQEs into the
+ * in-arena (in-process, through the broker's own mappings).
  * Time is virtual (now_ms() is wrapped), so request timeouts can be
  * fuzzed deterministically.
  *
@@ -78,6 +81,12 @@ struct fz_worker {
 	size_t		 nq, capq;
 	uint64_t	 stale[8];	/* ids answered already */
 	unsigned	 nstale;
+	/* The rings (proto/rpc-ring.h), if its Ready said it serves them. */
+	bool		 rings;
+	uint32_t	 sq_head;	/* SQEs taken */
+	uint32_t	 cq_tail;	/* CQEs written */
+	struct rpc_sqe	*sq;		/* taken, not yet answered */
+	size_t		 nsq, capsq;
 };
 
 /* A client connection, seen from the client. */
@@ -130,5 +139,11 @@ void	fz_worker_answer(struct fz_worker *w, size_t i);
 void	fz_worker_exit(struct fz_worker *w, int status);
 void	fz_worker_reap(struct fz_worker *w);
 void	fz_spawn_failures(unsigned n);
+/* Rings: workers whose Ready comes later serve them (or not). */
+void	fz_set_rings(bool on);
+/* w's backend while w serves its rings, else NULL. */
+struct backend *fz_worker_ring(struct fz_worker *w);
+void	fz_worker_ring_post(struct fz_worker *w, uint64_t id, int32_t err);
+void	fz_worker_ring_doorbell(struct fz_worker *w);
 
 #endif /* NBDBROKER_FUZZ_HARNESS_H */

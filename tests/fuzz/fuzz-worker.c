@@ -7,7 +7,10 @@
  * backend-msg.c and supervisor.c), log floods, stderr output, descriptors
  * passed with SCM_RIGHTS, the worker exiting or being reaped in either
  * order, spawns that fail, virtual time passing (request timeouts),
- * and clients connecting, sending requests and hanging up meanwhile.
+ * and clients connecting, sending requests and hanging up meanwhile;
+ * and, once OP_RINGS turns them on for the workers that start next,
+ * the shared-memory rings: completions with chosen ids and errnos,
+ * tails and heads moved anywhere, flags flipped, doorbells rung.
  *
  * Ids: a message's id is picked by one byte: mostly the id of a
  * request the worker has received and not answered (so that checks
@@ -69,6 +72,8 @@ enum op {
 	OP_CLIENT_READING,
 	OP_SELECT_WORKER,
 	OP_LOG_FLOOD,
+	OP_RINGS,		/* workers that start next serve the rings */
+	OP_RING,		/* something on the current worker's rings */
 	OP__MAX
 };
 
@@ -164,6 +169,61 @@ pick_str(struct fz_in *in, int i)
 		memcpy(st.str[i], p, n);
 	}
 	return st.str[i];
+}
+
+/*
+ * Something on the rings of w, if it serves them: a completion (of an
+ * SQE it took, or of any id) with a chosen errno, cq_tail or sq_head
+ * moved by a chosen amount or anywhere, its sleep flag flipped; then,
+ * by bit 6, a doorbell (alone, when nothing else was picked).
+ */
+static void
+op_ring(struct fz_in *in, struct fz_worker *w)
+{
+	struct backend	*be = fz_worker_ring(w);
+	uint8_t		 v = fz_u8(in), k;
+	uint64_t	 id;
+	size_t		 i;
+
+	if (be == NULL)
+		return;
+	switch (v & 7) {
+	case 0:
+	case 1:
+	case 2:
+		k = fz_u8(in);
+		if (w->nsq > 0 && !(k & 0x80)) {
+			i = k % w->nsq;
+			id = w->sq[i].id;
+			memmove(&w->sq[i], &w->sq[i + 1],
+			    (w->nsq - i - 1) * sizeof(*w->sq));
+			w->nsq--;
+		} else if (k & 0x40)
+			id = fz_u64(in);
+		else
+			id = w->stale[k & 7];
+		fz_worker_ring_post(w, id, errnos[fz_u8(in) & 15]);
+		break;
+	case 3:
+		w->cq_tail += (int8_t)fz_u8(in);
+		__atomic_store_n(&be->ring_in->cq_tail, w->cq_tail,
+		    __ATOMIC_RELEASE);
+		break;
+	case 4:
+		be->ring_in->cq_tail = fz_u32(in);
+		break;
+	case 5:
+		be->ring_in->sq_head += (int8_t)fz_u8(in);
+		break;
+	case 6:
+		be->ring_in->sq_head = fz_u32(in);
+		break;
+	case 7:
+		be->ring_in->worker_sleeps = fz_u8(in) & 1;
+		break;
+	}
+	if (v & 0x40)
+		fz_worker_ring_doorbell(w);
 }
 
 /* Send env with the id picked from the input; drop what it answers. */
@@ -558,6 +618,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_SELECT_WORKER:
 			st.sel = fz_u8(&in) % FZ_MAX_WORKERS;
 			continue;
+		case OP_RINGS:
+			fz_set_rings(fz_u8(&in) & 1);
+			continue;
 		default:
 			break;
 		}
@@ -640,6 +703,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case OP_SEND_FD:
 			op_send_fd(&in, w);
+			break;
+		case OP_RING:
+			op_ring(&in, w);
 			break;
 		default:
 			abort();

@@ -167,7 +167,7 @@ def transmission_seeds():
  EXPORT_LIST, CLOSE_REPLY, LOG, HELLO, READY, FAILED, SHUTDOWN, WRONG_WAY,
  EXIT, REAP_NOW, STDERR, SEND_FD, TICK, FIRE_TIMERS, SPAWN_FAIL, CLIENT_NEW,
  CLIENT_REQUEST, CLIENT_CLOSE, CLIENT_READING, SELECT_WORKER,
- LOG_FLOOD) = range(30)
+ LOG_FLOOD, RINGS, RING) = range(32)
 Q0 = 0            # id of the first queued message
 STALE = 0xf0      # an id answered already
 NOID = 0xf9
@@ -316,6 +316,29 @@ def worker_seeds():
                                      for v in (0, 1, 2, 3, 5, 13, 16)) +
         bytes([RUN]) + creq(3, READ) + creq(4, BLOCK_STATUS) + ok,
     }
+    # The rings: Hello and Config answered by hand, after RINGS, so the
+    # worker's Ready says it serves them; then the first client's Open.
+    hr = bytes([0x10 | 0x40 | 0x02, 1 | 4 | 8, RINGS, 1, ANSWER_ALL, RUN,
+                ANSWER_ALL, RUN])
+    auto = bytes([RUN, AUTO, RUN])
+    s.update({
+        "rings-answer-everything": hr + read + creq(0, WRITE, 0, 3) +
+        creq(0, FLUSH, 0, 0) + creq(0, BLOCK_STATUS, 0, 4) +
+        creq(0, ZERO, 0, 3) + auto,
+        "ring-answer": hr + read + bytes([RUN, RING, 0x40, 0, 0]) + auto,
+        "ring-unknown-id": hr + read + bytes([RUN, RING, 0x40, 0xc0]) +
+        struct.pack(">Q", 0xdeadbeef) + bytes([0]) + auto,
+        "ring-stale-id": hr + read + bytes([RUN, RING, 0x40, 0, 0, RUN,
+                                            RING, 0x41, 0x80, 0]) + auto,
+        "ring-bad-errno": hr + read + bytes([RUN, RING, 0x40, 0, 13]) +
+        auto,
+        "ring-tail-ahead": hr + read + bytes([RUN, RING, 0x43, 5]) + auto,
+        "ring-tail-anywhere": hr + read + bytes([RUN, RING, 0x44]) +
+        struct.pack(">I", 0x80000000) + auto,
+        "ring-sq-head": hr + read + bytes([RUN, RING, 0x45, 0x7f]) + auto,
+        "ring-doorbell": hr + read + bytes([RUN, RING, 0x47, 1, RUN, RING,
+                                            0x47, 0]) + auto,
+    })
     return s
 
 

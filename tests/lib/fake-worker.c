@@ -18,6 +18,11 @@
  * workers the broker starts (Config.instance; 0, the default: all),
  * so that a replayed request can succeed on a later worker.
  *
+ * Modes named ring-* serve data requests through the shared-memory
+ * rings (proto/rpc-ring.h) when the broker offers them, on a thread of
+ * their own, and misbehave there (ring_bad); every other mode answers
+ * Hello without the ring feature, so the broker falls back to frames.
+ *
  * To add a misbehaviour: write a bad_*() function that gets the
  * triggering request and add it to modes[].  A mode that takes the
  * conversation from the start (bad-version, silent) has a run function
@@ -29,6 +34,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -39,11 +46,13 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "nbd-protocol.h"
 #include "rpc-frame.h"
+#include "rpc-ring.h"
 
 #define FAKE_BAD_MAJOR		99	/* what bad-version claims */
 #define FAKE_READ_CHUNK		65536
@@ -52,6 +61,7 @@
 #define FAKE_LOG_FLOOD		100000	/* what log-flood sends */
 #define FAKE_NFDS		8	/* descriptors send-fds passes */
 #define FAKE_LIST_FLOOD		2000000	/* exports or extents in a flood */
+#define FAKE_DOORBELLS		100000	/* what ring-doorbell-flood rings */
 
 /* Exit statuses (the broker logs them). */
 #define FAKE_EXIT_DONE		2	/* finished its act */
@@ -84,6 +94,15 @@ struct fake {
 	size_t		 arena_out_size;
 	uint8_t		*arena_in;	/* READ results */
 	size_t		 arena_in_size;
+	/* Rings (ring-* modes), when the broker offered them. */
+	const struct rpc_ring_out *rout;
+	struct rpc_ring_in *rin;
+	uint32_t	 cq_tail;	/* the ring thread's */
+	uint32_t	 cq_skew;	/* added to each cq_tail published */
+	uint32_t	 sq_skew;	/* added to each sq_head published */
+	pthread_mutex_t	 wlock;		/* socket writes, two threads */
+	/* ring-* modes: the misbehaviour on the ring (NULL: none). */
+	int		(*ring_bad)(struct fake *f, const struct rpc_sqe *e);
 };
 
 struct fake_mode {
@@ -92,6 +111,12 @@ struct fake_mode {
 	int		(*run)(struct fake *f);	/* the exit status */
 	int		(*bad)(struct fake *f, const RpcEnvelope *req);
 };
+
+static bool
+mode_rings(const struct fake_mode *m)
+{
+	return strncmp(m->name, "ring-", 5) == 0;
+}
 
 static void
 fake_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -164,7 +189,9 @@ fake_send(struct fake *f, const RpcEnvelope *env)
 
 	if (rpc_frame_encode(&b, env) == -1)
 		return -1;
+	pthread_mutex_lock(&f->wlock);
 	r = fake_write(f, b.data + b.start, rpc_buf_len(&b));
+	pthread_mutex_unlock(&f->wlock);
 	rpc_buf_free(&b);
 	return r;
 }
@@ -257,6 +284,8 @@ send_hello(struct fake *f)
 	h.api_min = 1;
 	h.api_max = 2;
 	h.pid = getpid();
+	if (mode_rings(f->mode) && fcntl(RPC_WORKER_EVENT_FD, F_GETFD) != -1)
+		h.features = RPC_FEATURE_RINGS;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_HELLO;
 	env.hello = &h;
 	return fake_send(f, &env);
@@ -274,6 +303,7 @@ send_ready(struct fake *f)
 	/* A disk outlives workers; zeros are the same in every one. */
 	rd.durability = f->disk != -1 ? RPC_DURABILITY_PERSISTENT :
 	    RPC_DURABILITY_STATELESS;
+	rd.features = f->rout != NULL ? RPC_FEATURE_RINGS : 0;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;
 	env.ready = &rd;
 	return fake_send(f, &env);
@@ -453,6 +483,107 @@ triggered(struct fake *f, const Nbdbroker__Rpc__Request *rq)
 	return f->ndata == f->nth;
 }
 
+/* The rings. */
+
+/* Attach the ring set Config offers (trusting the broker's headers). */
+static void
+ring_attach(struct fake *f, const Nbdbroker__Rpc__Config *cfg)
+{
+	if (!mode_rings(f->mode) || cfg->ring_entries != RPC_RING_ENTRIES ||
+	    f->arena_out == NULL || f->arena_in == NULL ||
+	    cfg->ring_out_offset + sizeof(struct rpc_ring_out) >
+	    f->arena_out_size || cfg->ring_in_offset +
+	    sizeof(struct rpc_ring_in) > f->arena_in_size)
+		return;
+	f->rout = (const struct rpc_ring_out *)(f->arena_out +
+	    cfg->ring_out_offset);
+	f->rin = (struct rpc_ring_in *)(f->arena_in + cfg->ring_in_offset);
+	fake_log("serving the rings");
+}
+
+/* Publish a completion (no doorbell: ring_doorbell). */
+static void
+ring_post(struct fake *f, uint64_t id, int32_t err)
+{
+	struct rpc_cqe	*c = &f->rin->cq[f->cq_tail & (RPC_RING_ENTRIES - 1)];
+
+	c->id = id;
+	c->err = err;
+	c->flags = 0;
+	f->cq_tail++;
+	__atomic_store_n(&f->rin->cq_tail, f->cq_tail + f->cq_skew,
+	    __ATOMIC_RELEASE);
+}
+
+static void
+ring_doorbell(void)
+{
+	uint64_t	one = 1;
+
+	if (write(RPC_WORKER_EVENT_FD, &one, sizeof(one)) == -1)
+		fake_log("doorbell: %s", strerror(errno));
+}
+
+/* One SQE, as a Request: served, or misbehaved on. */
+static void
+ring_request(struct fake *f, const struct rpc_sqe *e)
+{
+	Nbdbroker__Rpc__Request	rq = NBDBROKER__RPC__REQUEST__INIT;
+	unsigned		n;
+	int			r = FAKE_ANSWER;
+
+	rq.handle = e->handle;
+	rq.type = e->type;
+	rq.flags = e->flags;
+	rq.offset = e->offset;
+	rq.count = e->count;
+	rq.slot = e->slot;
+	n = __atomic_add_fetch(&f->ndata, 1, __ATOMIC_RELAXED);
+	if (f->ring_bad != NULL && triggered(f, &rq)) {
+		fake_log("instance %u: request %u (%s offset %" PRIu64 "): %s",
+		    f->instance, n, nbd_cmd_name(rq.type), rq.offset,
+		    f->mode->name);
+		r = f->ring_bad(f, e);
+	}
+	if (r == FAKE_EXIT)
+		_exit(FAKE_EXIT_DONE);
+	if (r == FAKE_ANSWER)
+		ring_post(f, e->id, do_request(f, &rq));
+}
+
+/*
+ * The ring thread: take SQEs, answer them, ring once per batch.  It
+ * says it always sleeps, so every submission rings it.  It ends with
+ * the process (the main thread returns when the broker hangs up).
+ */
+static void *
+ring_thread(void *arg)
+{
+	struct fake	*f = arg;
+	uint32_t	*tailp = (uint32_t *)&f->rout->sq_tail;
+	uint32_t	 head = 0, tail;
+	struct rpc_sqe	 e;
+
+	__atomic_store_n(&f->rin->worker_sleeps, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		tail = __atomic_load_n(tailp, __ATOMIC_ACQUIRE);
+		if (tail == head) {
+			syscall(SYS_futex, tailp, FUTEX_WAIT, head, NULL, NULL,
+			    0);
+			continue;
+		}
+		while (head != tail) {
+			e = f->rout->sq[head & (RPC_RING_ENTRIES - 1)];
+			head++;
+			__atomic_store_n(&f->rin->sq_head, head + f->sq_skew,
+			    __ATOMIC_RELEASE);
+			ring_request(f, &e);
+		}
+		ring_doorbell();
+	}
+	return NULL;
+}
+
 /*
  * failed-flood, in restarted workers: report start-up failure
  * FAKE_LOG_FLOOD times, then Ready.  Failed is the last word of a
@@ -499,13 +630,24 @@ serve(struct fake *f)
 		return FAKE_EXIT_PROTO;
 	}
 	f->instance = m->config->instance;
-	rpc_envelope_free(m);
-	if (strcmp(f->mode->name, "failed-flood") == 0 && f->instance > 1)
+	if (strcmp(f->mode->name, "failed-flood") == 0 && f->instance > 1) {
+		rpc_envelope_free(m);
 		return send_failed_flood(f);
+	}
 	f->arena_out = map_arena(RPC_WORKER_ARENA_OUT_FD, PROT_READ,
 	    &f->arena_out_size);
 	f->arena_in = map_arena(RPC_WORKER_ARENA_IN_FD, PROT_READ | PROT_WRITE,
 	    &f->arena_in_size);
+	ring_attach(f, m->config);
+	rpc_envelope_free(m);
+	if (f->rout != NULL) {
+		pthread_t	tid;
+
+		if (pthread_create(&tid, NULL, ring_thread, f) != 0) {
+			fake_log("cannot start the ring thread");
+			return FAKE_EXIT_PROTO;
+		}
+	}
 	if (send_ready(f) == -1)
 		return FAKE_EXIT_PROTO;
 	while ((r = fake_recv(f, &m)) == 1) {
@@ -514,7 +656,7 @@ serve(struct fake *f)
 			r = answer_open(f, m);
 			break;
 		case NBDBROKER__RPC__ENVELOPE__BODY_REQUEST:
-			f->ndata++;
+			__atomic_add_fetch(&f->ndata, 1, __ATOMIC_RELAXED);
 			r = FAKE_ANSWER;
 			if (f->mode->bad != NULL && triggered(f, m->request)) {
 				fake_log("instance %u: request %u (%s offset "
@@ -855,6 +997,98 @@ bad_hello_again(struct fake *f, const RpcEnvelope *m)
  * Every misbehaviour that gets a worker killed at once, one per
  * worker: instance N does chaos_list[N % n] (the 10,000-deaths test).
  */
+/* Misbehaviours on the rings. */
+
+static int
+ring_bad_unknown_id(struct fake *f, const struct rpc_sqe *e)
+{
+	ring_post(f, e->id ^ (UINT64_C(1) << 62), 0);
+	return FAKE_DONE;
+}
+
+static int
+ring_bad_errno(struct fake *f, const struct rpc_sqe *e)
+{
+	ring_post(f, e->id, -5);
+	return FAKE_DONE;
+}
+
+/*
+ * cq_tail 1000 entries ahead of what was written, from now on (later
+ * completions keep the lie).
+ */
+static int
+ring_bad_tail_ahead(struct fake *f, const struct rpc_sqe *e)
+{
+	(void)e;
+	f->cq_skew = 1000;
+	__atomic_store_n(&f->rin->cq_tail, f->cq_tail + f->cq_skew,
+	    __ATOMIC_RELEASE);
+	return FAKE_DONE;
+}
+
+/*
+ * cq_tail 100 behind what was written: behind what the broker has
+ * already taken (fewer than 100 are in flight in the tests).
+ */
+static int
+ring_bad_tail_backwards(struct fake *f, const struct rpc_sqe *e)
+{
+	(void)e;
+	f->cq_skew = (uint32_t)-100;
+	__atomic_store_n(&f->rin->cq_tail, f->cq_tail + f->cq_skew,
+	    __ATOMIC_RELEASE);
+	return FAKE_DONE;
+}
+
+/* sq_head past everything the broker submitted, from now on. */
+static int
+ring_bad_sq_head(struct fake *f, const struct rpc_sqe *e)
+{
+	(void)e;
+	f->sq_skew = 5000;
+	__atomic_store_n(&f->rin->sq_head, f->rin->sq_head + f->sq_skew,
+	    __ATOMIC_RELEASE);
+	return FAKE_DONE;
+}
+
+/* The answer to a ring request as a Reply frame. */
+static int
+ring_bad_frame_reply(struct fake *f, const struct rpc_sqe *e)
+{
+	send_raw_reply(f, e->id, 0, 0, NULL, 0, NULL);
+	return FAKE_DONE;
+}
+
+/* Many doorbells without cause, then the right answer. */
+static int
+ring_bad_doorbell_flood(struct fake *f, const struct rpc_sqe *e)
+{
+	int	i;
+
+	(void)f;
+	(void)e;
+	for (i = 0; i < FAKE_DOORBELLS; i++)
+		ring_doorbell();
+	return FAKE_ANSWER;
+}
+
+static int
+ring_bad_exit(struct fake *f, const struct rpc_sqe *e)
+{
+	(void)f;
+	(void)e;
+	return FAKE_EXIT;
+}
+
+static int
+ring_bad_hang(struct fake *f, const struct rpc_sqe *e)
+{
+	(void)f;
+	(void)e;
+	return FAKE_DONE;
+}
+
 static int	(*const chaos_list[])(struct fake *, const RpcEnvelope *) = {
 	bad_exit, bad_garbage, bad_oversized, bad_huge_length,
 	bad_zero_length, bad_close_mid_frame, bad_unknown_id, bad_duplicate,
@@ -925,6 +1159,24 @@ static const struct fake_mode	modes[] = {
 	    "then Ready", serve, bad_exit },
 	{ "list-flood", "answer NBD_OPT_LIST with 2,000,000 exports",
 	    serve, NULL },
+	/* On the rings. */
+	{ "ring-good", "serve through the rings, never misbehave", serve,
+	    NULL },
+	{ "ring-exit", "exit on a ring request", serve, NULL },
+	{ "ring-unknown-id", "complete an id that is not in flight", serve,
+	    NULL },
+	{ "ring-bad-errno", "complete with errno -5", serve, NULL },
+	{ "ring-tail-ahead", "move cq_tail 1000 entries past what was "
+	    "written", serve, NULL },
+	{ "ring-tail-backwards", "move cq_tail backwards", serve, NULL },
+	{ "ring-sq-head", "move sq_head past the broker's sq_tail", serve,
+	    NULL },
+	{ "ring-frame-reply", "answer a ring request with a Reply frame",
+	    serve, NULL },
+	{ "ring-doorbell-flood", "ring the broker 100000 times without "
+	    "cause, then answer", serve, NULL },
+	{ "ring-hang", "never complete the request (complete the others)",
+	    serve, NULL },
 	{ "chaos", "instance N does the Nth of: exit, garbage, oversized, "
 	    "huge-length, zero-length, close-mid-frame, unknown-id, "
 	    "duplicate, bad-errno, wrong-way, hello-again", serve,
@@ -932,6 +1184,22 @@ static const struct fake_mode	modes[] = {
 };
 
 #define NMODES	(sizeof(modes) / sizeof(modes[0]))
+
+/* What each ring-* mode does on the ring when triggered. */
+static const struct {
+	const char	*name;
+	int		(*bad)(struct fake *f, const struct rpc_sqe *e);
+} ring_bads[] = {
+	{ "ring-exit", ring_bad_exit },
+	{ "ring-unknown-id", ring_bad_unknown_id },
+	{ "ring-bad-errno", ring_bad_errno },
+	{ "ring-tail-ahead", ring_bad_tail_ahead },
+	{ "ring-tail-backwards", ring_bad_tail_backwards },
+	{ "ring-sq-head", ring_bad_sq_head },
+	{ "ring-frame-reply", ring_bad_frame_reply },
+	{ "ring-doorbell-flood", ring_bad_doorbell_flood },
+	{ "ring-hang", ring_bad_hang },
+};
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -974,6 +1242,7 @@ main(int argc, char **argv)
 	struct fake			 f = {
 		.fd = RPC_WORKER_FD, .nth = 1, .offset = -1, .disk = -1,
 		.size = FAKE_DEFAULT_SIZE,
+		.wlock = PTHREAD_MUTEX_INITIALIZER,
 	};
 	struct stat			 st;
 	size_t				 i;
@@ -1037,6 +1306,9 @@ main(int argc, char **argv)
 
 	fake_log("mode %s", mode->name);
 	f.mode = mode;
+	for (i = 0; i < sizeof(ring_bads) / sizeof(ring_bads[0]); i++)
+		if (strcmp(mode->name, ring_bads[i].name) == 0)
+			f.ring_bad = ring_bads[i].bad;
 	status = mode->run(&f);
 	rpc_buf_free(&f.rbuf);
 	return status;
