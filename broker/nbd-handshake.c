@@ -69,12 +69,21 @@ send_opt_reply(struct conn *c, uint32_t opt, uint32_t reply,
  * What of a worker's capabilities a client may rely on.  With a worker
  * per connection, nothing is shared between connections (a memory
  * plugin even has a disk each), so multi-conn cannot be offered.
+ * Under -r the broker itself takes away everything that writes,
+ * whatever the worker says: the worker is told -r too, but read-only is
+ * the broker's promise, and a worker may lie.  FUA goes with them
+ * (hs_eflags: no SEND_FUA without write), and validate_request
+ * answers EPERM to WRITE, TRIM and WRITE_ZEROES without asking the
+ * worker.
  */
 uint32_t
 hs_client_caps(uint32_t caps)
 {
 	if (broker.cfg.rs.per_connection)
 		caps &= ~RPC_CAP_MULTI_CONN;
+	if (broker.cfg.readonly)
+		caps &= ~(RPC_CAP_WRITE | RPC_CAP_TRIM | RPC_CAP_ZERO |
+		    RPC_CAP_FAST_ZERO);
 	return caps;
 }
 

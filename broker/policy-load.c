@@ -153,9 +153,17 @@ find_policy(const char *name, bool fallback, char *tried, size_t triedlen)
 	return NULL;
 }
 
+/*
+ * Resolve p for the plugin (or filter) name and its parameters.  With
+ * readonly (-r, for the plugin's own policy) no path keeps write
+ * access: the export's files cannot be written even by a worker that
+ * ignores -r.  A filter's policy keeps its grants: they are the
+ * filter's own files (a log, a cache, an overlay), not the export's.
+ */
 static int
 resolve(struct policy *p, char **args, size_t nargs, const char *name,
-    const char *plugin, bool check_only, char *err, size_t errlen)
+    const char *plugin, bool readonly, bool check_only, char *err,
+    size_t errlen)
 {
 	struct policy_param	*pv;
 	struct policy_env	 env;
@@ -189,6 +197,7 @@ resolve(struct policy *p, char **args, size_t nargs, const char *name,
 	env.plugin_path = plugin;
 	env.plugin_name = name;
 	env.root = geteuid() == 0;
+	env.readonly = readonly;
 	env.check_only = check_only;
 	r = policy_resolve(p, &env, err, errlen);
  out:
@@ -242,8 +251,8 @@ merge_filter_policies(struct policy *p, char **args, size_t nargs,
 			return -1;
 		}
 		free(path);
-		r = resolve(q, args, nargs, cfg->filters[i], NULL, check_only,
-		    err, errlen);
+		r = resolve(q, args, nargs, cfg->filters[i], NULL, false,
+		    check_only, err, errlen);
 		if (r == 0)
 			r = policy_merge(p, q, err, errlen);
 		policy_free(q);
@@ -280,7 +289,7 @@ policy_load_init(void)
 		fatalx("sandbox policy: %s", err);
 	/* "PLUGIN: no parameter size= given ..." or "FILE:LINE: ...". */
 	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_arg,
-	    cfg->plugin_path, false, err, sizeof(err)) == -1 ||
+	    cfg->plugin_path, cfg->readonly, false, err, sizeof(err)) == -1 ||
 	    merge_filter_policies(policy, cfg->params, cfg->nparams, false,
 	    err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -322,8 +331,8 @@ policy_load_check(const char *file, char **args, size_t nargs)
 	    strstr(args[0], ".so") != NULL))
 		plugin = realpath(args[0], NULL);
 	if (resolve(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ? nargs - 1 :
-	    0, nargs > 0 ? args[0] : NULL, plugin, nargs == 0, err,
-	    sizeof(err)) == -1 ||
+	    0, nargs > 0 ? args[0] : NULL, plugin, broker.cfg.readonly,
+	    nargs == 0, err, sizeof(err)) == -1 ||
 	    merge_filter_policies(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ?
 	    nargs - 1 : 0, nargs == 0, err, sizeof(err)) == -1) {
 		fprintf(stderr, "nbdbroker: %s\n", err);

@@ -195,6 +195,8 @@ struct policy {
 	uint64_t		 intensity_ms;		/* ... per this */
 	/* Resolved. */
 	bool			 resolved;
+	bool			 readonly;	/* -r took write access away
+						   (not on the wire) */
 	bool			 switch_user;	/* broker runs as root */
 	uid_t			 uid;
 	gid_t			 gid;
@@ -219,6 +221,7 @@ struct policy_env {
 	const char			*plugin_path;	/* absolute */
 	const char			*plugin_name;	/* for messages */
 	bool				 root;	/* broker runs as root */
+	bool				 readonly;	/* -r: no write grants */
 	bool				 check_only;
 	/* check_only: --check-policy, a ${NAME} not given stays as is */
 };

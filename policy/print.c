@@ -172,6 +172,9 @@ print_paths(const struct policy *p, FILE *fp)
 	if (p->mode == POLICY_MODE_LOG)
 		fprintf(fp, "  (mode = log: not enforced; Landlock cannot "
 		    "log without denying)\n");
+	if (p->readonly)
+		fprintf(fp, "  (read-only export, -r: the policy's write "
+		    "grants are left out)\n");
 	for (i = 0; i < p->npaths; i++) {
 		const struct policy_path	*pp = &p->paths[i];
 		char				 from[128];

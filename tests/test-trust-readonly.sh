@@ -18,7 +18,9 @@ requires_nbd_python
 requires_fake_worker
 
 d=$(shared_tmpdir)
-truncate -s 1M "$d/disk"
+# Not zeros: a TRIM or WRITE_ZEROES that got through would show.
+head -c 1M /dev/urandom > "$d/disk"
+cp "$d/disk" "$d/disk.orig"
 
 # A worker that claims it can write, under -r.
 NBDBROKER_WORKER=$(fake_worker "$d" good --disk="$d/disk") \
@@ -30,13 +32,14 @@ assert not h.can_zero()
 assert not h.can_fast_zero()
 assert not h.can_fua()
 assert h.can_flush()
-assert h.pread(4096, 0) == bytes(4096)
+assert h.pread(4096, 0) == open("'"$d/disk.orig"'", "rb").read(4096)
 '
-/usr/bin/python3 - "$d/fake.sock" <<'PY'
+/usr/bin/python3 - "$d/fake.sock" "$d/disk.orig" <<'PY'
 import sys
 import nbdraw
 from nbdraw import *
 
+first = open(sys.argv[2], "rb").read(4096)
 c = nbdraw.connect(sys.argv[1])
 READ_ONLY, SEND_FUA, SEND_TRIM = 1 << 1, 1 << 3, 1 << 5
 SEND_WRITE_ZEROES, SEND_FAST_ZERO = 1 << 6, 1 << 11
@@ -51,11 +54,10 @@ assert c.simple_reply() == (EPERM, 2, b""), "TRIM"
 c.request(CMD_WRITE_ZEROES, 0, 4096, cookie=3)
 assert c.simple_reply() == (EPERM, 3, b""), "WRITE_ZEROES"
 c.request(CMD_READ, 0, 4096, cookie=4)
-assert c.simple_reply(4096) == (0, 4, bytes(4096))
+assert c.simple_reply(4096) == (0, 4, first)
 PY
 # Nothing reached the worker's disk.
-cmp "$d/disk" <(head -c 1M /dev/zero)
-not grep -q "NBD_CMD_WRITE" "$d/fake.sock.log"
+cmp "$d/disk" "$d/disk.orig"
 
 # The file plugin under -r: the image is open read-only in the worker,
 # though its owner could write it.
