@@ -53,6 +53,7 @@
 #define CONN_HANDSHAKE_MS	(60 * 1000)	/* to reach transmission */
 #define BROKER_DEFAULT_MAX_CONNS 1000
 #define CONN_LOG_BURST		20		/* conn warnings a second */
+#define CONN_LOG_NAME		512		/* a client string, escaped */
 #define ARENA_PAGE		4096
 #define ARENA_DEFAULT_SIZE	(64u * 1024 * 1024)
 #define BACKEND_MAX_INFLIGHT	4096		/* requests per worker */
@@ -495,6 +496,7 @@ void	conn_flush_dirty(void);
 void	conn_tick(void);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+const char *conn_escape(char *buf, size_t len, const char *s);
 
 /* nbd-handshake.c: options, until transmission */
 void	hs_start(struct conn *c);

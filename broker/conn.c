@@ -81,7 +81,7 @@ conn_log(struct conn *c, int level, const char *fmt, ...)
 {
 	static uint64_t	 period;
 	static unsigned	 used, dropped;
-	char		 msg[2048];
+	char		 msg[2048], *p;
 	va_list		 ap;
 
 	if (level >= LOG_DEBUG && !log_verbose())
@@ -105,7 +105,29 @@ conn_log(struct conn *c, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * What a client sends is escaped where it is logged
+	 * (conn_escape); a control byte that got here all the same
+	 * must not start a line of its own or move the cursor.
+	 */
+	for (p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	log_msg(level, "conn %" PRIu64 ": %s", c->id, msg);
+}
+
+/*
+ * A string a client sent (an export name, a meta context export), made
+ * fit for a log line: escaped and truncated (log_escape) into buf,
+ * which should be CONN_LOG_NAME bytes.  NULL is logged as empty.
+ * Returns buf.
+ */
+const char *
+conn_escape(char *buf, size_t len, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	return log_escape(buf, len, s, strlen(s));
 }
 
 static int

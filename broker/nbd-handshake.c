@@ -252,19 +252,22 @@ take_export(struct conn *c, const Nbdbroker__Rpc__OpenReply *rep)
 static void
 enter_tx(struct conn *c)
 {
+	char	en[CONN_LOG_NAME], mn[CONN_LOG_NAME];
+
 	conn_handshake_done(c);
 	/* Contexts were chosen for the export named in SET_META_CONTEXT. */
 	if ((c->flags & CONN_META_ALLOC) && (c->meta_export == NULL ||
 	    strcmp(c->meta_export, c->export_name) != 0)) {
 		conn_log(c, LOG_INFO, "meta context was set for export '%s', "
-		    "not '%s': block status disabled", c->meta_export ?
-		    c->meta_export : "", c->export_name);
+		    "not '%s': block status disabled",
+		    conn_escape(mn, sizeof(mn), c->meta_export),
+		    conn_escape(en, sizeof(en), c->export_name));
 		c->flags &= ~CONN_META_ALLOC;
 		c->eflags = hs_eflags(c);
 	}
 	conn_set_state(c, CONN_ST_TX, sizeof(struct nbd_request));
 	conn_log(c, LOG_DEBUG, "export '%s': size %" PRId64 ", flags 0x%x",
-	    c->export_name, c->size, c->eflags);
+	    conn_escape(en, sizeof(en), c->export_name), c->size, c->eflags);
 }
 
 /*
@@ -286,8 +289,11 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		return;
 	}
 	if (err != 0) {
+		char	en[CONN_LOG_NAME];
+
 		conn_log(c, LOG_INFO, "export '%s': open failed: %s",
-		    c->export_name, strerror(err));
+		    conn_escape(en, sizeof(en), c->export_name),
+		    strerror(err));
 		if (c->opt == NBD_OPT_EXPORT_NAME) {
 			/* No way to report an error: hard disconnect. */
 			conn_close_after_output(c);
