@@ -179,6 +179,28 @@ msg_reply(struct backend *be, const RpcEnvelope *env, char *why,
 	return 0;
 }
 
+/*
+ * Block sizes in an OpenReply, by the rules the worker applies to a
+ * plugin's block_size (worker/host.c): all three 0 (no preference), or
+ * a minimum that is a power of two up to 64 KiB, a preferred size that
+ * is a power of two from max(512, minimum) to 32 MiB, and a maximum of
+ * 0xffffffff (none) or at least the preferred size and a multiple of
+ * the minimum.  A worker saying anything else lies: clients would get
+ * sizes no NBD client may be given.
+ */
+static bool
+block_sizes_valid(uint32_t min, uint32_t pref, uint32_t max)
+{
+	if (min == 0 && pref == 0 && max == 0)
+		return true;
+	if (min == 0 || min > 65536 || (min & (min - 1)) != 0)
+		return false;
+	if (pref < 512 || pref < min || pref > 32 * 1024 * 1024 ||
+	    (pref & (pref - 1)) != 0)
+		return false;
+	return max == UINT32_MAX || (max >= pref && max % min == 0);
+}
+
 /* An OpenReply: for the handshake, or for a re-open after a restart. */
 static int
 msg_open_reply(struct backend *be, const RpcEnvelope *env, char *why,
@@ -203,6 +225,13 @@ msg_open_reply(struct backend *be, const RpcEnvelope *env, char *why,
 	    (rep->has_description && strnlen(rep->description,
 	    BROKER_MAX_NAME + 1) > BROKER_MAX_NAME))) {
 		snprintf(why, whylen, "OpenReply with an oversized name");
+		return -1;
+	}
+	if (rep->err == 0 && !block_sizes_valid(rep->block_min,
+	    rep->block_preferred, rep->block_max)) {
+		snprintf(why, whylen, "OpenReply with invalid block sizes "
+		    "%" PRIu32 "/%" PRIu32 "/%" PRIu32, rep->block_min,
+		    rep->block_preferred, rep->block_max);
 		return -1;
 	}
 	backend_answered(be, r);

@@ -317,9 +317,12 @@ answer_open(struct fake *f, const RpcEnvelope *m)
 	    RPC_CAP_MULTI_CONN | RPC_CAP_EXTENTS;
 	o.fua = RPC_FUA_NATIVE;
 	o.cache = RPC_CACHE_NONE;
-	o.block_min = f->block_min;
-	o.block_preferred = f->block_pref;
-	o.block_max = f->block_max;
+	/* --block-size, in the first --instances workers. */
+	if (f->instances == 0 || f->instance <= f->instances) {
+		o.block_min = f->block_min;
+		o.block_preferred = f->block_pref;
+		o.block_max = f->block_max;
+	}
 	o.canonical_name = m->open->export_name;
 	env.id = m->id;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_OPEN_REPLY;
@@ -1005,7 +1008,8 @@ usage(int status)
 	    "(default: all).  Serves zeros, or FILE.  Workers after the\n"
 	    "first wait MS before answering each Open; every worker waits\n"
 	    "--ready-delay MS before it says Ready.  --block-size: the block\n"
-	    "sizes every Open reports (default 0/0/0: none).\n"
+	    "sizes Open reports in the first K workers (default 0/0/0:\n"
+	    "none).\n"
 	    "Modes:\n");
 	for (i = 0; i < NMODES; i++)
 		fprintf(status ? stderr : stdout, "  %-18s %s\n",
