@@ -26,6 +26,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "policy.h"
 
 #define BODY(name)	NBDBROKER__RPC__ENVELOPE__BODY_ ## name
 
@@ -280,14 +281,48 @@ msg_export_list(struct backend *be, const RpcEnvelope *env, char *why,
 	return 0;
 }
 
+/*
+ * The plugin called nbdbroker_shutdown() (nbdkit's exitlast and
+ * exitwhen filters do).  A worker must not be able to stop a server
+ * that serves others: the request is honoured only where the policy
+ * says allow-shutdown = yes, and under isolation = connection it ends
+ * no connection but the one this worker serves.  Refused, it is
+ * logged once per backend and otherwise ignored: asking is no
+ * protocol violation.
+ */
 static int
 msg_shutdown_request(struct backend *be, const RpcEnvelope *env, char *why,
     size_t whylen)
 {
-	(void)be;
+	const struct policy	*p = policy_load_parsed();
+	struct conn		*c, *next;
+	bool			 first = !be->said_shutdown;
+
 	(void)env;
 	(void)why;
 	(void)whylen;
+	be->said_shutdown = true;
+	if (p == NULL || !p->allow_shutdown) {
+		if (first)
+			log_warn("worker %d asked to shut the server down: "
+			    "refused (the policy %s does not allow it: "
+			    "allow-shutdown = no)", (int)be->pid,
+			    p != NULL ? p->file : "?");
+		return 0;
+	}
+	if (broker.cfg.rs.per_connection) {
+		if (first)
+			log_info("worker %d asked to shut the server down: "
+			    "its connection only (isolation = connection)",
+			    (int)be->pid);
+		for (c = TAILQ_FIRST(&be->conns); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, belink);
+			conn_end(c);
+		}
+		return 0;
+	}
+	log_info("worker %d asked to shut the server down: allowed by the "
+	    "policy %s", (int)be->pid, p->file);
 	broker_shutdown("the plugin asked to shut down");
 	return 0;
 }

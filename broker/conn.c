@@ -448,7 +448,7 @@ conn_tls_step(struct conn *c)
 static void
 conn_drained(struct conn *c)
 {
-	if (!broker.shutting_down || c->inflight > 0 || c->cur != NULL)
+	if (!conn_ending(c) || c->inflight > 0 || c->cur != NULL)
 		return;
 	if (c->state == CONN_ST_TX && c->ilen == c->ioff)
 		conn_close_after_output(c);
@@ -839,9 +839,10 @@ conn_tick(void)
 }
 
 /*
- * The server is shutting down: a connection still negotiating is
- * closed; one in transmission finishes what it has in flight (new
- * requests get ESHUTDOWN) and is closed when nothing is left.
+ * The server is shutting down (or c is ending alone, conn_end): a
+ * connection still negotiating is closed; one in transmission finishes
+ * what it has in flight (new requests get ESHUTDOWN) and is closed
+ * when nothing is left.
  */
 void
 conn_shutdown(struct conn *c)
@@ -863,4 +864,20 @@ conn_shutdown(struct conn *c)
 		conn_close(c, "server shutting down");
 		break;
 	}
+}
+
+/*
+ * End c alone, as a server shutdown would end it (conn_shutdown): its
+ * own worker asked to stop the server under isolation = connection,
+ * where that may end no other tenant's connection.
+ */
+void
+conn_end(struct conn *c)
+{
+	if (c->flags & (CONN_DEAD | CONN_ENDING))
+		return;
+	c->flags |= CONN_ENDING;
+	conn_log(c, LOG_INFO, "ending: its worker asked to shut down");
+	conn_shutdown(c);
+	conn_flush_dirty();
 }

@@ -516,7 +516,7 @@ hs_option(struct conn *c)
 {
 	struct req	*r;
 
-	if (broker.shutting_down && c->opt != NBD_OPT_ABORT)
+	if (conn_ending(c) && c->opt != NBD_OPT_ABORT)
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_SHUTDOWN,
 		    NULL, 0);
 	/* FORCEDTLS: nothing but STARTTLS and ABORT before TLS. */

@@ -157,6 +157,9 @@ struct policy {
 	char			*user;		/* NULL: "nobody" */
 	bool			 user_keep;	/* user = keep */
 	char			*magic_key;	/* magic-config-key */
+	bool			 allow_shutdown;	/* a worker may stop
+						   the server (broker only,
+						   not on the wire) */
 	int			 user_line;	/* for resolve errors */
 	int			 memory_line;
 	/* [syscalls] */

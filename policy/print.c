@@ -272,6 +272,10 @@ policy_print(const struct policy *p, FILE *fp)
 	    "is denied; the kernel logs what would be)" : "enforce");
 	fprintf(fp, "isolation: %s\n", p->isolation ==
 	    POLICY_ISOLATION_PLUGIN ? "plugin" : "connection");
+	fprintf(fp, "allow-shutdown: %s\n", p->allow_shutdown ? "yes (a "
+	    "worker may stop the server; under isolation = connection, "
+	    "its own connection)" : "no (a worker's shutdown request is "
+	    "refused)");
 	{
 		static const char *const durs[] = { "as the plugin declares",
 		    "stateless", "persistent", "volatile" };

@@ -47,7 +47,7 @@ NBDBROKER_WORKER=$(fake_worker "$d" shutdown --offset=$poison) \
     start_nbdbroker -U "$d/fake.sock" memory size=16M
 victim_and_bystander "$d/fake.sock"
 kill -0 "$nbdbroker_pid"
-grep -E "worker [0-9]+ asked to shut the server down: refused \(the policy .*default.policy does not allow it: allow-shutdown = no\)" \
+grep -E "worker [0-9]+ asked to shut the server down: refused \(the policy [^ ]*/memory.policy does not allow it: allow-shutdown = no\)" \
     "$d/fake.sock.log"
 not grep -q "shutting down" "$d/fake.sock.log"
 nbdsh -u "$(nbd_uri "$d/fake.sock")" -c 'assert h.pread(512, 0) == bytes(512)'

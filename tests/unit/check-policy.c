@@ -113,8 +113,12 @@ static const struct {
 	{ F "[syscalls]\ndeny = read\n", "t.policy:3: unknown setting "
 	    "'deny' in [syscalls] (default, allow, startup-allow, kill)" },
 	{ F "colour = blue\n", "t.policy:2: unknown setting 'colour' (before "
-	    "the first section: format, mode, isolation, durability, "
-	    "user, magic-config-key)" },
+	    "the first section: format, mode, isolation, durability, user, "
+	    "magic-config-key, allow-shutdown)" },
+	{ F "allow-shutdown = maybe\n", "t.policy:2: allow-shutdown: 'maybe' "
+	    "is not no or yes" },
+	{ F "allow-shutdown = no\nallow-shutdown = yes\n", "t.policy:3: "
+	    "'allow-shutdown' is set twice (first on line 2)" },
 	{ F "mode = learn\n", "t.policy:2: mode: 'learn' is not enforce or "
 	    "log" },
 	{ F "isolation = tenant\n", "t.policy:2: isolation: 'tenant' is not "
