@@ -92,6 +92,7 @@ struct config {
 	size_t		  nparams;
 	char		 *cwd;		/* for relative paths in params */
 	bool		  readonly;	/* -r */
+	bool		  allow_log_mode;	/* --allow-log-mode */
 	bool		  foreground;	/* -f */
 	bool		  verbose;	/* -v */
 	bool		  exit_with_parent;
