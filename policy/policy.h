@@ -224,7 +224,7 @@ struct policy_env {
 	const char			*plugin_path;	/* absolute */
 	const char			*plugin_name;	/* for messages */
 	bool				 root;	/* broker runs as root */
-	bool				 readonly;	/* -r: no write grants */
+	bool				 readonly;	/* -r: no writes */
 	bool				 check_only;
 	/* check_only: --check-policy, a ${NAME} not given stays as is */
 };

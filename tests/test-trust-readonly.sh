@@ -80,6 +80,26 @@ done
 test "$found" -ge 1
 cmp "$d/disk.img" "$d/disk.orig"
 
+# ... by its own choice (nbdbroker_read_only), not only because the
+# policy leaves it no write grant: with Landlock off, the same.
+sed 's/^landlock = required$/landlock = off/' \
+    "$abs_top_srcdir/policy/file.policy" > "$d/nolandlock.policy"
+grep -qx "landlock = off" "$d/nolandlock.policy"
+start_nbdbroker -U "$d/nl.sock" -r --policy "$d/nolandlock.policy" \
+    file "$d/disk.img"
+nbdsh -u "$(nbd_uri "$d/nl.sock")" -c 'assert h.is_read_only()'
+pid=$(worker_pids)
+test -n "$pid"
+found=0
+for fd in "/proc/$pid/fd/"*; do
+	[ "$(readlink "$fd")" = "$d/disk.img" ] || continue
+	flags=$(sed -n 's/^flags:[[:space:]]*//p' "/proc/$pid/fdinfo/${fd##*/}")
+	echo "worker fd ${fd##*/} (no Landlock): flags $flags"
+	test $((8#$flags & 3)) -eq 0
+	found=$((found + 1))
+done
+test "$found" -ge 1
+
 # The policy the worker gets under -r has no write rule on the image
 # (file.policy grants startup-write = ${file} otherwise).
 policy=$abs_top_srcdir/policy/file.policy
