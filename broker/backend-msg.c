@@ -321,8 +321,9 @@ msg_shutdown_request(struct backend *be, const RpcEnvelope *env, char *why,
 		}
 		return 0;
 	}
-	log_info("worker %d asked to shut the server down: allowed by the "
-	    "policy %s", (int)be->pid, p->file);
+	if (first)
+		log_info("worker %d asked to shut the server down: allowed "
+		    "by the policy %s", (int)be->pid, p->file);
 	broker_shutdown("the plugin asked to shut down");
 	return 0;
 }
