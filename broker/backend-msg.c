@@ -26,6 +26,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "policy.h"
 
 #define BODY(name)	NBDBROKER__RPC__ENVELOPE__BODY_ ## name
 
@@ -190,6 +191,28 @@ msg_reply(struct backend *be, const RpcEnvelope *env, char *why,
 	return 0;
 }
 
+/*
+ * Block sizes in an OpenReply, by the rules the worker applies to a
+ * plugin's block_size (worker/host.c): all three 0 (no preference), or
+ * a minimum that is a power of two up to 64 KiB, a preferred size that
+ * is a power of two from max(512, minimum) to 32 MiB, and a maximum of
+ * 0xffffffff (none) or at least the preferred size and a multiple of
+ * the minimum.  A worker saying anything else lies: clients would get
+ * sizes no NBD client may be given.
+ */
+static bool
+block_sizes_valid(uint32_t min, uint32_t pref, uint32_t max)
+{
+	if (min == 0 && pref == 0 && max == 0)
+		return true;
+	if (min == 0 || min > 65536 || (min & (min - 1)) != 0)
+		return false;
+	if (pref < 512 || pref < min || pref > 32 * 1024 * 1024 ||
+	    (pref & (pref - 1)) != 0)
+		return false;
+	return max == UINT32_MAX || (max >= pref && max % min == 0);
+}
+
 /* An OpenReply: for the handshake, or for a re-open after a restart. */
 static int
 msg_open_reply(struct backend *be, const RpcEnvelope *env, char *why,
@@ -214,6 +237,13 @@ msg_open_reply(struct backend *be, const RpcEnvelope *env, char *why,
 	    (rep->has_description && strnlen(rep->description,
 	    BROKER_MAX_NAME + 1) > BROKER_MAX_NAME))) {
 		snprintf(why, whylen, "OpenReply with an oversized name");
+		return -1;
+	}
+	if (rep->err == 0 && !block_sizes_valid(rep->block_min,
+	    rep->block_preferred, rep->block_max)) {
+		snprintf(why, whylen, "OpenReply with invalid block sizes "
+		    "%" PRIu32 "/%" PRIu32 "/%" PRIu32, rep->block_min,
+		    rep->block_preferred, rep->block_max);
 		return -1;
 	}
 	backend_answered(be, r);
@@ -262,14 +292,49 @@ msg_export_list(struct backend *be, const RpcEnvelope *env, char *why,
 	return 0;
 }
 
+/*
+ * The plugin called nbdbroker_shutdown() (nbdkit's exitlast and
+ * exitwhen filters do).  A worker must not be able to stop a server
+ * that serves others: the request is honoured only where the policy
+ * says allow-shutdown = yes, and under isolation = connection it ends
+ * no connection but the one this worker serves.  Refused, it is
+ * logged once per backend and otherwise ignored: asking is no
+ * protocol violation.
+ */
 static int
 msg_shutdown_request(struct backend *be, const RpcEnvelope *env, char *why,
     size_t whylen)
 {
-	(void)be;
+	const struct policy	*p = policy_load_parsed();
+	struct conn		*c, *next;
+	bool			 first = !be->said_shutdown;
+
 	(void)env;
 	(void)why;
 	(void)whylen;
+	be->said_shutdown = true;
+	if (p == NULL || !p->allow_shutdown) {
+		if (first)
+			log_warn("worker %d asked to shut the server down: "
+			    "refused (the policy %s does not allow it: "
+			    "allow-shutdown = no)", (int)be->pid,
+			    p != NULL ? p->file : "?");
+		return 0;
+	}
+	if (broker.cfg.rs.per_connection) {
+		if (first)
+			log_info("worker %d asked to shut the server down: "
+			    "its connection only (isolation = connection)",
+			    (int)be->pid);
+		for (c = TAILQ_FIRST(&be->conns); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, belink);
+			conn_end(c);
+		}
+		return 0;
+	}
+	if (first)
+		log_info("worker %d asked to shut the server down: allowed "
+		    "by the policy %s", (int)be->pid, p->file);
 	broker_shutdown("the plugin asked to shut down");
 	return 0;
 }

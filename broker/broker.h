@@ -55,6 +55,7 @@
 #define CONN_HANDSHAKE_MS	(60 * 1000)	/* to reach transmission */
 #define BROKER_DEFAULT_MAX_CONNS 1000
 #define CONN_LOG_BURST		20		/* conn warnings a second */
+#define CONN_LOG_NAME		512		/* a client string, escaped */
 #define ARENA_PAGE		4096
 #define ARENA_DEFAULT_SIZE	(64u * 1024 * 1024)
 #define BACKEND_MAX_INFLIGHT	4096		/* requests per worker */
@@ -93,6 +94,7 @@ struct config {
 	size_t		  nparams;
 	char		 *cwd;		/* for relative paths in params */
 	bool		  readonly;	/* -r */
+	bool		  allow_log_mode;	/* --allow-log-mode */
 	bool		  foreground;	/* -f */
 	bool		  verbose;	/* -v */
 	bool		  exit_with_parent;
@@ -292,6 +294,7 @@ struct backend {
 	bool			 ever_ready;
 	bool			 said_failed;	/* this worker sent Failed */
 	bool			 dirty;		/* writes accepted since start */
+	bool			 said_shutdown;	/* its ShutdownRequest logged */
 	char			 last_failure[1536];
 	char			 last_worker_err[1024];	/* its last error */
 };
@@ -351,6 +354,7 @@ struct conn {
 #define CONN_FREEING		0x800	/* free scheduled */
 #define CONN_META_ALLOC		0x1000	/* base:allocation selected */
 #define CONN_TLS		0x2000	/* TLS handshake done */
+#define CONN_ENDING		0x4000	/* ending alone, as in a shutdown */
 	int			 pause;		/* reasons not to read */
 #define PAUSE_HS		0x01	/* waiting for the worker */
 #define PAUSE_INFLIGHT		0x02	/* CONN_MAX_INFLIGHT reached */
@@ -439,6 +443,17 @@ extern struct broker	 broker;
 void	broker_init(void);
 uint64_t now_ms(void);
 
+/*
+ * c is ending: the server shuts down, or c alone ends as if it did
+ * (conn_end).  Options are refused, new requests get ESHUTDOWN, and
+ * c closes once nothing is in flight.
+ */
+static inline bool
+conn_ending(const struct conn *c)
+{
+	return broker.shutting_down || (c->flags & CONN_ENDING);
+}
+
 /* main.c: the supervisor reports how the first worker started. */
 void	broker_first_worker_ready(void);
 void	broker_first_worker_failed(void) __attribute__((noreturn));
@@ -500,6 +515,7 @@ struct conn	*conn_new(int fd, int wfd, const struct sockaddr *sa,
 void	conn_close(struct conn *c, const char *why);
 void	conn_close_after_output(struct conn *c);
 void	conn_shutdown(struct conn *c);
+void	conn_end(struct conn *c);
 void	conn_handshake_done(struct conn *c);
 void	conn_set_state(struct conn *c, enum conn_state st, size_t need);
 const uint8_t *conn_input(struct conn *c);
@@ -514,6 +530,7 @@ void	conn_flush_dirty(void);
 void	conn_tick(void);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+const char *conn_escape(char *buf, size_t len, const char *s);
 
 /* nbd-handshake.c: options, until transmission */
 void	hs_start(struct conn *c);

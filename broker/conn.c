@@ -81,7 +81,7 @@ conn_log(struct conn *c, int level, const char *fmt, ...)
 {
 	static uint64_t	 period;
 	static unsigned	 used, dropped;
-	char		 msg[2048];
+	char		 msg[2048], *p;
 	va_list		 ap;
 
 	if (level >= LOG_DEBUG && !log_verbose())
@@ -105,7 +105,29 @@ conn_log(struct conn *c, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * What a client sends is escaped where it is logged
+	 * (conn_escape); a control byte that got here all the same
+	 * must not start a line of its own or move the cursor.
+	 */
+	for (p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	log_msg(level, "conn %" PRIu64 ": %s", c->id, msg);
+}
+
+/*
+ * A string a client sent (an export name, a meta context export), made
+ * fit for a log line: escaped and truncated (log_escape) into buf,
+ * which should be CONN_LOG_NAME bytes.  NULL is logged as empty.
+ * Returns buf.
+ */
+const char *
+conn_escape(char *buf, size_t len, const char *s)
+{
+	if (s == NULL)
+		s = "";
+	return log_escape(buf, len, s, strlen(s));
 }
 
 static int
@@ -426,7 +448,7 @@ conn_tls_step(struct conn *c)
 static void
 conn_drained(struct conn *c)
 {
-	if (!broker.shutting_down || c->inflight > 0 || c->cur != NULL)
+	if (!conn_ending(c) || c->inflight > 0 || c->cur != NULL)
 		return;
 	if (c->state == CONN_ST_TX && c->ilen == c->ioff)
 		conn_close_after_output(c);
@@ -817,9 +839,10 @@ conn_tick(void)
 }
 
 /*
- * The server is shutting down: a connection still negotiating is
- * closed; one in transmission finishes what it has in flight (new
- * requests get ESHUTDOWN) and is closed when nothing is left.
+ * The server is shutting down (or c is ending alone, conn_end): a
+ * connection still negotiating is closed; one in transmission finishes
+ * what it has in flight (new requests get ESHUTDOWN) and is closed
+ * when nothing is left.
  */
 void
 conn_shutdown(struct conn *c)
@@ -841,4 +864,20 @@ conn_shutdown(struct conn *c)
 		conn_close(c, "server shutting down");
 		break;
 	}
+}
+
+/*
+ * End c alone, as a server shutdown would end it (conn_shutdown): its
+ * own worker asked to stop the server under isolation = connection,
+ * where that may end no other tenant's connection.
+ */
+void
+conn_end(struct conn *c)
+{
+	if (c->flags & (CONN_DEAD | CONN_ENDING))
+		return;
+	c->flags |= CONN_ENDING;
+	conn_log(c, LOG_INFO, "ending: its worker asked to shut down");
+	conn_shutdown(c);
+	conn_flush_dirty();
 }

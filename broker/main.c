@@ -261,6 +261,16 @@ main(int argc, char **argv)
 	struct config	*cfg = &broker.cfg;
 	const char	*check;
 
+	/*
+	 * Not dumpable, first of all: no process of the same user (a
+	 * worker in mode = log, where nothing is denied, or a plugin
+	 * when the broker does not run as root) may ptrace the broker or
+	 * read its memory and environment through /proc, and no core
+	 * file holds its TLS keys.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0) == -1)
+		fatal("prctl PR_SET_DUMPABLE");
+
 	/* The command line, and what it asks for. */
 	log_init("nbdbroker", LOG_DEST_STDERR, 0);
 	broker_init();

@@ -69,12 +69,21 @@ send_opt_reply(struct conn *c, uint32_t opt, uint32_t reply,
  * What of a worker's capabilities a client may rely on.  With a worker
  * per connection, nothing is shared between connections (a memory
  * plugin even has a disk each), so multi-conn cannot be offered.
+ * Under -r the broker itself takes away everything that writes,
+ * whatever the worker says: the worker is told -r too, but read-only is
+ * the broker's promise, and a worker may lie.  FUA goes with them
+ * (hs_eflags: no SEND_FUA without write), and validate_request
+ * answers EPERM to WRITE, TRIM and WRITE_ZEROES without asking the
+ * worker.
  */
 uint32_t
 hs_client_caps(uint32_t caps)
 {
 	if (broker.cfg.rs.per_connection)
 		caps &= ~RPC_CAP_MULTI_CONN;
+	if (broker.cfg.readonly)
+		caps &= ~(RPC_CAP_WRITE | RPC_CAP_TRIM | RPC_CAP_ZERO |
+		    RPC_CAP_FAST_ZERO);
 	return caps;
 }
 
@@ -243,19 +252,22 @@ take_export(struct conn *c, const Nbdbroker__Rpc__OpenReply *rep)
 static void
 enter_tx(struct conn *c)
 {
+	char	en[CONN_LOG_NAME], mn[CONN_LOG_NAME];
+
 	conn_handshake_done(c);
 	/* Contexts were chosen for the export named in SET_META_CONTEXT. */
 	if ((c->flags & CONN_META_ALLOC) && (c->meta_export == NULL ||
 	    strcmp(c->meta_export, c->export_name) != 0)) {
 		conn_log(c, LOG_INFO, "meta context was set for export '%s', "
-		    "not '%s': block status disabled", c->meta_export ?
-		    c->meta_export : "", c->export_name);
+		    "not '%s': block status disabled",
+		    conn_escape(mn, sizeof(mn), c->meta_export),
+		    conn_escape(en, sizeof(en), c->export_name));
 		c->flags &= ~CONN_META_ALLOC;
 		c->eflags = hs_eflags(c);
 	}
 	conn_set_state(c, CONN_ST_TX, sizeof(struct nbd_request));
 	conn_log(c, LOG_DEBUG, "export '%s': size %" PRId64 ", flags 0x%x",
-	    c->export_name, c->size, c->eflags);
+	    conn_escape(en, sizeof(en), c->export_name), c->size, c->eflags);
 }
 
 /*
@@ -277,8 +289,11 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		return;
 	}
 	if (err != 0) {
+		char	en[CONN_LOG_NAME];
+
 		conn_log(c, LOG_INFO, "export '%s': open failed: %s",
-		    c->export_name, strerror(err));
+		    conn_escape(en, sizeof(en), c->export_name),
+		    strerror(err));
 		if (c->opt == NBD_OPT_EXPORT_NAME) {
 			/* No way to report an error: hard disconnect. */
 			conn_close_after_output(c);
@@ -501,7 +516,7 @@ hs_option(struct conn *c)
 {
 	struct req	*r;
 
-	if (broker.shutting_down && c->opt != NBD_OPT_ABORT)
+	if (conn_ending(c) && c->opt != NBD_OPT_ABORT)
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_SHUTDOWN,
 		    NULL, 0);
 	/* FORCEDTLS: nothing but STARTTLS and ABORT before TLS. */

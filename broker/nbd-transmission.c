@@ -314,7 +314,7 @@ tx_step(struct conn *c)
 		return 0;
 	}
 
-	err = broker.shutting_down ? ESHUTDOWN : (c->flags & CONN_STALE) ?
+	err = conn_ending(c) ? ESHUTDOWN : (c->flags & CONN_STALE) ?
 	    EIO : validate_request(c, cmd, flags, offset, count);
 	if (err != 0) {
 		conn_log(c, LOG_DEBUG, "%s offset=%" PRIu64 " count=%" PRIu32
@@ -428,7 +428,7 @@ tx_inflight_dropped(struct conn *c)
 		return;
 	if (c->inflight < CONN_MAX_INFLIGHT)
 		conn_unpause(c, PAUSE_INFLIGHT);
-	if (broker.shutting_down && c->inflight == 0 && c->pause == 0)
+	if (conn_ending(c) && c->inflight == 0 && c->pause == 0)
 		event_active(c->ev_read, EV_READ, 0);	/* drain, then close */
 	if ((c->flags & CONN_DISC) && c->inflight == 0 &&
 	    c->state != CONN_ST_CLOSING)

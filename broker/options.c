@@ -168,6 +168,8 @@ static const struct opt	opts[] = {
 	{ .name = "check-policy", .kind = OPT_STRING, .dst = &check_policy },
 	{ .name = "learn-policy", .kind = OPT_PATH,
 	  .dst = &broker.cfg.learn_path },
+	{ .name = "allow-log-mode", .kind = OPT_FLAG,
+	  .dst = &broker.cfg.allow_log_mode },
 	{ .name = "list-syscall-groups", .kind = OPT_CALL,
 	  .call = opt_list_groups, .flags = OPT_OPTARG },
 	/* Restarts. */
@@ -255,6 +257,7 @@ usage(FILE *fp)
 "      --policy FILE     run the worker under the policy in FILE\n"
 "      --policy-dir DIR  look for PLUGIN.policy, then default.policy, in DIR\n"
 "                        (default " SYSCONFDIR "/nbdbroker/policies)\n"
+"      --allow-log-mode  run a policy that says mode = log (nothing denied)\n"
 "      --check-policy FILE [PLUGIN [KEY=VALUE ...]]\n"
 "                        check FILE, print what it resolves to, exit 0/1\n"
 "      --learn-policy FILE  run the worker with everything allowed, record\n"

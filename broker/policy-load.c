@@ -11,15 +11,26 @@
  * stops the server: there is no unsandboxed fallback.  --check-policy prints what a file resolves to
  * and exits.
  *
+ * A policy file is the admin's word: whoever can change it decides
+ * what workers may do (mode = log turns the sandbox off).  So a file
+ * is read only if it, and every directory above it up to /, is owned
+ * by root or the server's user and writable by nobody else (a
+ * directory writable by others only with the sticky bit, like /tmp,
+ * where nobody else can replace what is in it), as OpenSSH checks
+ * what it trusts; and mode = log needs --allow-log-mode as well.
+ *
  * Start-up only (and --check-policy): may exit, never runs in the
  * event loop.
  */
 #include <config.h>
 
+#include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -52,6 +63,122 @@ policy_load_wire(size_t *len, const char **path)
 	*len = policy_wire_len;
 	*path = policy ? policy->file : "";
 	return policy_wire;
+}
+
+/*
+ * Check one object on a policy file's path: owned by root or us, and
+ * writable by nobody else; a directory may be writable by others if
+ * it is sticky.  Returns 0, or -1 with err set.
+ */
+static int
+safe_object(const char *path, bool dir, char *err, size_t errlen)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "policy file: %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "unsafe policy file: %s is owned by uid "
+		    "%u, not by root or the server's user (uid %u)", path,
+		    (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    !(dir && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX))) {
+		snprintf(err, errlen, "unsafe policy file: %s is writable by "
+		    "its group or others (mode %04o)", path,
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (!dir && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "policy file: %s is not a regular file",
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Check path (a real, absolute path) and each directory above it. */
+static int
+safe_chain(char *real, bool dir, char *err, size_t errlen)
+{
+	char	*slash;
+
+	for (;;) {
+		if (safe_object(real, dir, err, errlen) == -1)
+			return -1;
+		if (strcmp(real, "/") == 0)
+			return 0;
+		slash = strrchr(real, '/');
+		if (slash == real)
+			slash[1] = '\0';	/* "/" */
+		else
+			*slash = '\0';
+		dir = true;
+	}
+}
+
+/*
+ * May the policy file at path be trusted?  The file and every
+ * directory above it (through symbolic links: the real path's), and
+ * the directories above the path as given, with the link itself if
+ * it is one, since whoever can change them can point it elsewhere.
+ * Returns 0, or -1 with err set.
+ */
+static int
+policy_file_safe(const char *path, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*real = NULL, *copy = NULL, *parent;
+	int		 r = -1;
+
+	if ((real = realpath(path, NULL)) == NULL) {
+		snprintf(err, errlen, "policy file: %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (safe_chain(real, false, err, errlen) == -1)
+		goto out;
+	if (lstat(path, &st) == -1) {
+		snprintf(err, errlen, "policy file: %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "unsafe policy file: the link %s is "
+		    "owned by uid %u, not by root or the server's user (uid "
+		    "%u)", path, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto out;
+	}
+	free(real);
+	real = NULL;
+	if ((copy = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	parent = dirname(copy);
+	if ((real = realpath(parent, NULL)) == NULL) {
+		snprintf(err, errlen, "policy file: %s: %s", parent,
+		    strerror(errno));
+		goto out;
+	}
+	r = safe_chain(real, true, err, errlen);
+ out:
+	free(real);
+	free(copy);
+	return r;
+}
+
+/* Parse the policy file at path, if it may be trusted. */
+static struct policy *
+parse_safe(const char *path, char *err, size_t errlen)
+{
+	if (policy_file_safe(path, err, errlen) == -1)
+		return NULL;
+	return policy_parse_file(path, err, errlen);
 }
 
 /*
@@ -153,9 +280,17 @@ find_policy(const char *name, bool fallback, char *tried, size_t triedlen)
 	return NULL;
 }
 
+/*
+ * Resolve p for the plugin (or filter) name and its parameters.  With
+ * readonly (-r, for the plugin's own policy) no path keeps write
+ * access: the export's files cannot be written even by a worker that
+ * ignores -r.  A filter's policy keeps its grants: they are the
+ * filter's own files (a log, a cache, an overlay), not the export's.
+ */
 static int
 resolve(struct policy *p, char **args, size_t nargs, const char *name,
-    const char *plugin, bool check_only, char *err, size_t errlen)
+    const char *plugin, bool readonly, bool check_only, char *err,
+    size_t errlen)
 {
 	struct policy_param	*pv;
 	struct policy_env	 env;
@@ -189,6 +324,7 @@ resolve(struct policy *p, char **args, size_t nargs, const char *name,
 	env.plugin_path = plugin;
 	env.plugin_name = name;
 	env.root = geteuid() == 0;
+	env.readonly = readonly;
 	env.check_only = check_only;
 	r = policy_resolve(p, &env, err, errlen);
  out:
@@ -237,13 +373,13 @@ merge_filter_policies(struct policy *p, char **args, size_t nargs,
 			continue;
 		}
 		free(name);
-		if ((q = policy_parse_file(path, err, errlen)) == NULL) {
+		if ((q = parse_safe(path, err, errlen)) == NULL) {
 			free(path);
 			return -1;
 		}
 		free(path);
-		r = resolve(q, args, nargs, cfg->filters[i], NULL, check_only,
-		    err, errlen);
+		r = resolve(q, args, nargs, cfg->filters[i], NULL, false,
+		    check_only, err, errlen);
 		if (r == 0)
 			r = policy_merge(p, q, err, errlen);
 		policy_free(q);
@@ -310,14 +446,23 @@ policy_load_init(void)
 	}
 	if (path == NULL)
 		fatal("strdup");
-	if ((policy = policy_parse_file(path, err, sizeof(err))) == NULL)
+	if ((policy = parse_safe(path, err, sizeof(err))) == NULL)
 		fatalx("sandbox policy: %s", err);
 	/* "PLUGIN: no parameter size= given ..." or "FILE:LINE: ...". */
 	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_arg,
-	    cfg->plugin_path, false, err, sizeof(err)) == -1 ||
+	    cfg->plugin_path, cfg->readonly, false, err, sizeof(err)) == -1 ||
 	    merge_filter_policies(policy, cfg->params, cfg->nparams, false,
 	    err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	/*
+	 * Log mode turns the sandbox off; a policy file alone may not do
+	 * that.  (A build made --with-sandbox=log was made to.)
+	 */
+	if (policy->mode == POLICY_MODE_LOG && !cfg->allow_log_mode &&
+	    !SANDBOX_FORCE_LOG)
+		fatalx("sandbox policy %s says mode = log (nothing is "
+		    "denied): give --allow-log-mode as well to run it",
+		    policy->file);
 	if (SANDBOX_FORCE_LOG && policy->mode != POLICY_MODE_LOG) {
 		log_warn("sandbox policy %s: this nbdbroker was built with "
 		    "--with-sandbox=log: mode = log, nothing is denied",
@@ -348,7 +493,7 @@ policy_load_check(const char *file, char **args, size_t nargs)
 	char		 err[1024];
 	char		*plugin = NULL;
 
-	if ((p = policy_parse_file(file, err, sizeof(err))) == NULL) {
+	if ((p = parse_safe(file, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "nbdbroker: %s\n", err);
 		return EXIT_FAILURE;
 	}
@@ -356,8 +501,8 @@ policy_load_check(const char *file, char **args, size_t nargs)
 	    strstr(args[0], ".so") != NULL))
 		plugin = realpath(args[0], NULL);
 	if (resolve(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ? nargs - 1 :
-	    0, nargs > 0 ? args[0] : NULL, plugin, nargs == 0, err,
-	    sizeof(err)) == -1 ||
+	    0, nargs > 0 ? args[0] : NULL, plugin, broker.cfg.readonly,
+	    nargs == 0, err, sizeof(err)) == -1 ||
 	    merge_filter_policies(p, nargs > 0 ? args + 1 : NULL, nargs > 0 ?
 	    nargs - 1 : 0, nargs == 0, err, sizeof(err)) == -1) {
 		fprintf(stderr, "nbdbroker: %s\n", err);

@@ -401,6 +401,7 @@ spawn_queue_config(struct backend *be)
 	cfg.n_params = bc->nparams;
 	cfg.params = pp;
 	cfg.verbose = bc->verbose;
+	cfg.readonly = bc->readonly;
 	cfg.threads = bc->threads;
 	cfg.policy.data = (uint8_t *)policy_load_wire(&cfg.policy.len,
 	    (const char **)&cfg.policy_path);

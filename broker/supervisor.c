@@ -191,16 +191,18 @@ sup_reopen_done(struct backend *be, struct req *r,
 		return;
 	}
 	if (rep->err != 0 || export_changed(c, rep)) {
+		char	en[CONN_LOG_NAME];
+
+		conn_escape(en, sizeof(en), c->export_name);
 		if (rep->err != 0)
 			conn_log(c, LOG_ERR, "export '%s': re-open after "
-			    "worker restart failed: %s", c->export_name,
+			    "worker restart failed: %s", en,
 			    strerror(rep->err));
 		else
 			conn_log(c, LOG_ERR, "export '%s' changed across a "
 			    "worker restart (size %" PRId64 " -> %" PRId64
 			    ", caps 0x%x -> 0x%x): disconnecting",
-			    c->export_name, c->size, rep->size, c->caps,
-			    rep->caps);
+			    en, c->size, rep->size, c->caps, rep->caps);
 		c->flags |= CONN_STALE;
 		backend_fail_conn(be, c, EIO);
 		/* Send those EIO replies, then close. */
@@ -414,11 +416,14 @@ handles_lost(struct backend *be, bool lost_data)
 		if (c->state < CONN_ST_TX)
 			continue;
 		if (lost_data && !(c->flags & CONN_STALE)) {
+			char	en[CONN_LOG_NAME];
+
 			c->flags |= CONN_STALE;
 			conn_log(c, LOG_ERR, "export '%s': the %s plugin "
 			    "keeps its data in the worker, which died after "
 			    "accepting writes; this connection gets errors "
-			    "from now on", c->export_name,
+			    "from now on",
+			    conn_escape(en, sizeof(en), c->export_name),
 			    be->plugin_name ? be->plugin_name : "?");
 		}
 		if (c->flags & CONN_STALE) {

@@ -26,7 +26,9 @@
  * - What describes the worker as a whole comes from the plugin's
  *   policy: user, magic-config-key, [restart].  A filter's policy that
  *   names another user or magic key is refused: one worker has one.
- *   isolation = connection anywhere wins; durability is the weakest
+ *   isolation = connection and allow-shutdown = yes anywhere win (the
+ *   admin who stacks exitlast or exitwhen wants the server to stop);
+ *   durability is the weakest
  *   any says (a filter that keeps data in the worker, such as cow,
  *   makes the stack volatile whatever the plugin is).
  *
@@ -408,6 +410,8 @@ policy_merge(struct policy *p, const struct policy *q, char *err,
 		p->mode = POLICY_MODE_LOG;
 	if (q->isolation == POLICY_ISOLATION_CONNECTION)
 		p->isolation = POLICY_ISOLATION_CONNECTION;
+	if (q->allow_shutdown)
+		p->allow_shutdown = true;	/* exitlast, exitwhen */
 	p->durability = durability_weaker(p->durability, q->durability);
 	if (q->dflt == POLICY_DEFAULT_ALLOW ||
 	    (q->dflt == POLICY_DEFAULT_ERRNO &&

@@ -48,7 +48,7 @@ static const char *const section_names[SEC_COUNT + 1] = {
 
 /* The keys of each section, for messages ("did you mean"). */
 static const char *const keys_top[] = { "format", "mode", "isolation",
-    "durability", "user", "magic-config-key", NULL };
+    "durability", "user", "magic-config-key", "allow-shutdown", NULL };
 static const char *const keys_syscalls[] = { "default", "allow",
     "startup-allow", "kill", NULL };
 static const char *const keys_filesystem[] = { "landlock", "read",
@@ -68,7 +68,7 @@ static const char *const *const section_keys[SEC_COUNT] = {
 enum scalar {
 	K_FORMAT, K_MODE, K_ISOLATION, K_USER, K_MAGIC, K_DURABILITY,
 	K_DEFAULT, K_LANDLOCK, K_NET_ALLOW, K_MEMORY, K_OPEN_FILES, K_CPU,
-	K_TIMEOUT, K_REPLAYS, K_INTENSITY,
+	K_TIMEOUT, K_REPLAYS, K_INTENSITY, K_SHUTDOWN,
 	K_COUNT,
 };
 
@@ -351,6 +351,13 @@ key_top(struct parser *ps, const char *key)
 			    "not a parameter name", v);
 		if ((p->magic_key = strdup(v)) == NULL)
 			return perr(ps, ps->line, "out of memory");
+	} else if (strcmp(key, "allow-shutdown") == 0) {
+		static const char *const yesno[] = { "no", "yes", NULL };
+
+		if (scalar(ps, K_SHUTDOWN, key) == -1 ||
+		    one_of(ps, key, v, yesno, &i) == -1)
+			return -1;
+		p->allow_shutdown = i == 1;
 	} else if (strcmp(key, "format") == 0)
 		return perr(ps, ps->line, "'format' is set twice (first on "
 		    "line %d)", ps->seen_key[K_FORMAT]);

@@ -170,6 +170,9 @@ struct policy {
 	char			*user;		/* NULL: "nobody" */
 	bool			 user_keep;	/* user = keep */
 	char			*magic_key;	/* magic-config-key */
+	bool			 allow_shutdown;	/* a worker may stop
+						   the server (broker only,
+						   not on the wire) */
 	int			 user_line;	/* for resolve errors */
 	int			 memory_line;
 	/* [syscalls] */
@@ -208,6 +211,8 @@ struct policy {
 	uint64_t		 intensity_ms;		/* ... per this */
 	/* Resolved. */
 	bool			 resolved;
+	bool			 readonly;	/* -r took write access away
+						   (not on the wire) */
 	bool			 switch_user;	/* broker runs as root */
 	uid_t			 uid;
 	gid_t			 gid;
@@ -246,6 +251,7 @@ struct policy_env {
 	const char			*plugin_path;	/* absolute */
 	const char			*plugin_name;	/* for messages */
 	bool				 root;	/* broker runs as root */
+	bool				 readonly;	/* -r: no writes */
 	bool				 check_only;
 	/* check_only: --check-policy, a ${NAME} not given stays as is */
 };

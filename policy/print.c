@@ -173,6 +173,9 @@ print_paths(const struct policy *p, FILE *fp)
 	if (p->mode == POLICY_MODE_LOG)
 		fprintf(fp, "  (mode = log: not enforced; Landlock cannot "
 		    "log without denying)\n");
+	if (p->readonly)
+		fprintf(fp, "  (read-only export, -r: the policy's write "
+		    "grants are left out)\n");
 	for (i = 0; i < p->npaths; i++) {
 		const struct policy_path	*pp = &p->paths[i];
 		char				 from[128];
@@ -270,6 +273,10 @@ policy_print(const struct policy *p, FILE *fp)
 	    "is denied; the kernel logs what would be)" : "enforce");
 	fprintf(fp, "isolation: %s\n", p->isolation ==
 	    POLICY_ISOLATION_PLUGIN ? "plugin" : "connection");
+	fprintf(fp, "allow-shutdown: %s\n", p->allow_shutdown ? "yes (a "
+	    "worker may stop the server; under isolation = connection, "
+	    "its own connection)" : "no (a worker's shutdown request is "
+	    "refused)");
 	{
 		static const char *const durs[] = { "as the plugin declares",
 		    "stateless", "persistent", "volatile" };

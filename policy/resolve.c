@@ -262,6 +262,33 @@ resolve_path(struct policy *p, struct policy_path *pp,
 }
 
 /*
+ * -r: the export is read-only, and so is every path the policy names.
+ * Write access goes from each rule (its read stays); a rule left with
+ * no access is dropped.  The worker is told -r as well, but a
+ * compromised worker would not listen: without the grant, Landlock
+ * refuses it write access to the export's files whatever it does.
+ */
+static void
+drop_writes(struct policy *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->npaths; ) {
+		p->paths[i].access &= ~POLICY_ACCESS_WRITE;
+		if (p->paths[i].access != 0) {
+			i++;
+			continue;
+		}
+		free(p->paths[i].param);
+		free(p->paths[i].path);
+		memmove(&p->paths[i], &p->paths[i + 1],
+		    (p->npaths - i - 1) * sizeof(p->paths[i]));
+		p->npaths--;
+	}
+	p->readonly = true;
+}
+
+/*
  * Resolve p for the export described by env.  Returns 0, or -1 with
  * err set to "file:line: problem".  Called once per policy.
  */
@@ -292,6 +319,8 @@ policy_resolve(struct policy *p, const struct policy_env *env, char *err,
 		}
 		i++;
 	}
+	if (env->readonly)
+		drop_writes(p);
 	if (p->memory_param != NULL) {
 		const char	*why;
 		uint64_t	 sz;

@@ -164,6 +164,12 @@ nbdbroker_peer_gid(void)
 	    cur_conn ? cur_conn->peer_gid : -1);
 }
 
+NBDBROKER_PUBLIC int
+nbdbroker_read_only(void)
+{
+	return sdk_host_read_only();
+}
+
 NBDBROKER_PUBLIC void
 nbdbroker_shutdown(void)
 {

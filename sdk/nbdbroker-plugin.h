@@ -274,7 +274,15 @@ extern int64_t	 nbdbroker_peer_pid(void);
 extern int64_t	 nbdbroker_peer_uid(void);
 extern int64_t	 nbdbroker_peer_gid(void);
 
-/* Ask the server to shut down gracefully. */
+/* 1 if the server exports read-only (-r), from config on: a plugin can
+ * open its files read-only before any connection.  The server refuses
+ * writes itself whatever open() is told. */
+extern int	 nbdbroker_read_only(void);
+
+/* Ask the server to shut down gracefully.  Only a request: the server
+ * honours it where the admin's policy says allow-shutdown = yes (under
+ * isolation = connection, by ending this connection only), and
+ * otherwise logs it and goes on serving. */
 extern void	 nbdbroker_shutdown(void);
 
 /* Strings that live until the current connection (or, outside one,

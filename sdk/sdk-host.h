@@ -80,6 +80,7 @@ struct nbdbroker_exports {
 /* Provided by the host. */
 void	sdk_host_log(int level, const char *msg);
 void	sdk_host_shutdown(void);
+bool	sdk_host_read_only(void);
 
 /* Per-thread context, set by the host around each callback. */
 void		 sdk_set_conn(struct sdk_conn *c);

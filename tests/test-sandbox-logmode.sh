@@ -21,8 +21,8 @@ grep -qx "mode: log (nothing is denied; the kernel logs what would be)" \
 grep -Eq "^  openat +allow +log +@loader$" "$d/check.out"
 grep -Eq "^  execve +log +log +kill: line [0-9]+: @exec$" "$d/check.out"
 
-start_nbdbroker -U "$d/sock" --policy "$d/learn.policy" "$hostile_so" \
-    attack=open path=/etc/passwd
+start_nbdbroker -U "$d/sock" --allow-log-mode --policy "$d/learn.policy" \
+    "$hostile_so" attack=open path=/etc/passwd
 grep -q "sandbox policy $d/learn.policy (mode = log: nothing is denied" \
     "$d/sock.log"
 grep -q "sandbox: mode = log: \[filesystem\] is not enforced" "$d/sock.log"

@@ -43,16 +43,17 @@ startup-read = $d/startup-only/file.txt
 EOP
 	# The worker's own threads, which start after start-up, have no
 	# capabilities left: the user nobody cannot read the file.
-	start_nbdbroker -U "$d/main.sock" --policy "$d/learn.policy" \
-	    "$hostile_so" attack=open path="$d/private/secret.txt"
+	start_nbdbroker -U "$d/main.sock" --allow-log-mode \
+	    --policy "$d/learn.policy" "$hostile_so" attack=open \
+	    path="$d/private/secret.txt"
 	[ "$(nbd_read "$d/main.sock" 0 | cut -d' ' -f1)" = "ERROR" ]
 	wait_for_log "$d/main.sock.log" \
 	    "hostile: open: blocked: Permission denied\$" 5
 	# A thread of the plugin's, started in get_ready: refused.
 	expect_start_failure "$d/t1.sock" \
 	    "sandbox failed: the plugin started 1 thread during start-up; .*capabilit" \
-	    --policy "$d/learn.policy" "$hostile_so" in=thread attack=open \
-	    path="$d/private/secret.txt"
+	    --allow-log-mode --policy "$d/learn.policy" "$hostile_so" \
+	    in=thread attack=open path="$d/private/secret.txt"
 	not grep -q "hostile: open: succeeded" "$d/t1.sock.err"
 else
 	echo "$0: not root: part 1 (capabilities) not checked" >&2

@@ -161,6 +161,7 @@ host_call_thread_model(void)
 int
 host_configure(const Nbdbroker__Rpc__Config *cfg, const char **stage)
 {
+	host.readonly = cfg->readonly;
 	*stage = "load";
 	host_call_load(cfg);
 

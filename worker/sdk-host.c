@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The worker's half of sdk/sdk-host.h: where plugin log messages and
- * shutdown requests go.  Called from plugin callbacks on any thread.
+ * shutdown requests go, and whether the server runs -r.  Called from
+ * plugin callbacks on any thread.
  */
 #include <config.h>
 
@@ -11,6 +12,12 @@ void
 sdk_host_log(int level, const char *msg)
 {
 	rpc_send_log(level, msg);
+}
+
+bool
+sdk_host_read_only(void)
+{
+	return host.readonly;
 }
 
 void

@@ -247,6 +247,7 @@ struct host {
 	bool			 nbdkit;	/* hosted via the nbdkit ABI */
 	bool			 loaded;	/* .load ran: call .unload */
 	bool			 started;	/* .after_fork ran: .cleanup */
+	bool			 readonly;	/* -r (Config.readonly) */
 	struct filter		*filters;	/* outermost first */
 	size_t			 nfilters;
 	struct layer		*layers;	/* nfilters + 1, plugin last */

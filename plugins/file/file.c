@@ -88,19 +88,27 @@ file_config_complete(void)
 	return 0;
 }
 
-/* Open the file, for writing if it can be, before the sandbox closes. */
+/*
+ * Open the file before the sandbox closes: for writing if it can be,
+ * read-only under -r, so that no descriptor in the worker can write it.
+ */
 static int
 file_get_ready(void)
 {
-	file_fd = open(filename, O_RDWR | O_CLOEXEC);
-	file_rw = file_fd != -1;
-	if (file_fd == -1 && (errno == EACCES || errno == EROFS ||
-	    errno == EPERM)) {
-		nbdbroker_debug("file: %s is not writable, serving read-only",
-		    filename);
-		file_fd = open(filename, O_RDONLY | O_CLOEXEC);
+	if (!nbdbroker_read_only()) {
+		file_fd = open(filename, O_RDWR | O_CLOEXEC);
+		file_rw = file_fd != -1;
+		if (file_fd == -1 && errno != EACCES && errno != EROFS &&
+		    errno != EPERM) {
+			nbdbroker_error("file: open %s: %m", filename);
+			return -1;
+		}
+		if (file_fd == -1)
+			nbdbroker_debug("file: %s is not writable, serving "
+			    "read-only", filename);
 	}
-	if (file_fd == -1) {
+	if (file_fd == -1 &&
+	    (file_fd = open(filename, O_RDONLY | O_CLOEXEC)) == -1) {
 		nbdbroker_error("file: open %s: %m", filename);
 		return -1;
 	}

@@ -86,6 +86,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.exp.size = sizes[f2 >> 6];
 	cfg.exp.block_max = block_maxes[f3 & 3];
 	cfg.exp.block_min = block_mins[(f3 >> 2) & 3];
+	/* As a worker may report them (else the broker kills it): none,
+	 * or a power-of-two minimum, a preferred size of at least 512
+	 * and the minimum, and a maximum of at least that (or none). */
+	if (cfg.exp.block_min != 0 || cfg.exp.block_max != 0) {
+		if (cfg.exp.block_min == 0)
+			cfg.exp.block_min = 1;
+		cfg.exp.block_pref = cfg.exp.block_min > 512 ?
+		    cfg.exp.block_min : 512;
+		if (cfg.exp.block_max == 0)
+			cfg.exp.block_max = UINT32_MAX;
+	}
 	cfg.exp.durability = RPC_DURABILITY_PERSISTENT;
 	cfg.exp.has_list = true;
 	cfg.exp.lifo = f0 & F_LIFO;

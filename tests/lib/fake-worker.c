@@ -62,6 +62,7 @@
 #define FAKE_NFDS		8	/* descriptors send-fds passes */
 #define FAKE_LIST_FLOOD		2000000	/* exports or extents in a flood */
 #define FAKE_DOORBELLS		100000	/* what ring-doorbell-flood rings */
+#define FAKE_MAX_EXTENTS	65536	/* what extents-max sends */
 
 /* Exit statuses (the broker logs them). */
 #define FAKE_EXIT_DONE		2	/* finished its act */
@@ -86,6 +87,10 @@ struct fake {
 	int		 disk;		/* --disk, or -1: zeros */
 	int64_t		 size;		/* export size */
 	unsigned	 open_delay_ms;	/* later workers open slowly */
+	unsigned	 ready_delay_ms;	/* every worker starts slowly */
+	uint32_t	 block_min;	/* --block-size: what Open says */
+	uint32_t	 block_pref;
+	uint32_t	 block_max;
 	/* State. */
 	uint32_t	 instance;	/* from Config */
 	unsigned	 ndata;		/* data requests received */
@@ -342,6 +347,12 @@ answer_open(struct fake *f, const RpcEnvelope *m)
 	    RPC_CAP_MULTI_CONN | RPC_CAP_EXTENTS;
 	o.fua = RPC_FUA_NATIVE;
 	o.cache = RPC_CACHE_NONE;
+	/* --block-size, in the first --instances workers. */
+	if (f->instances == 0 || f->instance <= f->instances) {
+		o.block_min = f->block_min;
+		o.block_preferred = f->block_pref;
+		o.block_max = f->block_max;
+	}
 	o.canonical_name = m->open->export_name;
 	env.id = m->id;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_OPEN_REPLY;
@@ -648,6 +659,8 @@ serve(struct fake *f)
 			return FAKE_EXIT_PROTO;
 		}
 	}
+	if (f->ready_delay_ms > 0)
+		usleep(f->ready_delay_ms * 1000);
 	if (send_ready(f) == -1)
 		return FAKE_EXIT_PROTO;
 	while ((r = fake_recv(f, &m)) == 1) {
@@ -994,6 +1007,47 @@ bad_hello_again(struct fake *f, const RpcEnvelope *m)
 }
 
 /*
+ * As many one-byte block status extents as a real worker may send
+ * (BROKER_MAX_EXTENTS): valid, but far more than a client needs.
+ */
+static int
+bad_extents_max(struct fake *f, const RpcEnvelope *m)
+{
+	uint64_t	*len;
+	uint32_t	*type;
+	size_t		 i, n = FAKE_MAX_EXTENTS;
+
+	if (m->request->type != NBD_CMD_BLOCK_STATUS ||
+	    m->request->count < n)
+		return FAKE_ANSWER;
+	len = calloc(n, sizeof(*len));
+	type = calloc(n, sizeof(*type));
+	for (i = 0; len != NULL && type != NULL && i < n; i++) {
+		len[i] = 1;
+		type[i] = i % 2 ? NBD_STATE_HOLE : 0;
+	}
+	if (len != NULL && type != NULL)
+		send_raw_reply(f, m->id, 0, n, len, n, type);
+	free(len);
+	free(type);
+	return FAKE_DONE;
+}
+
+/* Ask the broker to shut the server down (nbdbroker_shutdown). */
+static int
+bad_shutdown(struct fake *f, const RpcEnvelope *m)
+{
+	Nbdbroker__Rpc__Envelope	 env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__ShutdownRequest	 sr =
+	    NBDBROKER__RPC__SHUTDOWN_REQUEST__INIT;
+
+	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_SHUTDOWN_REQUEST;
+	env.shutdown_request = &sr;
+	fake_send(f, &env);
+	return FAKE_ANSWER;
+}
+
+/*
  * Every misbehaviour that gets a worker killed at once, one per
  * worker: instance N does chaos_list[N % n] (the 10,000-deaths test).
  */
@@ -1177,6 +1231,10 @@ static const struct fake_mode	modes[] = {
 	    "cause, then answer", serve, NULL },
 	{ "ring-hang", "never complete the request (complete the others)",
 	    serve, NULL },
+	{ "extents-max", "65,536 block status extents of 1 byte (the most "
+	    "a worker may send)", serve, bad_extents_max },
+	{ "shutdown", "ask the broker to shut down (ShutdownRequest), then "
+	    "answer", serve, bad_shutdown },
 	{ "chaos", "instance N does the Nth of: exit, garbage, oversized, "
 	    "huge-length, zero-length, close-mid-frame, unknown-id, "
 	    "duplicate, bad-errno, wrong-way, hello-again", serve,
@@ -1210,12 +1268,16 @@ usage(int status)
 	    "Usage: fake-worker --mode=MODE [--nth=N] [--offset=OFF]\n"
 	    "         [--instances=K] [--disk=FILE] [--size=BYTES] "
 	    "[--open-delay=MS]\n"
-	    "         [--broker-pid PID]\n"
+	    "         [--ready-delay=MS] [--block-size=MIN/PREF/MAX] "
+	    "[--broker-pid PID]\n"
 	    "A misbehaving stand-in for nbdbroker-worker (tests only).\n"
 	    "Misbehaves on the Nth data request of each worker (default 1),\n"
 	    "or on every one touching byte OFF, in the first K workers\n"
 	    "(default: all).  Serves zeros, or FILE.  Workers after the\n"
-	    "first wait MS before answering each Open.\n"
+	    "first wait MS before answering each Open; every worker waits\n"
+	    "--ready-delay MS before it says Ready.  --block-size: the block\n"
+	    "sizes Open reports in the first K workers (default 0/0/0:\n"
+	    "none).\n"
 	    "Modes:\n");
 	for (i = 0; i < NMODES; i++)
 		fprintf(status ? stderr : stdout, "  %-18s %s\n",
@@ -1234,6 +1296,8 @@ main(int argc, char **argv)
 		{ "disk", required_argument, NULL, 'd' },
 		{ "size", required_argument, NULL, 's' },
 		{ "open-delay", required_argument, NULL, 'D' },
+		{ "ready-delay", required_argument, NULL, 'R' },
+		{ "block-size", required_argument, NULL, 'B' },
 		{ "broker-pid", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -1283,6 +1347,17 @@ main(int argc, char **argv)
 			break;
 		case 'D':
 			f.open_delay_ms = strtoul(optarg, NULL, 0);
+			break;
+		case 'R':
+			f.ready_delay_ms = strtoul(optarg, NULL, 0);
+			break;
+		case 'B':
+			if (sscanf(optarg, "%" SCNu32 "/%" SCNu32 "/%" SCNu32,
+			    &f.block_min, &f.block_pref, &f.block_max) != 3) {
+				fprintf(stderr, "fake-worker: --block-size "
+				    "MIN/PREF/MAX, not '%s'\n", optarg);
+				return FAKE_EXIT_USAGE;
+			}
 			break;
 		case 'b':
 			break;		/* the broker's pid: not needed */

@@ -430,6 +430,9 @@ run(const char *a, struct outcome *o)
 			blocked(o, errno);
 		else
 			got(o, "attached to the broker");
+	} else if (strcmp(a, "shutdown") == 0) {
+		nbdbroker_shutdown();
+		got(o, "asked the server to shut down");
 	} else if (strcmp(a, "alloc") == 0)
 		do_alloc(o);
 	else if (strcmp(a, "shared-alloc") == 0)

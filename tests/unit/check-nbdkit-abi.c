@@ -82,6 +82,12 @@ sdk_host_shutdown(void)
 {
 }
 
+bool
+sdk_host_read_only(void)
+{
+	return false;
+}
+
 static void
 reset_log(void)
 {

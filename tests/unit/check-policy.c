@@ -113,8 +113,12 @@ static const struct {
 	{ F "[syscalls]\ndeny = read\n", "t.policy:3: unknown setting "
 	    "'deny' in [syscalls] (default, allow, startup-allow, kill)" },
 	{ F "colour = blue\n", "t.policy:2: unknown setting 'colour' (before "
-	    "the first section: format, mode, isolation, durability, "
-	    "user, magic-config-key)" },
+	    "the first section: format, mode, isolation, durability, user, "
+	    "magic-config-key, allow-shutdown)" },
+	{ F "allow-shutdown = maybe\n", "t.policy:2: allow-shutdown: 'maybe' "
+	    "is not no or yes" },
+	{ F "allow-shutdown = no\nallow-shutdown = yes\n", "t.policy:3: "
+	    "'allow-shutdown' is set twice (first on line 2)" },
 	{ F "mode = learn\n", "t.policy:2: mode: 'learn' is not enforce or "
 	    "log" },
 	{ F "isolation = tenant\n", "t.policy:2: isolation: 'tenant' is not "
@@ -560,6 +564,40 @@ START_TEST(test_parse_good)
 	ck_assert_uint_eq(q->npaths, p->npaths);
 	free(wire);
 	policy_free(q);
+	policy_free(p);
+}
+END_TEST
+
+/*
+ * -r: no rule keeps write access.  A read+write rule keeps its read, a
+ * write-only rule goes, a read rule is untouched.
+ */
+START_TEST(test_readonly_drops_writes)
+{
+	static const char	 text[] = F "[filesystem]\n"
+	    "startup-read = /tmp\nstartup-write = /tmp\n"
+	    "write = /usr\nread = /etc\n";
+	struct policy_env	 env = { 0 };
+	struct policy		*p;
+	size_t			 k;
+	char			 err[1024] = "";
+
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.cwd = "/";
+	env.readonly = true;
+	ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert(p->readonly);
+	for (k = 0; k < p->npaths; k++) {
+		ck_assert_uint_eq(p->paths[k].access, POLICY_ACCESS_READ);
+		ck_assert_str_ne(p->paths[k].path, "/usr");
+	}
+	ck_assert_uint_ge(p->npaths, 2);
+	ck_assert_str_eq(p->paths[0].path, "/tmp");
+	ck_assert(p->paths[0].startup_only);
+	ck_assert_str_eq(p->paths[1].path, "/etc");
 	policy_free(p);
 }
 END_TEST
@@ -1463,6 +1501,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_groups_resolve);
 	tcase_add_test(tc, test_groups_as_systemd);
 	tcase_add_test(tc, test_paths_pinned);
+	tcase_add_test(tc, test_readonly_drops_writes);
 	tcase_add_loop_test(tc, test_cgroup_find, 0,
 	    sizeof(cgroups) / sizeof(cgroups[0]));
 	tcase_add_test(tc, test_memory);
