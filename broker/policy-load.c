@@ -407,7 +407,7 @@ learn_load(void)
 		fatalx("--learn-policy: %s", err);
 	free(usual);
 	if (resolve(policy, cfg->params, cfg->nparams, cfg->plugin_arg,
-	    cfg->plugin_path, false, err, sizeof(err)) == -1 ||
+	    cfg->plugin_path, cfg->readonly, false, err, sizeof(err)) == -1 ||
 	    merge_filter_policies(policy, cfg->params, cfg->nparams, false,
 	    err, sizeof(err)) == -1)
 		fatalx("%s", err);

@@ -204,12 +204,20 @@ main(int argc, char **argv)
 		fail_startup("sandbox", err);
 
 	host_fill_ready(&ready);
+	threads = tm_pool_threads(cfg->threads);
+	/*
+	 * One serving thread (SERIALIZE_ALL_REQUESTS): serve on frames in
+	 * this thread, the one that loaded the plugin, rather than on the
+	 * ring thread.  Interpreters such as Ruby's VM crash when called
+	 * from a thread other than the one that started them.
+	 */
+	if (threads == 1)
+		rpc_ring_detach();
 	ready.features = rpc_ring_on() ? RPC_FEATURE_RINGS : 0;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_READY;
 	env.ready = &ready;
 	rpc_send(&env);
 
-	threads = tm_pool_threads(cfg->threads);
 	rpc_envelope_free(in);
 
 	rpc_serve(threads);

@@ -496,6 +496,14 @@ rpc_ring_on(void)
 	return ring_out != NULL;
 }
 
+/* Serve on frames only, although the rings were attached. */
+void
+rpc_ring_detach(void)
+{
+	ring_out = NULL;
+	ring_in = NULL;
+}
+
 /*
  * Take the ring set Config names (entries per ring, and its byte
  * offsets in the two arenas), once its headers check out.  Returns 0,

@@ -379,6 +379,7 @@ bool	rpc_ring_supported(void);
 int	rpc_ring_attach(uint32_t entries, uint64_t out_off, uint64_t in_off,
 	    char *err, size_t errlen);
 bool	rpc_ring_on(void);
+void	rpc_ring_detach(void);
 void	rpc_send_log(int level, const char *msg);
 void	rpc_set_verbose(bool v);
 const uint8_t	*rpc_arena_out(uint64_t slot, uint32_t count);
