@@ -45,6 +45,7 @@
 #define BROKER_MAX_OPTIONS	1024		/* per negotiation */
 #define BROKER_MAX_EXPORTS	10000		/* in an ExportList (the SDK's) */
 #define BROKER_MAX_EXTENTS	65536		/* in a Reply (the SDK's) */
+#define BROKER_MAX_CLIENT_EXTENTS 16384		/* in a reply to a client */
 #define CONN_MAX_INFLIGHT	256		/* requests per connection */
 #define CONN_IBUF_SIZE		(64 * 1024)
 #define CONN_MAX_OUT_ITEMS	64		/* iovecs per writev */
@@ -490,6 +491,7 @@ void	conn_unpause(struct conn *c, int why);
 void	conn_queue(struct conn *c, const void *base, size_t len,
 	    void *owned, struct req *req);
 int	conn_queue_copy(struct conn *c, const void *data, size_t len);
+size_t	conn_out_room(const struct conn *c);
 void	conn_mark_dirty(struct conn *c);
 void	conn_flush_dirty(void);
 void	conn_tick(void);

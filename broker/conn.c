@@ -512,6 +512,18 @@ out_cost(const struct conn *c)
 	return c->out_bytes + c->out_len * CONN_OUT_ITEM_COST;
 }
 
+/*
+ * What may still be queued before the output budget is spent: replies
+ * whose size the broker chooses (block status) take no more.
+ */
+size_t
+conn_out_room(const struct conn *c)
+{
+	size_t	cost = out_cost(c) + CONN_OUT_ITEM_COST * 2;
+
+	return cost < CONN_MAX_OUT_BYTES ? CONN_MAX_OUT_BYTES - cost : 0;
+}
+
 void
 conn_queue(struct conn *c, const void *base, size_t len, void *owned,
     struct req *req)
