@@ -53,6 +53,7 @@
 #define CONN_OUT_ITEM_COST	64		/* an item's memory, beyond its bytes */
 #define CONN_HANDSHAKE_MS	(60 * 1000)	/* to reach transmission */
 #define BROKER_DEFAULT_MAX_CONNS 1000
+#define BROKER_DEFAULT_MAX_STARTING 8		/* workers starting at once */
 #define CONN_LOG_BURST		20		/* conn warnings a second */
 #define ARENA_PAGE		4096
 #define ARENA_DEFAULT_SIZE	(64u * 1024 * 1024)
@@ -106,6 +107,7 @@ struct config {
 	char		 *run;		/* --run */
 	unsigned	  threads;	/* -t, 0: worker default */
 	unsigned	  max_conns;	/* --max-connections */
+	unsigned	  max_starting;	/* --max-starting */
 	uint64_t	  handshake_ms;	/* --handshake-timeout */
 	size_t		  arena_size;
 	char		 *worker_path;
@@ -275,6 +277,7 @@ struct backend {
 	bool			 ever_ready;
 	bool			 said_failed;	/* this worker sent Failed */
 	bool			 dirty;		/* writes accepted since start */
+	bool			 starting;	/* holds a start slot (sup_conn_backend) */
 	char			 last_failure[1536];
 	char			 last_worker_err[1024];	/* its last error */
 };
@@ -334,6 +337,7 @@ struct conn {
 #define CONN_FREEING		0x800	/* free scheduled */
 #define CONN_META_ALLOC		0x1000	/* base:allocation selected */
 #define CONN_TLS		0x2000	/* TLS handshake done */
+#define CONN_WAIT_START		0x4000	/* on broker.start_waiters */
 	int			 pause;		/* reasons not to read */
 #define PAUSE_HS		0x01	/* waiting for the worker */
 #define PAUSE_INFLIGHT		0x02	/* CONN_MAX_INFLIGHT reached */
@@ -351,6 +355,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 belink;	/* be->conns */
 	TAILQ_ENTRY(conn)	 wlink;		/* be->waiters */
 	TAILQ_ENTRY(conn)	 dlink;		/* dirty list */
+	TAILQ_ENTRY(conn)	 slink;		/* broker.start_waiters */
 	/* Peer. */
 	struct sockaddr_storage	 peer;
 	socklen_t		 peer_len;
@@ -408,6 +413,10 @@ struct broker {
 	uint64_t		 next_conn_id;
 	unsigned		 nconns;
 	uint64_t		 refused_conns;	/* over max_conns */
+	/* isolation = connection: workers starting, and who waits. */
+	unsigned		 nstarting;
+	TAILQ_HEAD(, conn)	 start_waiters;
+	bool			 start_granting; /* sup's grant pass is due */
 	bool			 started;	/* first worker ready, serving */
 	bool			 shutting_down;
 	struct event		*ev_shutdown;	/* grace period timer */
@@ -506,6 +515,7 @@ void	hs_open_done(struct conn *c, struct req *r,
 void	hs_list_done(struct conn *c, struct req *r,
 	    const Nbdbroker__Rpc__ExportList *el);
 uint32_t hs_client_caps(uint32_t caps);
+void	hs_resume(struct conn *c);
 
 /* nbd-validate.c: pure checks of what clients send */
 int	validate_opt_info(const uint8_t *data, uint32_t len,
@@ -604,6 +614,9 @@ void	sup_worker_lost(struct backend *be, const char *why);
 void	sup_reaped(pid_t pid, int status);
 void	sup_tick(void);
 void	sup_stop_all(void);
+int	sup_conn_backend(struct conn *c);
+void	sup_start_done(struct backend *be);
+void	sup_start_unqueue(struct conn *c);
 
 /* policy-load.c: the export's sandbox policy, found and resolved */
 struct policy;

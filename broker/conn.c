@@ -119,26 +119,6 @@ set_nonblock(int fd)
 }
 
 /*
- * The backend that serves c: with isolation = connection a new one
- * with a worker of its own, else the shared one.  0, or -1 (logged).
- */
-static int
-conn_attach_backend(struct conn *c)
-{
-	struct backend	*be = broker.be;
-
-	if (broker.cfg.rs.per_connection &&
-	    ((be = backend_new()) == NULL || sup_start(be) == -1)) {
-		log_err("conn %" PRIu64 ": cannot start a worker", c->id);
-		if (be != NULL)
-			backend_free(be);
-		return -1;
-	}
-	backend_attach(be, c);
-	return 0;
-}
-
-/*
  * Take ownership of an accepted socket (or, for -s, of stdin/stdout:
  * fd reads, wfd writes) and start the handshake.  Returns the new
  * connection, or NULL (the descriptors are closed).
@@ -190,8 +170,13 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 		log_err("conn %" PRIu64 ": cannot register events", c->id);
 		goto err;
 	}
-	if (conn_attach_backend(c) == -1)
-		goto err;
+	/*
+	 * The shared backend at once; with isolation = connection, a
+	 * worker of its own only when the handshake needs the plugin
+	 * (sup_conn_backend), not for anybody who can connect.
+	 */
+	if (!broker.cfg.rs.per_connection)
+		backend_attach(broker.be, c);
 	evtimer_add(c->ev_deadline, &deadline);
 	TAILQ_INSERT_TAIL(&broker.conns, c, link);
 	broker.nconns++;
@@ -711,6 +696,8 @@ conn_maybe_free(struct conn *c)
 	if (!(c->flags & CONN_DEAD) || (c->flags & CONN_FREEING) ||
 	    c->inflight > 0 || c->hs_req != NULL)
 		return;
+	if (c->be == NULL)		/* never needed a worker */
+		goto out;
 	if (c->flags & CONN_HANDLE_OPEN)
 		backend_close_handle(c->be, c);
 	if (c->flags & CONN_WAIT_ARENA) {
@@ -718,9 +705,12 @@ conn_maybe_free(struct conn *c)
 		c->flags &= ~CONN_WAIT_ARENA;
 	}
 	backend_detach(c->be, c);
-	if (c->be != broker.be)
-		backend_retire(c->be);		/* its own worker */
+	if (c->be != broker.be) {	/* its own worker */
+		sup_start_done(c->be);
+		backend_retire(c->be);
+	}
 	c->be = NULL;
+ out:
 	c->flags |= CONN_FREEING;
 	event_base_once(broker.base, -1, EV_TIMEOUT, conn_free_cb, c, NULL);
 }
@@ -772,6 +762,7 @@ conn_close(struct conn *c, const char *why)
 	c->fd = c->wfd = -1;
 	TAILQ_REMOVE(&broker.conns, c, link);
 	broker.nconns--;
+	sup_start_unqueue(c);
 	if (broker.cfg.single)
 		broker_shutdown("the client on stdin/stdout disconnected");
 	conn_maybe_free(c);
