@@ -52,6 +52,8 @@
 #define CONN_MAX_OUT_BYTES	(4u * 1024 * 1024) /* queued, then pause */
 #define CONN_OUT_ITEM_COST	64		/* an item's memory, beyond its bytes */
 #define CONN_HANDSHAKE_MS	(60 * 1000)	/* to reach transmission */
+#define CONN_STALL_MS		(5 * 1000)	/* arena held, client idle, */
+#define CONN_STALL_MIN_BYTES	(64 * 1024)	/* ... moving less than this */
 #define BROKER_DEFAULT_MAX_CONNS 1000
 #define BROKER_DEFAULT_MAX_STARTING 8		/* workers starting at once */
 #define CONN_LOG_BURST		20		/* conn warnings a second */
@@ -277,7 +279,7 @@ struct backend {
 	bool			 ever_ready;
 	bool			 said_failed;	/* this worker sent Failed */
 	bool			 dirty;		/* writes accepted since start */
-	bool			 starting;	/* holds a start slot (sup_conn_backend) */
+	bool			 starting;	/* holds a start slot */
 	char			 last_failure[1536];
 	char			 last_worker_err[1024];	/* its last error */
 };
@@ -338,6 +340,7 @@ struct conn {
 #define CONN_META_ALLOC		0x1000	/* base:allocation selected */
 #define CONN_TLS		0x2000	/* TLS handshake done */
 #define CONN_WAIT_START		0x4000	/* on broker.start_waiters */
+#define CONN_ARENA_FULL		0x8000	/* waits: the arena is full */
 	int			 pause;		/* reasons not to read */
 #define PAUSE_HS		0x01	/* waiting for the worker */
 #define PAUSE_INFLIGHT		0x02	/* CONN_MAX_INFLIGHT reached */
@@ -391,7 +394,11 @@ struct conn {
 	/* Requests. */
 	unsigned		 inflight;	/* data requests not finished */
 	size_t			 arena_bytes;	/* slots held */
+	size_t			 arena_wbytes;	/* ... of them in be->out */
 	uint64_t		 payload_ms;	/* reading c->cur's payload since */
+	uint64_t		 moved;		/* payload and reply bytes moved */
+	uint64_t		 stall_ms;	/* conn_tick's window (0: none) */
+	uint64_t		 stall_moved;	/* ... and moved when it began */
 	/* Output. */
 	struct out_item		*out;
 	size_t			 out_head, out_len, out_cap;
@@ -504,6 +511,7 @@ size_t	conn_out_room(const struct conn *c);
 void	conn_mark_dirty(struct conn *c);
 void	conn_flush_dirty(void);
 void	conn_tick(void);
+bool	conn_others_starved(const struct conn *c, bool out);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 

@@ -361,6 +361,7 @@ conn_fill(struct conn *c)
 		size_t	p = (size_t)r < want ? (size_t)r : want;
 
 		c->got += p;
+		c->moved += p;
 		c->ilen += r - p;
 	} else
 		c->ilen += r;
@@ -630,6 +631,7 @@ conn_flush(struct conn *c)
 			    NULL : strerror(errno));
 			return;
 		}
+		c->moved += r;
 		while (r > 0 && c->out_len > 0) {
 			struct out_item	*it = &c->out[c->out_head];
 
@@ -702,7 +704,7 @@ conn_maybe_free(struct conn *c)
 		backend_close_handle(c->be, c);
 	if (c->flags & CONN_WAIT_ARENA) {
 		TAILQ_REMOVE(&c->be->waiters, c, wlink);
-		c->flags &= ~CONN_WAIT_ARENA;
+		c->flags &= ~(CONN_WAIT_ARENA | CONN_ARENA_FULL);
 	}
 	backend_detach(c->be, c);
 	if (c->be != broker.be) {	/* its own worker */
@@ -768,25 +770,48 @@ conn_close(struct conn *c, const char *why)
 	conn_maybe_free(c);
 }
 
-/* Is a connection other than c waiting for arena space? */
-static bool
-others_wait(const struct conn *c)
+/*
+ * Is a connection other than c waiting for space in one arena (out:
+ * WRITE payloads; else READ results) because it is full, not because
+ * it reached its own limit?  Then what c holds there is what the
+ * other one lacks.
+ */
+bool
+conn_others_starved(const struct conn *c, bool out)
 {
 	const struct conn	*w;
 
 	TAILQ_FOREACH(w, &c->be->waiters, wlink)
-		if (w != c)
+		if (w != c && (w->flags & CONN_ARENA_FULL) &&
+		    w->cur != NULL && (w->cur->cmd == NBD_CMD_WRITE) == out)
 			return true;
 	return false;
 }
 
 /*
- * Once a second.  A connection that holds shared payload space (arena
- * slots) while it waits on its client -- for the rest of a WRITE
- * payload, or for the client to read a reply -- for longer than the
- * request timeout is closed, if other connections are waiting for that
- * space: a client that stops in the middle of a request must not
- * starve everybody else's requests.
+ * Is c holding shared payload space while the broker waits on its
+ * client -- for the rest of a WRITE payload, or for the client to
+ * read replies -- and others wait for that space?
+ */
+static bool
+conn_blocking(const struct conn *c)
+{
+	if (c->state != CONN_ST_TX_PAYLOAD && c->out_len == 0)
+		return false;
+	return (c->arena_wbytes > 0 && conn_others_starved(c, true)) ||
+	    (c->arena_bytes > c->arena_wbytes &&
+	    conn_others_starved(c, false));
+}
+
+/*
+ * Once a second.  A connection that holds shared payload space while
+ * others wait for it (conn_blocking) must keep its client moving: at
+ * least CONN_STALL_MIN_BYTES of payload or replies every
+ * CONN_STALL_MS (or request timeout, if shorter), else it is closed
+ * and its space goes to the others.  A client that stops in the
+ * middle of a request, or trickles, must not starve everybody else's
+ * requests; one nobody waits for is left alone.  With no request
+ * timeout (0: never) nothing is cut off.
  */
 void
 conn_tick(void)
@@ -794,27 +819,52 @@ conn_tick(void)
 	struct conn	*c, *next;
 	uint64_t	 now = now_ms();
 	uint64_t	 limit = broker.cfg.rs.request_timeout_ms;
-	char		 why[160];
+	uint64_t	 moved;
+	char		 why[200];
 
 	if (limit == 0)
 		return;
+	if (limit > CONN_STALL_MS)
+		limit = CONN_STALL_MS;
 	for (c = TAILQ_FIRST(&broker.conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
-		if (c->arena_bytes == 0 || !others_wait(c))
+		if (c->be == NULL || !conn_blocking(c)) {
+			c->stall_ms = 0;
 			continue;
-		if (c->state == CONN_ST_TX_PAYLOAD &&
-		    now - c->payload_ms >= limit)
+		}
+		if (c->stall_ms == 0) {		/* a window begins */
+			c->stall_ms = now;
+			c->stall_moved = c->moved;
+			continue;
+		}
+		if (now - c->stall_ms < limit)
+			continue;
+		moved = c->moved - c->stall_moved;
+		if (moved >= CONN_STALL_MIN_BYTES) {
+			c->stall_ms = now;
+			c->stall_moved = c->moved;
+			continue;
+		}
+		if (c->state == CONN_ST_TX_PAYLOAD && moved == 0)
 			snprintf(why, sizeof(why), "holding %zu KiB of shared "
 			    "payload space, the rest of a WRITE payload has "
 			    "not come in %" PRIu64 " ms; others are waiting",
 			    c->arena_bytes / 1024, limit);
-		else if (c->out_len > 0 && now - c->out_ms >= limit)
+		else if (c->state == CONN_ST_TX_PAYLOAD)
+			snprintf(why, sizeof(why), "holding %zu KiB of shared "
+			    "payload space, only %" PRIu64 " bytes of a WRITE "
+			    "payload came in %" PRIu64 " ms; others are "
+			    "waiting", c->arena_bytes / 1024, moved, limit);
+		else if (moved == 0)
 			snprintf(why, sizeof(why), "holding %zu KiB of shared "
 			    "payload space, replies have not been read for %"
 			    PRIu64 " ms; others are waiting",
 			    c->arena_bytes / 1024, limit);
 		else
-			continue;
+			snprintf(why, sizeof(why), "holding %zu KiB of shared "
+			    "payload space, only %" PRIu64 " bytes of replies "
+			    "read in %" PRIu64 " ms; others are waiting",
+			    c->arena_bytes / 1024, moved, limit);
 		conn_close(c, why);
 	}
 }
