@@ -31,17 +31,42 @@
 #define BODY(name)	NBDBROKER__RPC__ENVELOPE__BODY_ ## name
 
 /*
+ * How many extents r's reply may carry: what the client can use (one
+ * with REQ_ONE), at most BROKER_MAX_CLIENT_EXTENTS (the spec lets a
+ * server describe less than the range asked), and no more than what
+ * is left of the connection's output budget, but always one.  So the
+ * memory a worker's answers pin stays within the budget, however
+ * many extents it sends and however slowly the client reads.
+ */
+static size_t
+extents_room(const struct req *r, size_t n)
+{
+	size_t	room;
+
+	if (n > BROKER_MAX_CLIENT_EXTENTS)
+		n = BROKER_MAX_CLIENT_EXTENTS;
+	if (r->nbd_flags & NBD_CMD_FLAG_REQ_ONE)
+		n = 1;
+	room = r->conn != NULL ? conn_out_room(r->conn) / 8 : 1;
+	if (n > room)
+		n = room;
+	return n > 0 ? n : 1;
+}
+
+/*
  * Check and copy block status extents into r->extra as one
  * NBD_REPLY_TYPE_BLOCK_STATUS chunk payload.  Extents are clipped to
- * the requested range.  Returns 0, or -1 if the worker lied.
+ * the requested range, and only as many are kept as extents_room()
+ * allows; the allocation is sized by that, not by what the worker
+ * sent.  Returns 0, or -1 if the worker lied.
  */
 static int
 take_extents(struct req *r, const Nbdbroker__Rpc__Reply *rep, char *why,
     size_t whylen)
 {
-	size_t		 i, n = rep->n_extent_length;
+	size_t		 i, n = rep->n_extent_length, keep;
 	uint64_t	 total = 0;
-	uint8_t		*p;
+	uint8_t		*p, *end;
 
 	if (n == 0 || n != rep->n_extent_type) {
 		snprintf(why, whylen, "block status reply with %zu lengths "
@@ -53,12 +78,14 @@ take_extents(struct req *r, const Nbdbroker__Rpc__Reply *rep, char *why,
 		    "(at most %d)", n, BROKER_MAX_EXTENTS);
 		return -1;
 	}
-	if ((r->extra = malloc(4 + 8 * n)) == NULL) {
+	keep = extents_room(r, n);
+	if ((r->extra = malloc(4 + 8 * keep)) == NULL) {
 		r->err = ENOMEM;
 		return 0;
 	}
 	p = r->extra + 4;	/* context id filled by the sender */
-	for (i = 0; i < n && total < r->count; i++) {
+	end = p + 8 * keep;
+	for (i = 0; i < n && total < r->count && p < end; i++) {
 		uint64_t	len = rep->extent_length[i];
 		uint32_t	t = rep->extent_type[i];
 		uint32_t	l32;
@@ -77,10 +104,6 @@ take_extents(struct req *r, const Nbdbroker__Rpc__Reply *rep, char *why,
 		memcpy(p, &l32, 4);
 		memcpy(p + 4, &t, 4);
 		p += 8;
-		if (r->nbd_flags & NBD_CMD_FLAG_REQ_ONE) {
-			i++;
-			break;
-		}
 	}
 	r->extra_len = p - r->extra;
 	return 0;

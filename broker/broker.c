@@ -25,6 +25,7 @@ broker_init(void)
 	TAILQ_INIT(&broker.conns);
 	TAILQ_INIT(&broker.dirty);
 	TAILQ_INIT(&broker.backends);
+	TAILQ_INIT(&broker.start_waiters);
 }
 
 /* Milliseconds on the monotonic clock: for timeouts and rates only. */

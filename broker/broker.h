@@ -47,13 +47,17 @@
 #define BROKER_MAX_OPTIONS	1024		/* per negotiation */
 #define BROKER_MAX_EXPORTS	10000		/* in an ExportList (the SDK's) */
 #define BROKER_MAX_EXTENTS	65536		/* in a Reply (the SDK's) */
+#define BROKER_MAX_CLIENT_EXTENTS 16384		/* in a reply to a client */
 #define CONN_MAX_INFLIGHT	256		/* requests per connection */
 #define CONN_IBUF_SIZE		(64 * 1024)
 #define CONN_MAX_OUT_ITEMS	64		/* iovecs per writev */
 #define CONN_MAX_OUT_BYTES	(4u * 1024 * 1024) /* queued, then pause */
 #define CONN_OUT_ITEM_COST	64		/* an item's memory, beyond its bytes */
 #define CONN_HANDSHAKE_MS	(60 * 1000)	/* to reach transmission */
+#define CONN_STALL_MS		(5 * 1000)	/* arena held, client idle, */
+#define CONN_STALL_MIN_BYTES	(64 * 1024)	/* ... moving less than this */
 #define BROKER_DEFAULT_MAX_CONNS 1000
+#define BROKER_DEFAULT_MAX_STARTING 8		/* workers starting at once */
 #define CONN_LOG_BURST		20		/* conn warnings a second */
 #define CONN_LOG_NAME		512		/* a client string, escaped */
 #define ARENA_PAGE		4096
@@ -109,6 +113,7 @@ struct config {
 	char		 *run;		/* --run */
 	unsigned	  threads;	/* -t, 0: worker default */
 	unsigned	  max_conns;	/* --max-connections */
+	unsigned	  max_starting;	/* --max-starting */
 	uint64_t	  handshake_ms;	/* --handshake-timeout */
 	size_t		  arena_size;
 	char		 *worker_path;
@@ -295,6 +300,7 @@ struct backend {
 	bool			 said_failed;	/* this worker sent Failed */
 	bool			 dirty;		/* writes accepted since start */
 	bool			 said_shutdown;	/* its ShutdownRequest logged */
+	bool			 starting;	/* holds a start slot */
 	char			 last_failure[1536];
 	char			 last_worker_err[1024];	/* its last error */
 };
@@ -355,6 +361,8 @@ struct conn {
 #define CONN_META_ALLOC		0x1000	/* base:allocation selected */
 #define CONN_TLS		0x2000	/* TLS handshake done */
 #define CONN_ENDING		0x4000	/* ending alone, as in a shutdown */
+#define CONN_WAIT_START		0x8000	/* on broker.start_waiters */
+#define CONN_ARENA_FULL		0x10000	/* waits: the arena is full */
 	int			 pause;		/* reasons not to read */
 #define PAUSE_HS		0x01	/* waiting for the worker */
 #define PAUSE_INFLIGHT		0x02	/* CONN_MAX_INFLIGHT reached */
@@ -372,6 +380,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 belink;	/* be->conns */
 	TAILQ_ENTRY(conn)	 wlink;		/* be->waiters */
 	TAILQ_ENTRY(conn)	 dlink;		/* dirty list */
+	TAILQ_ENTRY(conn)	 slink;		/* broker.start_waiters */
 	/* Peer. */
 	struct sockaddr_storage	 peer;
 	socklen_t		 peer_len;
@@ -407,7 +416,11 @@ struct conn {
 	/* Requests. */
 	unsigned		 inflight;	/* data requests not finished */
 	size_t			 arena_bytes;	/* slots held */
+	size_t			 arena_wbytes;	/* ... of them in be->out */
 	uint64_t		 payload_ms;	/* reading c->cur's payload since */
+	uint64_t		 moved;		/* payload and reply bytes moved */
+	uint64_t		 stall_ms;	/* conn_tick's window (0: none) */
+	uint64_t		 stall_moved;	/* ... and moved when it began */
 	/* Output. */
 	struct out_item		*out;
 	size_t			 out_head, out_len, out_cap;
@@ -429,6 +442,10 @@ struct broker {
 	uint64_t		 next_conn_id;
 	unsigned		 nconns;
 	uint64_t		 refused_conns;	/* over max_conns */
+	/* isolation = connection: workers starting, and who waits. */
+	unsigned		 nstarting;
+	TAILQ_HEAD(, conn)	 start_waiters;
+	bool			 start_granting; /* sup's grant pass is due */
 	bool			 started;	/* first worker ready, serving */
 	bool			 shutting_down;
 	struct event		*ev_shutdown;	/* grace period timer */
@@ -525,9 +542,11 @@ void	conn_unpause(struct conn *c, int why);
 void	conn_queue(struct conn *c, const void *base, size_t len,
 	    void *owned, struct req *req);
 int	conn_queue_copy(struct conn *c, const void *data, size_t len);
+size_t	conn_out_room(const struct conn *c);
 void	conn_mark_dirty(struct conn *c);
 void	conn_flush_dirty(void);
 void	conn_tick(void);
+bool	conn_others_starved(const struct conn *c, bool out);
 void	conn_log(struct conn *c, int level, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 const char *conn_escape(char *buf, size_t len, const char *s);
@@ -540,6 +559,7 @@ void	hs_open_done(struct conn *c, struct req *r,
 void	hs_list_done(struct conn *c, struct req *r,
 	    const Nbdbroker__Rpc__ExportList *el);
 uint32_t hs_client_caps(uint32_t caps);
+void	hs_resume(struct conn *c);
 
 /* nbd-validate.c: pure checks of what clients send */
 int	validate_opt_info(const uint8_t *data, uint32_t len,
@@ -652,6 +672,9 @@ void	sup_worker_lost(struct backend *be, const char *why);
 void	sup_reaped(pid_t pid, int status);
 void	sup_tick(void);
 void	sup_stop_all(void);
+int	sup_conn_backend(struct conn *c);
+void	sup_start_done(struct backend *be);
+void	sup_start_unqueue(struct conn *c);
 
 /* policy-load.c: the export's sandbox policy, found and resolved */
 struct policy;

@@ -141,26 +141,6 @@ set_nonblock(int fd)
 }
 
 /*
- * The backend that serves c: with isolation = connection a new one
- * with a worker of its own, else the shared one.  0, or -1 (logged).
- */
-static int
-conn_attach_backend(struct conn *c)
-{
-	struct backend	*be = broker.be;
-
-	if (broker.cfg.rs.per_connection &&
-	    ((be = backend_new()) == NULL || sup_start(be) == -1)) {
-		log_err("conn %" PRIu64 ": cannot start a worker", c->id);
-		if (be != NULL)
-			backend_free(be);
-		return -1;
-	}
-	backend_attach(be, c);
-	return 0;
-}
-
-/*
  * Take ownership of an accepted socket (or, for -s, of stdin/stdout:
  * fd reads, wfd writes) and start the handshake.  Returns the new
  * connection, or NULL (the descriptors are closed).
@@ -212,8 +192,13 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 		log_err("conn %" PRIu64 ": cannot register events", c->id);
 		goto err;
 	}
-	if (conn_attach_backend(c) == -1)
-		goto err;
+	/*
+	 * The shared backend at once; with isolation = connection, a
+	 * worker of its own only when the handshake needs the plugin
+	 * (sup_conn_backend), not for anybody who can connect.
+	 */
+	if (!broker.cfg.rs.per_connection)
+		backend_attach(broker.be, c);
 	evtimer_add(c->ev_deadline, &deadline);
 	TAILQ_INSERT_TAIL(&broker.conns, c, link);
 	broker.nconns++;
@@ -398,6 +383,7 @@ conn_fill(struct conn *c)
 		size_t	p = (size_t)r < want ? (size_t)r : want;
 
 		c->got += p;
+		c->moved += p;
 		c->ilen += r - p;
 	} else
 		c->ilen += r;
@@ -534,6 +520,18 @@ out_cost(const struct conn *c)
 	return c->out_bytes + c->out_len * CONN_OUT_ITEM_COST;
 }
 
+/*
+ * What may still be queued before the output budget is spent: replies
+ * whose size the broker chooses (block status) take no more.
+ */
+size_t
+conn_out_room(const struct conn *c)
+{
+	size_t	cost = out_cost(c) + CONN_OUT_ITEM_COST * 2;
+
+	return cost < CONN_MAX_OUT_BYTES ? CONN_MAX_OUT_BYTES - cost : 0;
+}
+
 void
 conn_queue(struct conn *c, const void *base, size_t len, void *owned,
     struct req *req)
@@ -655,6 +653,7 @@ conn_flush(struct conn *c)
 			    NULL : strerror(errno));
 			return;
 		}
+		c->moved += r;
 		while (r > 0 && c->out_len > 0) {
 			struct out_item	*it = &c->out[c->out_head];
 
@@ -721,16 +720,21 @@ conn_maybe_free(struct conn *c)
 	if (!(c->flags & CONN_DEAD) || (c->flags & CONN_FREEING) ||
 	    c->inflight > 0 || c->hs_req != NULL)
 		return;
+	if (c->be == NULL)		/* never needed a worker */
+		goto out;
 	if (c->flags & CONN_HANDLE_OPEN)
 		backend_close_handle(c->be, c);
 	if (c->flags & CONN_WAIT_ARENA) {
 		TAILQ_REMOVE(&c->be->waiters, c, wlink);
-		c->flags &= ~CONN_WAIT_ARENA;
+		c->flags &= ~(CONN_WAIT_ARENA | CONN_ARENA_FULL);
 	}
 	backend_detach(c->be, c);
-	if (c->be != broker.be)
-		backend_retire(c->be);		/* its own worker */
+	if (c->be != broker.be) {	/* its own worker */
+		sup_start_done(c->be);
+		backend_retire(c->be);
+	}
 	c->be = NULL;
+ out:
 	c->flags |= CONN_FREEING;
 	event_base_once(broker.base, -1, EV_TIMEOUT, conn_free_cb, c, NULL);
 }
@@ -782,30 +786,54 @@ conn_close(struct conn *c, const char *why)
 	c->fd = c->wfd = -1;
 	TAILQ_REMOVE(&broker.conns, c, link);
 	broker.nconns--;
+	sup_start_unqueue(c);
 	if (broker.cfg.single)
 		broker_shutdown("the client on stdin/stdout disconnected");
 	conn_maybe_free(c);
 }
 
-/* Is a connection other than c waiting for arena space? */
-static bool
-others_wait(const struct conn *c)
+/*
+ * Is a connection other than c waiting for space in one arena (out:
+ * WRITE payloads; else READ results) because it is full, not because
+ * it reached its own limit?  Then what c holds there is what the
+ * other one lacks.
+ */
+bool
+conn_others_starved(const struct conn *c, bool out)
 {
 	const struct conn	*w;
 
 	TAILQ_FOREACH(w, &c->be->waiters, wlink)
-		if (w != c)
+		if (w != c && (w->flags & CONN_ARENA_FULL) &&
+		    w->cur != NULL && (w->cur->cmd == NBD_CMD_WRITE) == out)
 			return true;
 	return false;
 }
 
 /*
- * Once a second.  A connection that holds shared payload space (arena
- * slots) while it waits on its client -- for the rest of a WRITE
- * payload, or for the client to read a reply -- for longer than the
- * request timeout is closed, if other connections are waiting for that
- * space: a client that stops in the middle of a request must not
- * starve everybody else's requests.
+ * Is c holding shared payload space while the broker waits on its
+ * client -- for the rest of a WRITE payload, or for the client to
+ * read replies -- and others wait for that space?
+ */
+static bool
+conn_blocking(const struct conn *c)
+{
+	if (c->state != CONN_ST_TX_PAYLOAD && c->out_len == 0)
+		return false;
+	return (c->arena_wbytes > 0 && conn_others_starved(c, true)) ||
+	    (c->arena_bytes > c->arena_wbytes &&
+	    conn_others_starved(c, false));
+}
+
+/*
+ * Once a second.  A connection that holds shared payload space while
+ * others wait for it (conn_blocking) must keep its client moving: at
+ * least CONN_STALL_MIN_BYTES of payload or replies every
+ * CONN_STALL_MS (or request timeout, if shorter), else it is closed
+ * and its space goes to the others.  A client that stops in the
+ * middle of a request, or trickles, must not starve everybody else's
+ * requests; one nobody waits for is left alone.  With no request
+ * timeout (0: never) nothing is cut off.
  */
 void
 conn_tick(void)
@@ -813,27 +841,52 @@ conn_tick(void)
 	struct conn	*c, *next;
 	uint64_t	 now = now_ms();
 	uint64_t	 limit = broker.cfg.rs.request_timeout_ms;
-	char		 why[160];
+	uint64_t	 moved;
+	char		 why[200];
 
 	if (limit == 0)
 		return;
+	if (limit > CONN_STALL_MS)
+		limit = CONN_STALL_MS;
 	for (c = TAILQ_FIRST(&broker.conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
-		if (c->arena_bytes == 0 || !others_wait(c))
+		if (c->be == NULL || !conn_blocking(c)) {
+			c->stall_ms = 0;
 			continue;
-		if (c->state == CONN_ST_TX_PAYLOAD &&
-		    now - c->payload_ms >= limit)
+		}
+		if (c->stall_ms == 0) {		/* a window begins */
+			c->stall_ms = now;
+			c->stall_moved = c->moved;
+			continue;
+		}
+		if (now - c->stall_ms < limit)
+			continue;
+		moved = c->moved - c->stall_moved;
+		if (moved >= CONN_STALL_MIN_BYTES) {
+			c->stall_ms = now;
+			c->stall_moved = c->moved;
+			continue;
+		}
+		if (c->state == CONN_ST_TX_PAYLOAD && moved == 0)
 			snprintf(why, sizeof(why), "holding %zu KiB of shared "
 			    "payload space, the rest of a WRITE payload has "
 			    "not come in %" PRIu64 " ms; others are waiting",
 			    c->arena_bytes / 1024, limit);
-		else if (c->out_len > 0 && now - c->out_ms >= limit)
+		else if (c->state == CONN_ST_TX_PAYLOAD)
+			snprintf(why, sizeof(why), "holding %zu KiB of shared "
+			    "payload space, only %" PRIu64 " bytes of a WRITE "
+			    "payload came in %" PRIu64 " ms; others are "
+			    "waiting", c->arena_bytes / 1024, moved, limit);
+		else if (moved == 0)
 			snprintf(why, sizeof(why), "holding %zu KiB of shared "
 			    "payload space, replies have not been read for %"
 			    PRIu64 " ms; others are waiting",
 			    c->arena_bytes / 1024, limit);
 		else
-			continue;
+			snprintf(why, sizeof(why), "holding %zu KiB of shared "
+			    "payload space, only %" PRIu64 " bytes of replies "
+			    "read in %" PRIu64 " ms; others are waiting",
+			    c->arena_bytes / 1024, moved, limit);
 		conn_close(c, why);
 	}
 }

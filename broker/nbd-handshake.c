@@ -122,6 +122,25 @@ valid_name(const char *name, size_t len)
 	return memchr(name, '\0', len) == NULL;
 }
 
+/*
+ * The worker that answers c, started now if c has none yet (isolation
+ * = connection).  True when c->be takes requests; false when c waits
+ * for a start slot (hs_resume comes back to the option) or was closed.
+ */
+static bool
+need_worker(struct conn *c)
+{
+	switch (sup_conn_backend(c)) {
+	case 1:
+		return true;
+	case 0:
+		return false;
+	default:
+		conn_close(c, "cannot start a worker");
+		return false;
+	}
+}
+
 /* Ask the worker to open the export; the answer arrives in hs_open_done. */
 static int
 start_open(struct conn *c, const char *name, size_t len, bool info_only)
@@ -129,6 +148,8 @@ start_open(struct conn *c, const char *name, size_t len, bool info_only)
 	struct req	*r;
 	char		*n;
 
+	if (!need_worker(c))
+		return 0;
 	if ((n = strndup(name, len)) == NULL) {
 		conn_close(c, "out of memory");
 		return -1;
@@ -553,6 +574,8 @@ hs_option(struct conn *c)
 		if (c->optlen != 0)
 			return send_opt_reply(c, c->opt, NBD_REP_ERR_INVALID,
 			    NULL, 0);
+		if (!need_worker(c))
+			return 0;
 		if ((r = req_new(c->be, REQ_LIST, c)) == NULL) {
 			conn_close(c, "out of memory");
 			return 0;
@@ -578,6 +601,18 @@ hs_option(struct conn *c)
 	default:
 		return send_opt_reply(c, c->opt, NBD_REP_ERR_UNSUP, NULL, 0);
 	}
+}
+
+/*
+ * c waited for a worker start slot (sup_conn_backend) and has one now:
+ * handle the option it was stopped at again, from the start.
+ */
+void
+hs_resume(struct conn *c)
+{
+	conn_set_state(c, CONN_ST_HS_OPT, sizeof(struct nbd_option));
+	if (hs_option(c) == -1)
+		conn_close(c, "protocol error");
 }
 
 /*

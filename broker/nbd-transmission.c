@@ -175,8 +175,13 @@ plugin_flags(uint16_t cmd, uint16_t f)
 
 /*
  * Give c->cur its arena slot, or wait for one.  Returns true when the
- * slot is there.  A connection may hold at most BROKER_MAX_REQUEST
- * bytes of arena at once, so one client cannot starve the others.
+ * slot is there.  The arenas are shared fairly: a connection may hold
+ * at most BROKER_MAX_REQUEST bytes at once, and while another waits
+ * because the arena is full, one that already holds space gets no
+ * more (the waiting ones come first; its own requests, finishing,
+ * free what it has).  A connection holding nothing may always try, so
+ * every client gets its turn; one that then sits on its space without
+ * moving is cut off (conn_tick).
  */
 static bool
 get_slot(struct conn *c)
@@ -186,11 +191,16 @@ get_slot(struct conn *c)
 	    &c->be->in;
 
 	if (c->arena_bytes > 0 &&
-	    c->arena_bytes + r->count > BROKER_MAX_REQUEST)
+	    (c->arena_bytes + r->count > BROKER_MAX_REQUEST ||
+	    conn_others_starved(c, a == &c->be->out)))
 		goto wait;
-	if (arena_alloc(a, r->count, &r->slot) == -1)
+	if (arena_alloc(a, r->count, &r->slot) == -1) {
+		c->flags |= CONN_ARENA_FULL;
 		goto wait;
+	}
 	c->arena_bytes += r->count;
+	if (a == &c->be->out)
+		c->arena_wbytes += r->count;
 	return true;
 
  wait:
@@ -243,7 +253,7 @@ tx_retry_waiting(struct conn *c)
 {
 	if (c->cur == NULL || (c->flags & CONN_DEAD))
 		return true;
-	c->flags &= ~CONN_WAIT_ARENA;
+	c->flags &= ~(CONN_WAIT_ARENA | CONN_ARENA_FULL);
 	TAILQ_REMOVE(&c->be->waiters, c, wlink);
 	if (!get_slot(c))
 		return false;
@@ -404,6 +414,8 @@ tx_request_done(struct req *r)
 		arena_free(r->cmd == NBD_CMD_WRITE ? &be->out : &be->in,
 		    &r->slot);
 		c->arena_bytes -= r->count;
+		if (r->cmd == NBD_CMD_WRITE)
+			c->arena_wbytes -= r->count;
 	}
 	c->inflight--;
 	req_free(r);

@@ -176,6 +176,9 @@ static const struct opt	opts[] = {
 	{ .name = "isolation", .kind = OPT_WORD, .dst = &isolation,
 	  .words = isolation_words, .expect = "plugin or connection",
 	  .given = &broker.cfg.rs.set_isolation },
+	{ .name = "max-starting", .kind = OPT_UINT,
+	  .dst = &broker.cfg.max_starting, .min = 1, .max = 10000,
+	  .expect = "1 to 10000" },
 	{ .name = "request-timeout", .kind = OPT_DURATION,
 	  .dst = &broker.cfg.rs.request_timeout_ms, .min = 0,
 	  .max = UINT64_MAX, .given = &broker.cfg.rs.set_timeout },
@@ -270,6 +273,8 @@ usage(FILE *fp)
 "Restarts (override the policy's [restart] section):\n"
 "      --isolation plugin|connection  one worker for all clients (default),\n"
 "                        or one per client connection\n"
+"      --max-starting N  with one per connection: start at most N workers\n"
+"                        at once, the other clients wait (default 8)\n"
 "      --request-timeout T  kill a worker whose request takes longer than T\n"
 "                        (default 30s; 0: never)\n"
 "      --replays N       fail a request with EIO after it brought down N+1\n"
@@ -592,6 +597,7 @@ options_parse(int argc, char **argv)
 
 	cfg->arena_size = ARENA_DEFAULT_SIZE;
 	cfg->max_conns = BROKER_DEFAULT_MAX_CONNS;
+	cfg->max_starting = BROKER_DEFAULT_MAX_STARTING;
 	cfg->handshake_ms = CONN_HANDSHAKE_MS;
 	cfg->rs.request_timeout_ms = RESTART_DEFAULT_TIMEOUT_MS;
 	cfg->rs.replays = RESTART_DEFAULT_REPLAYS;

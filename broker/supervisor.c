@@ -12,8 +12,16 @@
  * were open to it then get EIO for every request instead of silently
  * different data; new connections get a fresh disk.
  *
+ * With isolation = connection a client's worker starts only once its
+ * handshake needs the plugin (sup_conn_backend: an export or the
+ * export list, so after TLS where TLS is required), and only
+ * --max-starting workers start at once; the other clients wait their
+ * turn in broker.start_waiters.  A connection that never asks costs
+ * no process.
+ *
  * This file owns a backend's restart fields and its state changes
- * (but Hello's), and the CONN_REOPENING flag of connections.  It
+ * (but Hello's), the start slots, and the CONN_REOPENING and
+ * CONN_WAIT_START flags of connections.  It
  * reads the request queues; it changes them only through backend.c.
  *
  * Runs in the event loop only; never blocks (but sup_stop_all, after
@@ -93,6 +101,108 @@ sup_start(struct backend *be)
 	metrics.worker_starts++;
 	log_debug("worker %d started (instance %u)", (int)pid, be->generation);
 	return 0;
+}
+
+/* Start slots: isolation = connection. */
+
+static unsigned
+max_starting(void)
+{
+	return broker.cfg.max_starting > 0 ? broker.cfg.max_starting :
+	    BROKER_DEFAULT_MAX_STARTING;
+}
+
+/* Start c's own worker in a free slot.  0, or -1 (logged). */
+static int
+start_conn_worker(struct conn *c)
+{
+	struct backend	*be;
+
+	if ((be = backend_new()) == NULL || sup_start(be) == -1) {
+		conn_log(c, LOG_ERR, "cannot start a worker");
+		if (be != NULL)
+			backend_free(be);
+		return -1;
+	}
+	be->starting = true;
+	broker.nstarting++;
+	backend_attach(be, c);
+	return 0;
+}
+
+/*
+ * The backend that serves c's handshake, once it needs the plugin.
+ * Returns 1 when c->be is there to take requests (the shared backend,
+ * or c's own worker, starting), 0 when c waits for a start slot
+ * (hs_resume runs the option again once it has one), or -1 when no
+ * worker can be started (logged; the caller closes c).
+ */
+int
+sup_conn_backend(struct conn *c)
+{
+	if (c->be != NULL)
+		return 1;
+	if (broker.nstarting < max_starting() &&
+	    TAILQ_EMPTY(&broker.start_waiters))
+		return start_conn_worker(c) == 0 ? 1 : -1;
+	conn_log(c, LOG_INFO, "waiting for a worker start (%u starting)",
+	    broker.nstarting);
+	c->flags |= CONN_WAIT_START;
+	TAILQ_INSERT_TAIL(&broker.start_waiters, c, slink);
+	conn_set_state(c, CONN_ST_HS_WAIT, SIZE_MAX);
+	return 0;
+}
+
+/* c goes (closed): it no longer waits for a start slot. */
+void
+sup_start_unqueue(struct conn *c)
+{
+	if (!(c->flags & CONN_WAIT_START))
+		return;
+	TAILQ_REMOVE(&broker.start_waiters, c, slink);
+	c->flags &= ~CONN_WAIT_START;
+}
+
+/* Free slots go to the clients that waited longest, in a pass. */
+static void
+start_grant_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	broker.start_granting = false;
+	backend_pass_begin();
+	while (!broker.shutting_down && broker.nstarting < max_starting() &&
+	    (c = TAILQ_FIRST(&broker.start_waiters)) != NULL) {
+		sup_start_unqueue(c);
+		if (start_conn_worker(c) == -1)
+			conn_close(c, "cannot start a worker");
+		else
+			hs_resume(c);
+	}
+	backend_pass_end();
+}
+
+/*
+ * be's first worker is ready, is gone, or its connection went: its
+ * start slot is free for the next client waiting.
+ */
+void
+sup_start_done(struct backend *be)
+{
+	if (be == NULL || !be->starting)
+		return;
+	be->starting = false;
+	broker.nstarting--;
+	if (TAILQ_EMPTY(&broker.start_waiters) || broker.start_granting)
+		return;
+	if (event_base_once(broker.base, -1, EV_TIMEOUT, start_grant_cb,
+	    NULL, NULL) == 0)
+		broker.start_granting = true;
+	else
+		log_err("cannot schedule worker starts: out of memory");
 }
 
 /* Re-opening: each connection's handle on a new worker. */
@@ -265,6 +375,7 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 		be->durability = broker.cfg.rs.durability;
 	be->has_list_exports = rd->has_list_exports;
 	be->state = BE_ST_READY;
+	sup_start_done(be);
 	if (!be->ever_ready) {
 		static const char *const models[] = {
 			"serialize_connections", "serialize_all_requests",
@@ -460,6 +571,7 @@ worker_lost(struct backend *be, const char *why, const char *cause)
 	    sup_tail(be, be->pid, cause, tail, sizeof(tail)));
 	snprintf(be->lost_why, sizeof(be->lost_why), "%s", why);
 	be->lost_ms = now_ms();
+	sup_start_done(be);
 	if (be->pid > 0)
 		kill(be->pid, SIGKILL);
 	backend_disconnect(be);

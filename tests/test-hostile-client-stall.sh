@@ -7,9 +7,10 @@
 # else needs the space they are left alone; once another client waits
 # for it, they are disconnected after the request timeout (2 s here),
 # as far as needed for the other client's writes and reads to go
-# through: both writers (each holds half the arena a WRITE needs),
-# one reader.  (They used to hold the arenas forever, and every other
-# client's WRITE and READ waited forever.)
+# through: one writer (its half of the WRITE arena is plenty), one
+# reader; the other writer holds WRITE space, which the READ does not
+# need, so it stays.  (They used to hold the arenas forever, and every
+# other client's WRITE and READ waited forever.)
 source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
@@ -73,7 +74,7 @@ assert took_w < 6 and took_r < 6, (took_w, took_r)
 # The attackers in the way are gone; the innocent client now has full
 # service.
 time.sleep(0.5)
-assert all(closed(c) for c in writers)
+assert [closed(c) for c in writers].count(True) == 1
 assert [closed(c) for c in readers].count(True) == 1
 t = time.monotonic()
 for i in range(100):
@@ -82,5 +83,5 @@ for i in range(100):
 print("100 writes and reads in %.2f s" % (time.monotonic() - t))
 h.shutdown()
 PY
-test "$(grep -c 'the rest of a WRITE payload has not come in 2000 ms; others are waiting' "$d/sock.log")" -eq 2
+test "$(grep -c 'the rest of a WRITE payload has not come in 2000 ms; others are waiting' "$d/sock.log")" -eq 1
 test "$(grep -c 'replies have not been read for 2000 ms; others are waiting' "$d/sock.log")" -eq 1

@@ -63,3 +63,56 @@ h.shutdown()
 PY
 grep -E "replies have not been read for [0-9]+ ms; others are waiting" \
     "$d/sock.log"
+
+# Trickling is stalling too: two clients take the whole arena and
+# read their replies at 4 KiB a second (less than CONN_STALL_MIN_BYTES,
+# 64 KiB, in 5 s); once another client waits, one of them is cut off
+# all the same.  (A fresh server: the arena's first fit starts over.)
+start_nbdbroker -U "$d/sock2" memory size=256M
+/usr/bin/python3 - "$d/sock2" <<'PY'
+import os, sys, threading, time
+import nbd
+import nbdraw
+from nbdraw import CMD_READ, OPT_EXPORT_NAME
+slow = int(os.environ["slow"])
+path = sys.argv[1]
+MIB = 1024 * 1024
+stop = False
+
+def trickle(c):
+    while not stop:
+        try:
+            if not c.s.recv(2048):
+                return
+        except OSError:
+            return
+        time.sleep(0.5)
+
+tricklers = [nbdraw.connect(path, opt=OPT_EXPORT_NAME, timeout=None,
+                            rcvbuf=4096) for _ in range(2)]
+for i, c in enumerate(tricklers):
+    for k in range(4):
+        c.request(CMD_READ, (i * 4 + k) * 8 * MIB, 8 * MIB, cookie=k)
+ts = [threading.Thread(target=trickle, args=(c,)) for c in tricklers]
+for th in ts:
+    th.start()
+time.sleep(1)
+h = nbd.NBD()
+h.connect_unix(path)
+buf = nbd.Buffer(1 * MIB)
+t = time.monotonic()
+cookie = h.aio_pread(buf, 200 * MIB)
+while not h.aio_command_completed(cookie):
+    if time.monotonic() - t > 25 * slow:
+        sys.exit("the innocent read waited more than 25 s for tricklers")
+    h.poll(100)
+took = time.monotonic() - t
+print("innocent read next to tricklers took %.1f s" % took)
+assert 3 < took < 10 * slow, took
+stop = True
+for th in ts:
+    th.join()
+h.shutdown()
+PY
+grep -E "holding [0-9]+ KiB of shared payload space, (replies have not been read for|only [0-9]+ bytes of replies read in) [0-9]+ ms; others are waiting" \
+    "$d/sock2.log"

@@ -81,8 +81,8 @@ for i in range(256):
     total += extents(s, 100 + i)
 print("256 replies, %d extents in all" % total)
 assert 256 <= total <= 256 * MAX_CLIENT_EXTENTS
-# The first replies filled the output budget (4 MiB, 128 replies of
-# 32 KiB at most); the others were cut down, to one extent at least.
+# The first replies filled the output budget (4 MiB: some 32 replies
+# of 16,384 extents); the others were cut down, to one extent at least.
 assert total < 256 * MAX_CLIENT_EXTENTS, total
 c.request(CMD_READ, 0, 512, cookie=9)
 r = c.any_reply()

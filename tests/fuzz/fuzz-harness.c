@@ -37,6 +37,7 @@
 #define FZ_MAX_ROUNDS		200000	/* more is a livelock */
 #define FZ_MAX_PAYLOAD		(1024 * 1024)	/* a client sends */
 #define FZ_CLOCK_START		1000000
+#define FZ_POOL_ARENAS		32	/* arenas kept for reuse */
 
 static struct {
 	struct fz_config	 cfg;
@@ -54,6 +55,22 @@ static struct {
 	bool			 teardown;
 	bool			 rings;		/* next Readys offer rings */
 } fz;
+
+/*
+ * What outlives an iteration, so that inputs do not pay for it again
+ * and again (the broker is reset between inputs, not rebuilt): the
+ * event base, if the broker left nothing in it, and the arenas.  A
+ * fresh 64 MiB memfd per backend cost a page fault for every page a
+ * READ reply was sent from; a pooled one has its pages already.  The
+ * broker never reads what is in a slot, so stale bytes change nothing.
+ */
+static struct event_base	*fz_base;
+static struct {
+	struct arena	 a;		/* as arena_init made it */
+	bool		 seal;
+	bool		 used;
+} fz_pool[FZ_POOL_ARENAS];
+static int		 fz_npool;
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 fz_fatal(const char *fmt, ...)
@@ -245,6 +262,56 @@ cgroup_worker_release(pid_t pid, char *desc, size_t desclen)
 void
 cgroup_stop(void)
 {
+}
+
+/* Link-time wrappers: pooled arenas. */
+
+int	__real_arena_init(struct arena *a, size_t size, bool seal_writes);
+int	__wrap_arena_init(struct arena *a, size_t size, bool seal_writes);
+void	__real_arena_destroy(struct arena *a);
+void	__wrap_arena_destroy(struct arena *a);
+
+int
+__wrap_arena_init(struct arena *a, size_t size, bool seal_writes)
+{
+	int	i;
+
+	for (i = 0; i < fz_npool; i++) {
+		if (fz_pool[i].used || fz_pool[i].seal != seal_writes ||
+		    fz_pool[i].a.size != size)
+			continue;
+		fz_pool[i].used = true;
+		*a = fz_pool[i].a;
+		memset(a->bitmap, 0, (a->npages + 63) / 64 * sizeof(uint64_t));
+		return 0;
+	}
+	if (__real_arena_init(a, size, seal_writes) == -1)
+		return -1;
+	if (fz_npool < FZ_POOL_ARENAS) {
+		fz_pool[fz_npool].a = *a;
+		fz_pool[fz_npool].seal = seal_writes;
+		fz_pool[fz_npool].used = true;
+		fz_npool++;
+	}
+	return 0;
+}
+
+void
+__wrap_arena_destroy(struct arena *a)
+{
+	int	i;
+
+	for (i = 0; a->base != NULL && i < fz_npool; i++) {
+		if (fz_pool[i].a.base != a->base)
+			continue;
+		if (!fz_pool[i].used)
+			fz_fatal("an arena destroyed twice");
+		fz_pool[i].used = false;
+		memset(a, 0, sizeof(*a));
+		a->fd = -1;
+		return;
+	}
+	__real_arena_destroy(a);
 }
 
 /* Link-time wrappers: fake worker processes. */
@@ -1107,8 +1174,9 @@ fz_setup(const struct fz_config *cfg)
 	bc->rs.period_ms = RESTART_DEFAULT_PERIOD_MS;
 	bc->rs.durability = -1;
 	broker.started = true;		/* as after start-up */
-	if ((broker.base = event_base_new()) == NULL)
+	if (fz_base == NULL && (fz_base = event_base_new()) == NULL)
 		fz_fatal("event_base_new");
+	broker.base = fz_base;
 	if (!cfg->per_connection) {
 		if ((broker.be = backend_new()) == NULL)
 			fz_fatal("backend_new: %s", strerror(errno));
@@ -1210,6 +1278,15 @@ fz_teardown(void)
 		free(fz.workers[i]);
 	}
 	fz.nworkers = 0;
-	event_base_free(broker.base);
+	/*
+	 * The event base is kept for the next input if the broker left
+	 * nothing in it; otherwise (a timer of its own that never came
+	 * due in virtual time) it goes, with whatever is in it.
+	 */
+	if (event_base_get_num_events(fz_base, EVENT_BASE_COUNT_ADDED |
+	    EVENT_BASE_COUNT_ACTIVE | EVENT_BASE_COUNT_VIRTUAL) != 0) {
+		event_base_free(fz_base);
+		fz_base = NULL;
+	}
 	broker.base = NULL;
 }
