@@ -190,11 +190,17 @@ get_slot(struct conn *c)
 	struct arena	*a = r->cmd == NBD_CMD_WRITE ? &c->be->out :
 	    &c->be->in;
 
-	if (c->arena_bytes > 0 &&
-	    (c->arena_bytes + r->count > BROKER_MAX_REQUEST ||
-	    conn_others_starved(c, a == &c->be->out)))
-		goto wait;
-	if (arena_alloc(a, r->count, &r->slot) == -1) {
+	if (c->arena_bytes > 0 && c->arena_bytes + r->count >
+	    BROKER_MAX_REQUEST)
+		goto wait;		/* its own limit: nobody else's doing */
+	/*
+	 * Refused for the others' sake, or the arena is full: either way
+	 * it waits for space others hold (so that conn_tick can see who is
+	 * in the way: two clients refused for each other's sake, neither
+	 * reading its replies, must not wait for each other forever).
+	 */
+	if ((c->arena_bytes > 0 && conn_others_starved(c, a ==
+	    &c->be->out)) || arena_alloc(a, r->count, &r->slot) == -1) {
 		c->flags |= CONN_ARENA_FULL;
 		goto wait;
 	}

@@ -20,11 +20,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/sysinfo.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -135,6 +137,14 @@ main(int argc, char **argv)
 	/* Die with the broker; it may already be gone. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
 		fatal("prctl(PR_SET_PDEATHSIG)");
+	/*
+	 * glibc's limit on malloc arenas, set now to its own default (8
+	 * per CPU): left unset, the first thread to need an arena counts
+	 * the CPUs by opening /sys/devices/system/cpu/online, while
+	 * serving, where the sandbox denies it (and says so in the log).
+	 * The memory limit may lower it (sandbox-limits.c).
+	 */
+	mallopt(M_ARENA_MAX, 8 * get_nprocs());
 	if (broker != 0 && getppid() != broker)
 		exit(EXIT_FAILURE);
 	signal(SIGPIPE, SIG_IGN);
