@@ -233,6 +233,13 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 	(void)len;
 }
 
+/* No seccomp listeners here: just the wait, as before learning mode. */
+void
+tripwire_wait(int ms)
+{
+	usleep((useconds_t)ms * 1000);
+}
+
 /* As broker/cgroup.c where no cgroup can be made: nothing to limit. */
 const struct policy *
 policy_load_parsed(void)
