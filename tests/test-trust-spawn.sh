@@ -93,10 +93,11 @@ else
 fi
 
 # Starts are bounded: workers that take 2 s to get ready, 6 clients at
-# once, at most 2 starting at a time.
+# once, at most 2 starting at a time.  The last two wait 3 starts, which
+# counts against their handshake timeout: scaled like the delay.
 NBDBROKER_WORKER=$(fake_worker "$d" good --ready-delay=$((2000 * slow))) \
     start_nbdbroker -U "$d/slow.sock" --isolation connection \
-    --max-starting 2 memory size=1M
+    --max-starting 2 --handshake-timeout "$((60 * slow))s" memory size=1M
 /usr/bin/python3 - "$d/slow.sock" "$nbdbroker_pid" "$slow" <<'PY'
 import subprocess, sys, threading, time
 import nbd
