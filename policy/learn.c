@@ -24,11 +24,13 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "policy.h"
 
@@ -334,12 +336,21 @@ write_paths(struct writer *w, const char *key, bool serving,
     unsigned access)
 {
 	const struct policy_learned	*l = w->l;
+	struct stat			 st;
 	size_t				 i, k, n = 0;
 
 	for (i = 0; i < l->npaths; i++) {
 		const struct policy_learned_path	*lp = &l->paths[i];
 
 		if (lp->serving != serving || !(lp->access & access))
+			continue;
+		/*
+		 * A path the plugin only probed (the loader's search list,
+		 * say) and found missing needs no grant, and a policy cannot
+		 * name what does not exist.
+		 */
+		if (lp->path[0] == '/' && lstat(lp->path, &st) == -1 &&
+		    errno == ENOENT)
 			continue;
 		/* Once per key, even if two paths became one ${NAME}. */
 		for (k = 0; k < i; k++)
