@@ -692,6 +692,8 @@ void	tripwire_watch(pid_t pid, int parent);
 void	tripwire_reaped(pid_t pid, int status, char *desc, size_t len);
 void	tripwire_stop(void);
 void	tripwire_wait(int ms);
+int	notif_read_string(int, uint64_t, char *, size_t);
+int	notif_join_path(pid_t, int, const char *, char *, size_t);
 
 /* deny.c: denials that explain themselves */
 struct deny_log;

@@ -341,54 +341,14 @@ path_call(const char *name, const __u64 *a, int memfd, unsigned *access,
 	return 0;
 }
 
-/* Read a string from the worker's memory. */
-static int
-read_str(int memfd, uint64_t addr, char *buf, size_t len)
-{
-	size_t	got = 0, chunk;
-	ssize_t	n;
-
-	while (got < len - 1) {
-		chunk = 4096 - ((addr + got) & 4095);
-		if (chunk > len - 1 - got)
-			chunk = len - 1 - got;
-		if ((n = pread(memfd, buf + got, chunk, (off_t)(addr +
-		    got))) <= 0)
-			return -1;
-		if (memchr(buf + got, '\0', n) != NULL)
-			return 0;
-		got += n;
-	}
-	return -1;
-}
-
 /* The absolute, resolved path pid means by (dfd, rel), into out. */
 static int
 resolve_at(pid_t pid, int dfd, const char *rel, char *out, size_t len)
 {
-	char	 link[64], dir[PATH_MAX], joined[2 * PATH_MAX], *real, *slash;
-	ssize_t	 n;
+	char	 joined[2 * PATH_MAX], *real, *slash;
 
-	if (strncmp(rel, "/proc/self/", 11) == 0)
-		/* The worker's /proc/self, not the broker's. */
-		snprintf(joined, sizeof(joined), "/proc/%d/%s", (int)pid,
-		    rel + 11);
-	else if (strncmp(rel, "/proc/thread-self/", 18) == 0)
-		snprintf(joined, sizeof(joined), "/proc/%d/task/%d/%s",
-		    (int)pid, (int)pid, rel + 18);
-	else if (rel[0] == '/')
-		snprintf(joined, sizeof(joined), "%s", rel);
-	else {
-		if (dfd == AT_FDCWD)
-			snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
-		else
-			snprintf(link, sizeof(link), "/proc/%d/fd/%d",
-			    (int)pid, dfd);
-		if ((n = readlink(link, dir, sizeof(dir) - 1)) <= 0)
-			return -1;
-		dir[n] = '\0';
-		snprintf(joined, sizeof(joined), "%s/%s", dir, rel);
-	}
+	if (notif_join_path(pid, dfd, rel, joined, sizeof(joined)) == -1)
+		return -1;
 	if ((real = realpath(joined, NULL)) == NULL) {
 		/* Not there (yet): its directory's real path, the name. */
 		if ((slash = strrchr(joined, '/')) == NULL)
@@ -423,7 +383,8 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 		return;		/* not ours to read (unprivileged broker) */
 	arg = path_call(name, req->data.args, memfd, &want, &dfd);
 	if (arg >= 0)
-		r = read_str(memfd, req->data.args[arg], rel, sizeof(rel));
+		r = notif_read_string(memfd, req->data.args[arg], rel,
+		    sizeof(rel));
 	close(memfd);
 	if (r == -1 || rel[0] == '\0' || resolve_at(req->pid, dfd, rel, path,
 	    sizeof(path)) == -1)

@@ -244,28 +244,6 @@ learn_active(void)
 	return lrn.on;
 }
 
-/* A NUL-terminated string at addr in pid's memory, into buf. */
-static int
-read_string(int memfd, uint64_t addr, char *buf, size_t len)
-{
-	size_t	got = 0, chunk;
-	ssize_t	n;
-
-	while (got < len - 1) {
-		/* Up to the page end: the next page may not be mapped. */
-		chunk = 4096 - ((addr + got) & 4095);
-		if (chunk > len - 1 - got)
-			chunk = len - 1 - got;
-		n = pread(memfd, buf + got, chunk, (off_t)(addr + got));
-		if (n <= 0)
-			return -1;
-		if (memchr(buf + got, '\0', n) != NULL)
-			return 0;
-		got += n;
-	}
-	return -1;
-}
-
 /* Lexically: remove ".", "..", "//" from an absolute path, in place. */
 static void
 normalize(char *p)
@@ -304,30 +282,10 @@ normalize(char *p)
 static int
 absolute(pid_t pid, int dfd, const char *rel, char *out, size_t len)
 {
-	char	 link[64], dir[PATH_MAX], joined[2 * PATH_MAX], *real, *slash;
-	ssize_t	 n;
+	char	 joined[2 * PATH_MAX], *real, *slash;
 
-	if (strncmp(rel, "/proc/self/", 11) == 0)
-		/* The worker's /proc/self, not the broker's. */
-		snprintf(joined, sizeof(joined), "/proc/%d/%s", (int)pid,
-		    rel + 11);
-	else if (strncmp(rel, "/proc/thread-self/", 18) == 0)
-		snprintf(joined, sizeof(joined), "/proc/%d/task/%d/%s",
-		    (int)pid, (int)pid, rel + 18);
-	else if (rel[0] == '/')
-		snprintf(joined, sizeof(joined), "%s", rel);
-	else {
-		if (dfd == AT_FDCWD)
-			snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
-		else
-			snprintf(link, sizeof(link), "/proc/%d/fd/%d",
-			    (int)pid, dfd);
-		if ((n = readlink(link, dir, sizeof(dir) - 1)) <= 0 ||
-		    dir[0] != '/')
-			return -1;
-		dir[n] = '\0';
-		snprintf(joined, sizeof(joined), "%s/%s", dir, rel);
-	}
+	if (notif_join_path(pid, dfd, rel, joined, sizeof(joined)) == -1)
+		return -1;
 	normalize(joined);
 	if ((real = realpath(joined, NULL)) != NULL) {
 		snprintf(out, len, "%s", real);
@@ -600,7 +558,7 @@ read_paths(const struct learn_call *c, const struct seccomp_notif *req,
 		flags = a[c->flags];
 	dfd = c->dfd >= 0 ? (int)a[c->dfd] : AT_FDCWD;
 	memset(r, 0, 3 * sizeof(*r));
-	if (read_string(memfd, a[c->path], rel, sizeof(rel)) == 0 &&
+	if (notif_read_string(memfd, a[c->path], rel, sizeof(rel)) == 0 &&
 	    rel[0] != '\0' && absolute(req->pid, dfd, rel, r[0].path,
 	    sizeof(r[0].path)) == 0) {
 		path_effect(c->kind, flags, &r[0]);
@@ -619,7 +577,7 @@ read_paths(const struct learn_call *c, const struct seccomp_notif *req,
 	if (c->path2 < 0)
 		return n;
 	dfd = c->dfd2 >= 0 ? (int)a[c->dfd2] : AT_FDCWD;
-	if (read_string(memfd, a[c->path2], rel, sizeof(rel)) == 0 &&
+	if (notif_read_string(memfd, a[c->path2], rel, sizeof(rel)) == 0 &&
 	    rel[0] != '\0' && absolute(req->pid, dfd, rel, r[n].path,
 	    sizeof(r[n].path)) == 0) {
 		path_effect(LK_CREATE, 0, &r[n]);

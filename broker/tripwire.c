@@ -17,6 +17,8 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <seccomp.h>
@@ -367,6 +369,67 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 		deny_reaped(pid, status, &tw->deny);
 		tw_free(tw);
 	}
+}
+
+/*
+ * A NUL-terminated string at addr in a notifying worker's memory
+ * (memfd: its /proc/PID/mem), into buf: 0, or -1 if it is unreadable or
+ * longer than buf.  Shared by the learn and deny handlers.
+ */
+int
+notif_read_string(int memfd, uint64_t addr, char *buf, size_t len)
+{
+	size_t	got = 0, chunk;
+	ssize_t	n;
+
+	while (got < len - 1) {
+		/* Up to the page end: the next page may not be mapped. */
+		chunk = 4096 - ((addr + got) & 4095);
+		if (chunk > len - 1 - got)
+			chunk = len - 1 - got;
+		n = pread(memfd, buf + got, chunk, (off_t)(addr + got));
+		if (n <= 0)
+			return -1;
+		if (memchr(buf + got, '\0', n) != NULL)
+			return 0;
+		got += n;
+	}
+	return -1;
+}
+
+/*
+ * The path worker pid names by (dfd, rel), made absolute from the
+ * broker's point of view (its /proc/self and /proc/thread-self are the
+ * worker's; a relative path joins its cwd or dfd), not yet resolved,
+ * into out: 0, or -1 if dfd names no directory.
+ */
+int
+notif_join_path(pid_t pid, int dfd, const char *rel, char *out, size_t len)
+{
+	char	 link[64], dir[PATH_MAX];
+	ssize_t	 n;
+
+	if (strncmp(rel, "/proc/self/", 11) == 0)
+		snprintf(out, len, "/proc/%d/%s", (int)pid, rel + 11);
+	else if (strncmp(rel, "/proc/thread-self/", 18) == 0)
+		snprintf(out, len, "/proc/%d/task/%d/%s", (int)pid, (int)pid,
+		    rel + 18);
+	else if (rel[0] == '/')
+		snprintf(out, len, "%s", rel);
+	else {
+		if (dfd == AT_FDCWD)
+			snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+		else
+			snprintf(link, sizeof(link), "/proc/%d/fd/%d",
+			    (int)pid, dfd);
+		if ((n = readlink(link, dir, sizeof(dir) - 1)) <= 0)
+			return -1;
+		dir[n] = '\0';
+		if (dir[0] != '/')	/* a socket, a pipe: no directory */
+			return -1;
+		snprintf(out, len, "%s/%s", dir, rel);
+	}
+	return 0;
 }
 
 /*
