@@ -4,11 +4,11 @@
  * RPC socket, the two arenas and the tripwire channel on fixed
  * descriptors (RPC_WORKER_FD, RPC_WORKER_ARENA_OUT_FD/IN_FD,
  * POLICY_NOTIFY_FD, RPC_WORKER_EVENT_FD when the backend offers
- * rings, and RPC_WORKER_CGROUP_FD when it gets a memory cgroup), stdin on /dev/null, stdout and stderr into a pipe
- * the broker logs line by line, every other descriptor closed, default
- * signal dispositions, its own process group and a fresh environment;
- * then its Hello, and its Config once it answered Hello, queued for
- * the RPC socket.
+ * rings, and RPC_WORKER_CGROUP_FD when it gets a memory cgroup), stdin
+ * on /dev/null, stdout and stderr into a pipe the broker logs line by
+ * line, every other descriptor closed, default signal dispositions,
+ * its own process group and a fresh environment; then its Hello, and
+ * its Config once it answered Hello, queued for the RPC socket.
  *
  * When to start a worker, and what a start means for the backend, is
  * supervisor.c's business; this file only knows how.  Everything the
@@ -287,9 +287,10 @@ spawn_exec(const struct backend *be, int rpc_fd, int err_fd, int tw_fd,
  */
 /*
  * Make the memory cgroup of the worker about to be spawned, where the
- * broker can make one, and open its cgroup.procs for the worker, which
- * joins it by itself before anything else (worker/main.c): moving a
- * task takes milliseconds the loop must not wait.  The worker checks
+ * broker can make one, and open its cgroup.procs (v1: tasks) for the
+ * worker, which joins it by itself before anything else
+ * (worker/main.c): moving a task may take milliseconds the loop must
+ * not wait.  The worker checks
  * at stage 1 whether a cgroup limits it, and limits its address space
  * itself if not (worker/sandbox-limits.c), so a failure here is never
  * unsafe.  Returns the descriptor to pass, or -1 for none.

@@ -36,8 +36,9 @@
 /* 6 is POLICY_NOTIFY_FD (policy/policy.h). */
 #define RPC_WORKER_EVENT_FD	7	/* eventfd: completions (rpc-ring.h) */
 /*
- * Its memory cgroup's cgroup.procs, opened by the broker, when it has
- * one: the worker writes "0" there (joins) before anything else.
+ * Its memory cgroup's cgroup.procs (v1: tasks), opened by the broker,
+ * when it has one: the worker writes "0" there (joins) before anything
+ * else.
  */
 #define RPC_WORKER_CGROUP_FD	8
 

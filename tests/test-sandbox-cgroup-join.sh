@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A worker under a policy with a memory limit joins the memory cgroup
 # the broker made for it by itself, before its Hello (the broker hands
-# it that cgroup's cgroup.procs on descriptor 8): its /proc/PID/cgroup
+# it that cgroup's cgroup.procs or tasks on descriptor 8): its /proc/PID/cgroup
 # names it.  A worker that cannot join (a bad descriptor) fails
 # start-up, and so does one that did not join (no descriptor): the
 # broker checks before it sends Config.

@@ -2,9 +2,10 @@
 /*
  * nbdbroker-worker: started by the broker (never by hand) with the RPC
  * socket and the two payload arenas on fixed descriptors.  Joins its
- * memory cgroup if the broker gave it one, exchanges Hello, receives Config, loads the plugin and the filters above it
- * and configures them, reports Ready (or Failed), then serves until
- * the broker hangs up.
+ * memory cgroup if the broker gave it one, exchanges Hello, receives
+ * Config, loads the plugin and the filters above it and configures
+ * them, reports Ready (or Failed), then serves until the broker hangs
+ * up.
  *
  * Exit status: 0 when the broker closed the socket, 1 when start-up
  * failed (the reason was sent as Failed and logged), 2 for a protocol
@@ -56,11 +57,12 @@ fail_startup(const char *stage, const char *msg)
 
 /*
  * Join the memory cgroup the broker made for this worker, if it gave
- * us its cgroup.procs on RPC_WORKER_CGROUP_FD: write "0" (this
- * process; the kernel checks the rights of the broker, which opened
- * it).  Before Hello and before any plugin code, so the plugin never
- * runs outside it; the broker checks before it sends Config.  Moving
- * a task takes milliseconds, which this way only this worker waits.
+ * us its cgroup.procs (v1: tasks) on RPC_WORKER_CGROUP_FD: write "0"
+ * (this process, still one thread; the kernel checks the rights of the
+ * broker, which opened it).  Before Hello and before any plugin code,
+ * so the plugin never runs outside it; the broker checks before it
+ * sends Config.  Moving a task may take milliseconds, which this way
+ * only this worker waits.
  */
 static void
 join_cgroup(void)
