@@ -128,7 +128,11 @@ msg_log(struct backend *be, const RpcEnvelope *env, char *why,
 	return 0;
 }
 
-/* Hello: the worker speaks our protocol; Config is already queued. */
+/*
+ * Hello: the worker speaks our protocol, and has joined its memory
+ * cgroup if it was given one (it does so before its Hello); now its
+ * Config.
+ */
 static int
 msg_hello(struct backend *be, const RpcEnvelope *env, char *why,
     size_t whylen)
@@ -137,6 +141,16 @@ msg_hello(struct backend *be, const RpcEnvelope *env, char *why,
 		snprintf(why, whylen, "worker speaks protocol %" PRIu32
 		    ".%" PRIu32 ", broker speaks %d.%d", env->hello->major,
 		    env->hello->minor, RPC_PROTOCOL_MAJOR, RPC_PROTOCOL_MINOR);
+		return -1;
+	}
+	if (!cgroup_worker_joined(be->pid)) {
+		snprintf(why, whylen, "worker %d is not in the memory cgroup "
+		    "made for it", (int)be->pid);
+		return -1;
+	}
+	if (spawn_queue_config(be) == -1) {
+		snprintf(why, whylen, "cannot queue Config: %s",
+		    strerror(errno));
 		return -1;
 	}
 	be->state = BE_ST_CONFIGURING;

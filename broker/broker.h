@@ -657,6 +657,7 @@ const char *tls_default_dir(void);
 
 /* spawn.c: starting a worker process */
 int	spawn_worker(struct backend *be, pid_t *pidp, int *fdp);
+int	spawn_queue_hello(struct backend *be);
 int	spawn_queue_config(struct backend *be);
 void	spawn_backend_gone(struct backend *be);
 
@@ -716,15 +717,21 @@ void	learn_stop(void);
 /*
  * cgroup.c: a memory cgroup per worker, where the broker can make one
  * (else the worker falls back to RLIMIT_AS by itself).  The spawn code
- * calls cgroup_worker_attach() right after posix_spawn, before the
- * worker's Config is queued, cgroup_worker_release() once the worker
- * is reaped, and cgroup_stop() after the last worker was reaped at
+ * calls cgroup_worker_prepare() before posix_spawn (the worker joins
+ * by itself), cgroup_worker_spawned() or _abandon() after it,
+ * cgroup_worker_joined() before the worker's Config is queued,
+ * cgroup_worker_release() once the worker is reaped, and cgroup_stop() after the last worker was reaped at
  * shutdown.
  */
 struct policy;
 const char *cgroup_describe(void);
 int	cgroup_worker_attach(pid_t pid, const struct policy *p,
 	    uint64_t arena_bytes, char *desc, size_t desclen);
+int	cgroup_worker_prepare(const struct policy *p, uint64_t arena_bytes,
+	    int *fdp, char *desc, size_t desclen);
+void	cgroup_worker_spawned(pid_t pid);
+void	cgroup_worker_abandon(void);
+bool	cgroup_worker_joined(pid_t pid);
 void	cgroup_worker_release(pid_t pid, char *desc, size_t desclen);
 void	cgroup_stop(void);
 

@@ -15,8 +15,10 @@
  * broker is alone in it, the broker moves itself into a leaf
  * (nbdbroker-PID-broker) and enables it: v2 allows no processes in a
  * cgroup whose children have controllers.  Each worker's cgroup is
- * nbdbroker-BROKERPID-worker-WORKERPID, removed once the worker is
- * reaped; those of brokers that died are removed at the next start.
+ * nbdbroker-BROKERPID-worker-N (N: -1, -2, ... in the order the broker
+ * starts workers; the worker's pid where cgroup_worker_attach put it),
+ * removed once the worker is reaped; those of brokers that died are
+ * removed at the next start.
  *
  * Where none can be made, nothing is lost: the worker finds itself in
  * no cgroup of its own and limits its address space (RLIMIT_AS)
@@ -24,7 +26,11 @@
  * never stops a worker.
  *
  * Runs in the event loop: cgroup files answer at once, nothing here
- * waits.
+ * waits.  Except a write to cgroup.procs, which moves a task and waits
+ * for an RCU grace period (5 to 15 ms): so the broker does not move
+ * its workers, it hands each a descriptor of its cgroup's cgroup.procs
+ * (v1: tasks, which is quicker still) and the worker moves itself,
+ * first thing (cgroup_worker_prepare).
  */
 #include <config.h>
 
@@ -47,7 +53,8 @@
 
 /* A worker's cgroup, until the worker is reaped. */
 struct cg_worker {
-	pid_t			 pid;
+	pid_t			 pid;	/* 0: not spawned yet */
+	int			 fd;	/* its procs/tasks until spawned */
 	uint64_t		 limit;
 	char			 dir[CG_PATH_MAX];
 	struct cg_worker	*next;
@@ -254,32 +261,30 @@ cgroup_describe(void)
 }
 
 /*
- * Put worker pid, just spawned, into a memory cgroup of its own that
- * allows policy p's memory plus what the worker itself needs,
- * arena_bytes being both payload arenas.  Nothing to do without a
- * memory limit or in mode = log (which limits nothing).  Call before
- * the worker is sent its Config: it checks for the cgroup at stage 1.
- * Returns 0 (done, or no cgroups here: desc says so), or -1 if this
- * worker could not be given one (desc says why; the worker falls back
- * to RLIMIT_AS by itself).
+ * Make the cgroup nbdbroker-BROKERPID-worker-ID for a worker under
+ * policy p, with its limits, and list it under pid (0: not spawned
+ * yet).  Returns it, or NULL with desc saying why (*nonep: there is
+ * nothing to make here, desc says why, which is not a failure).
  */
-int
-cgroup_worker_attach(pid_t pid, const struct policy *p, uint64_t arena_bytes,
-    char *desc, size_t desclen)
+static struct cg_worker *
+cg_make(long id, pid_t pid, const struct policy *p, uint64_t arena_bytes,
+    bool *nonep, char *desc, size_t desclen)
 {
 	struct cg_worker	*w;
 	char			 num[32];
-	uint64_t		 limit;
 
+	*nonep = false;
 	if (p->memory == 0 || p->mode == POLICY_MODE_LOG) {
 		snprintf(desc, desclen, "no memory limit%s",
 		    p->mode == POLICY_MODE_LOG ? " (mode = log)" : "");
-		return 0;
+		*nonep = true;
+		return NULL;
 	}
 	cg_probe(true);
 	if (!cg.usable) {
 		snprintf(desc, desclen, "%s", cg.why);
-		return 0;
+		*nonep = true;
+		return NULL;
 	}
 	if (!cg.cleaned) {
 		cg.cleaned = true;
@@ -287,13 +292,14 @@ cgroup_worker_attach(pid_t pid, const struct policy *p, uint64_t arena_bytes,
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		snprintf(desc, desclen, "cgroup: out of memory");
-		return -1;
+		return NULL;
 	}
 	w->pid = pid;
-	w->limit = limit = policy_memory_cgroup_limit(p->memory, arena_bytes);
-	snprintf(w->dir, sizeof(w->dir), "%.4000s/nbdbroker-%d-worker-%d",
-	    cg.parent, (int)getpid(), (int)pid);
-	snprintf(num, sizeof(num), "%" PRIu64, limit);
+	w->fd = -1;
+	w->limit = policy_memory_cgroup_limit(p->memory, arena_bytes);
+	snprintf(w->dir, sizeof(w->dir), "%.4000s/nbdbroker-%d-worker-%ld",
+	    cg.parent, (int)getpid(), id);
+	snprintf(num, sizeof(num), "%" PRIu64, w->limit);
 	if (mkdir(w->dir, 0755) == -1 && errno != EEXIST)
 		goto fail;
 	if (cg.version == 1) {
@@ -309,21 +315,187 @@ cgroup_worker_attach(pid_t pid, const struct policy *p, uint64_t arena_bytes,
 			goto fail;
 		cg_write(w->dir, "memory.oom.group", "1");
 	}
-	snprintf(num, sizeof(num), "%d", (int)pid);
-	if (cg_write(w->dir, "cgroup.procs", num) == -1)
-		goto fail;
 	w->next = cg_workers;
 	cg_workers = w;
-	snprintf(desc, desclen, "memory cgroup %.400s, limit %" PRIu64 "M",
-	    w->dir, limit >> 20);
-	return 0;
+	return w;
 
  fail:
 	snprintf(desc, desclen, "cgroup: %.400s: %s; the worker limits its "
 	    "address space instead", w->dir, strerror(errno));
 	rmdir(w->dir);
 	free(w);
-	return -1;
+	return NULL;
+}
+
+/* Unlist w and remove its cgroup. */
+static void
+cg_drop(struct cg_worker *w)
+{
+	struct cg_worker	**wp;
+
+	for (wp = &cg_workers; *wp != NULL; wp = &(*wp)->next)
+		if (*wp == w) {
+			*wp = w->next;
+			break;
+		}
+	if (rmdir(w->dir) == -1)
+		log_debug("cgroup: rmdir %s: %s", w->dir, strerror(errno));
+	free(w);
+}
+
+/*
+ * Put worker pid, just spawned, into a memory cgroup of its own that
+ * allows policy p's memory plus what the worker itself needs,
+ * arena_bytes being both payload arenas.  Nothing to do without a
+ * memory limit or in mode = log (which limits nothing).  Returns 0
+ * (done, or no cgroups here: desc says so), or -1 if this worker
+ * could not be given one (desc says why).
+ *
+ * The write to cgroup.procs moves a task, which waits for an RCU
+ * grace period (milliseconds): the broker starts its workers with
+ * cgroup_worker_prepare() instead, and they join by themselves.
+ */
+int
+cgroup_worker_attach(pid_t pid, const struct policy *p, uint64_t arena_bytes,
+    char *desc, size_t desclen)
+{
+	struct cg_worker	*w;
+	char			 num[32];
+	bool			 none;
+
+	if ((w = cg_make(pid, pid, p, arena_bytes, &none, desc,
+	    desclen)) == NULL)
+		return none ? 0 : -1;
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	if (cg_write(w->dir, "cgroup.procs", num) == -1) {
+		snprintf(desc, desclen, "cgroup: %.400s: %s; the worker "
+		    "limits its address space instead", w->dir,
+		    strerror(errno));
+		cg_drop(w);
+		return -1;
+	}
+	snprintf(desc, desclen, "memory cgroup %.400s, limit %" PRIu64 "M",
+	    w->dir, w->limit >> 20);
+	return 0;
+}
+
+/*
+ * Before a worker is spawned: make its memory cgroup (as
+ * cgroup_worker_attach does) and open that cgroup's cgroup.procs (v1:
+ * tasks) for the worker to join by itself (it writes "0" there first thing,
+ * worker/main.c): moving a task waits for an RCU grace period, which
+ * the broker's loop must not.  The kernel checks the opener's rights,
+ * the broker's, at that write.  *fdp is the descriptor (close-on-exec;
+ * the caller passes it on RPC_WORKER_CGROUP_FD, then calls
+ * cgroup_worker_spawned or, if nothing was spawned,
+ * cgroup_worker_abandon), or -1 if this worker gets no cgroup.
+ * Returns 0 (desc says what, or why there is no cgroup here), or -1
+ * if this worker could not be given one (desc says why; the worker
+ * limits its address space instead).
+ */
+int
+cgroup_worker_prepare(const struct policy *p, uint64_t arena_bytes,
+    int *fdp, char *desc, size_t desclen)
+{
+	static long		 seq;
+	struct cg_worker	*w;
+	char			 path[CG_PATH_MAX + 64];
+	bool			 none;
+
+	*fdp = -1;
+	/* Negative: never the name cgroup_worker_attach gives a pid. */
+	if ((w = cg_make(-++seq, 0, p, arena_bytes, &none, desc,
+	    desclen)) == NULL)
+		return none ? 0 : -1;
+	/*
+	 * v1: "tasks", which moves one thread: for the writer itself
+	 * ("0") the kernel (6.0 on) skips the lock whose taking waits
+	 * for an RCU grace period, which cgroup.procs takes: 0.05 ms
+	 * instead of 5 to 15.  The worker is one thread when it writes,
+	 * so its whole process moves; threads it makes later follow.
+	 * v2 has no such file outside threaded subtrees.
+	 */
+	snprintf(path, sizeof(path), "%s/%s", w->dir, cg.version == 1 ?
+	    "tasks" : "cgroup.procs");
+	if ((w->fd = open(path, O_WRONLY | O_CLOEXEC)) == -1) {
+		snprintf(desc, desclen, "cgroup: %.400s: %s; the worker "
+		    "limits its address space instead", path,
+		    strerror(errno));
+		cg_drop(w);
+		return -1;
+	}
+	*fdp = w->fd;
+	snprintf(desc, desclen, "memory cgroup %.400s, limit %" PRIu64 "M",
+	    w->dir, w->limit >> 20);
+	return 0;
+}
+
+/* The worker cgroup_worker_prepare made a cgroup for, not spawned yet. */
+static struct cg_worker *
+cg_pending(void)
+{
+	struct cg_worker	*w;
+
+	for (w = cg_workers; w != NULL; w = w->next)
+		if (w->pid == 0)
+			return w;
+	return NULL;
+}
+
+/*
+ * The worker the last cgroup_worker_prepare was for is pid: close the
+ * broker's descriptor; the cgroup is pid's from now on.
+ */
+void
+cgroup_worker_spawned(pid_t pid)
+{
+	struct cg_worker	*w;
+
+	if ((w = cg_pending()) == NULL)
+		return;
+	w->pid = pid;
+	close(w->fd);
+	w->fd = -1;
+}
+
+/* Nothing was spawned after the last cgroup_worker_prepare: undo it. */
+void
+cgroup_worker_abandon(void)
+{
+	struct cg_worker	*w;
+
+	if ((w = cg_pending()) == NULL)
+		return;
+	close(w->fd);
+	cg_drop(w);
+}
+
+/*
+ * Is worker pid in the cgroup made for it, if one was (/proc/PID/cgroup
+ * names it)?  True if it was given none.  One small read; no waiting.
+ */
+bool
+cgroup_worker_joined(pid_t pid)
+{
+	struct cg_worker	*w;
+	char			 path[64], buf[4096], *name, *t;
+	size_t			 l;
+
+	for (w = cg_workers; w != NULL; w = w->next)
+		if (w->pid == pid)
+			break;
+	if (w == NULL)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (cg_read(path, "cgroup", buf, sizeof(buf)) == -1)
+		return false;
+	/* Lines "ID:CONTROLLERS:PATH"; the name is unique to w. */
+	name = strrchr(w->dir, '/');
+	l = strlen(name);
+	for (t = buf; (t = strstr(t, name)) != NULL; t += l)
+		if (t[l] == '\n' || t[l] == '\0')
+			return true;
+	return false;
 }
 
 /* How many times the kernel's OOM killer struck in cgroup dir. */
@@ -348,23 +520,20 @@ cg_oom_kills(const char *dir)
 void
 cgroup_worker_release(pid_t pid, char *desc, size_t desclen)
 {
-	struct cg_worker	**wp, *w;
-	size_t			  l;
+	struct cg_worker	*w;
+	size_t			 l;
 
-	for (wp = &cg_workers; *wp != NULL; wp = &(*wp)->next)
-		if ((*wp)->pid == pid)
+	for (w = cg_workers; w != NULL; w = w->next)
+		if (w->pid == pid && pid != 0)
 			break;
-	if ((w = *wp) == NULL)
+	if (w == NULL)
 		return;
-	*wp = w->next;
 	if (desc != NULL && cg_oom_kills(w->dir) > 0 &&
 	    (l = strlen(desc)) < desclen)
 		snprintf(desc + l, desclen - l, ": out of memory, its cgroup "
 		    "allows %" PRIu64 "M (the policy's memory and the "
 		    "worker's own)", w->limit >> 20);
-	if (rmdir(w->dir) == -1)
-		log_debug("cgroup: rmdir %s: %s", w->dir, strerror(errno));
-	free(w);
+	cg_drop(w);
 }
 
 /*
@@ -378,6 +547,8 @@ cgroup_stop(void)
 
 	while ((w = cg_workers) != NULL) {
 		cg_workers = w->next;
+		if (w->fd != -1)
+			close(w->fd);
 		if (rmdir(w->dir) == -1)
 			log_debug("cgroup: rmdir %s: %s", w->dir,
 			    strerror(errno));

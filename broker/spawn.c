@@ -3,11 +3,12 @@
  * Starting a worker process: posix_spawn of nbdbroker-worker with the
  * RPC socket, the two arenas and the tripwire channel on fixed
  * descriptors (RPC_WORKER_FD, RPC_WORKER_ARENA_OUT_FD/IN_FD,
- * POLICY_NOTIFY_FD, and RPC_WORKER_EVENT_FD when the backend offers
- * rings), stdin on /dev/null, stdout and stderr into a pipe
- * the broker logs line by line, every other descriptor closed, default
- * signal dispositions, its own process group and a fresh environment;
- * then its Hello and Config, queued for the RPC socket.
+ * POLICY_NOTIFY_FD, RPC_WORKER_EVENT_FD when the backend offers
+ * rings, and RPC_WORKER_CGROUP_FD when it gets a memory cgroup), stdin
+ * on /dev/null, stdout and stderr into a pipe the broker logs line by
+ * line, every other descriptor closed, default signal dispositions,
+ * its own process group and a fresh environment; then its Hello, and
+ * its Config once it answered Hello, queued for the RPC socket.
  *
  * When to start a worker, and what a start means for the backend, is
  * supervisor.c's business; this file only knows how.  Everything the
@@ -226,7 +227,7 @@ close_fds(int *fds, size_t n)
  */
 static int
 spawn_exec(const struct backend *be, int rpc_fd, int err_fd, int tw_fd,
-    pid_t *pidp)
+    int cg_fd, pid_t *pidp)
 {
 	posix_spawn_file_actions_t	 fa;
 	posix_spawnattr_t		 at;
@@ -249,7 +250,13 @@ spawn_exec(const struct backend *be, int rpc_fd, int err_fd, int tw_fd,
 	if (be->evfd != -1)
 		posix_spawn_file_actions_adddup2(&fa, be->evfd,
 		    RPC_WORKER_EVENT_FD);
-	posix_spawn_file_actions_addclosefrom_np(&fa, be->evfd != -1 ?
+	else if (cg_fd != -1)
+		posix_spawn_file_actions_addclose(&fa, RPC_WORKER_EVENT_FD);
+	if (cg_fd != -1)
+		posix_spawn_file_actions_adddup2(&fa, cg_fd,
+		    RPC_WORKER_CGROUP_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, cg_fd != -1 ?
+	    RPC_WORKER_CGROUP_FD + 1 : be->evfd != -1 ?
 	    RPC_WORKER_EVENT_FD + 1 : POLICY_NOTIFY_FD + 1);
 	posix_spawnattr_init(&at);
 	sigemptyset(&none);
@@ -279,21 +286,34 @@ spawn_exec(const struct backend *be, int rpc_fd, int err_fd, int tw_fd,
  * watched here.  Returns 0, or -1 (logged) if nothing was spawned.
  */
 /*
- * Put a new worker in a memory cgroup of its own where the broker can
- * make one, before its Config is queued: the worker checks at stage 1
- * whether a cgroup limits it, and limits its address space itself if
- * not (worker/sandbox-limits.c), so a failure here is never unsafe.
+ * Make the memory cgroup of the worker about to be spawned, where the
+ * broker can make one, and open its cgroup.procs (v1: tasks) for the
+ * worker, which joins it by itself before anything else
+ * (worker/main.c): moving a task may take milliseconds the loop must
+ * not wait.  The worker checks
+ * at stage 1 whether a cgroup limits it, and limits its address space
+ * itself if not (worker/sandbox-limits.c), so a failure here is never
+ * unsafe.  Returns the descriptor to pass, or -1 for none.
  */
-static void
-spawn_limit_memory(pid_t pid)
+static int
+spawn_memory_cgroup(void)
 {
 	char	desc[256];
+	int	fd;
 
-	if (cgroup_worker_attach(pid, policy_load_parsed(),
-	    2 * (uint64_t)broker.cfg.arena_size, desc, sizeof(desc)) == -1)
-		log_warn("worker %d: %s", (int)pid, desc);
+	if (cgroup_worker_prepare(policy_load_parsed(),
+	    2 * (uint64_t)broker.cfg.arena_size, &fd, desc,
+	    sizeof(desc)) == -1)
+		log_warn("worker: %s", desc);
 	else if (desc[0] != '\0')
-		log_debug("worker %d: %s", (int)pid, desc);
+		log_debug("worker: %s", desc);
+	/* A copy above the fixed numbers, for the dup2 (file comment). */
+	if (fd != -1 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, FD_HIGH_MIN)) == -1) {
+		log_warn("worker: cgroup: %s; the worker limits its address "
+		    "space instead", strerror(errno));
+		cgroup_worker_abandon();
+	}
+	return fd;
 }
 
 int
@@ -301,7 +321,7 @@ spawn_worker(struct backend *be, pid_t *pidp, int *fdp)
 {
 	int	sv[2] = { -1, -1 }, ep[2] = { -1, -1 }, tw[2] = { -1, -1 };
 	pid_t	pid;
-	int	e;
+	int	e, cg_fd = -1;
 
 	*pidp = 0;
 	*fdp = -1;
@@ -323,7 +343,8 @@ spawn_worker(struct backend *be, pid_t *pidp, int *fdp)
 		    strerror(errno));
 		goto err;
 	}
-	if ((e = spawn_exec(be, sv[1], ep[1], tw[1], &pid)) != 0) {
+	cg_fd = spawn_memory_cgroup();
+	if ((e = spawn_exec(be, sv[1], ep[1], tw[1], cg_fd, &pid)) != 0) {
 		log_err("cannot start worker %s: %s", broker.cfg.worker_path,
 		    strerror(e));
 		goto err;
@@ -332,8 +353,10 @@ spawn_worker(struct backend *be, pid_t *pidp, int *fdp)
 	close(sv[1]);
 	close(ep[1]);
 	close(tw[1]);
+	cgroup_worker_spawned(pid);
+	if (cg_fd != -1)
+		close(cg_fd);
 	tripwire_watch(pid, tw[0]);
-	spawn_limit_memory(pid);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	fcntl(ep[0], F_SETFL, O_NONBLOCK);
 	errpipe_watch(be, pid, ep[0]);
@@ -342,6 +365,9 @@ spawn_worker(struct backend *be, pid_t *pidp, int *fdp)
 	return 0;
 
  err:
+	cgroup_worker_abandon();
+	if (cg_fd != -1)
+		close(cg_fd);
 	close_fds(sv, 2);
 	close_fds(ep, 2);
 	close_fds(tw, 2);
@@ -349,20 +375,14 @@ spawn_worker(struct backend *be, pid_t *pidp, int *fdp)
 }
 
 /*
- * Queue the worker's first two messages: Hello (the protocol version)
- * and Config (the plugin, its parameters, the compiled policy).
+ * Queue the worker's first message: Hello (the protocol version).
  * Returns 0, or -1 without memory.
  */
 int
-spawn_queue_config(struct backend *be)
+spawn_queue_hello(struct backend *be)
 {
 	Nbdbroker__Rpc__Envelope	  env = NBDBROKER__RPC__ENVELOPE__INIT;
 	Nbdbroker__Rpc__Hello		  h = NBDBROKER__RPC__HELLO__INIT;
-	Nbdbroker__Rpc__Config		  cfg = NBDBROKER__RPC__CONFIG__INIT;
-	Nbdbroker__Rpc__Param		 *pv = NULL, **pp = NULL;
-	const struct config		 *bc = &broker.cfg;
-	size_t				  i;
-	int				  r = -1;
 
 	h.major = RPC_PROTOCOL_MAJOR;
 	h.minor = RPC_PROTOCOL_MINOR;
@@ -372,8 +392,23 @@ spawn_queue_config(struct backend *be)
 	h.features = ring_offered(be) ? RPC_FEATURE_RINGS : 0;
 	env.body_case = NBDBROKER__RPC__ENVELOPE__BODY_HELLO;
 	env.hello = &h;
-	if (backend_queue_msg(be, &env) == -1)
-		return -1;
+	return backend_queue_msg(be, &env);
+}
+
+/*
+ * Queue Config (the plugin, its parameters, the compiled policy), once
+ * the worker said Hello: by then it is in its memory cgroup, if it has
+ * one (cgroup_worker_joined).  Returns 0, or -1 without memory.
+ */
+int
+spawn_queue_config(struct backend *be)
+{
+	Nbdbroker__Rpc__Envelope	  env = NBDBROKER__RPC__ENVELOPE__INIT;
+	Nbdbroker__Rpc__Config		  cfg = NBDBROKER__RPC__CONFIG__INIT;
+	Nbdbroker__Rpc__Param		 *pv = NULL, **pp = NULL;
+	const struct config		 *bc = &broker.cfg;
+	size_t				  i;
+	int				  r = -1;
 
 	if (bc->nparams > 0) {
 		pv = calloc(bc->nparams, sizeof(*pv));

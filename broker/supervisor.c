@@ -75,7 +75,7 @@ sup_tail(const struct backend *be, pid_t pid, const char *cause, char *buf,
 
 /*
  * Start a worker for be: spawn it (spawn.c), begin its life in the
- * backend and queue its Hello and Config.  Returns 0 (the worker
+ * backend and queue its Hello (its Config follows its Hello).  Returns 0 (the worker
  * reports Ready or Failed later, or dies), or -1 if it could not even
  * be spawned.
  */
@@ -94,7 +94,7 @@ sup_start(struct backend *be)
 	be->state = BE_ST_SPAWNED;
 	be->said_failed = false;
 	be->dirty = false;
-	if (backend_connect(be, fd) == -1 || spawn_queue_config(be) == -1) {
+	if (backend_connect(be, fd) == -1 || spawn_queue_hello(be) == -1) {
 		sup_worker_lost(be, "cannot set up the RPC socket");
 		return 0;	/* the reaper restarts it */
 	}

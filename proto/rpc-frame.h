@@ -35,6 +35,12 @@
 #define RPC_WORKER_ARENA_IN_FD	5	/* worker -> broker payloads */
 /* 6 is POLICY_NOTIFY_FD (policy/policy.h). */
 #define RPC_WORKER_EVENT_FD	7	/* eventfd: completions (rpc-ring.h) */
+/*
+ * Its memory cgroup's cgroup.procs (v1: tasks), opened by the broker,
+ * when it has one: the worker writes "0" there (joins) before anything
+ * else.
+ */
+#define RPC_WORKER_CGROUP_FD	8
 
 /*
  * Values carried in the messages' fields.  They are the wire format:

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * nbdbroker-worker: started by the broker (never by hand) with the RPC
- * socket and the two payload arenas on fixed descriptors.  Exchanges
- * Hello, receives Config, loads the plugin and the filters above it
- * and configures them, reports Ready (or Failed), then serves until
- * the broker hangs up.
+ * socket and the two payload arenas on fixed descriptors.  Joins its
+ * memory cgroup if the broker gave it one, exchanges Hello, receives
+ * Config, loads the plugin and the filters above it and configures
+ * them, reports Ready (or Failed), then serves until the broker hangs
+ * up.
  *
  * Exit status: 0 when the broker closed the socket, 1 when start-up
  * failed (the reason was sent as Failed and logged), 2 for a protocol
@@ -54,6 +55,32 @@ fail_startup(const char *stage, const char *msg)
 	env.failed = &f;
 	rpc_send(&env);
 	exit(EXIT_FAILURE);
+}
+
+/*
+ * Join the memory cgroup the broker made for this worker, if it gave
+ * us its cgroup.procs (v1: tasks) on RPC_WORKER_CGROUP_FD: write "0"
+ * (this process, still one thread; the kernel checks the rights of the
+ * broker, which opened it).  Before Hello and before any plugin code,
+ * so the plugin never runs outside it; the broker checks before it
+ * sends Config.  Moving a task may take milliseconds, which this way
+ * only this worker waits.
+ */
+static void
+join_cgroup(void)
+{
+	ssize_t	n;
+
+	if (fcntl(RPC_WORKER_CGROUP_FD, F_GETFD) == -1)
+		return;		/* none: no memory limit, or no cgroups */
+	n = write(RPC_WORKER_CGROUP_FD, "0", 1);
+	if (n != 1) {
+		log_err("cannot join my memory cgroup (descriptor %d): %s",
+		    RPC_WORKER_CGROUP_FD, n == -1 ? strerror(errno) :
+		    "short write");
+		exit(EXIT_FAILURE);
+	}
+	close(RPC_WORKER_CGROUP_FD);
 }
 
 static int
@@ -133,6 +160,8 @@ main(int argc, char **argv)
 	    fcntl(RPC_WORKER_ARENA_OUT_FD, F_GETFD) == -1 ||
 	    fcntl(RPC_WORKER_ARENA_IN_FD, F_GETFD) == -1)
 		usage();
+
+	join_cgroup();
 
 	/* Die with the broker; it may already be gone. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)

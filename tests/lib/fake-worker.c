@@ -1312,6 +1312,16 @@ main(int argc, char **argv)
 	size_t				 i;
 	int				 c, status;
 
+	/*
+	 * Join the memory cgroup the broker made, as a real worker does
+	 * first thing (worker/main.c): the broker checks before Config.
+	 */
+	if (fcntl(RPC_WORKER_CGROUP_FD, F_GETFD) != -1) {
+		if (write(RPC_WORKER_CGROUP_FD, "0", 1) != 1)
+			fprintf(stderr, "fake-worker: cannot join my memory "
+			    "cgroup: %s\n", strerror(errno));
+		close(RPC_WORKER_CGROUP_FD);
+	}
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':

@@ -4,8 +4,10 @@
  * the broker puts in a memory cgroup of its own cannot touch more
  * shared memory than the limit allows (the kernel kills it, and the
  * release says so), can touch less, and its cgroup is gone once it is
- * released; those of dead brokers are removed.  Real cgroups: where the broker cannot make them here (not
- * root, no memory controller), the test is skipped.
+ * released; those of dead brokers are removed; a worker joins the one
+ * made for it by itself, and the broker sees whether it did.  Real
+ * cgroups: where the broker cannot make them here (not root, no memory
+ * controller), the test is skipped.
  */
 #include <config.h>
 
@@ -174,6 +176,107 @@ START_TEST(test_stale_removed)
 }
 END_TEST
 
+/*
+ * A child that joins by itself, as a worker does (worker/main.c):
+ * writes "0" to fd if join, then tells the parent on a pipe and waits
+ * for it to close.  Returns its pid; *done is the pipe it tells on,
+ * *hold the one it waits on.
+ */
+static pid_t
+child_joining(int fd, bool join, int *done, int *hold)
+{
+	int	d[2], h[2];
+	pid_t	pid;
+	char	c;
+
+	ck_assert_int_eq(pipe(d), 0);
+	ck_assert_int_eq(pipe(h), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(d[0]);
+		close(h[1]);
+		if (join && write(fd, "0", 1) != 1)
+			_exit(1);
+		if (write(d[1], "x", 1) != 1 || read(h[0], &c, 1) != 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(d[1]);
+	close(h[0]);
+	*done = d[0];
+	*hold = h[1];
+	return pid;
+}
+
+/*
+ * The broker's way: the cgroup is made before the worker exists, the
+ * worker joins by itself through the descriptor the broker opened, and
+ * the broker sees it there (cgroup_worker_joined); one that did not
+ * join is seen not to be.
+ */
+START_TEST(test_worker_joins_itself)
+{
+	char		 desc[512], where[4096], name[128], dir[4200], *p;
+	struct stat	 sb;
+	pid_t		 pid;
+	int		 fd, done, hold, st;
+	char		 c;
+
+	ck_assert_int_eq(cgroup_worker_prepare(&pol64, 0, &fd, desc,
+	    sizeof(desc)), 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_nonnull(p = strstr(desc, "memory cgroup "));
+	snprintf(dir, sizeof(dir), "%s", p + 14);
+	ck_assert_ptr_nonnull(p = strstr(dir, ", limit"));
+	*p = '\0';
+	snprintf(name, sizeof(name), "%s", strrchr(dir, '/'));
+	pid = child_joining(fd, true, &done, &hold);
+	cgroup_worker_spawned(pid);
+	ck_assert_int_eq(read(done, &c, 1), 1);
+	cgroup_of(pid, where, sizeof(where));
+	ck_assert_msg(strstr(where, name) != NULL, "child in %s, not %s",
+	    where, name);
+	ck_assert(cgroup_worker_joined(pid));
+	close(hold);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x",
+	    st);
+	cgroup_worker_release(pid, NULL, 0);
+	ck_assert_int_eq(stat(dir, &sb), -1);
+	close(done);
+
+	/* One that does not join. */
+	ck_assert_int_eq(cgroup_worker_prepare(&pol64, 0, &fd, desc,
+	    sizeof(desc)), 0);
+	pid = child_joining(fd, false, &done, &hold);
+	cgroup_worker_spawned(pid);
+	ck_assert_int_eq(read(done, &c, 1), 1);
+	ck_assert(!cgroup_worker_joined(pid));
+	close(hold);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	cgroup_worker_release(pid, NULL, 0);
+	close(done);
+
+	/* Nothing spawned: the cgroup goes at once. */
+	ck_assert_int_eq(cgroup_worker_prepare(&pol64, 0, &fd, desc,
+	    sizeof(desc)), 0);
+	ck_assert_ptr_nonnull(p = strstr(desc, "memory cgroup "));
+	snprintf(dir, sizeof(dir), "%s", p + 14);
+	ck_assert_ptr_nonnull(p = strstr(dir, ", limit"));
+	*p = '\0';
+	ck_assert_int_eq(stat(dir, &sb), 0);
+	cgroup_worker_abandon();
+	ck_assert_int_eq(stat(dir, &sb), -1);
+
+	/* No limit: no cgroup, no descriptor, nothing to join. */
+	ck_assert_int_eq(cgroup_worker_prepare(&pol0, 0, &fd, desc,
+	    sizeof(desc)), 0);
+	ck_assert_int_eq(fd, -1);
+	ck_assert(cgroup_worker_joined(getpid()));
+}
+END_TEST
+
 START_TEST(test_no_limit_no_cgroup)
 {
 	char	desc[256];
@@ -207,6 +310,7 @@ main(void)
 	tcase_add_test(tc, test_over_the_limit_is_killed);
 	tcase_add_test(tc, test_under_the_limit_lives);
 	tcase_add_test(tc, test_stale_removed);
+	tcase_add_test(tc, test_worker_joins_itself);
 	tcase_add_test(tc, test_no_limit_no_cgroup);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
