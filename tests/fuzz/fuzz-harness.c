@@ -258,6 +258,35 @@ cgroup_worker_attach(pid_t pid, const struct policy *p,
 	return 0;
 }
 
+int
+cgroup_worker_prepare(const struct policy *p, uint64_t arena_bytes,
+    int *fdp, char *desc, size_t desclen)
+{
+	(void)p;
+	(void)arena_bytes;
+	*fdp = -1;
+	snprintf(desc, desclen, "no memory cgroup (fuzzing)");
+	return 0;
+}
+
+void
+cgroup_worker_spawned(pid_t pid)
+{
+	(void)pid;
+}
+
+void
+cgroup_worker_abandon(void)
+{
+}
+
+bool
+cgroup_worker_joined(pid_t pid)
+{
+	(void)pid;
+	return true;
+}
+
 void
 cgroup_worker_release(pid_t pid, char *desc, size_t desclen)
 {
