@@ -360,27 +360,18 @@ opt_exportname(char *arg)
 	broker.cfg.exportname = arg;
 }
 
-/* "N/PERIOD", e.g. "5/60s". */
+/* "N/PERIOD", e.g. "5/60s": common/number.c's intensity_parse. */
 static void
 opt_intensity(char *arg)
 {
 	struct restart_cfg	*rs = &broker.cfg.rs;
-	const char		*slash = strchr(arg, '/'), *why;
-	char			 num[32];
+	const char		*why;
 	uint64_t		 n;
 
-	if (slash == NULL || (size_t)(slash - arg) >= sizeof(num))
-		usage_error("--intensity: expected N/PERIOD, e.g. 5/60s");
-	memcpy(num, arg, slash - arg);
-	num[slash - arg] = '\0';
-	if (uint_parse(num, 1, 1000000, &n, &why) == -1)
-		usage_error("--intensity: expected N/PERIOD, e.g. 5/60s");
+	if (intensity_parse(arg, &n, &rs->period_ms, &why) == -1)
+		usage_error("--intensity: '%s' is not N/PERIOD (e.g. 5/60s; N "
+		    "from 1 to %d): %s", arg, INTENSITY_MAX, why);
 	rs->intensity = n;
-	if (duration_parse(slash + 1, &rs->period_ms, &why) == -1)
-		usage_error("--intensity: cannot parse duration '%s': %s",
-		    slash + 1, why);
-	if (rs->period_ms == 0)
-		usage_error("--intensity: the period must not be 0");
 }
 
 static void

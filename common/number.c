@@ -93,3 +93,26 @@ duration_parse(const char *s, uint64_t *ms, const char **why)
 	*ms = n * units[i].ms;
 	return 0;
 }
+
+int
+intensity_parse(const char *s, uint64_t *n, uint64_t *ms, const char **why)
+{
+	const char	*slash = strchr(s, '/');
+	char		 num[32];
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(num)) {
+		*why = "no '/' between the count and the period";
+		return -1;
+	}
+	memcpy(num, s, slash - s);
+	num[slash - s] = '\0';
+	if (uint_parse(num, 1, INTENSITY_MAX, n, why) == -1)
+		return -1;
+	if (duration_parse(slash + 1, ms, why) == -1)
+		return -1;
+	if (*ms == 0) {
+		*why = "the period must not be 0";
+		return -1;
+	}
+	return 0;
+}

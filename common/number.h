@@ -29,4 +29,14 @@ int	uint_parse(const char *s, uint64_t min, uint64_t max, uint64_t *v,
  */
 int	duration_parse(const char *s, uint64_t *ms, const char **why);
 
+/*
+ * A restart intensity, "N/PERIOD" (e.g. "5/60s"): N from 1 to
+ * INTENSITY_MAX deaths per a non-zero duration_parse() period.  The
+ * same grammar and range for --intensity and a policy's intensity =.
+ * Returns 0 with *n and *ms, or -1 with *why (a static string).
+ */
+#define INTENSITY_MAX	100000
+int	intensity_parse(const char *s, uint64_t *n, uint64_t *ms,
+	    const char **why);
+
 #endif /* NBDBROKER_NUMBER_H */

@@ -755,24 +755,14 @@ key_restart(struct parser *ps, const char *key)
 		return 0;
 	}
 	if (strcmp(key, "intensity") == 0) {
-		const char	*slash = strchr(v, '/');
-		char		 num[32];
-
 		if (scalar(ps, K_INTENSITY, key) == -1)
 			return -1;
-		if (slash == NULL || (size_t)(slash - v) >= sizeof(num))
-			goto bad;
-		memcpy(num, v, slash - v);
-		num[slash - v] = '\0';
-		if (uint_parse(num, 1, 100000, &n, &why) == -1 ||
-		    duration_parse(slash + 1, &p->intensity_ms, &why) == -1 ||
-		    p->intensity_ms == 0)
-			goto bad;
+		if (intensity_parse(v, &n, &p->intensity_ms, &why) == -1)
+			return perr(ps, ps->line, "intensity: '%s' is not "
+			    "CRASHES/DURATION (e.g. 5/60s; CRASHES from 1 to "
+			    "%d): %s", v, INTENSITY_MAX, why);
 		p->intensity_n = n;
 		return 0;
- bad:
-		return perr(ps, ps->line, "intensity: '%s' is not "
-		    "CRASHES/DURATION (e.g. 5/60s)", v);
 	}
 	return unknown_key(ps, key);
 }

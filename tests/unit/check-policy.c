@@ -206,13 +206,18 @@ static const struct {
 	    "request-timeout: '18446744073709552' is not a duration (e.g. "
 	    "30s, 500ms; 0: none): too large" },
 	{ F "[restart]\nintensity = 5\n", "t.policy:3: intensity: '5' is "
-	    "not CRASHES/DURATION (e.g. 5/60s)" },
+	    "not CRASHES/DURATION (e.g. 5/60s; CRASHES from 1 to 100000): no '/' between the "
+	    "count and the period" },
 	{ F "[restart]\nintensity = 0/60s\n", "t.policy:3: intensity: "
-	    "'0/60s' is not CRASHES/DURATION (e.g. 5/60s)" },
+	    "'0/60s' is not CRASHES/DURATION (e.g. 5/60s; CRASHES from 1 to 100000): too small" },
+	{ F "[restart]\nintensity = 100001/60s\n", "t.policy:3: intensity: "
+	    "'100001/60s' is not CRASHES/DURATION (e.g. 5/60s; CRASHES from 1 to 100000): too large" },
 	{ F "[restart]\nintensity = 5/0\n", "t.policy:3: intensity: "
-	    "'5/0' is not CRASHES/DURATION (e.g. 5/60s)" },
+	    "'5/0' is not CRASHES/DURATION (e.g. 5/60s; CRASHES from 1 to 100000): the period "
+	    "must not be 0" },
 	{ F "[restart]\nintensity = 5/1d\n", "t.policy:3: intensity: "
-	    "'5/1d' is not CRASHES/DURATION (e.g. 5/60s)" },
+	    "'5/1d' is not CRASHES/DURATION (e.g. 5/60s; CRASHES from 1 to 100000): unknown "
+	    "unit (use ms, s, m or h)" },
 	{ F "[restart]\nreplays = 101\n", "t.policy:3: replays: '101' is "
 	    "not a number from 0 to 100" },
 	{ F "[restart]\nbackoff = 1s\n", "t.policy:3: unknown setting "
