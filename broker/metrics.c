@@ -42,6 +42,32 @@
 #include "log.h"
 #include "metrics.h"
 
+/* "EIO" for EIO; glibc before 2.32 has no strerrorname_np. */
+static const char *
+errno_name(int e)
+{
+#ifdef HAVE_STRERRORNAME_NP
+	return strerrorname_np(e);
+#else
+	switch (e) {
+	case EPERM:	return "EPERM";
+	case EIO:	return "EIO";
+	case ENOMEM:	return "ENOMEM";
+	case EINVAL:	return "EINVAL";
+	case ENOSPC:	return "ENOSPC";
+	case EROFS:	return "EROFS";
+	case EFBIG:	return "EFBIG";
+	case EDQUOT:	return "EDQUOT";
+	case EOVERFLOW:	return "EOVERFLOW";
+	case ENOTSUP:	return "ENOTSUP";
+	case ESHUTDOWN:	return "ESHUTDOWN";
+	case ENOSYS:	return "ENOSYS";
+	case EACCES:	return "EACCES";
+	default:	return NULL;
+	}
+#endif
+}
+
 #define MX_HTTP_MAX_CONNS	8		/* scrapes at once */
 #define MX_HTTP_MAX_LISTEN	4		/* listening sockets */
 #define MX_HTTP_REQ_MAX		4096		/* request line + headers */
@@ -211,7 +237,7 @@ render_requests(struct evbuffer *b)
 	put_head(b, "nbdbroker_request_errors_total", "counter",
 	    "Error replies, by errno (before mapping to NBD errors).");
 	for (i = 1; i <= MX_NERRNO; i++) {
-		const char	*en = i < MX_NERRNO ? strerrorname_np(i) : NULL;
+		const char	*en = i < MX_NERRNO ? errno_name(i) : NULL;
 
 		if (metrics.errors[i] == 0)
 			continue;
