@@ -230,6 +230,12 @@ struct policy {
 #define POLICY_NOTIFY_MEMORY	0x4	/* mmap of POLICY_NOTIFY_BIG bytes
 					   or more: the broker checks it
 					   against the memory limits */
+#define POLICY_NOTIFY_MEMORY_AS	0x8	/* with _MEMORY: RLIMIT_AS is set, so
+					   a mapping without PROT_WRITE can
+					   fail too (without it, only a
+					   writable one goes past the broker:
+					   thread stacks and malloc's arena
+					   reservations do not) */
 #define POLICY_NOTIFY_BIG	(UINT64_C(8) << 20)
 	/* Merged (merge.c): a plugin's policy with its filters'. */
 	bool			 merged;

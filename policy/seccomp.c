@@ -239,7 +239,7 @@ static int
 build_startup(struct build *b, uint32_t trip, uint32_t deny)
 {
 	const struct policy	*p = b->p;
-	struct scmp_arg_cmp	 c[1];
+	struct scmp_arg_cmp	 c[2];
 	size_t			 i;
 
 	for (i = 0; i < p->nsc; i++) {
@@ -262,7 +262,18 @@ build_startup(struct build *b, uint32_t trip, uint32_t deny)
 			if (rule(b, SCMP_ACT_ALLOW, s, 1, c) == -1)
 				return -1;
 			c[0] = SCMP_A1(SCMP_CMP_GE, POLICY_NOTIFY_BIG);
-			if (rule(b, trip, s, 1, c) == -1)
+			if (p->notify & POLICY_NOTIFY_MEMORY_AS) {
+				if (rule(b, trip, s, 1, c) == -1)
+					return -1;
+				continue;
+			}
+			/* Only RLIMIT_DATA: it counts writable mappings. */
+			c[1] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_WRITE, 0);
+			if (rule(b, SCMP_ACT_ALLOW, s, 2, c) == -1)
+				return -1;
+			c[1] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_WRITE,
+			    PROT_WRITE);
+			if (rule(b, trip, s, 2, c) == -1)
 				return -1;
 		} else if (s->startup & POLICY_ARG_ANY) {
 			/* The broker looks at the path; Landlock decides. */

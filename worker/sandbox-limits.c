@@ -38,6 +38,7 @@
 #define MAIN_STACK_MAX	(UINT64_C(256) << 20)	/* if RLIMIT_STACK is huge */
 
 static char	how[1024] = "memory: unlimited";
+static bool	as_limited;	/* RLIMIT_AS set: no memory cgroup */
 
 static int
 set_limit(int res, const char *name, uint64_t v, char *err, size_t errlen)
@@ -211,6 +212,7 @@ limit_memory(const struct policy *p, unsigned threads, char *err,
 	}
 	if (set_limit(RLIMIT_AS, "RLIMIT_AS", total, err, errlen) == -1)
 		return -1;
+	as_limited = true;
 	/* Each further malloc arena reserves 64 MiB of address space. */
 	mallopt(M_ARENA_MAX, 1);
 	mib(own, own_s, sizeof(own_s));
@@ -247,6 +249,13 @@ sandbox_limits_apply(const struct policy *p, unsigned threads, char *err,
 	    p->cpu_seconds, err, errlen) == -1)
 		return -1;
 	return 0;
+}
+
+/* Is the address space limited (RLIMIT_AS: no memory cgroup)? */
+bool
+sandbox_limits_address_space(void)
+{
+	return as_limited;
 }
 
 /* How memory is limited, for the start-up log line.  Static. */

@@ -117,6 +117,8 @@ sandbox_seccomp_prepare(struct policy *p, char *err, size_t errlen)
 			p->notify |= POLICY_NOTIFY_PATHS;
 		if (p->memory != 0)
 			p->notify |= POLICY_NOTIFY_MEMORY;
+		if (p->memory != 0 && sandbox_limits_address_space())
+			p->notify |= POLICY_NOTIFY_MEMORY_AS;
 	}
 	startup = policy_seccomp_build(p, POLICY_STAGE_STARTUP, trip,
 	    getpid(), err, errlen);

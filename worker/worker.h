@@ -420,6 +420,7 @@ int	sandbox_stage2(char *err, size_t errlen);
 int	sandbox_limits_apply(const struct policy *p, unsigned threads,
 	    char *err, size_t errlen);
 const char *sandbox_limits_describe(void);
+bool	sandbox_limits_address_space(void);
 /* sandbox-seccomp.c */
 int	sandbox_seccomp_prepare(struct policy *p, char *err,
 	    size_t errlen);
