@@ -702,6 +702,19 @@ bool	deny_handles(const struct seccomp_notif *req);
 void	deny_notify(int listener, const struct seccomp_notif *req,
 	    pid_t worker, int stage, struct deny_log **dl);
 void	deny_reaped(pid_t pid, int status, struct deny_log **dl);
+bool	deny_once(struct deny_log **dl, const char *key);
+const char *deny_plugin(pid_t pid);
+const char *deny_access_text(unsigned access);
+unsigned deny_granted(const struct policy *p, const char *path,
+	    bool in_serving);
+bool	deny_user_may(const char *path, unsigned access, uid_t uid,
+	    gid_t gid);
+
+/* open-behalf.c: files the worker cannot reach, opened for it */
+bool	behalf_handles(const char *name);
+int	behalf_open(int listener, const struct seccomp_notif *req,
+	    const char *name, pid_t worker, bool in_serving,
+	    struct deny_log **dl);
 
 /* learn.c: --learn-policy, recording what workers do */
 struct policy	*learn_base(const char *usual, char *err, size_t errlen);
