@@ -58,7 +58,31 @@ struct deny_log {
 	char	*text[DENY_MAX];	/* start-up ones, for deny_reaped */
 	size_t	n;
 	size_t	dropped;
+	char	last[1024];		/* the latest serving denial, */
+	uint64_t last_seq;		/* ... and when (deny_seq) */
 };
+
+/* Counts serving denials, so an open failure can ask "since when". */
+static uint64_t	seq;
+
+uint64_t
+deny_seq(void)
+{
+	return seq;
+}
+
+/*
+ * The latest denial the worker got while serving, if it came after
+ * since (a deny_seq() value): into buf, true.
+ */
+bool
+deny_last(const struct deny_log *dl, uint64_t since, char *buf, size_t len)
+{
+	if (dl == NULL || dl->last_seq <= since || dl->last[0] == '\0')
+		return false;
+	snprintf(buf, len, "%s", dl->last);
+	return true;
+}
 
 const char *
 deny_plugin(pid_t pid)
@@ -105,14 +129,20 @@ deny_handles(const struct seccomp_notif *req)
  * only at debug level now: deny_reaped() says it again if start-up
  * fails.
  */
-static void
-report(bool loud, struct deny_log **dlp, const char *key, const char *text)
+void
+deny_report(bool loud, struct deny_log **dlp, const char *key,
+    const char *text)
 {
 	struct deny_log	*dl = *dlp;
 	size_t		 i;
 
 	if (dl == NULL && (dl = *dlp = calloc(1, sizeof(*dl))) == NULL)
 		return;
+	if (loud) {
+		/* Each time, not once: for the open failure it causes. */
+		snprintf(dl->last, sizeof(dl->last), "%s", text);
+		dl->last_seq = ++seq;
+	}
 	for (i = 0; i < dl->n; i++)
 		if (strcmp(dl->key[i], key) == 0)
 			return;
@@ -225,7 +255,7 @@ deny_syscall(const struct seccomp_notif *req, pid_t worker, bool in_serving,
 	    "", key, p->file, g ? ", or a group with it: " : "", g ? g : "",
 	    name, stage, p->file, key, where, g ? " group=" : "", g ? g : "");
 	snprintf(k, sizeof(k), "syscall %s %s", name, stage);
-	report(in_serving, dl, k, text);
+	deny_report(in_serving, dl, k, text);
 }
 
 /* A path's access, for messages. */
@@ -441,7 +471,7 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 		    deny_access_text(want), stage, p->file, in_serving ? "" :
 		    "startup-", key);
 		snprintf(k, sizeof(k), "path %.120s %s", path, stage);
-		report(in_serving || ro, dl, k, text);
+		deny_report(in_serving || ro, dl, k, text);
 		return;
 	}
 	/*
@@ -466,7 +496,7 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	    "nobody", p->file, p->user_line > 0 ? " line=" : "",
 	    p->user_line);
 	snprintf(k, sizeof(k), "user %.120s %s", path, stage);
-	report(in_serving, dl, k, text);
+	deny_report(in_serving, dl, k, text);
 }
 
 /* A soft limit from /proc/PID/limits ("Max data size"); 0: none. */
@@ -562,7 +592,7 @@ deny_memory(const struct seccomp_notif *req, pid_t worker, bool in_serving,
 	    "policy=%s key=memory%s", (int)worker, deny_plugin(worker), stage,
 	    a, b, rl, c, p->file, len, used, lim, rl, stage, p->file, where);
 	snprintf(k, sizeof(k), "memory %s %s", rl, stage);
-	report(in_serving, dl, k, text);
+	deny_report(in_serving, dl, k, text);
 }
 
 /*

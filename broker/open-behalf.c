@@ -430,8 +430,7 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 		    deny_access_text(c.want), why, c.path,
 		    deny_access_text(c.want), stage, p->file, g->line);
 		snprintf(k, sizeof(k), "behalf %.120s", c.path);
-		if (deny_once(dl, k))
-			log_warn("%s", text);
+		deny_report(true, dl, k, text);
 		return -1;
 	}
 	memset(&add, 0, sizeof(add));
