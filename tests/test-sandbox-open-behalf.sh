@@ -48,6 +48,22 @@ grep -Eq "info: worker [0-9]+ \(plugin [^)]*file\): sandbox: opened $priv/disk.i
 nbdinfo --size "$uri" >/dev/null
 [ "$(grep -c "sandbox: opened $priv/disk.img (read+write)" \
     "$d/file.sock.log")" = 1 ]
+# The descriptor in the worker, while a client holds it open: the file,
+# for read and write, close-on-exec as the plugin asked.
+wpid=$(worker_pid)
+/usr/bin/python3 - "$uri" "$wpid" "$priv/disk.img" <<'PY'
+import nbd, os, sys
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+fds = [f for f in os.listdir("/proc/%s/fd" % sys.argv[2])
+       if os.readlink("/proc/%s/fd/%s" % (sys.argv[2], f)) == sys.argv[3]]
+assert len(fds) == 1, fds
+info = open("/proc/%s/fdinfo/%s" % (sys.argv[2], fds[0])).read()
+flags = int(info.split("flags:")[1].split()[0], 8)
+assert flags & os.O_ACCMODE == os.O_RDWR, oct(flags)
+assert flags & 0o2000000, "no O_CLOEXEC: " + oct(flags)
+h.shutdown()
+PY
 
 # -r: no write opens at all; writes fail, the file is unchanged.
 start_nbdbroker -U "$d/ro.sock" -r nbdkit:file file="$priv/disk.img"
