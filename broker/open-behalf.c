@@ -293,9 +293,11 @@ open_below(const struct policy *p, const struct policy_path *g,
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 	opath = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
 	if (opath == -1 && errno == ENOENT && (c->flags & O_CREAT)) {
-		/* A new file: only under a directory grant with write. */
-		if (!isdir || !(g->access & POLICY_ACCESS_WRITE) ||
-		    p->readonly || broker.cfg.readonly) {
+		/*
+		 * A new file: only under a directory grant (behalf_open
+		 * checked that the grants give write here, and no -r).
+		 */
+		if (!isdir || p->readonly || broker.cfg.readonly) {
 			*why = "creating a file needs a write grant on its "
 			    "directory";
 			goto out;
@@ -303,7 +305,7 @@ open_below(const struct policy *p, const struct policy_path *g,
 		memset(&how, 0, sizeof(how));
 		how.flags = (c->flags & ~(uint64_t)O_CLOEXEC) | O_CREAT |
 		    O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-		how.mode = c->mode & 07777 & ~worker_umask(pid);
+		how.mode = c->mode & 0777 & ~worker_umask(pid);
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 		fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
 		if (fd == -1)

@@ -100,6 +100,11 @@ not nbdinfo --size "$(nbd_uri "$d/dir.sock" evil.img)"
 grep -Eq "warning: worker [0-9]+ \(plugin [^)]*file\): sandbox: serving openat $priv/images/evil.img \(read\+write\): not opened on the worker's behalf: a symbolic link" \
     "$d/dir.sock.log"
 not grep -q "sandbox: opened $priv/images/evil.img" "$d/dir.sock.log"
+# Nor a FIFO (which would also block the broker).
+mkfifo -m 0600 "$priv/images/fifo"
+not timeout 20 nbdinfo --size "$(nbd_uri "$d/dir.sock" fifo)"
+grep -Eq "sandbox: serving openat $priv/images/fifo \(read\+write\): not opened on the worker's behalf: not a regular file, a directory or a device" \
+    "$d/dir.sock.log"
 not grep -q "sandbox: opened $priv/secret.img" "$d/dir.sock.log"
 test "$(head -c 6 "$priv/secret.img")" = secret
 
