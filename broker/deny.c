@@ -195,6 +195,24 @@ rule_line(const struct policy *p, const char *key)
 	return 0;
 }
 
+/*
+ * The line of the first [filesystem] rule with access bit in this
+ * stage (read, write, exec; startup-* at start-up), or 0: where to add
+ * a path.  A path named by rules of two keys is one entry with one
+ * line: not counted, so the line is never another key's.
+ */
+static int
+path_line(const struct policy *p, unsigned bit, bool in_serving)
+{
+	size_t	i;
+
+	for (i = 0; i < p->npaths; i++)
+		if (p->paths[i].line > 0 && p->paths[i].access == bit &&
+		    p->paths[i].startup_only == !in_serving)
+			return p->paths[i].line;
+	return 0;
+}
+
 /* The smallest group, not a tripwire one, that allows name; or NULL. */
 static const char *
 group_for(const char *name)
@@ -427,8 +445,8 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	char			 mem[64], rel[PATH_MAX], path[PATH_MAX];
 	char			 text[2 * PATH_MAX + 2048], k[160], bu[64];
 	const char		*stage, *key;
-	unsigned		 want, have;
-	int			 memfd, arg, dfd, r = -1;
+	unsigned		 want, have, bit;
+	int			 memfd, arg, dfd, line, r = -1;
 	bool			 ro;
 
 	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)req->pid);
@@ -457,19 +475,23 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 		ro = (want & POLICY_ACCESS_WRITE) && (have &
 		    POLICY_ACCESS_READ);
 		want &= ~have;
-		key = want & POLICY_ACCESS_EXEC ? "exec" :
-		    want & POLICY_ACCESS_WRITE ? "write" : "read";
+		bit = want & POLICY_ACCESS_EXEC ? POLICY_ACCESS_EXEC :
+		    want & POLICY_ACCESS_WRITE ? POLICY_ACCESS_WRITE :
+		    POLICY_ACCESS_READ;
+		key = bit == POLICY_ACCESS_EXEC ? "exec" :
+		    bit == POLICY_ACCESS_WRITE ? "write" : "read";
+		line = path_line(p, bit, in_serving);
 		snprintf(text, sizeof(text), "worker %d (plugin %s): "
 		    "sandbox: %s %s %s (%s) is outside policy %s's "
 		    "[filesystem] grants: Landlock denies it; add it to "
 		    "[filesystem] %s%s%s; path=%s access=%s stage=%s "
-		    "policy=%s key=%s%s", (int)worker, deny_plugin(worker),
-		    stage, name, path, deny_access_text(want), p->file,
-		    in_serving ? "" : "startup-", key, ro ? " (a plugin "
-		    "that then opens it read-only serves a read-only export)" :
-		    "", path,
+		    "policy=%s key=%s%s%s%.0d", (int)worker,
+		    deny_plugin(worker), stage, name, path,
+		    deny_access_text(want), p->file, in_serving ? "" :
+		    "startup-", key, ro ? " (a plugin that then opens it "
+		    "read-only serves a read-only export)" : "", path,
 		    deny_access_text(want), stage, p->file, in_serving ? "" :
-		    "startup-", key);
+		    "startup-", key, line > 0 ? " line=" : "", line);
 		snprintf(k, sizeof(k), "path %.120s %s", path, stage);
 		deny_report(in_serving || ro, dl, k, text);
 		return;

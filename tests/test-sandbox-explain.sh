@@ -80,7 +80,7 @@ start_nbdbroker -U "$d/outside.sock" --policy "$d/read.policy" \
     "$hostile_so" attack=open path=/etc/passwd
 nbd_read "$d/outside.sock" 0
 wait_for_log "$d/outside.sock.log" "hostile: open: blocked: Permission denied"
-grep -Eq "warning: worker [0-9]+ \(plugin hostile\): sandbox: serving openat /etc/passwd \(read\) is outside policy $d/read.policy's \[filesystem\] grants: Landlock denies it; add it to \[filesystem\] read; path=/etc/passwd access=read stage=serving policy=$d/read.policy key=read$" \
+grep -Eq "warning: worker [0-9]+ \(plugin hostile\): sandbox: serving openat /etc/passwd \(read\) is outside policy $d/read.policy's \[filesystem\] grants: Landlock denies it; add it to \[filesystem\] read; path=/etc/passwd access=read stage=serving policy=$d/read.policy key=read line=7$" \
     "$d/outside.sock.log"
 # The granted one is read, and explained by nothing.
 start_nbdbroker -U "$d/inside.sock" --policy "$d/read.policy" \
