@@ -401,6 +401,8 @@ struct conn {
 	unsigned		 nopts;
 	uint8_t			*optdata;
 	struct req		*hs_req;	/* Open/List in progress */
+	uint64_t		 hs_deny_seq;	/* deny_seq() when the Open
+						   was sent (deny.c) */
 	uint16_t		*info_reqs;	/* NBD_OPT_GO info requests */
 	size_t			 ninfo_reqs;
 	/* The export, from OpenReply. */
@@ -695,6 +697,7 @@ void	tripwire_stop(void);
 void	tripwire_wait(int ms);
 int	notif_read_string(int, uint64_t, char *, size_t);
 int	notif_join_path(pid_t, int, const char *, char *, size_t);
+bool	tripwire_denied(pid_t pid, uint64_t since, char *buf, size_t len);
 
 /* deny.c: denials that explain themselves */
 struct deny_log;
@@ -702,6 +705,24 @@ bool	deny_handles(const struct seccomp_notif *req);
 void	deny_notify(int listener, const struct seccomp_notif *req,
 	    pid_t worker, int stage, struct deny_log **dl);
 void	deny_reaped(pid_t pid, int status, struct deny_log **dl);
+bool	deny_once(struct deny_log **dl, const char *key);
+void	deny_report(bool loud, struct deny_log **dl, const char *key,
+	    const char *text);
+uint64_t deny_seq(void);
+bool	deny_last(const struct deny_log *dl, uint64_t since, char *buf,
+	    size_t len);
+const char *deny_plugin(pid_t pid);
+const char *deny_access_text(unsigned access);
+unsigned deny_granted(const struct policy *p, const char *path,
+	    bool in_serving);
+bool	deny_user_may(const char *path, unsigned access, uid_t uid,
+	    gid_t gid);
+
+/* open-behalf.c: files the worker cannot reach, opened for it */
+bool	behalf_handles(const char *name);
+int	behalf_open(int listener, const struct seccomp_notif *req,
+	    const char *name, pid_t worker, bool in_serving,
+	    struct deny_log **dl);
 
 /* learn.c: --learn-policy, recording what workers do */
 struct policy	*learn_base(const char *usual, char *err, size_t errlen);

@@ -22,9 +22,10 @@
  * at debug level, and again as errors if the worker then fails to
  * start or dies (deny_reaped).  Each denial once per worker.
  *
- * A later helper will open files on the worker's behalf through the
- * same listener (SECCOMP_IOCTL_NOTIF_ADDFD): one more case of
- * deny_notify's dispatch on what the call is.
+ * An open of a granted file that the worker's user cannot reach is
+ * opened by the broker on the worker's behalf and the descriptor
+ * installed with SECCOMP_IOCTL_NOTIF_ADDFD (open-behalf.c): one more
+ * case of deny_notify's dispatch on what the call is.
  */
 #include <config.h>
 
@@ -49,7 +50,7 @@
 #include "log.h"
 #include "policy.h"
 
-#define DENY_MAX	16	/* denials remembered per worker */
+#define DENY_MAX	64	/* denials remembered per worker */
 
 /* One worker's denials. */
 struct deny_log {
@@ -57,10 +58,34 @@ struct deny_log {
 	char	*text[DENY_MAX];	/* start-up ones, for deny_reaped */
 	size_t	n;
 	size_t	dropped;
+	char	last[1024];		/* the latest serving denial, */
+	uint64_t last_seq;		/* ... and when (deny_seq) */
 };
 
-static const char *
-plugin_of(pid_t pid)
+/* Counts serving denials, so an open failure can ask "since when". */
+static uint64_t	seq;
+
+uint64_t
+deny_seq(void)
+{
+	return seq;
+}
+
+/*
+ * The latest denial the worker got while serving, if it came after
+ * since (a deny_seq() value): into buf, true.
+ */
+bool
+deny_last(const struct deny_log *dl, uint64_t since, char *buf, size_t len)
+{
+	if (dl == NULL || dl->last_seq <= since || dl->last[0] == '\0')
+		return false;
+	snprintf(buf, len, "%s", dl->last);
+	return true;
+}
+
+const char *
+deny_plugin(pid_t pid)
 {
 	struct backend	*be = backend_by_pid(pid);
 
@@ -104,14 +129,20 @@ deny_handles(const struct seccomp_notif *req)
  * only at debug level now: deny_reaped() says it again if start-up
  * fails.
  */
-static void
-report(bool loud, struct deny_log **dlp, const char *key, const char *text)
+void
+deny_report(bool loud, struct deny_log **dlp, const char *key,
+    const char *text)
 {
 	struct deny_log	*dl = *dlp;
 	size_t		 i;
 
 	if (dl == NULL && (dl = *dlp = calloc(1, sizeof(*dl))) == NULL)
 		return;
+	if (loud) {
+		/* Each time, not once: for the open failure it causes. */
+		snprintf(dl->last, sizeof(dl->last), "%s", text);
+		dl->last_seq = ++seq;
+	}
 	for (i = 0; i < dl->n; i++)
 		if (strcmp(dl->key[i], key) == 0)
 			return;
@@ -129,6 +160,28 @@ report(bool loud, struct deny_log **dlp, const char *key, const char *text)
 	dl->n++;
 }
 
+/*
+ * Has key not been reported for this worker yet?  Then remember it
+ * (for what open-behalf.c logs once per worker).
+ */
+bool
+deny_once(struct deny_log **dlp, const char *key)
+{
+	struct deny_log	*dl = *dlp;
+	size_t		 i;
+
+	if (dl == NULL && (dl = *dlp = calloc(1, sizeof(*dl))) == NULL)
+		return true;
+	for (i = 0; i < dl->n; i++)
+		if (strcmp(dl->key[i], key) == 0)
+			return false;
+	if (dl->n == DENY_MAX)
+		return false;	/* enough said */
+	snprintf(dl->key[dl->n], sizeof(dl->key[0]), "%s", key);
+	dl->n++;
+	return true;
+}
+
 /* The line of the first "KEY =" rule in [syscalls], or 0. */
 static int
 rule_line(const struct policy *p, const char *key)
@@ -139,6 +192,24 @@ rule_line(const struct policy *p, const char *key)
 		if (strncmp(p->rules[i].text, key, n) == 0 &&
 		    strncmp(p->rules[i].text + n, " =", 2) == 0)
 			return p->rules[i].line;
+	return 0;
+}
+
+/*
+ * The line of the first [filesystem] rule with access bit in this
+ * stage (read, write, exec; startup-* at start-up), or 0: where to add
+ * a path.  A path named by rules of two keys is one entry with one
+ * line: not counted, so the line is never another key's.
+ */
+static int
+path_line(const struct policy *p, unsigned bit, bool in_serving)
+{
+	size_t	i;
+
+	for (i = 0; i < p->npaths; i++)
+		if (p->paths[i].line > 0 && p->paths[i].access == bit &&
+		    p->paths[i].startup_only == !in_serving)
+			return p->paths[i].line;
 	return 0;
 }
 
@@ -197,17 +268,17 @@ deny_syscall(const struct seccomp_notif *req, pid_t worker, bool in_serving,
 	snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: %s "
 	    "denied %s (%s)%s: add it to [syscalls] %s in policy %s%s%s; "
 	    "syscall=%s stage=%s policy=%s key=%s%s%s%s", (int)worker,
-	    plugin_of(worker), stage, name, policy_errno_name(p->dflt_errno),
+	    deny_plugin(worker), stage, name, policy_errno_name(p->dflt_errno),
 	    startup_only ? ", which the policy allows only at start-up" :
 	    "", key, p->file, g ? ", or a group with it: " : "", g ? g : "",
 	    name, stage, p->file, key, where, g ? " group=" : "", g ? g : "");
 	snprintf(k, sizeof(k), "syscall %s %s", name, stage);
-	report(in_serving, dl, k, text);
+	deny_report(in_serving, dl, k, text);
 }
 
 /* A path's access, for messages. */
-static const char *
-access_text(unsigned a)
+const char *
+deny_access_text(unsigned a)
 {
 	static const char *const t[] = { "none", "read", "write",
 	    "read+write", "exec", "read+exec", "write+exec",
@@ -220,8 +291,8 @@ access_text(unsigned a)
  * What the policy grants on path (resolved) in this stage: the union
  * of the rules on it or on a directory above it.
  */
-static unsigned
-granted(const struct policy *p, const char *path, bool in_serving)
+unsigned
+deny_granted(const struct policy *p, const char *path, bool in_serving)
 {
 	struct stat	st;
 	unsigned	a = 0;
@@ -252,8 +323,8 @@ granted(const struct policy *p, const char *path, bool in_serving)
  * mode bits say (no ACLs); a path that does not exist yet is judged by
  * its directory (write).
  */
-static bool
-user_may(const char *path, unsigned access, uid_t uid, gid_t gid)
+bool
+deny_user_may(const char *path, unsigned access, uid_t uid, gid_t gid)
 {
 	char		 buf[PATH_MAX], *s;
 	struct stat	 st;
@@ -374,8 +445,8 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	char			 mem[64], rel[PATH_MAX], path[PATH_MAX];
 	char			 text[2 * PATH_MAX + 2048], k[160], bu[64];
 	const char		*stage, *key;
-	unsigned		 want, have;
-	int			 memfd, arg, dfd, r = -1;
+	unsigned		 want, have, bit;
+	int			 memfd, arg, dfd, line, r = -1;
 	bool			 ro;
 
 	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)req->pid);
@@ -394,7 +465,7 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	    &req->id) == -1)
 		return;
 	stage = in_serving ? "serving" : "startup";
-	have = granted(p, path, in_serving);
+	have = deny_granted(p, path, in_serving);
 	if (p->landlock != POLICY_LANDLOCK_OFF && (want & ~have) != 0) {
 		/*
 		 * Readable but not writable: a plugin that falls back to
@@ -404,21 +475,25 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 		ro = (want & POLICY_ACCESS_WRITE) && (have &
 		    POLICY_ACCESS_READ);
 		want &= ~have;
-		key = want & POLICY_ACCESS_EXEC ? "exec" :
-		    want & POLICY_ACCESS_WRITE ? "write" : "read";
+		bit = want & POLICY_ACCESS_EXEC ? POLICY_ACCESS_EXEC :
+		    want & POLICY_ACCESS_WRITE ? POLICY_ACCESS_WRITE :
+		    POLICY_ACCESS_READ;
+		key = bit == POLICY_ACCESS_EXEC ? "exec" :
+		    bit == POLICY_ACCESS_WRITE ? "write" : "read";
+		line = path_line(p, bit, in_serving);
 		snprintf(text, sizeof(text), "worker %d (plugin %s): "
 		    "sandbox: %s %s %s (%s) is outside policy %s's "
 		    "[filesystem] grants: Landlock denies it; add it to "
 		    "[filesystem] %s%s%s; path=%s access=%s stage=%s "
-		    "policy=%s key=%s%s", (int)worker, plugin_of(worker),
-		    stage, name, path, access_text(want), p->file,
-		    in_serving ? "" : "startup-", key, ro ? " (a plugin "
-		    "that then opens it read-only serves a read-only export)" :
-		    "", path,
-		    access_text(want), stage, p->file, in_serving ? "" :
-		    "startup-", key);
+		    "policy=%s key=%s%s%s%.0d", (int)worker,
+		    deny_plugin(worker), stage, name, path,
+		    deny_access_text(want), p->file, in_serving ? "" :
+		    "startup-", key, ro ? " (a plugin that then opens it "
+		    "read-only serves a read-only export)" : "", path,
+		    deny_access_text(want), stage, p->file, in_serving ? "" :
+		    "startup-", key, line > 0 ? " line=" : "", line);
 		snprintf(k, sizeof(k), "path %.120s %s", path, stage);
-		report(in_serving || ro, dl, k, text);
+		deny_report(in_serving || ro, dl, k, text);
 		return;
 	}
 	/*
@@ -428,7 +503,7 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	 * capabilities: only serving is judged.
 	 */
 	if (!p->switch_user || !in_serving ||
-	    user_may(path, want, p->uid, p->gid))
+	    deny_user_may(path, want, p->uid, p->gid))
 		return;
 	snprintf(bu, sizeof(bu), "%s", (pw = getpwuid(geteuid())) != NULL ?
 	    pw->pw_name : "?");
@@ -437,13 +512,13 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	    "user, though the broker's user %s may; make it reachable by "
 	    "%s, or set user = in policy %s; path=%s access=%s stage=%s "
 	    "user=%s policy=%s key=user%s%.0d", (int)worker,
-	    plugin_of(worker), stage, name, path, access_text(want),
+	    deny_plugin(worker), stage, name, path, deny_access_text(want),
 	    p->user ? p->user : "nobody", bu, p->user ? p->user : "nobody",
-	    p->file, path, access_text(want), stage, p->user ? p->user :
+	    p->file, path, deny_access_text(want), stage, p->user ? p->user :
 	    "nobody", p->file, p->user_line > 0 ? " line=" : "",
 	    p->user_line);
 	snprintf(k, sizeof(k), "user %.120s %s", path, stage);
-	report(in_serving, dl, k, text);
+	deny_report(in_serving, dl, k, text);
 }
 
 /* A soft limit from /proc/PID/limits ("Max data size"); 0: none. */
@@ -536,10 +611,10 @@ deny_memory(const struct seccomp_notif *req, pid_t worker, bool in_serving,
 	    "mmap of %s fails (ENOMEM): the worker has %s of its %s %s, "
 	    "which [limits] memory in policy %s sets: raise it; size=%"
 	    PRIu64 " used=%" PRIu64 " limit=%" PRIu64 " rlimit=%s stage=%s "
-	    "policy=%s key=memory%s", (int)worker, plugin_of(worker), stage,
+	    "policy=%s key=memory%s", (int)worker, deny_plugin(worker), stage,
 	    a, b, rl, c, p->file, len, used, lim, rl, stage, p->file, where);
 	snprintf(k, sizeof(k), "memory %s %s", rl, stage);
-	report(in_serving, dl, k, text);
+	deny_report(in_serving, dl, k, text);
 }
 
 /*
@@ -557,6 +632,7 @@ deny_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 	struct seccomp_notif_resp	 resp;
 	bool				 in_serving, go_on = false;
 	size_t				 i;
+	int				 r = 0;
 
 	in_serving = stage == POLICY_STAGE_SERVING;
 	for (i = 0; i < p->nsc; i++)
@@ -575,8 +651,21 @@ deny_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 	} else if (s != NULL && policy_syscall_takes_path(s->name) &&
 	    (s->startup & POLICY_ARG_ANY) &&
 	    (!in_serving || (s->serving & POLICY_ARG_ANY))) {
-		/* Read the path while the thread waits; Landlock decides. */
-		deny_path(listener, req, s->name, worker, in_serving, dl);
+		/*
+		 * An open of a granted file the worker's user cannot
+		 * reach: the broker opens it (open-behalf.c) and has
+		 * answered.  Else read the path while the thread waits;
+		 * Landlock decides.
+		 */
+		if (behalf_handles(s->name)) {
+			r = behalf_open(listener, req, s->name, worker,
+			    in_serving, dl);
+			if (r == 1)
+				return;
+		}
+		if (r == 0)
+			deny_path(listener, req, s->name, worker, in_serving,
+			    dl);
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		go_on = true;
 	} else

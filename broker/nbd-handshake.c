@@ -162,6 +162,7 @@ start_open(struct conn *c, const char *name, size_t len, bool info_only)
 	}
 	r->info_only = info_only;
 	c->hs_req = r;
+	c->hs_deny_seq = deny_seq();
 	conn_set_state(c, CONN_ST_HS_WAIT, SIZE_MAX);
 	backend_submit(c->be, r);
 	return 0;
@@ -223,20 +224,29 @@ send_info(struct conn *c, uint16_t type, const void *data, size_t len)
 	return send_opt_reply(c, c->opt, NBD_REP_INFO, buf, 2 + len);
 }
 
-/* Map a worker's open errno to an option reply. */
+/*
+ * Map a worker's open errno to an option reply.  NBD_REP_ERR_UNKNOWN
+ * ("the requested export is not available") only where the export
+ * does not exist: the plugin says no such name (ENOENT, ENXIO, ENODEV)
+ * or refuses the name itself (EINVAL).  Anything else means the export
+ * is there but the server could not open it, which the protocol has no
+ * generic error for; NBD_REP_ERR_POLICY ("server-side policy forbids
+ * the server to allow the option") is the nearest, and exact when the
+ * sandbox denied the call (docs/design-notes.md, "Errors that help").
+ */
 static uint32_t
 open_rep_error(int err)
 {
 	switch (err) {
-	case EPERM:
-	case EACCES:
-		return NBD_REP_ERR_POLICY;
 	case ESHUTDOWN:
 		return NBD_REP_ERR_SHUTDOWN;
 	case EINVAL:
 	case ENOENT:
-	default:
+	case ENXIO:
+	case ENODEV:
 		return NBD_REP_ERR_UNKNOWN;
+	default:
+		return NBD_REP_ERR_POLICY;
 	}
 }
 
@@ -310,17 +320,39 @@ hs_open_done(struct conn *c, struct req *r, const Nbdbroker__Rpc__OpenReply *rep
 		return;
 	}
 	if (err != 0) {
-		char	en[CONN_LOG_NAME];
+		static const char	failed[] = "the server failed to open "
+		    "the export";
+		char			en[CONN_LOG_NAME], why[1024];
+		uint32_t		code = open_rep_error(err);
+		bool			denied;
 
-		conn_log(c, LOG_INFO, "export '%s': open failed: %s",
-		    conn_escape(en, sizeof(en), c->export_name),
-		    strerror(err));
+		/*
+		 * What the sandbox denied the worker since the Open was
+		 * sent is the likely cause: say it with the failure.
+		 */
+		denied = c->be != NULL && c->be->pid > 0 &&
+		    tripwire_denied(c->be->pid, c->hs_deny_seq, why,
+		    sizeof(why));
+		if (denied) {
+			code = NBD_REP_ERR_POLICY;
+			conn_log(c, LOG_WARNING, "export '%s': open failed: "
+			    "%s: the sandbox denied it: %s",
+			    conn_escape(en, sizeof(en), c->export_name),
+			    strerror(err), why);
+		} else
+			conn_log(c, LOG_INFO, "export '%s': open failed: %s",
+			    conn_escape(en, sizeof(en), c->export_name),
+			    strerror(err));
 		if (c->opt == NBD_OPT_EXPORT_NAME) {
 			/* No way to report an error: hard disconnect. */
 			conn_close_after_output(c);
 			return;
 		}
-		send_opt_reply(c, c->opt, open_rep_error(err), NULL, 0);
+		if (code == NBD_REP_ERR_UNKNOWN)
+			send_opt_reply(c, c->opt, code, NULL, 0);
+		else
+			send_opt_reply(c, c->opt, code, failed,
+			    sizeof(failed) - 1);
 		conn_set_state(c, CONN_ST_HS_OPT, sizeof(struct nbd_option));
 		return;
 	}

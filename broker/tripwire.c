@@ -372,6 +372,19 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 }
 
 /*
+ * What the sandbox last denied worker pid while serving, if after
+ * since (deny_seq()): into buf, true.  For the log line of an open
+ * that failed (nbd-handshake.c).
+ */
+bool
+tripwire_denied(pid_t pid, uint64_t since, char *buf, size_t len)
+{
+	struct tripwire	*tw = tw_find(pid);
+
+	return tw != NULL && deny_last(tw->deny, since, buf, len);
+}
+
+/*
  * A NUL-terminated string at addr in a notifying worker's memory
  * (memfd: its /proc/PID/mem), into buf: 0, or -1 if it is unreadable or
  * longer than buf.  Shared by the learn and deny handlers.

@@ -40,11 +40,14 @@ mkdir "$src/dir" "$src/od"
 head -c 100000 /dev/urandom > "$src/dir/random.bin"
 echo "a file in a directory" > "$src/dir/hello.txt"
 
-# A script plugin serving @W@/disk.img with dd (sh and eval).
+# A script plugin serving @W@/disk.img with dd (sh and eval).  The
+# image is also given as file=, which the shipped policies grant: a
+# script's data is its own business (config takes and ignores it).
 cat > "$src/disk.sh" <<'SH'
 #!/bin/sh
 f=$(dirname "$0")/disk.img
 case "$1" in
+config) exit 0 ;;
 get_size) stat -c %s "$f" ;;
 pread) dd if="$f" skip="$4" count="$3" iflag=skip_bytes,count_bytes \
     2>/dev/null ;;
@@ -308,8 +311,9 @@ compare floppy floppy "$src/dir"
 probe_opts="--no-extents"
 compare split split @W@/disk.img
 probe_opts=""
-compare sh sh @W@/disk.sh
-compare eval eval get_size='stat -c %s @W@/disk.img' \
+compare sh sh @W@/disk.sh file=@W@/disk.img
+compare eval eval config='exit 0' file=@W@/disk.img \
+    get_size='stat -c %s @W@/disk.img' \
     pread='dd if=@W@/disk.img skip=$4 count=$3 iflag=skip_bytes,count_bytes 2>/dev/null' \
     pwrite='dd of=@W@/disk.img seek=$4 oflag=seek_bytes conv=notrunc 2>/dev/null' \
     can_write='exit 0'

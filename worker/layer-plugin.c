@@ -124,8 +124,13 @@ plugin_open(struct ctx *c, int readonly, const char *name)
 
 	(void)name;		/* it is c->conn.export_name */
 	saved = plugin_enter(c);
+	/*
+	 * A plugin that preserves errno says why (ENOENT: no such export;
+	 * EACCES: the sandbox refused a file), which picks the client's
+	 * error (broker/nbd-handshake.c).
+	 */
 	if ((h = host.p.open(readonly)) == NULL && sdk_get_error() == 0)
-		nbdbroker_set_error(EIO);
+		nbdbroker_set_error(plugin_errno(errno));
 	plugin_leave(saved);
 	return h;
 }

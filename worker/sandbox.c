@@ -52,6 +52,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -268,10 +269,38 @@ change_identity(bool userns, bool want_dac, char *err, size_t errlen)
 }
 
 /*
+ * Can the policy's user reach path by the mode bits (search on each
+ * directory above it)?  Asked as root, before the switch.
+ */
+static bool
+user_reaches(const char *path)
+{
+	char		 buf[PATH_MAX], *s;
+	struct stat	 st;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (s = buf + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		if (stat(buf, &st) == -1)
+			return true;	/* cannot tell: not our concern */
+		if (!(st.st_uid == pol->uid ? st.st_mode & S_IXUSR :
+		    st.st_gid == pol->gid ? st.st_mode & S_IXGRP :
+		    st.st_mode & S_IXOTH))
+			return false;
+		*s = '/';
+	}
+	return true;
+}
+
+/*
  * Should a root worker keep DAC capabilities until stage 2?  Only if
- * the policy grants start-up paths (not just the built-in ones), and
- * not if it may connect sockets at start-up: Landlock does not cover
- * connecting to a UNIX socket by path, which DAC override would open.
+ * the policy grants start-up paths (not just the built-in ones), or
+ * grants a path its user cannot reach (an image in a directory only
+ * root may enter: the plugin's config resolves and checks it, and
+ * while serving the broker opens it on the worker's behalf,
+ * broker/open-behalf.c); and not if it may connect sockets at
+ * start-up: Landlock does not cover connecting to a UNIX socket by
+ * path, which DAC override would open.
  */
 static bool
 startup_grants(const char *plugin_path)
@@ -281,8 +310,10 @@ startup_grants(const char *plugin_path)
 	bool	grants = false;
 
 	for (i = 0; i < pol->npaths; i++)
-		if (pol->paths[i].startup_only && !pol->paths[i].optional &&
-		    strcmp(pol->paths[i].path, plugin_path) != 0)
+		if (!pol->paths[i].optional &&
+		    strcmp(pol->paths[i].path, plugin_path) != 0 &&
+		    (pol->paths[i].startup_only ||
+		    (pol->switch_user && !user_reaches(pol->paths[i].path))))
 			grants = true;
 	for (i = 0; grants && i < pol->nsc; i++)
 		if (pol->sc[i].nr == connect_nr && pol->sc[i].startup != 0) {

@@ -233,6 +233,23 @@ tripwire_reaped(pid_t pid, int status, char *desc, size_t len)
 	(void)len;
 }
 
+/* No sandbox here: nothing was ever denied (deny.c, tripwire.c). */
+uint64_t
+deny_seq(void)
+{
+	return 0;
+}
+
+bool
+tripwire_denied(pid_t pid, uint64_t since, char *buf, size_t len)
+{
+	(void)pid;
+	(void)since;
+	(void)buf;
+	(void)len;
+	return false;
+}
+
 /* No seccomp listeners here: just the wait, as before learning mode. */
 void
 tripwire_wait(int ms)

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Files the worker cannot reach, opened by the broker on its behalf.
+ *
+ * The worker runs as an unprivileged user (nobody, when the broker is
+ * root); the admin's images often live where only root may go (a
+ * 0700 directory, as /var/lib/libvirt/images).  Under enforce, with
+ * Landlock, the worker's start-up filter hands every open call to the
+ * broker in both stages (POLICY_NOTIFY_PATHS, policy/seccomp.c).  For
+ * open, openat, openat2 and creat, deny_notify() first asks
+ * behalf_open() here:
+ *
+ *   1. the call's flags must be ones the broker understands (no
+ *      O_PATH, no O_TMPFILE, no openat2 resolve flags), and the
+ *      broker must run as another user than the worker;
+ *   2. the path is read from the worker's memory, joined to its cwd or
+ *      dirfd (/proc/PID/cwd, /proc/PID/fd/N) and normalised by text
+ *      ("." and ".." and doubled slashes; no symlink followed here);
+ *   3. a grant written in the policy (not a built-in one) must cover
+ *      it in this stage with the access asked (read; write for
+ *      O_WRONLY, O_RDWR, O_TRUNC, O_CREAT, O_APPEND); -r means no
+ *      write open at all; the worker's user must be unable to open it
+ *      itself (mode bits), else the call goes on as before;
+ *   4. the notification must still be valid (the path read is the
+ *      waiting thread's);
+ *   5. the broker opens it below the grant: the grant's directory (a
+ *      grant naming a file: its directory, and only that name) is
+ *      opened by the path the policy resolved, then the rest with
+ *      openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) and
+ *      O_PATH | O_NOFOLLOW, so no symlink leaves the grant and the
+ *      last component is never a symlink;
+ *   6. that O_PATH descriptor says what the file is: a regular file or
+ *      a directory, or a block or character device only if a grant
+ *      names that very path; never a FIFO or a socket (a FIFO would
+ *      also block the broker);
+ *   7. the file is opened for real through the O_PATH descriptor
+ *      (/proc/self/fd/N: the same inode, no second lookup); O_CREAT
+ *      makes a new file only under a directory grant with write, owned
+ *      by the worker's user, with the worker's umask;
+ *   8. SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND installs
+ *      it in the worker (O_CLOEXEC as asked) and answers the call with
+ *      its number, in one step.
+ *
+ * Whatever does not qualify goes on as before (CONTINUE: Landlock and
+ * the kernel decide, deny.c explains).  What qualified but was refused
+ * (a symlink, a FIFO, a device no grant names) is logged with the
+ * reason and goes on too: the kernel then refuses the worker's user.
+ * An open the broker made and the kernel failed (no such file, EEXIST)
+ * is answered with that errno, as the worker's own would have been
+ * with the access it was granted (a missing export is ENOENT, not
+ * EACCES).
+ * Landlock stays the second wall for everything the worker opens
+ * itself; a descriptor the broker installed was checked here.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "log.h"
+#include "policy.h"
+
+#ifndef O_TMPFILE
+#define O_TMPFILE	(020000000 | O_DIRECTORY)
+#endif
+
+/* Flags the broker passes on; any other makes the call go on. */
+#define BEHALF_FLAGS	(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | \
+			 O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | \
+			 O_NOFOLLOW | O_DIRECTORY | O_DIRECT | O_DSYNC | \
+			 O_SYNC | O_LARGEFILE | O_NOATIME)
+
+/* One open call, as the worker made it. */
+struct behalf_call {
+	const char	*name;		/* "openat" */
+	uint64_t	 flags;
+	unsigned	 mode;		/* for O_CREAT */
+	int		 dfd;
+	char		 rel[PATH_MAX];	/* as passed */
+	char		 path[PATH_MAX];	/* absolute, normalised */
+	unsigned	 want;		/* POLICY_ACCESS_* */
+};
+
+bool
+behalf_handles(const char *name)
+{
+	return strcmp(name, "open") == 0 || strcmp(name, "openat") == 0 ||
+	    strcmp(name, "openat2") == 0 || strcmp(name, "creat") == 0;
+}
+
+/*
+ * The call's flags, mode and path argument from the notification and
+ * the worker's memory: 0, or -1 if the broker leaves the call alone.
+ */
+static int
+call_read(const struct seccomp_notif *req, struct behalf_call *c)
+{
+	const __u64	*a = req->data.args;
+	struct open_how	 how;
+	char		 mem[64];
+	uint64_t	 addr;
+	int		 memfd, r = -1;
+
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)req->pid);
+	if ((memfd = open(mem, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	c->dfd = AT_FDCWD;
+	if (strcmp(c->name, "open") == 0) {
+		addr = a[0];
+		c->flags = a[1];
+		c->mode = (unsigned)a[2];
+	} else if (strcmp(c->name, "creat") == 0) {
+		addr = a[0];
+		c->flags = O_CREAT | O_WRONLY | O_TRUNC;
+		c->mode = (unsigned)a[1];
+	} else if (strcmp(c->name, "openat") == 0) {
+		c->dfd = (int)a[0];
+		addr = a[1];
+		c->flags = a[2];
+		c->mode = (unsigned)a[3];
+	} else {
+		memset(&how, 0, sizeof(how));
+		if (a[3] < sizeof(how) || pread(memfd, &how, sizeof(how),
+		    (off_t)a[2]) != (ssize_t)sizeof(how) || how.resolve != 0)
+			goto out;
+		c->dfd = (int)a[0];
+		addr = a[1];
+		c->flags = how.flags;
+		c->mode = (unsigned)how.mode;
+	}
+	if ((c->flags & ~(uint64_t)BEHALF_FLAGS) != 0 ||
+	    (c->flags & O_TMPFILE) == O_TMPFILE)
+		goto out;
+	c->want = 0;
+	if ((c->flags & O_ACCMODE) != O_WRONLY)
+		c->want |= POLICY_ACCESS_READ;
+	if ((c->flags & O_ACCMODE) != O_RDONLY ||
+	    (c->flags & (O_TRUNC | O_CREAT | O_APPEND)))
+		c->want |= POLICY_ACCESS_WRITE;
+	r = notif_read_string(memfd, addr, c->rel, sizeof(c->rel));
+ out:
+	close(memfd);
+	return r;
+}
+
+/*
+ * Normalise an absolute path by its text: no ".", no "..", no doubled
+ * or trailing slash.  No symlink is followed: openat2 below decides.
+ */
+static void
+path_normalise(char *p)
+{
+	char	*in = p, *out = p, *seg;
+	size_t	 n;
+
+	while (*in != '\0') {
+		while (*in == '/')
+			in++;
+		if (*in == '\0')
+			break;
+		seg = in;
+		while (*in != '\0' && *in != '/')
+			in++;
+		n = (size_t)(in - seg);
+		if (n == 1 && seg[0] == '.')
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			while (out > p && *--out != '/')
+				;
+			continue;
+		}
+		*out++ = '/';
+		memmove(out, seg, n);
+		out += n;
+	}
+	if (out == p)
+		*out++ = '/';
+	*out = '\0';
+}
+
+/*
+ * The longest written grant that covers path in this stage (the path
+ * itself, or a directory above it), of those as long, one that grants
+ * write if want has it (the line to name); NULL: none.
+ */
+static const struct policy_path *
+grant_for(const struct policy *p, const char *path, unsigned want,
+    bool in_serving)
+{
+	const struct policy_path	*best = NULL;
+	size_t				 i, n, bestn = 0;
+
+	for (i = 0; i < p->npaths; i++) {
+		const struct policy_path	*pp = &p->paths[i];
+
+		if (pp->path == NULL || pp->line <= 0 ||
+		    (in_serving && pp->startup_only))
+			continue;
+		n = strlen(pp->path);
+		if (strncmp(pp->path, path, n) != 0 || (path[n] != '\0' &&
+		    path[n] != '/' && strcmp(pp->path, "/") != 0))
+			continue;
+		if (best == NULL || n > bestn || (n == bestn &&
+		    (want & POLICY_ACCESS_WRITE) &&
+		    !(best->access & POLICY_ACCESS_WRITE))) {
+			best = pp;
+			bestn = n;
+		}
+	}
+	return best;
+}
+
+/* The worker's umask, from /proc/PID/status; 022 if unreadable. */
+static mode_t
+worker_umask(pid_t pid)
+{
+	char		 path[64], line[128];
+	unsigned	 m;
+	mode_t		 r = 022;
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return r;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "Umask: %o", &m) == 1) {
+			r = (mode_t)(m & 0777);
+			break;
+		}
+	fclose(fp);
+	return r;
+}
+
+/*
+ * Open c->path below grant g as the broker: a descriptor, or -1 with
+ * *why set (a refusal to log) or NULL (an error: errno).
+ */
+static int
+open_below(const struct policy *p, const struct policy_path *g,
+    struct behalf_call *c, pid_t pid, const char **why)
+{
+	struct open_how	 how;
+	struct stat	 st;
+	char		 dir[PATH_MAX], self[64], *slash;
+	const char	*rel;
+	int		 root = -1, opath = -1, fd = -1, saved;
+	uint64_t	 flags;
+	bool		 exact, isdir;
+
+	*why = NULL;
+	exact = strcmp(g->path, c->path) == 0;
+	isdir = stat(g->path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!isdir && !exact) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	if (isdir) {
+		snprintf(dir, sizeof(dir), "%s", g->path);
+		rel = exact ? "." : c->path + strlen(g->path) +
+		    (strcmp(g->path, "/") != 0);
+	} else {
+		snprintf(dir, sizeof(dir), "%s", g->path);
+		if ((slash = strrchr(dir, '/')) == NULL)
+			return -1;
+		*slash = '\0';
+		if (dir[0] == '\0')
+			snprintf(dir, sizeof(dir), "/");
+		rel = g->path + (slash - dir) + 1;
+	}
+	if ((root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto out;
+	/* A directory grant: still what the policy pinned at load. */
+	if (isdir && g->ino != 0 && (fstat(root, &st) == -1 ||
+	    st.st_dev != g->dev || st.st_ino != g->ino)) {
+		*why = "the granted directory was replaced since the policy "
+		    "was loaded";
+		goto out;
+	}
+	memset(&how, 0, sizeof(how));
+	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	opath = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+	if (opath == -1 && errno == ENOENT && (c->flags & O_CREAT)) {
+		/*
+		 * A new file: only under a directory grant (behalf_open
+		 * checked that the grants give write here, and no -r).
+		 */
+		if (!isdir || p->readonly || broker.cfg.readonly) {
+			*why = "creating a file needs a write grant on its "
+			    "directory";
+			goto out;
+		}
+		memset(&how, 0, sizeof(how));
+		how.flags = (c->flags & ~(uint64_t)O_CLOEXEC) | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+		how.mode = c->mode & 0777 & ~worker_umask(pid);
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+		fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+		if (fd == -1)
+			goto out;
+		if (fchown(fd, p->uid, p->gid) == -1) {
+			saved = errno;
+			unlinkat(root, rel, 0);
+			close(fd);
+			fd = -1;
+			errno = saved;
+		}
+		goto out;
+	}
+	if (opath == -1) {
+		if (errno == EXDEV || errno == ELOOP)
+			*why = "a symbolic link (or \"..\") leads out of the "
+			    "granted directory";
+		goto out;
+	}
+	if ((c->flags & O_CREAT) && (c->flags & O_EXCL)) {
+		errno = EEXIST;
+		goto out;
+	}
+	if (fstat(opath, &st) == -1)
+		goto out;
+	if (S_ISLNK(st.st_mode)) {
+		*why = "a symbolic link: the broker follows none";
+		goto out;
+	}
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+		*why = "not a regular file, a directory or a device";
+		goto out;
+	}
+	if ((S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) && !exact) {
+		*why = "a device that no grant names";
+		goto out;
+	}
+	/* The same inode, opened for real; no second lookup. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", opath);
+	flags = (c->flags & ~(uint64_t)(O_CREAT | O_EXCL | O_NOFOLLOW)) |
+	    O_CLOEXEC | O_NOCTTY;
+	fd = open(self, (int)flags);
+ out:
+	saved = errno;
+	if (opath != -1)
+		close(opath);
+	if (root != -1)
+		close(root);
+	errno = saved;
+	return fd;
+}
+
+/*
+ * An open call from worker (deny_handles() accepted it, listener holds
+ * it): open it on the worker's behalf if the rules above allow.
+ * Returns 1 if the call was answered (a descriptor installed, or the
+ * errno of the broker's own open), 0 if it
+ * is not one for the broker (the caller lets it go on), -1 if it was
+ * one but was refused (logged; the caller lets it go on, the kernel
+ * refuses).
+ */
+int
+behalf_open(int listener, const struct seccomp_notif *req, const char *name,
+    pid_t worker, bool in_serving, struct deny_log **dl)
+{
+	const struct policy		*p = policy_load_parsed();
+	const struct policy_path	*g;
+	struct seccomp_notif_addfd	 add;
+	struct seccomp_notif_resp	 resp;
+	struct behalf_call		 c;
+	struct passwd			*pw;
+	const char			*why, *stage, *user;
+	char				 joined[2 * PATH_MAX], text[3 * PATH_MAX];
+	char				 k[160];
+	int				 fd, r, saved;
+	unsigned			 have;
+
+	if (p == NULL || !p->switch_user || p->landlock == POLICY_LANDLOCK_OFF)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.name = name;
+	if (call_read(req, &c) == -1 || c.rel[0] == '\0' ||
+	    notif_join_path(req->pid, c.dfd, c.rel, joined,
+	    sizeof(joined)) == -1 || strlen(joined) >= sizeof(c.path))
+		return 0;
+	snprintf(c.path, sizeof(c.path), "%s", joined);
+	path_normalise(c.path);
+	if ((g = grant_for(p, c.path, c.want, in_serving)) == NULL)
+		return 0;
+	have = deny_granted(p, c.path, in_serving);
+	if ((c.want & ~have) != 0 || ((c.want & POLICY_ACCESS_WRITE) &&
+	    (p->readonly || broker.cfg.readonly)))
+		return 0;	/* deny.c explains; Landlock denies */
+	if (deny_user_may(c.path, c.want, p->uid, p->gid))
+		return 0;	/* the worker can itself */
+	/* Still the same thread's call: what was read is its path. */
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == -1)
+		return 0;
+	stage = in_serving ? "serving" : "startup";
+	user = p->user ? p->user : "nobody";
+	if ((fd = open_below(p, g, &c, worker, &why)) == -1 && why == NULL) {
+		/*
+		 * The broker's open failed as the worker's would have
+		 * without the user switch (no such file, EEXIST): that is
+		 * the answer.
+		 */
+		saved = errno;
+		log_debug("worker %d: sandbox: %s %s on the worker's behalf: "
+		    "%s", (int)worker, name, c.path, strerror(saved));
+		memset(&resp, 0, sizeof(resp));
+		resp.id = req->id;
+		resp.error = -saved;
+		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == -1 &&
+		    errno != ENOENT)
+			log_warn("worker %d: sandbox: answering a "
+			    "notification: %s", (int)worker, strerror(errno));
+		return 1;
+	}
+	if (fd == -1) {
+		snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: "
+		    "%s %s %s (%s): not opened on the worker's behalf: %s; "
+		    "path=%s access=%s stage=%s policy=%s line=%d",
+		    (int)worker, deny_plugin(worker), stage, name, c.path,
+		    deny_access_text(c.want), why, c.path,
+		    deny_access_text(c.want), stage, p->file, g->line);
+		snprintf(k, sizeof(k), "behalf %.120s", c.path);
+		deny_report(true, dl, k, text);
+		return -1;
+	}
+	memset(&add, 0, sizeof(add));
+	add.id = req->id;
+	add.flags = SECCOMP_ADDFD_FLAG_SEND;
+	add.srcfd = (__u32)fd;
+	add.newfd_flags = (c.flags & O_CLOEXEC) ? O_CLOEXEC : 0;
+	r = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+	close(fd);
+	if (r == -1) {
+		if (errno != ENOENT)
+			log_warn("worker %d: sandbox: installing %s in the "
+			    "worker: %s", (int)worker, c.path,
+			    strerror(errno));
+		/* ENOENT: the thread is gone; else it goes on. */
+		return errno == ENOENT ? 1 : 0;
+	}
+	snprintf(k, sizeof(k), "opened %.120s %u", c.path, c.want);
+	if (deny_once(dl, k)) {
+		pw = getpwuid(p->uid);
+		log_info("worker %d (plugin %s): sandbox: opened %s (%s) on "
+		    "the worker's behalf: user %s cannot reach it; path=%s "
+		    "access=%s policy=%s line=%d", (int)worker,
+		    deny_plugin(worker), c.path, deny_access_text(c.want),
+		    pw != NULL ? pw->pw_name : user, c.path,
+		    deny_access_text(c.want), p->file, g->line);
+	}
+	return 1;
+}
