@@ -108,6 +108,23 @@ ring_destroy(struct backend *be)
 	be->evfd = -1;
 }
 
+/*
+ * A reload starts the next worker while the old one may still be
+ * exiting: the next one takes the other ring set of the arenas, which
+ * the old one never looks at (ring_reset then clears it).
+ */
+void
+ring_switch_set(struct backend *be)
+{
+	be->ring_set ^= 1;
+	if (be->ring_out == NULL)
+		return;
+	be->ring_out = (struct rpc_ring_out *)(be->out.base +
+	    be->ring_set * sizeof(struct rpc_ring_out));
+	be->ring_in = (struct rpc_ring_in *)(be->in.base +
+	    be->ring_set * sizeof(struct rpc_ring_in));
+}
+
 /* Does be offer rings to its next worker (Hello, Config)? */
 bool
 ring_offered(const struct backend *be)

@@ -111,6 +111,7 @@ backend_free(struct backend *be)
 	struct req	*r;
 
 	spawn_backend_gone(be);
+	reload_backend_gone(be);
 	/* Only control requests can be left: connections are gone. */
 	while ((r = TAILQ_FIRST(&be->pending)) != NULL) {
 		TAILQ_REMOVE(&be->pending, r, bq);
@@ -360,6 +361,8 @@ backend_answered(struct backend *be, struct req *r)
 	backend_unsuspect(be, r);
 	if (!TAILQ_EMPTY(&be->pending))
 		backend_kick(be);
+	if (be->reload_hold && be->ninflight == 0)
+		reload_drained(be);	/* a reload waits for this */
 }
 
 /* Take r out of pending, unanswered; the caller owns it now. */
@@ -583,6 +586,9 @@ backend_send_pending(struct backend *be)
 		    be->ninflight >= BACKEND_MAX_INFLIGHT)
 			break;
 		if (r->kind == REQ_DATA && (r->conn->flags & CONN_REOPENING))
+			continue;
+		/* A reload drains the worker: only its FLUSH goes. */
+		if (be->reload_hold && !r->internal)
 			continue;
 		/*
 		 * A data request goes only with a handle this worker gave

@@ -200,6 +200,7 @@ struct req {
 	unsigned		 crashes;	/* workers it alone was in */
 	bool			 suspect;	/* replay alone (probation) */
 	bool			 via_ring;	/* in flight as an SQE */
+	bool			 internal;	/* reload.c's FLUSH: no reply */
 	uint64_t		 queued_ms;	/* when submitted */
 	uint64_t		 sent_ms;	/* when sent to the worker */
 	/* Reply to the client. */
@@ -301,6 +302,10 @@ struct backend {
 	bool			 dirty;		/* writes accepted since start */
 	bool			 said_shutdown;	/* its ShutdownRequest logged */
 	bool			 starting;	/* holds a start slot */
+	/* Reloads (reload.c). */
+	bool			 probe;		/* a reload's trial worker */
+	bool			 reload_hold;	/* send nothing: switching */
+	struct reload_be	*reload;	/* switch in progress, or NULL */
 	char			 last_failure[1536];
 	char			 last_worker_err[1024];	/* its last error */
 };
@@ -629,6 +634,7 @@ void	backend_unsuspect(struct backend *be, struct req *r);
 /* backend-ring.c: the data path's shared-memory rings */
 int	ring_init(struct backend *be);
 void	ring_destroy(struct backend *be);
+void	ring_switch_set(struct backend *be);
 bool	ring_offered(const struct backend *be);
 void	ring_reset(struct backend *be);
 void	ring_config(const struct backend *be, uint32_t *entries,
@@ -676,6 +682,28 @@ void	sup_stop_all(void);
 int	sup_conn_backend(struct conn *c);
 void	sup_start_done(struct backend *be);
 void	sup_start_unqueue(struct conn *c);
+bool	sup_export_fits(const struct conn *c,
+	    const Nbdbroker__Rpc__OpenReply *rep);
+int	sup_switch(struct backend *be, bool lost_data);
+
+/*
+ * reload.c: SIGHUP (SIGUSR2: forced) reloads the policy and the plugin
+ * under connected clients: a trial worker checks every open export,
+ * then each backend's worker is drained and replaced.
+ */
+void	reload_request(bool force);
+void	reload_stop(void);
+void	reload_probe_ready(struct backend *be,
+	    const Nbdbroker__Rpc__Ready *rd);
+void	reload_probe_opened(struct backend *be, struct conn *c,
+	    const Nbdbroker__Rpc__OpenReply *rep);
+void	reload_probe_gone(struct backend *be);
+void	reload_drained(struct backend *be);
+void	reload_flush_done(struct req *r, int err);
+void	reload_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd);
+void	reload_worker_lost(struct backend *be);
+void	reload_backend_gone(struct backend *be);
+bool	reload_reaped(pid_t pid, int status);
 
 /* policy-load.c: the export's sandbox policy, found and resolved */
 struct policy;
@@ -683,6 +711,8 @@ void	policy_load_init(void);
 int	policy_load_check(const char *file, char **args, size_t nargs);
 const struct policy *policy_load_parsed(void);	/* policy.h */
 const uint8_t *policy_load_wire(size_t *len, const char **path);
+int	policy_load_reload(char *err, size_t errlen);
+void	policy_load_revert(void);
 void	policy_load_dirs(char *buf, size_t len);
 char	*policy_load_find(char *tried, size_t triedlen);
 
