@@ -719,8 +719,14 @@ reload_stop(void)
 
 	rl.again = false;
 	if (rl.probe != NULL) {
-		backend_retire(rl.probe);
+		struct backend	*probe = rl.probe;
+
+		/*
+		 * As a loss, so that its unanswered opens unpin their
+		 * connections; freed once reaped (reload_probe_gone).
+		 */
 		rl.probe = NULL;
+		sup_worker_lost(probe, "reload abandoned: shutting down");
 	}
 	for (be = TAILQ_FIRST(&broker.backends); be != NULL; be = next) {
 		next = TAILQ_NEXT(be, link);
