@@ -303,7 +303,8 @@ struct backend {
 	bool			 said_shutdown;	/* its ShutdownRequest logged */
 	bool			 starting;	/* holds a start slot */
 	/* Reloads (reload.c). */
-	bool			 probe;		/* a reload's trial worker */
+	bool			 probe;		/* a reload's next worker, */
+	bool			 borrowed;	/* ... on these arenas of another */
 	bool			 reload_hold;	/* send nothing: switching */
 	struct reload_be	*reload;	/* switch in progress, or NULL */
 	char			 last_failure[1536];
@@ -600,6 +601,8 @@ void	tx_inflight_dropped(struct conn *c);
 /* backend.c: a plugin instance, its request queues and its socket */
 /* ... the backend and its worker's socket */
 struct backend	*backend_new(void);
+struct backend	*backend_new_probe(struct backend *be);
+int	backend_swap(struct backend *a, struct backend *b);
 void	backend_free(struct backend *be);
 void	backend_retire(struct backend *be);
 struct backend	*backend_by_pid(pid_t pid);
@@ -632,7 +635,8 @@ void	backend_requeue_inflight(struct backend *be, bool suspects);
 void	backend_unsuspect(struct backend *be, struct req *r);
 
 /* backend-ring.c: the data path's shared-memory rings */
-int	ring_init(struct backend *be);
+int	ring_init(struct backend *be, unsigned set);
+int	ring_swap(struct backend *a, struct backend *b);
 void	ring_destroy(struct backend *be);
 void	ring_switch_set(struct backend *be);
 bool	ring_offered(const struct backend *be);
@@ -666,6 +670,7 @@ int	spawn_worker(struct backend *be, pid_t *pidp, int *fdp);
 int	spawn_queue_hello(struct backend *be);
 int	spawn_queue_config(struct backend *be);
 void	spawn_backend_gone(struct backend *be);
+void	spawn_swap(struct backend *a, struct backend *b);
 
 /* supervisor.c: worker life and death, restart policy */
 int	sup_start(struct backend *be);

@@ -5,30 +5,30 @@
  *
  * 1. The policy file is read again with the checks of start-up
  *    (policy-load.c); one that fails refuses the whole reload.
- * 2. A trial worker (a "probe" backend of its own, with its own arenas)
- *    starts with the new policy; the plugin's .so is dlopened by path,
- *    so a file replaced by rename is the one it loads.  Every export a
+ * 2. Per backend, its next worker starts (a "probe" backend on the
+ *    same arenas, on the ring set the current worker does not use)
+ *    with the new policy; the plugin's .so is dlopened by path, so a
+ *    file replaced by rename is the one it loads.  Every export a
  *    connection has open is opened on it and must look as before: the
  *    same size, FUA and cache modes, and no capability fewer
  *    (sup_export_fits, the rule of crash restarts).  A start that
  *    fails, an open that fails or an export that differs refuses the
- *    reload for the backends concerned: their workers keep serving.
- *    A volatile plugin (durability volatile or unspecified) that has
- *    accepted writes is refused before that, unless the reload is
- *    forced (SIGUSR2): the data would not follow.
+ *    reload for that backend: its worker keeps serving.  A volatile
+ *    plugin (durability volatile or unspecified) that has accepted
+ *    writes is refused before that, unless the reload is forced
+ *    (SIGUSR2): the data would not follow.
  * 3. Each backend that passed is switched: it stops sending (requests
  *    wait in its pending queue, reload_hold), lets its worker finish
  *    what it has in flight (a request that takes longer than the
  *    request timeout gets the worker killed and is replayed, as after
  *    a crash), sends one FLUSH if the worker accepted writes (a write
  *    the old plugin acknowledged is then on stable storage before any
- *    request reaches the new one), hangs up on the old worker (it
- *    closes its handles, unloads the plugin and exits; killed if it
- *    lingers) and starts the new one on the arenas' other ring set
- *    (sup_switch).  The connections re-open their handles on it, as
- *    after a crash, and the pending queue goes in its order.  Nothing
- *    is in flight at the switch: no request is lost, run twice or
- *    reordered.
+ *    request reaches the new one), then takes the new worker over
+ *    (backend_swap): the connections get the handles it opened, the
+ *    pending queue goes to it in order, and the old worker is hung up
+ *    on (it closes its handles, unloads the plugin and exits; killed if
+ *    it lingers).  Nothing is in flight at the switch: no request is
+ *    lost, run twice or reordered.
  *
  * One reload at a time; a signal during one starts another after it.
  * One log line per backend: switched (old and new worker, plugin
@@ -54,20 +54,34 @@
 #define RELOAD_TAIL_MAX		600
 
 enum reload_step {
-	RL_CHECK,		/* the trial worker checks the exports */
+	RL_CHECK,		/* the next worker checks the exports */
 	RL_DRAIN,		/* holding: the old worker finishes */
 	RL_FLUSH,		/* ... then flushes */
 	RL_FLUSHED,		/* its FLUSH answered */
-	RL_START,		/* old worker gone, the new one starting */
+	RL_START,		/* the old worker was lost: restarting */
 };
 
-/* A backend's part in a reload (be->reload). */
+/* A handle the next worker opened, for the connection conn_id. */
+struct reload_handle {
+	uint64_t	conn_id;
+	uint64_t	handle;
+};
+
+/*
+ * A backend's part in a reload (be->reload; its probe points here
+ * too).
+ */
 struct reload_be {
 	struct backend		*be;
+	struct backend		*probe;		/* its next worker, or NULL */
 	enum reload_step	 step;
 	struct event		*ev;		/* the next step, deferred */
 	char			 refused[2048];	/* why not; "" if not refused */
 	bool			 lost_data;	/* forced: volatile data goes */
+	unsigned		 opens;		/* the probe's answers awaited */
+	struct reload_handle	*h;		/* what the probe opened */
+	size_t			 nh;
+	char			 version[128];	/* the new plugin's, escaped */
 	uint64_t		 hold_us;	/* stopped sending at */
 	unsigned		 held;		/* data requests then in flight */
 	unsigned		 replayed;	/* ... taken back, killed */
@@ -79,13 +93,12 @@ static struct {
 	bool		 busy;
 	bool		 force;
 	bool		 again, again_force;	/* signalled meanwhile */
-	struct backend	*probe;		/* the trial worker, until its verdict */
-	unsigned	 opens;		/* its answers still awaited */
 	unsigned	 nbe;		/* backends with a reload_be */
 	unsigned	 switched, refused;
-	struct event	*ev_verdict;	/* the probe's answers are all in */
 	struct event	*ev_done;	/* maybe the reload is over */
 	struct event	*ev_kill;	/* replaced workers that linger */
+	struct event	*ev_retry;	/* ... delay the next reload */
+	bool		 retry_force;
 	struct {
 		pid_t		pid;
 		uint64_t	deadline_ms;
@@ -123,6 +136,27 @@ tail(const struct backend *be, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The probe is not needed any more: hang up on it (freed once reaped,
+ * reload_probe_gone).  As a loss, so that opens it did not answer
+ * unpin their connections.
+ */
+static void
+drop_probe(struct reload_be *st, const char *why)
+{
+	struct backend	*probe = st->probe;
+
+	if (probe == NULL)
+		return;
+	st->probe = NULL;
+	probe->reload = NULL;
+	if (probe->fd != -1 && probe->ninflight == 0 &&
+	    TAILQ_EMPTY(&probe->pending))
+		backend_retire(probe);
+	else
+		sup_worker_lost(probe, why);
+}
+
 static void
 state_free(struct backend *be)
 {
@@ -130,9 +164,11 @@ state_free(struct backend *be)
 
 	if (st == NULL)
 		return;
+	drop_probe(st, "reload over");
 	be->reload = NULL;
 	if (st->ev != NULL)
 		event_free(st->ev);
+	free(st->h);
 	free(st);
 	rl.nbe--;
 	defer(rl.ev_done);
@@ -200,7 +236,8 @@ watch_old(pid_t pid)
 
 /*
  * A child was reaped that is no backend's worker: if it is a worker a
- * reload replaced, count it (an expected exit).  True if it was one.
+ * forced reload replaced, count it (an expected exit).  True if it was
+ * one.
  */
 bool
 reload_reaped(pid_t pid, int status)
@@ -234,16 +271,114 @@ flush_conn(struct backend *be)
 	return NULL;
 }
 
-/* Drained (and flushed): hand over to the next worker. */
+/* The handle the probe opened for c (taken: 0 left behind), or 0. */
+static uint64_t
+take_handle(struct reload_be *st, const struct conn *c)
+{
+	uint64_t	h;
+	size_t		i;
+
+	for (i = 0; i < st->nh; i++)
+		if (st->h[i].conn_id == c->id && st->h[i].handle != 0) {
+			h = st->h[i].handle;
+			st->h[i].handle = 0;
+			return h;
+		}
+	return 0;
+}
+
+/*
+ * be's connections move to the new worker: those the probe opened an
+ * export for take that handle; one that opened meanwhile re-opens, as
+ * after a crash; a handle left from the old worker is dropped with it
+ * (closes of old handles waiting in pending are moot).  Handles the
+ * probe opened for connections gone meanwhile are closed.
+ */
+static void
+move_conns(struct reload_be *st)
+{
+	struct backend	*be = st->be;
+	struct conn	*c;
+	struct req	*r, *next;
+	uint64_t	 h;
+	size_t		 i;
+
+	for (r = TAILQ_FIRST(&be->pending); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, bq);
+		if (r->kind == REQ_CLOSE)
+			backend_fail(be, r, EIO);
+	}
+	TAILQ_FOREACH(c, &be->conns, belink) {
+		if (!(c->flags & CONN_HANDLE_OPEN))
+			continue;
+		c->flags &= ~CONN_HANDLE_OPEN;
+		if (c->state < CONN_ST_TX || (c->flags & CONN_DEAD))
+			continue;	/* an NBD_OPT_INFO handle: gone */
+		if ((h = take_handle(st, c)) != 0) {
+			backend_take_handle(c, h);
+			continue;
+		}
+		if ((r = req_new(be, REQ_OPEN, c)) == NULL) {
+			conn_log(c, LOG_ERR, "reload: cannot re-open: out of "
+			    "memory");
+			c->flags |= CONN_STALE;
+			backend_fail_conn(be, c, EIO);
+			conn_close_after_output(c);
+			continue;
+		}
+		c->flags |= CONN_REOPENING;
+		r->reopen = true;
+		c->inflight++;
+		backend_submit_first(be, r);
+	}
+	for (i = 0; i < st->nh; i++) {
+		if (st->h[i].handle == 0 ||
+		    (r = req_new(be, REQ_CLOSE, NULL)) == NULL)
+			continue;
+		r->handle = st->h[i].handle;
+		backend_submit(be, r);
+	}
+}
+
+/* Drained (and flushed): the new worker takes over. */
 static void
 switch_worker(struct reload_be *st)
 {
-	struct backend	*be = st->be;
+	struct backend	*be = st->be, *probe = st->probe;
+	char		 t[RELOAD_TAIL_MAX];
+	uint64_t	 us;
+	pid_t		 old = be->pid;
 
 	be->reload_hold = false;
-	st->step = RL_START;
-	st->old_pid = sup_switch(be, st->lost_data);
-	watch_old(st->old_pid);
+	if (st->lost_data) {
+		/* Forced, volatile: as a crash that drops the data. */
+		drop_probe(st, "reload: not needed");
+		st->step = RL_START;
+		st->old_pid = sup_switch(be, true);
+		watch_old(st->old_pid);
+		return;
+	}
+	if (backend_swap(be, probe) == -1) {
+		/* be has the new worker, maybe deaf: as a crash. */
+		sup_worker_lost(be, "reload: out of memory");
+		state_free(be);
+		return;
+	}
+	/* The probe holds the old worker now: hang up on it. */
+	st->probe = NULL;
+	probe->reload = NULL;
+	move_conns(st);
+	backend_retire(probe);
+	us = now_us() - st->hold_us;
+	log_info("reload: plugin %s: switched: worker %d -> %d, version %s, "
+	    "switch %" PRIu64 ".%03" PRIu64 " ms, %u request(s) finished on "
+	    "the old worker, 0 replayed%s", backend_name(be), (int)old,
+	    (int)be->pid, st->version[0] ? st->version : "-", us / 1000,
+	    us % 1000, st->held, tail(be, t, sizeof(t)));
+	metrics.reloads++;
+	rl.switched++;
+	backend_kick(be);
+	state_free(be);
 }
 
 /* The hold is off without a switch: what waited goes to the old worker. */
@@ -253,6 +388,20 @@ release(struct backend *be, const char *why)
 	be->reload_hold = false;
 	backend_kick(be);
 	refuse(be, why);
+}
+
+static void
+begin_drain(struct backend *be)
+{
+	struct reload_be	*st = be->reload;
+	struct req		*last;
+
+	st->step = RL_DRAIN;
+	st->hold_us = now_us();
+	st->held = backend_inflight_data(be, &last);
+	be->reload_hold = true;
+	if (be->ninflight == 0)
+		defer(st->ev);
 }
 
 static void
@@ -266,11 +415,24 @@ step_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (be->ninflight > 0 || be->state != BE_ST_READY)
-		return;		/* not drained yet; or lost meanwhile */
 	backend_pass_begin();
 	switch (st->step) {
+	case RL_CHECK:
+		if (st->opens > 0)
+			break;
+		if (st->refused[0] != '\0')
+			refuse(be, st->refused);
+		else
+			begin_drain(be);
+		break;
 	case RL_DRAIN:
+		if (be->ninflight > 0 || be->state != BE_ST_READY)
+			break;	/* not drained yet; or lost meanwhile */
+		if (st->probe == NULL && !st->lost_data) {
+			release(be, st->refused[0] ? st->refused :
+			    "the new worker was lost");
+			break;
+		}
 		if (be->dirty && !st->lost_data &&
 		    (c = flush_conn(be)) != NULL) {
 			if ((r = req_new(be, REQ_DATA, c)) == NULL) {
@@ -287,10 +449,17 @@ step_cb(evutil_socket_t fd, short what, void *arg)
 		switch_worker(st);
 		break;
 	case RL_FLUSHED:
+		if (be->ninflight > 0 || be->state != BE_ST_READY)
+			break;
 		if (st->flush_err != 0) {
 			snprintf(why, sizeof(why), "FLUSH on the old worker "
 			    "failed: %s", strerror(st->flush_err));
 			release(be, why);
+			break;
+		}
+		if (st->probe == NULL && !st->lost_data) {
+			release(be, st->refused[0] ? st->refused :
+			    "the new worker was lost");
 			break;
 		}
 		switch_worker(st);
@@ -329,21 +498,10 @@ reload_flush_done(struct req *r, int err)
 		tx_inflight_dropped(c);
 }
 
-static void
-begin_drain(struct backend *be)
-{
-	struct reload_be	*st = be->reload;
-	struct req		*last;
-
-	st->step = RL_DRAIN;
-	st->hold_us = now_us();
-	st->held = backend_inflight_data(be, &last);
-	be->reload_hold = true;
-	if (be->ninflight == 0)
-		defer(st->ev);
-}
-
-/* The new worker of a switched backend is ready (sup_ready). */
+/*
+ * The new worker of a backend is ready after a loss during a reload
+ * (sup_ready; the crash path restarted it).
+ */
 void
 reload_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd)
 {
@@ -369,8 +527,9 @@ reload_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd)
 /*
  * be's worker is lost (worker_lost, before it takes back what was in
  * flight).  While draining: the old worker hung (killed after the
- * request timeout) or crashed; what it had is replayed on the new one,
- * which the crash path starts.  Before Ready: the new worker died.
+ * request timeout) or crashed; the crash path starts a worker (with
+ * the new plugin and policy) and replays what it had.  Its probe is
+ * not needed: one process fewer.  Before Ready: the new worker died.
  */
 void
 reload_worker_lost(struct backend *be)
@@ -393,6 +552,7 @@ reload_worker_lost(struct backend *be)
 		st->old_pid = be->pid;
 		be->reload_hold = false;
 		st->step = RL_START;
+		drop_probe(st, "reload: not needed");
 		log_warn("reload: plugin %s: worker %d did not finish what it "
 		    "had in flight (%s): replaying %u request(s) on the new "
 		    "worker", backend_name(be), (int)be->pid, be->lost_why,
@@ -411,82 +571,81 @@ reload_worker_lost(struct backend *be)
 void
 reload_backend_gone(struct backend *be)
 {
-	if (be == rl.probe) {
-		rl.probe = NULL;
-		rl.opens = 0;
-		defer(rl.ev_verdict);
+	struct reload_be	*st = be->reload;
+
+	if (be->probe) {
+		if (st != NULL && st->probe == be) {
+			st->probe = NULL;
+			st->opens = 0;	/* unanswered: unpinned with it */
+			be->reload = NULL;
+			defer(st->ev);
+		}
+		return;
 	}
 	state_free(be);
 }
 
-/* The trial worker. */
+/* The next worker. */
 
-/* Every backend still being checked: refused, with why. */
-static void
-refuse_checking(const char *why)
-{
-	struct backend	*be, *next;
-
-	for (be = TAILQ_FIRST(&broker.backends); be != NULL; be = next) {
-		next = TAILQ_NEXT(be, link);
-		if (be->reload != NULL && be->reload->step == RL_CHECK &&
-		    be->reload->refused[0] == '\0')
-			snprintf(be->reload->refused,
-			    sizeof(be->reload->refused), "%s", why);
-	}
-}
-
-/* The trial worker is ready: open every export a connection has open. */
+/* The probe is ready: open every export its backend's connections have. */
 void
 reload_probe_ready(struct backend *probe, const Nbdbroker__Rpc__Ready *rd)
 {
-	struct backend	*be;
-	struct conn	*c;
-	struct req	*r;
-	char		 ver[128];
+	struct reload_be	*st = probe->reload;
+	struct conn		*c;
+	struct req		*r;
 
-	log_escape(ver, sizeof(ver), rd->version, strlen(rd->version));
-	log_info("reload: new worker %d ready (plugin %s, version %s): "
-	    "checking the open exports", (int)probe->pid, rd->name,
-	    ver[0] ? ver : "-");
-	TAILQ_FOREACH(be, &broker.backends, link) {
-		if (be->reload == NULL || be->reload->step != RL_CHECK ||
-		    be->reload->refused[0] != '\0')
+	if (st == NULL)
+		return;		/* not needed any more */
+	log_escape(st->version, sizeof(st->version), rd->version,
+	    strlen(rd->version));
+	log_info("reload: plugin %s: new worker %d ready (version %s): "
+	    "checking the open exports", rd->name, (int)probe->pid,
+	    st->version[0] ? st->version : "-");
+	TAILQ_FOREACH(c, &st->be->conns, belink) {
+		if (c->state < CONN_ST_TX || !(c->flags & CONN_HANDLE_OPEN) ||
+		    (c->flags & (CONN_DEAD | CONN_STALE | CONN_REOPENING)))
 			continue;
-		TAILQ_FOREACH(c, &be->conns, belink) {
-			if (c->state < CONN_ST_TX ||
-			    !(c->flags & CONN_HANDLE_OPEN) ||
-			    (c->flags & (CONN_DEAD | CONN_STALE |
-			    CONN_REOPENING)))
-				continue;
-			if ((r = req_new(probe, REQ_OPEN, c)) == NULL) {
-				snprintf(be->reload->refused,
-				    sizeof(be->reload->refused),
-				    "out of memory");
-				break;
-			}
-			r->reopen = true;	/* answered to sup_reopen_done */
-			c->inflight++;		/* pins c */
-			backend_submit(probe, r);
-			rl.opens++;
+		if ((r = req_new(probe, REQ_OPEN, c)) == NULL) {
+			snprintf(st->refused, sizeof(st->refused),
+			    "out of memory");
+			break;
 		}
+		r->reopen = true;	/* answered to sup_reopen_done */
+		c->inflight++;		/* pins c */
+		backend_submit(probe, r);
+		st->opens++;
 	}
-	if (rl.opens == 0)
-		defer(rl.ev_verdict);
+	if (st->opens == 0)
+		defer(st->ev);
 }
 
-/* The trial worker answered the open of c's export. */
+/* The probe answered the open of c's export. */
 void
 reload_probe_opened(struct backend *probe, struct conn *c,
     const Nbdbroker__Rpc__OpenReply *rep)
 {
-	struct reload_be	*st = c->be != NULL ? c->be->reload : NULL;
+	struct reload_be	*st = probe->reload;
+	struct reload_handle	*v;
 	char			 en[CONN_LOG_NAME];
 
-	(void)probe;
-	if (rl.opens > 0 && --rl.opens == 0)
-		defer(rl.ev_verdict);
-	if (st == NULL || st->step != RL_CHECK || st->refused[0] != '\0')
+	if (st == NULL)
+		return;		/* not needed any more: it is hung up on */
+	if (st->opens > 0 && --st->opens == 0)
+		defer(st->ev);
+	if (rep->err == 0) {
+		if ((v = reallocarray(st->h, st->nh + 1, sizeof(*v))) ==
+		    NULL) {
+			snprintf(st->refused, sizeof(st->refused),
+			    "out of memory");
+			return;
+		}
+		st->h = v;
+		st->h[st->nh].conn_id = c->id;
+		st->h[st->nh].handle = rep->handle;
+		st->nh++;
+	}
+	if (st->refused[0] != '\0')
 		return;
 	conn_escape(en, sizeof(en), c->export_name);
 	if (rep->err != 0)
@@ -498,58 +657,25 @@ reload_probe_opened(struct backend *probe, struct conn *c,
 		    "(conn %" PRIu64 ") differs on the new worker: size %"
 		    PRId64 " -> %" PRId64 ", caps 0x%x -> 0x%x, fua %u -> %u,"
 		    " cache %u -> %u", en, c->id, c->size, rep->size,
-		    c->caps, hs_client_caps(rep->caps), c->fua,
-		    rep->fua, c->cache, rep->cache);
+		    c->caps, hs_client_caps(rep->caps), c->fua, rep->fua,
+		    c->cache, rep->cache);
 }
 
 /*
- * The trial worker's process is gone (or never ran): before its
- * verdict, it failed, and so does the reload.  Frees it.
+ * The probe's process is gone (or never ran): if its backend still
+ * counted on it, the new worker failed.  Frees it.
  */
 void
 reload_probe_gone(struct backend *probe)
 {
-	char	why[2048];
+	struct reload_be	*st = probe->reload;
 
-	if (probe == rl.probe) {
-		snprintf(why, sizeof(why), "the new worker failed: %s",
-		    probe->last_failure[0] ? probe->last_failure :
-		    probe->lost_why[0] ? probe->lost_why : "no reason given");
-		refuse_checking(why);
-		rl.probe = NULL;
-		rl.opens = 0;
-		defer(rl.ev_verdict);
-	}
-	backend_free(probe);
-}
-
-/* All answers are in (or the trial worker is gone): act on them. */
-static void
-verdict_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct backend	*be, *next;
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (rl.opens > 0)
-		return;
-	if (rl.probe != NULL) {
-		backend_retire(rl.probe);	/* hang up; reaped later */
-		rl.probe = NULL;
-	}
-	backend_pass_begin();
-	for (be = TAILQ_FIRST(&broker.backends); be != NULL; be = next) {
-		next = TAILQ_NEXT(be, link);
-		if (be->reload == NULL || be->reload->step != RL_CHECK)
-			continue;
-		if (be->reload->refused[0] != '\0')
-			refuse(be, be->reload->refused);
-		else
-			begin_drain(be);
-	}
-	backend_pass_end();
-	defer(rl.ev_done);
+	if (st != NULL && st->probe == probe && st->refused[0] == '\0')
+		snprintf(st->refused, sizeof(st->refused), "the new worker "
+		    "failed: %s", probe->last_failure[0] ?
+		    probe->last_failure : probe->lost_why[0] ?
+		    probe->lost_why : "no reason given");
+	backend_free(probe);	/* reload_backend_gone: tells st */
 }
 
 /* The end of a reload: every backend switched or refused. */
@@ -559,7 +685,7 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (!rl.busy || rl.probe != NULL || rl.nbe > 0)
+	if (!rl.busy || rl.nbe > 0)
 		return;
 	rl.busy = false;
 	if (rl.switched == 0 && rl.refused > 0) {
@@ -580,17 +706,47 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Starting. */
 
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!broker.shutting_down)
+		reload_begin(rl.retry_force);
+}
+
 static int
 init_events(void)
 {
 	if (rl.ev_done != NULL)
 		return 0;
-	rl.ev_verdict = event_new(broker.base, -1, 0, verdict_cb, NULL);
 	rl.ev_done = event_new(broker.base, -1, 0, done_cb, NULL);
 	rl.ev_kill = evtimer_new(broker.base, kill_cb, NULL);
-	if (rl.ev_verdict == NULL || rl.ev_done == NULL || rl.ev_kill == NULL)
+	rl.ev_retry = evtimer_new(broker.base, retry_cb, NULL);
+	if (rl.ev_done == NULL || rl.ev_kill == NULL || rl.ev_retry == NULL)
 		return -1;
 	return 0;
+}
+
+/*
+ * Is a worker the last reload replaced still exiting?  It may still
+ * look at the ring set the next worker would take: wait for it (it is
+ * killed 2 s after the switch at most).
+ */
+static bool
+lingering(void)
+{
+	struct backend	*be;
+	size_t		 i;
+
+	TAILQ_FOREACH(be, &broker.backends, link)
+		if (be->probe && be->retiring && be->pid > 0)
+			return true;
+	for (i = 0; i < RELOAD_MAX_OLD; i++)
+		if (rl.old[i].pid > 0)
+			return true;
+	return false;
 }
 
 /* Does be hold data that only its worker has? */
@@ -601,7 +757,7 @@ holds_volatile_data(const struct backend *be)
 	    be->durability == RPC_DURABILITY_UNSPECIFIED);
 }
 
-/* Take part in this reload: be gets its reload_be.  0 or -1. */
+/* be takes part in this reload: its reload_be, its probe.  0 or -1. */
 static int
 enlist(struct backend *be)
 {
@@ -617,38 +773,68 @@ enlist(struct backend *be)
 	st->step = RL_CHECK;
 	be->reload = st;
 	rl.nbe++;
-	if (!holds_volatile_data(be))
+	if (holds_volatile_data(be)) {
+		if (!rl.force) {
+			snprintf(st->refused, sizeof(st->refused), "the "
+			    "plugin keeps its data in its worker (durability "
+			    "%s) and it has accepted writes, which a new "
+			    "worker would not have; to reload it anyway, "
+			    "losing that data (its connections get errors, "
+			    "new ones a fresh disk), send SIGUSR2 (kill -USR2 "
+			    "%d)", be->durability == RPC_DURABILITY_VOLATILE ?
+			    "volatile" : "unspecified", (int)getpid());
+			defer(st->ev);
+			return 0;
+		}
+		st->lost_data = true;	/* nothing to check: it restarts */
+		defer(st->ev);
 		return 0;
-	if (rl.force)
-		st->lost_data = true;
-	else
-		snprintf(st->refused, sizeof(st->refused), "the plugin keeps "
-		    "its data in its worker (durability %s) and it has "
-		    "accepted writes, which a new worker would not have; "
-		    "to reload it anyway, losing that data (its connections "
-		    "get errors, new ones a fresh disk), send SIGUSR2 "
-		    "(kill -USR2 %d)", be->durability ==
-		    RPC_DURABILITY_VOLATILE ? "volatile" : "unspecified",
-		    (int)getpid());
+	}
+	if ((st->probe = backend_new_probe(be)) == NULL) {
+		snprintf(st->refused, sizeof(st->refused), "cannot set up a "
+		    "new worker: out of memory");
+		defer(st->ev);
+		return 0;
+	}
+	st->probe->reload = st;
+	if (sup_start(st->probe) == -1) {
+		snprintf(st->refused, sizeof(st->refused), "cannot start a "
+		    "new worker: %s", strerror(errno));
+		st->probe->reload = NULL;
+		backend_free(st->probe);
+		st->probe = NULL;
+		defer(st->ev);
+	}
 	return 0;
 }
 
 static void
 reload_begin(bool force)
 {
-	struct backend	*be;
+	struct backend	*be, *next;
 	char		 err[1024];
-	bool		 check = false;
 
-	log_info("reload%s: reading sandbox policy %s again and starting "
-	    "plugin %s in a new worker", force ? " (forced)" : "",
-	    broker.cfg.policy_path ? broker.cfg.policy_path : "-",
-	    broker.cfg.plugin_path ? broker.cfg.plugin_path :
-	    broker.cfg.plugin_arg);
 	if (init_events() == -1) {
 		log_err("reload: refused: out of memory");
 		return;
 	}
+	if (lingering()) {
+		struct timeval	tv = { 0, 10 * 1000 };
+
+		log_debug("reload: a replaced worker is still exiting: "
+		    "waiting for it");
+		rl.retry_force = force;
+		rl.busy = true;		/* signals meanwhile come after */
+		rl.switched = rl.refused = 0;
+		evtimer_add(rl.ev_retry, &tv);
+		return;
+	}
+	rl.busy = false;
+	log_info("reload%s: reading sandbox policy %s again and starting "
+	    "plugin %s in new workers", force ? " (forced)" : "",
+	    broker.cfg.policy_path ? broker.cfg.policy_path : "-",
+	    broker.cfg.plugin_path ? broker.cfg.plugin_path :
+	    broker.cfg.plugin_arg);
 	if (policy_load_reload(err, sizeof(err)) == -1) {
 		log_err("reload: refused, the workers keep serving: %s", err);
 		metrics.reloads_refused++;
@@ -658,38 +844,21 @@ reload_begin(bool force)
 	rl.busy = true;
 	rl.force = force;
 	rl.switched = rl.refused = 0;
-	TAILQ_FOREACH(be, &broker.backends, link) {
+	/* Probes are added at the tail: they are not walked here. */
+	for (be = TAILQ_FIRST(&broker.backends); be != NULL; be = next) {
+		next = TAILQ_NEXT(be, link);
 		if (be->probe || be->retiring || be->reload != NULL ||
 		    be->state != BE_ST_READY)
 			continue;	/* a starting worker is new already */
-		if (enlist(be) == -1) {
+		if (enlist(be) == -1)
 			log_err("reload: plugin %s: out of memory",
 			    backend_name(be));
-			continue;
-		}
-		if (be->reload->refused[0] == '\0')
-			check = true;
 	}
-	if (check) {
-		if ((rl.probe = backend_new()) == NULL) {
-			refuse_checking("cannot make a new backend: out of "
-			    "memory");
-		} else {
-			rl.probe->probe = true;
-			if (sup_start(rl.probe) == -1) {
-				snprintf(err, sizeof(err), "cannot start a new "
-				    "worker: %s", strerror(errno));
-				refuse_checking(err);
-				backend_free(rl.probe);
-				rl.probe = NULL;
-			}
-		}
-	}
-	if (rl.probe == NULL)
-		defer(rl.ev_verdict);
-	if (rl.nbe == 0)
+	if (rl.nbe == 0) {
 		log_info("reload: no worker running; new ones start with the "
 		    "new policy and plugin");
+		defer(rl.ev_done);
+	}
 }
 
 /* SIGHUP (force: SIGUSR2). */
@@ -710,7 +879,7 @@ reload_request(bool force)
 
 /*
  * Shutdown: a switch in progress is dropped (what waits goes to the
- * worker that is there), and so is the trial worker.
+ * worker that is there), and so are the probes.
  */
 void
 reload_stop(void)
@@ -718,19 +887,11 @@ reload_stop(void)
 	struct backend	*be, *next;
 
 	rl.again = false;
-	if (rl.probe != NULL) {
-		struct backend	*probe = rl.probe;
-
-		/*
-		 * As a loss, so that its unanswered opens unpin their
-		 * connections; freed once reaped (reload_probe_gone).
-		 */
-		rl.probe = NULL;
-		sup_worker_lost(probe, "reload abandoned: shutting down");
-	}
+	if (rl.ev_retry != NULL)
+		evtimer_del(rl.ev_retry);
 	for (be = TAILQ_FIRST(&broker.backends); be != NULL; be = next) {
 		next = TAILQ_NEXT(be, link);
-		if (be->reload == NULL)
+		if (be->reload == NULL || be->probe)
 			continue;
 		if (be->reload_hold) {
 			be->reload_hold = false;

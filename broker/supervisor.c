@@ -602,7 +602,7 @@ worker_lost(struct backend *be, const char *why, const char *cause)
 		be->state = BE_ST_FAILED;
 	else
 		be->state = BE_ST_DOWN;
-	if (be->reload != NULL)
+	if (be->reload != NULL && !be->probe)
 		reload_worker_lost(be);	/* before take_back: counts replays */
 	take_back(be);
 	drop_dead_handles(be);

@@ -46,7 +46,7 @@ while not os.path.exists(d + "/hung"):	# the worker took it
     time.sleep(0.01)
 t = time.monotonic()
 os.kill(broker, signal.SIGHUP)
-wait_for(r"reload: new worker \d+ ready")
+wait_for(r"reload: plugin crash: new worker \d+ ready")
 time.sleep(0.2)
 # Sent while the old worker drains: held, then run on the new one.
 w = h.aio_pwrite(b"\x22" * 4096, 2 << 20)
