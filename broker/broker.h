@@ -693,8 +693,9 @@ int	sup_switch(struct backend *be, bool lost_data);
 
 /*
  * reload.c: SIGHUP (SIGUSR2: forced) reloads the policy and the plugin
- * under connected clients: a trial worker checks every open export,
- * then each backend's worker is drained and replaced.
+ * under connected clients: each backend's next worker starts next to
+ * the current one and opens every open export; then the current one
+ * is drained, flushed and hung up on, and the next one takes over.
  */
 void	reload_request(bool force);
 void	reload_stop(void);
