@@ -689,7 +689,7 @@ void	sup_start_done(struct backend *be);
 void	sup_start_unqueue(struct conn *c);
 bool	sup_export_fits(const struct conn *c,
 	    const Nbdbroker__Rpc__OpenReply *rep);
-int	sup_switch(struct backend *be, bool lost_data);
+pid_t	sup_switch(struct backend *be, bool lost_data);
 
 /*
  * reload.c: SIGHUP (SIGUSR2: forced) reloads the policy and the plugin

@@ -299,7 +299,7 @@ sup_reopen_done(struct backend *be, struct req *r,
 {
 	struct conn	*c = reopen_unpin(r);
 
-	if (be->probe) {		/* a reload's trial worker */
+	if (be->probe) {		/* a reload's next worker checks */
 		reload_probe_opened(be, c, rep);
 		if (c->flags & CONN_DEAD)
 			conn_close(c, NULL);
@@ -635,7 +635,7 @@ static void	spawn_failed(struct backend *be);
  * volatile plugin; its connections get errors from now on.  Returns
  * the old worker's pid.
  */
-int
+pid_t
 sup_switch(struct backend *be, bool lost_data)
 {
 	pid_t	old = be->pid;
