@@ -52,6 +52,7 @@
 
 #define RELOAD_MAX_OLD		64	/* replaced workers not yet reaped */
 #define RELOAD_TAIL_MAX		600
+#define RELOAD_CHECK_MS		(30 * 1000)	/* the next worker's check */
 
 enum reload_step {
 	RL_CHECK,		/* the next worker checks the exports */
@@ -76,6 +77,7 @@ struct reload_be {
 	struct backend		*probe;		/* its next worker, or NULL */
 	enum reload_step	 step;
 	struct event		*ev;		/* the next step, deferred */
+	struct event		*ev_check;	/* the check takes too long */
 	char			 refused[2048];	/* why not; "" if not refused */
 	bool			 lost_data;	/* forced: volatile data goes */
 	unsigned		 opens;		/* the probe's answers awaited */
@@ -168,6 +170,8 @@ state_free(struct backend *be)
 	be->reload = NULL;
 	if (st->ev != NULL)
 		event_free(st->ev);
+	if (st->ev_check != NULL)
+		event_free(st->ev_check);
 	free(st->h);
 	free(st);
 	rl.nbe--;
@@ -757,6 +761,28 @@ holds_volatile_data(const struct backend *be)
 	    be->durability == RPC_DURABILITY_UNSPECIFIED);
 }
 
+/*
+ * The next worker did not get ready, or did not answer its opens, in
+ * time (with request-timeout = 0 nothing else would end the wait).
+ */
+static void
+check_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct reload_be	*st = arg;
+
+	(void)fd;
+	(void)what;
+	if (st->step != RL_CHECK || st->probe == NULL)
+		return;
+	if (st->refused[0] == '\0')
+		snprintf(st->refused, sizeof(st->refused), "the new worker "
+		    "%d did not answer within %d s", (int)st->probe->pid,
+		    RELOAD_CHECK_MS / 1000);
+	st->opens = 0;
+	drop_probe(st, "reload: the check took too long");
+	defer(st->ev);
+}
+
 /* be takes part in this reload: its reload_be, its probe.  0 or -1. */
 static int
 enlist(struct backend *be)
@@ -797,6 +823,12 @@ enlist(struct backend *be)
 		return 0;
 	}
 	st->probe->reload = st;
+	if ((st->ev_check = evtimer_new(broker.base, check_timeout_cb,
+	    st)) != NULL) {
+		struct timeval	tv = { RELOAD_CHECK_MS / 1000, 0 };
+
+		evtimer_add(st->ev_check, &tv);
+	}
 	if (sup_start(st->probe) == -1) {
 		snprintf(st->refused, sizeof(st->refused), "cannot start a "
 		    "new worker: %s", strerror(errno));

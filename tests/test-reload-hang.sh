@@ -5,7 +5,8 @@
 # worker is treated as hung (killed), and what it had in flight is
 # replayed on the new one: the hung read returns the right data, the
 # write sent during the switch (held in the pending queue) lands after
-# it, and the log counts one request replayed.
+# it, and the log counts one request replayed.  And a next worker that
+# hangs while it is checked: the reload gives up after 30 s, refused.
 source "$(dirname "$0")/lib/functions.sh"
 set -e
 set -x
@@ -66,4 +67,36 @@ wait_for(r"reload: plugin crash: switched: worker \d+ -> \d+, .* 0 "
          r"request\(s\) finished on the old worker, 1 replayed")
 h.shutdown()
 print("ok")
+PY
+
+# The next worker hangs in its open (request-timeout 0: nothing kills
+# it): after 30 s the check gives up, the reload is refused and the old
+# worker, which served all along, goes on.
+touch "$d/fixed"
+start_nbdbroker -U "$d/open.sock" --request-timeout 0 "$plugin" \
+    file="$d/disk" mode=hang at=open unless="$d/fixed"
+/usr/bin/python3 - "$(nbd_uri "$d/open.sock")" "$nbdbroker_pid" "$d" <<'PY'
+import nbd, os, re, signal, sys, time
+uri, broker, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+slow = int(os.environ["slow"])
+log = d + "/open.sock.log"
+h = nbd.NBD()
+h.connect_uri(uri)
+h.pwrite(b"\x33" * 4096, 0)
+os.unlink(d + "/fixed")			# from now on, opens hang
+os.kill(broker, signal.SIGHUP)
+t = time.monotonic()
+pat = (r"reload: plugin crash: refused, worker \d+ keeps serving: the new "
+       r"worker \d+ did not answer within 30 s")
+while True:
+    assert h.pread(4096, 0) == b"\x33" * 4096	# served meanwhile
+    with open(log, errors="replace") as f:
+        if any(re.search(pat, l) for l in f):
+            break
+    assert time.monotonic() - t < 30 + 20 * slow, "no refusal"
+    time.sleep(0.5)
+assert time.monotonic() - t >= 29, time.monotonic() - t
+assert h.pread(4096, 0) == b"\x33" * 4096
+h.shutdown()
+print("check timeout ok")
 PY
