@@ -70,15 +70,16 @@ ring_enabled(void)
 }
 
 /*
- * Set up be's rings: the region at the start of each arena (reserved
- * there by the caller) and the eventfd its workers ring.  Returns 0,
- * or -1 with errno.  Without rings (turned off), be->evfd stays -1.
+ * Set up be's rings: ring set `set' of the region at the start of each
+ * arena (reserved there by the caller) and the eventfd its workers
+ * ring.  Returns 0, or -1 with errno.  Without rings (turned off),
+ * be->evfd stays -1.
  */
 int
-ring_init(struct backend *be)
+ring_init(struct backend *be, unsigned set)
 {
 	be->evfd = -1;
-	be->ring_set = 0;
+	be->ring_set = set;
 	if (!ring_enabled())
 		return 0;
 	if ((be->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1)
@@ -106,6 +107,89 @@ ring_destroy(struct backend *be)
 	if (be->evfd != -1)
 		close(be->evfd);
 	be->evfd = -1;
+}
+
+/*
+ * A reload starts the next worker while the old one may still be
+ * exiting: the next one takes the other ring set of the arenas, which
+ * the old one never looks at (ring_reset then clears it).
+ */
+void
+ring_switch_set(struct backend *be)
+{
+	be->ring_set ^= 1;
+	if (be->ring_out == NULL)
+		return;
+	be->ring_out = (struct rpc_ring_out *)(be->out.base +
+	    be->ring_set * sizeof(struct rpc_ring_out));
+	be->ring_in = (struct rpc_ring_in *)(be->in.base +
+	    be->ring_set * sizeof(struct rpc_ring_in));
+}
+
+/*
+ * A reload hands a's worker over to b and b's to a (backend_swap):
+ * each worker keeps its ring set and doorbell, now in the other
+ * backend.  Returns 0, or -1 if a doorbell's event cannot be made
+ * again (then that backend's rings are idle: it goes by messages).
+ */
+int
+ring_swap(struct backend *a, struct backend *b)
+{
+	struct backend	 t;
+	struct backend	*be[2] = { a, b };
+	int		 i, r = 0;
+
+	t.ring_set = a->ring_set;
+	t.ring_out = a->ring_out;
+	t.ring_in = a->ring_in;
+	t.evfd = a->evfd;
+	t.ring_on = a->ring_on;
+	t.sq_tail = a->sq_tail;
+	t.sq_head = a->sq_head;
+	t.cq_head = a->cq_head;
+	t.ring_outstanding = a->ring_outstanding;
+	t.spin_fails = a->spin_fails;
+	t.spin_skip = a->spin_skip;
+	a->ring_set = b->ring_set;
+	a->ring_out = b->ring_out;
+	a->ring_in = b->ring_in;
+	a->evfd = b->evfd;
+	a->ring_on = b->ring_on;
+	a->sq_tail = b->sq_tail;
+	a->sq_head = b->sq_head;
+	a->cq_head = b->cq_head;
+	a->ring_outstanding = b->ring_outstanding;
+	a->spin_fails = b->spin_fails;
+	a->spin_skip = b->spin_skip;
+	b->ring_set = t.ring_set;
+	b->ring_out = t.ring_out;
+	b->ring_in = t.ring_in;
+	b->evfd = t.evfd;
+	b->ring_on = t.ring_on;
+	b->sq_tail = t.sq_tail;
+	b->sq_head = t.sq_head;
+	b->cq_head = t.cq_head;
+	b->ring_outstanding = t.ring_outstanding;
+	b->spin_fails = t.spin_fails;
+	b->spin_skip = t.spin_skip;
+	/* The doorbells' events name their backend: make them again. */
+	for (i = 0; i < 2; i++) {
+		if (be[i]->ev_ring != NULL)
+			event_free(be[i]->ev_ring);
+		be[i]->ev_ring = NULL;
+	}
+	for (i = 0; i < 2; i++) {
+		if (be[i]->evfd == -1)
+			continue;
+		be[i]->ev_ring = event_new(broker.base, be[i]->evfd,
+		    EV_READ | EV_PERSIST, ring_event_cb, be[i]);
+		if (be[i]->ev_ring == NULL ||
+		    event_add(be[i]->ev_ring, NULL) == -1) {
+			be[i]->ring_on = false;
+			r = -1;
+		}
+	}
+	return r;
 }
 
 /* Does be offer rings to its next worker (Hello, Config)? */

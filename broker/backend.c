@@ -53,8 +53,12 @@ static bool			in_pass;	/* pass_end comes */
  * one).  Returns it, or NULL.  Freed by backend_free, or through
  * backend_retire.
  */
-struct backend *
-backend_new(void)
+/*
+ * A new backend: with arenas of its own, or (for a reload's next
+ * worker) on those of on, and the other ring set.
+ */
+static struct backend *
+backend_make(struct backend *on)
 {
 	struct backend	*be;
 
@@ -75,16 +79,25 @@ backend_new(void)
 	    be);
 	if (be->table == NULL || be->deaths == NULL || be->ev_send == NULL)
 		goto err;
-	/* The ring sets come on top of the payload space. */
-	if (arena_init(&be->out, broker.cfg.arena_size + RPC_RING_OUT_REGION,
-	    true) == -1 || arena_init(&be->in, broker.cfg.arena_size +
-	    RPC_RING_IN_REGION, false) == -1) {
-		log_err("cannot create payload arenas: %s", strerror(errno));
-		goto err;
+	if (on != NULL) {
+		/* Borrowed: the probe never takes a slot. */
+		be->out = on->out;
+		be->in = on->in;
+		be->borrowed = true;
+		be->probe = true;
+	} else {
+		/* The ring sets come on top of the payload space. */
+		if (arena_init(&be->out, broker.cfg.arena_size +
+		    RPC_RING_OUT_REGION, true) == -1 || arena_init(&be->in,
+		    broker.cfg.arena_size + RPC_RING_IN_REGION, false) == -1) {
+			log_err("cannot create payload arenas: %s",
+			    strerror(errno));
+			goto err;
+		}
+		arena_reserve_head(&be->out, RPC_RING_OUT_REGION);
+		arena_reserve_head(&be->in, RPC_RING_IN_REGION);
 	}
-	arena_reserve_head(&be->out, RPC_RING_OUT_REGION);
-	arena_reserve_head(&be->in, RPC_RING_IN_REGION);
-	if (ring_init(be) == -1) {
+	if (ring_init(be, on != NULL ? on->ring_set ^ 1 : 0) == -1) {
 		log_err("cannot create the worker's doorbell: %s",
 		    strerror(errno));
 		goto err;
@@ -94,14 +107,34 @@ backend_new(void)
 
  err:
 	ring_destroy(be);
-	arena_destroy(&be->out);
-	arena_destroy(&be->in);
+	if (!be->borrowed) {
+		arena_destroy(&be->out);
+		arena_destroy(&be->in);
+	}
 	if (be->ev_send != NULL)
 		event_free(be->ev_send);
 	free(be->table);
 	free(be->deaths);
 	free(be);
 	return NULL;
+}
+
+struct backend *
+backend_new(void)
+{
+	return backend_make(NULL);
+}
+
+/*
+ * A reload's next worker for be: a backend of its own (its socket,
+ * table and doorbell) on be's arenas, with the ring set be's worker
+ * does not use.  Once it is checked, backend_swap gives its worker to
+ * be.  NULL on failure (logged).
+ */
+struct backend *
+backend_new_probe(struct backend *be)
+{
+	return backend_make(be);
 }
 
 /* Free be, which has no connections left; never from its own events. */
@@ -111,6 +144,7 @@ backend_free(struct backend *be)
 	struct req	*r;
 
 	spawn_backend_gone(be);
+	reload_backend_gone(be);
 	/* Only control requests can be left: connections are gone. */
 	while ((r = TAILQ_FIRST(&be->pending)) != NULL) {
 		TAILQ_REMOVE(&be->pending, r, bq);
@@ -131,8 +165,10 @@ backend_free(struct backend *be)
 		event_free(be->ev_restart);
 	if (be->ev_retire != NULL)
 		event_free(be->ev_retire);
-	arena_destroy(&be->out);
-	arena_destroy(&be->in);
+	if (!be->borrowed) {
+		arena_destroy(&be->out);
+		arena_destroy(&be->in);
+	}
 	rpc_buf_free(&be->rbuf);
 	rpc_buf_free(&be->wbuf);
 	free(be->plugin_name);
@@ -360,6 +396,8 @@ backend_answered(struct backend *be, struct req *r)
 	backend_unsuspect(be, r);
 	if (!TAILQ_EMPTY(&be->pending))
 		backend_kick(be);
+	if (be->reload_hold && be->ninflight == 0)
+		reload_drained(be);	/* a reload waits for this */
 }
 
 /* Take r out of pending, unanswered; the caller owns it now. */
@@ -583,6 +621,9 @@ backend_send_pending(struct backend *be)
 		    be->ninflight >= BACKEND_MAX_INFLIGHT)
 			break;
 		if (r->kind == REQ_DATA && (r->conn->flags & CONN_REOPENING))
+			continue;
+		/* A reload drains the worker: only its FLUSH goes. */
+		if (be->reload_hold && !r->internal)
 			continue;
 		/*
 		 * A data request goes only with a handle this worker gave
@@ -818,6 +859,78 @@ backend_connect(struct backend *be, int fd)
 	    event_add(be->ev_read, NULL) == -1)
 		return -1;
 	return 0;
+}
+
+#define SWAP(x, y) do {						\
+	__typeof__(x) swap_tmp_ = (x);					\
+	(x) = (y);							\
+	(y) = swap_tmp_;						\
+} while (0)
+
+/* The socket events of be's worker, made again (they name be). */
+static int
+rebind(struct backend *be)
+{
+	if (be->ev_read != NULL)
+		event_free(be->ev_read);
+	if (be->ev_write != NULL)
+		event_free(be->ev_write);
+	be->ev_read = be->ev_write = NULL;
+	if (be->fd == -1)
+		return 0;
+	return backend_connect(be, be->fd);
+}
+
+/*
+ * A reload's switch: a (drained) takes b's worker, a probe on its
+ * arenas, and b takes a's old worker, to be retired.  Neither has
+ * anything in flight.  The workers keep their socket, doorbell, ring
+ * set, stderr and what Ready said; the requests, connections and
+ * arenas stay where they are.  Returns 0, or -1 if an event could not
+ * be made again (out of memory: the caller treats a's worker as lost).
+ */
+int
+backend_swap(struct backend *a, struct backend *b)
+{
+	int	r = 0;
+
+	assert(a->ninflight == 0 && b->ninflight == 0);
+	if (a->ev_read != NULL)
+		event_del(a->ev_read);
+	if (a->ev_write != NULL)
+		event_del(a->ev_write);
+	if (b->ev_read != NULL)
+		event_del(b->ev_read);
+	if (b->ev_write != NULL)
+		event_del(b->ev_write);
+	SWAP(a->pid, b->pid);
+	SWAP(a->fd, b->fd);
+	SWAP(a->rbuf, b->rbuf);
+	SWAP(a->wbuf, b->wbuf);
+	SWAP(a->state, b->state);
+	SWAP(a->log_tokens, b->log_tokens);
+	SWAP(a->log_period_start, b->log_period_start);
+	SWAP(a->log_dropped, b->log_dropped);
+	SWAP(a->plugin_name, b->plugin_name);
+	SWAP(a->api_version, b->api_version);
+	SWAP(a->thread_model, b->thread_model);
+	SWAP(a->durability, b->durability);
+	SWAP(a->has_list_exports, b->has_list_exports);
+	SWAP(a->last_start_ms, b->last_start_ms);
+	SWAP(a->said_failed, b->said_failed);
+	SWAP(a->said_shutdown, b->said_shutdown);
+	SWAP(a->dirty, b->dirty);
+	memcpy(a->last_failure, b->last_failure, sizeof(a->last_failure));
+	memcpy(a->last_worker_err, b->last_worker_err,
+	    sizeof(a->last_worker_err));
+	a->generation++;
+	if (rebind(a) == -1 || rebind(b) == -1)
+		r = -1;
+	if (ring_swap(a, b) == -1)
+		log_warn("plugin %s: reload: cannot watch the new worker's "
+		    "doorbell: out of memory", backend_name(a));
+	spawn_swap(a, b);
+	return r;
 }
 
 /* Drop the events and socket of a worker that is gone. */

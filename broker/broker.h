@@ -200,6 +200,7 @@ struct req {
 	unsigned		 crashes;	/* workers it alone was in */
 	bool			 suspect;	/* replay alone (probation) */
 	bool			 via_ring;	/* in flight as an SQE */
+	bool			 internal;	/* reload.c's FLUSH: no reply */
 	uint64_t		 queued_ms;	/* when submitted */
 	uint64_t		 sent_ms;	/* when sent to the worker */
 	/* Reply to the client. */
@@ -301,6 +302,11 @@ struct backend {
 	bool			 dirty;		/* writes accepted since start */
 	bool			 said_shutdown;	/* its ShutdownRequest logged */
 	bool			 starting;	/* holds a start slot */
+	/* Reloads (reload.c). */
+	bool			 probe;		/* a reload's next worker, */
+	bool			 borrowed;	/* ... on these arenas of another */
+	bool			 reload_hold;	/* send nothing: switching */
+	struct reload_be	*reload;	/* switch in progress, or NULL */
 	char			 last_failure[1536];
 	char			 last_worker_err[1024];	/* its last error */
 };
@@ -597,6 +603,8 @@ void	tx_inflight_dropped(struct conn *c);
 /* backend.c: a plugin instance, its request queues and its socket */
 /* ... the backend and its worker's socket */
 struct backend	*backend_new(void);
+struct backend	*backend_new_probe(struct backend *be);
+int	backend_swap(struct backend *a, struct backend *b);
 void	backend_free(struct backend *be);
 void	backend_retire(struct backend *be);
 struct backend	*backend_by_pid(pid_t pid);
@@ -629,8 +637,10 @@ void	backend_requeue_inflight(struct backend *be, bool suspects);
 void	backend_unsuspect(struct backend *be, struct req *r);
 
 /* backend-ring.c: the data path's shared-memory rings */
-int	ring_init(struct backend *be);
+int	ring_init(struct backend *be, unsigned set);
+int	ring_swap(struct backend *a, struct backend *b);
 void	ring_destroy(struct backend *be);
+void	ring_switch_set(struct backend *be);
 bool	ring_offered(const struct backend *be);
 void	ring_reset(struct backend *be);
 void	ring_config(const struct backend *be, uint32_t *entries,
@@ -662,6 +672,7 @@ int	spawn_worker(struct backend *be, pid_t *pidp, int *fdp);
 int	spawn_queue_hello(struct backend *be);
 int	spawn_queue_config(struct backend *be);
 void	spawn_backend_gone(struct backend *be);
+void	spawn_swap(struct backend *a, struct backend *b);
 
 /* supervisor.c: worker life and death, restart policy */
 int	sup_start(struct backend *be);
@@ -678,6 +689,29 @@ void	sup_stop_all(void);
 int	sup_conn_backend(struct conn *c);
 void	sup_start_done(struct backend *be);
 void	sup_start_unqueue(struct conn *c);
+bool	sup_export_fits(const struct conn *c,
+	    const Nbdbroker__Rpc__OpenReply *rep);
+pid_t	sup_switch(struct backend *be, bool lost_data);
+
+/*
+ * reload.c: SIGHUP (SIGUSR2: forced) reloads the policy and the plugin
+ * under connected clients: each backend's next worker starts next to
+ * the current one and opens every open export; then the current one
+ * is drained, flushed and hung up on, and the next one takes over.
+ */
+void	reload_request(bool force);
+void	reload_stop(void);
+void	reload_probe_ready(struct backend *be,
+	    const Nbdbroker__Rpc__Ready *rd);
+void	reload_probe_opened(struct backend *be, struct conn *c,
+	    const Nbdbroker__Rpc__OpenReply *rep);
+void	reload_probe_gone(struct backend *be);
+void	reload_drained(struct backend *be);
+void	reload_flush_done(struct req *r, int err);
+void	reload_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd);
+void	reload_worker_lost(struct backend *be);
+void	reload_backend_gone(struct backend *be);
+bool	reload_reaped(pid_t pid, int status);
 
 /* policy-load.c: the export's sandbox policy, found and resolved */
 struct policy;
@@ -685,6 +719,8 @@ void	policy_load_init(void);
 int	policy_load_check(const char *file, char **args, size_t nargs);
 const struct policy *policy_load_parsed(void);	/* policy.h */
 const uint8_t *policy_load_wire(size_t *len, const char **path);
+int	policy_load_reload(char *err, size_t errlen);
+void	policy_load_revert(void);
 void	policy_load_dirs(char *buf, size_t len);
 char	*policy_load_find(char *tried, size_t triedlen);
 

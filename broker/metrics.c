@@ -316,6 +316,12 @@ render_workers(struct evbuffer *b)
 	    "Of those, requests failed with EIO for bringing down too many "
 	    "workers.");
 	put_plugin_value(b, "nbdbroker_poison_eio_total", "", metrics.poison);
+	put_head(b, "nbdbroker_reloads_total", "counter",
+	    "Workers replaced by a reload (SIGHUP), by result.");
+	put_plugin_value(b, "nbdbroker_reloads_total", ",result=\"switched\"",
+	    metrics.reloads);
+	put_plugin_value(b, "nbdbroker_reloads_total", ",result=\"refused\"",
+	    metrics.reloads_refused);
 	put_head(b, "nbdbroker_workers", "gauge", "Worker processes running.");
 	put_plugin_value(b, "nbdbroker_workers", "", live);
 	put_head(b, "nbdbroker_workers_down", "gauge",

@@ -41,6 +41,8 @@ struct metrics {
 	uint64_t	replays;	/* data requests taken back from a dead
 					   worker */
 	uint64_t	poison;		/* ... then failed with EIO */
+	uint64_t	reloads;	/* backends switched by a reload */
+	uint64_t	reloads_refused;	/* ... refused (old one kept) */
 };
 
 extern struct metrics	metrics;

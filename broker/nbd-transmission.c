@@ -382,6 +382,10 @@ tx_complete(struct req *r, const Nbdbroker__Rpc__Reply *rep)
 	struct conn	*c = r->conn;
 	int		 err = rep != NULL ? rep->err : r->err;
 
+	if (r->internal) {		/* a reload's FLUSH: no client reply */
+		reload_flush_done(r, err);
+		return;
+	}
 	if (c->flags & CONN_DEAD) {
 		tx_request_done(r);
 		return;

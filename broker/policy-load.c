@@ -480,6 +480,111 @@ policy_load_init(void)
 	    "nothing is denied, the kernel logs what would be" : "enforce");
 }
 
+/* The policy before the last reload, until the reload is over. */
+static struct policy	*prev_policy;
+static uint8_t		*prev_wire;
+static size_t		 prev_wire_len;
+static struct policy	**old_policies;	/* replaced by reloads */
+static size_t		  nold_policies;
+
+static int
+keep_policy(struct policy *p)
+{
+	struct policy	**v;
+
+	if ((v = reallocarray(old_policies, nold_policies + 1,
+	    sizeof(*v))) == NULL)
+		return -1;
+	old_policies = v;
+	old_policies[nold_policies++] = p;
+	return 0;
+}
+
+/*
+ * A reload (reload.c): read the policy file again, with the checks of
+ * start-up (a safe path, parse, resolve, merge the filters' policies,
+ * log mode only if allowed), and make it the one the next workers get.
+ * The old one is kept for policy_load_revert().  Returns 0, or -1 with
+ * err set, and the current policy unchanged.
+ */
+int
+policy_load_reload(char *err, size_t errlen)
+{
+	struct config	*cfg = &broker.cfg;
+	struct policy	*p;
+	uint8_t		*wire;
+	size_t		 len;
+
+	if (cfg->learn_path != NULL) {
+		snprintf(err, errlen, "not with --learn-policy");
+		return -1;
+	}
+	if ((p = parse_safe(cfg->policy_path, err, errlen)) == NULL)
+		return -1;
+	if (resolve(p, cfg->params, cfg->nparams, cfg->plugin_arg,
+	    cfg->plugin_path, cfg->readonly, false, err, errlen) == -1 ||
+	    merge_filter_policies(p, cfg->params, cfg->nparams, false,
+	    err, errlen) == -1)
+		goto err;
+	if (p->mode == POLICY_MODE_LOG && !cfg->allow_log_mode &&
+	    !SANDBOX_FORCE_LOG) {
+		snprintf(err, errlen, "sandbox policy %s says mode = log "
+		    "(nothing is denied), and --allow-log-mode was not given",
+		    p->file);
+		goto err;
+	}
+	if (SANDBOX_FORCE_LOG)
+		p->mode = POLICY_MODE_LOG;
+	if (p->isolation != policy->isolation) {
+		snprintf(err, errlen, "sandbox policy %s: isolation cannot "
+		    "change while the server runs", p->file);
+		goto err;
+	}
+	if (policy_encode(p, &wire, &len) == -1) {
+		snprintf(err, errlen, "sandbox policy %s: encode: %s",
+		    p->file, strerror(errno));
+		goto err;
+	}
+	/*
+	 * Old policies are kept (a few KiB each, reachable): a worker
+	 * started under one may still be named by its strings.
+	 */
+	if (prev_policy != NULL && keep_policy(prev_policy) == -1) {
+		snprintf(err, errlen, "out of memory");
+		free(wire);
+		goto err;
+	}
+	free(prev_wire);
+	prev_policy = policy;
+	prev_wire = policy_wire;
+	prev_wire_len = policy_wire_len;
+	policy = p;
+	policy_wire = wire;
+	policy_wire_len = len;
+	return 0;
+
+ err:
+	policy_free(p);
+	return -1;
+}
+
+/* Every backend refused the reload: the old policy is back. */
+void
+policy_load_revert(void)
+{
+	struct policy	*p = policy;
+	uint8_t		*wire = policy_wire;
+
+	if (prev_policy == NULL)
+		return;
+	policy = prev_policy;
+	policy_wire = prev_wire;
+	policy_wire_len = prev_wire_len;
+	prev_policy = p;
+	prev_wire = wire;
+	prev_wire_len = 0;
+}
+
 /*
  * nbdbroker --check-policy FILE [--filter=F...] [PLUGIN [KEY=VALUE...]]:
  * print what FILE resolves to (for PLUGIN and its parameters, if

@@ -229,6 +229,7 @@ broker_shutdown(const char *why)
 		return;
 	}
 	listen_stop();
+	reload_stop();		/* held requests go to the old worker */
 	for (c = TAILQ_FIRST(&broker.conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
 		conn_shutdown(c);
@@ -270,15 +271,22 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		}
 		return;
 	}
+	if (sig == SIGHUP || sig == SIGUSR2) {
+		reload_request(sig == SIGUSR2);
+		return;
+	}
 	broker_shutdown(strsignal(sig));
 }
 
-/* Termination signals shut down; SIGCHLD reaps (workers, --run). */
+/*
+ * Termination signals shut down; SIGHUP reloads the policy and the
+ * plugin (SIGUSR2: even a volatile one); SIGCHLD reaps (workers, --run).
+ */
 void
 proc_add_signals(void)
 {
 	static const int	sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP,
-	    SIGCHLD };
+	    SIGUSR2, SIGCHLD };
 	size_t			i;
 	struct event		*ev;
 

@@ -166,6 +166,20 @@ errpipe_watch(struct backend *be, pid_t pid, int fd)
  * it.  What they hold is logged now (at most a pipe's worth: 16 reads
  * of 4 KiB), then they are closed.
  */
+/* A reload swapped the workers of a and b (backend_swap): their stderr too. */
+void
+spawn_swap(struct backend *a, struct backend *b)
+{
+	struct errpipe	*ep;
+
+	TAILQ_FOREACH(ep, &errpipes, link) {
+		if (ep->be == a)
+			ep->be = b;
+		else if (ep->be == b)
+			ep->be = a;
+	}
+}
+
 void
 spawn_backend_gone(struct backend *be)
 {

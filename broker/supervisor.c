@@ -274,12 +274,18 @@ reopen_conns(struct backend *be)
 	}
 }
 
-/* The export must look as it did before the restart. */
-static bool
-export_changed(const struct conn *c, const Nbdbroker__Rpc__OpenReply *rep)
+/*
+ * The export must look as it did before the restart (or the reload):
+ * the same size, FUA and cache modes, and every capability the client
+ * was told of (a new one is not advertised: the client negotiated
+ * without it).
+ */
+bool
+sup_export_fits(const struct conn *c, const Nbdbroker__Rpc__OpenReply *rep)
 {
-	return rep->size != c->size || hs_client_caps(rep->caps) != c->caps ||
-	    rep->fua != c->fua || rep->cache != c->cache;
+	return rep->size == c->size &&
+	    (hs_client_caps(rep->caps) & c->caps) == c->caps &&
+	    rep->fua == c->fua && rep->cache == c->cache;
 }
 
 /*
@@ -293,6 +299,14 @@ sup_reopen_done(struct backend *be, struct req *r,
 {
 	struct conn	*c = reopen_unpin(r);
 
+	if (be->probe) {		/* a reload's next worker checks */
+		reload_probe_opened(be, c, rep);
+		if (c->flags & CONN_DEAD)
+			conn_close(c, NULL);
+		else
+			tx_inflight_dropped(c);
+		return;
+	}
 	reopen_end(c);
 	if (rep->err == 0)
 		backend_take_handle(c, rep->handle);
@@ -300,7 +314,7 @@ sup_reopen_done(struct backend *be, struct req *r,
 		conn_close(c, NULL);	/* frees once the handle is closed */
 		return;
 	}
-	if (rep->err != 0 || export_changed(c, rep)) {
+	if (rep->err != 0 || !sup_export_fits(c, rep)) {
 		char	en[CONN_LOG_NAME];
 
 		conn_escape(en, sizeof(en), c->export_name);
@@ -375,6 +389,10 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 		be->durability = broker.cfg.rs.durability;
 	be->has_list_exports = rd->has_list_exports;
 	be->state = BE_ST_READY;
+	if (be->probe) {
+		reload_probe_ready(be, rd);
+		return 0;
+	}
 	sup_start_done(be);
 	if (!be->ever_ready) {
 		static const char *const models[] = {
@@ -390,7 +408,7 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 		    be->api_version, models[be->thread_model]);
 		if (!broker.started)
 			broker_first_worker_ready();	/* start-up */
-	} else
+	} else if (be->reload == NULL)
 		log_info("worker %d (instance %u) ready %" PRIu64 " ms after "
 		    "the last one died; re-opening %u connection(s), "
 		    "replaying %u request(s)%s%s", (int)be->pid, be->generation,
@@ -398,6 +416,8 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 		    be->nsuspects ? ", suspects one at a time" : "",
 		    sup_tail(be, be->pid, NULL, tail, sizeof(tail)));
 	reopen_conns(be);
+	if (be->reload != NULL)
+		reload_ready(be, rd);	/* logs the switch */
 	backend_kick(be);
 	return 0;
 }
@@ -582,6 +602,8 @@ worker_lost(struct backend *be, const char *why, const char *cause)
 		be->state = BE_ST_FAILED;
 	else
 		be->state = BE_ST_DOWN;
+	if (be->reload != NULL && !be->probe)
+		reload_worker_lost(be);	/* before take_back: counts replays */
 	take_back(be);
 	drop_dead_handles(be);
 	handles_lost(be, lost_data);
@@ -600,6 +622,40 @@ sup_worker_lost(struct backend *be, const char *why)
 /* Restarts. */
 
 static void	worker_gone(struct backend *be);
+static void	spawn_failed(struct backend *be);
+
+/*
+ * A reload's planned switch (reload.c): be's worker has nothing in
+ * flight.  Hang up on it (it closes its handles, unloads the plugin and
+ * exits; the reaper forgets it), mark every connection to re-open its
+ * handle, and start the next worker at once, on the other ring set
+ * (the old worker may still look at its own while it exits).  As after
+ * a crash, requests wait in pending until the new worker is ready and
+ * their connection has re-opened.  lost_data: a forced reload of a
+ * volatile plugin; its connections get errors from now on.  Returns
+ * the old worker's pid.
+ */
+pid_t
+sup_switch(struct backend *be, bool lost_data)
+{
+	pid_t	old = be->pid;
+
+	snprintf(be->lost_why, sizeof(be->lost_why), "reloaded");
+	be->lost_ms = now_ms();
+	backend_disconnect(be);
+	be->state = BE_ST_DOWN;
+	drop_dead_handles(be);
+	handles_lost(be, lost_data);
+	if (lost_data)
+		log_err("plugin %s: data written to the volatile plugin was "
+		    "dropped with worker %d by a forced reload; new "
+		    "connections get a fresh disk", backend_name(be), (int)old);
+	be->pid = 0;
+	ring_switch_set(be);
+	if (sup_start(be) == -1)
+		spawn_failed(be);
+	return old;
+}
 
 /* The next worker could not even be spawned: a death all the same. */
 static void
@@ -678,6 +734,10 @@ schedule_restart(struct backend *be)
 static void
 worker_gone(struct backend *be)
 {
+	if (be->probe) {
+		reload_probe_gone(be);	/* frees it */
+		return;
+	}
 	if (be->retiring) {
 		backend_free(be);
 		return;
@@ -719,6 +779,7 @@ sup_reaped(pid_t pid, int status)
 	const char	*cause;
 
 	if ((be = backend_by_pid(pid)) == NULL) {
+		reload_reaped(pid, status);	/* a replaced worker? */
 		tripwire_reaped(pid, status, NULL, 0);	/* forget */
 		cgroup_worker_release(pid, NULL, 0);
 		return;

@@ -317,6 +317,78 @@ cgroup_stop(void)
 {
 }
 
+/*
+ * reload.c: no reload is ever started here (no SIGHUP), so no backend
+ * has a reload part, no trial worker exists and no FLUSH is internal.
+ */
+void
+reload_probe_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd)
+{
+	(void)be;
+	(void)rd;
+	abort();
+}
+
+void
+reload_probe_opened(struct backend *be, struct conn *c,
+    const Nbdbroker__Rpc__OpenReply *rep)
+{
+	(void)be;
+	(void)c;
+	(void)rep;
+	abort();
+}
+
+void
+reload_probe_gone(struct backend *be)
+{
+	(void)be;
+	abort();
+}
+
+void
+reload_drained(struct backend *be)
+{
+	(void)be;
+}
+
+void
+reload_flush_done(struct req *r, int err)
+{
+	(void)r;
+	(void)err;
+	abort();
+}
+
+void
+reload_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd)
+{
+	(void)be;
+	(void)rd;
+	abort();
+}
+
+void
+reload_worker_lost(struct backend *be)
+{
+	(void)be;
+	abort();
+}
+
+void
+reload_backend_gone(struct backend *be)
+{
+	(void)be;
+}
+
+bool
+reload_reaped(pid_t pid, int status)
+{
+	(void)pid;
+	(void)status;
+	return false;
+}
+
 /* Link-time wrappers: pooled arenas. */
 
 int	__real_arena_init(struct arena *a, size_t size, bool seal_writes);
