@@ -24,6 +24,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,23 +39,42 @@
 #include "log.h"
 
 #define RING_MASK	(RPC_RING_ENTRIES - 1)
-#define RING_SPIN_US	0	/* default spin budget (NBDBROKER_SPIN_US) */
+#define RING_SPIN_US	100	/* default spin budget (NBDBROKER_SPIN_US) */
 #define RING_SPIN_MAX_US	1000
 #define RING_SKIP_MAX	256	/* passes without spinning, at most */
+#define RING_SPIN_MAX_CONNS	8	/* more connections: never poll */
+#define RING_SPIN_MAX_DEPTH	1	/* deeper queues: never poll */
 
 static void	ring_event_cb(evutil_socket_t, short, void *);
 
 /*
  * Bounded adaptive polling: after a pass that submitted SQEs, the
- * broker may poll the CQ for up to spin_ns instead of going back to
- * its event loop and waiting for the eventfd (which costs a wake on
- * each side).  Only on a machine with at least two CPUs (the worker
- * needs one meanwhile), only while spins succeed: each failure doubles
- * the number of passes that do not spin (up to RING_SKIP_MAX).
+ * broker polls the CQ for up to spin_ns instead of going back to its
+ * event loop and waiting for the eventfd (a sleep and a wake-up on
+ * each side, and on a virtual machine the wake of an idle vCPU).
+ * Only on a machine with at least two CPUs, only while polls succeed:
+ * each failure doubles the number of passes that do not poll (up to
+ * RING_SKIP_MAX).
  *
- * Off unless NBDBROKER_SPIN_US gives a budget (e.g. 30): measured on
- * a shared two-CPU machine, where fio is a third busy process, polling
- * took the CPU the worker needed and lost throughput at every depth.
+ * The poll yields the CPU (sched_yield) between looks, never spins on
+ * it: the worker the broker just woke is often queued on the broker's
+ * own CPU (the scheduler places a wakee near its waker), and a busy
+ * loop there only delays the answer it waits for -- that is what made
+ * an earlier pause-based poll lose at every depth.  Yielding, the
+ * worker (or fio, or anybody runnable) runs at once on this CPU, with
+ * no cross-CPU wake-up, and the broker takes the answer when it is
+ * scheduled again.  With nothing else runnable a yield returns at
+ * once.  The poll also watches the clients (spin_watch) and ends
+ * when one sends something: the event loop has work then, and the
+ * answer's doorbell will find the broker awake anyway.
+ *
+ * Only at queue depth 1 (one request in flight in all, at most
+ * RING_SPIN_MAX_CONNS connections): at depth the answer's doorbell
+ * mostly lands while the broker is awake for its clients anyway, and
+ * polling there measured slower on the shared two-CPU machine (write
+ * 256k QD16 0.83x, randwrite 4k QD16 0.81x), while at depth 1 it won
+ * (docs/benchmarks.md).  NBDBROKER_SPIN_US sets the budget (0: never
+ * poll).
  */
 static uint64_t		 spin_ns;
 static bool		 spin_init;
@@ -403,18 +424,58 @@ spin_setup(void)
 }
 
 /*
+ * The client sockets to watch while polling the CQ (into pfd, at most
+ * RING_SPIN_MAX_CONNS): every connection that may read.  Input there
+ * is work the event loop should do now; a client writing a large
+ * payload must not wait for the poll.  Returns how many, or -1 when
+ * the broker should not poll the CQ at all: too many connections to
+ * watch, a transport holding input already, or more than
+ * RING_SPIN_MAX_DEPTH requests in flight in all (the clients' queue
+ * depth, which the rings' own count does not show: a fast worker
+ * drains them while the queue waits in the sockets).
+ */
+static int
+spin_watch(struct pollfd *pfd)
+{
+	struct conn	*c;
+	unsigned	 depth = 0;
+	int		 n = 0;
+
+	if (broker.nconns > RING_SPIN_MAX_CONNS)
+		return -1;
+	TAILQ_FOREACH(c, &broker.conns, link) {
+		if (c->flags & CONN_DEAD)
+			continue;
+		if ((depth += c->inflight) > RING_SPIN_MAX_DEPTH)
+			return -1;
+		if (c->pause != 0)
+			continue;
+		if (c->tr->pending != NULL && c->tr->pending(c))
+			return -1;
+		pfd[n].fd = c->fd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+/*
  * At the end of a pass: poll the CQ of the backend that was just sent
- * requests, for a bounded time, with its doorbell off meanwhile.
- * Returns true if completions were taken (the pass goes on: replies
- * to write, perhaps more to send).
+ * requests, for a bounded time, with its doorbell off meanwhile, and
+ * stop early when a client has sent something.  Returns true if
+ * completions were taken (the pass goes on: replies to write, perhaps
+ * more to send).
  */
 bool
 ring_spin(void)
 {
 	struct backend	*be = spin_be;
+	struct pollfd	 pfd[RING_SPIN_MAX_CONNS];
 	uint64_t	 t0, deadline;
 	uint32_t	*tailp;
-	bool		 got = false;
+	bool		 got = false, input = false;
+	int		 npfd;
 	char		 why[256], msg[300];
 
 	spin_be = NULL;
@@ -427,6 +488,8 @@ ring_spin(void)
 		be->spin_skip--;
 		return false;
 	}
+	if ((npfd = spin_watch(pfd)) == -1)
+		return false;
 	tailp = &be->ring_in->cq_tail;
 	__atomic_store_n(&be->ring_out->broker_wait, 0, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -437,7 +500,11 @@ ring_spin(void)
 			got = true;
 			break;
 		}
-		__builtin_ia32_pause();
+		sched_yield();
+		if (npfd > 0 && poll(pfd, npfd, 0) > 0) {
+			input = true;
+			break;
+		}
 	} while (mono_ns() < deadline);
 	/* Doorbell back on; what came meanwhile rang nobody: take it. */
 	__atomic_store_n(&be->ring_out->broker_wait, 1, __ATOMIC_RELAXED);
@@ -446,6 +513,8 @@ ring_spin(void)
 		got = true;
 	if (got)
 		be->spin_fails = 0;
+	else if (input)
+		return false;	/* not in vain: the loop reads it now */
 	else {
 		if (be->spin_fails < 8)
 			be->spin_fails++;

@@ -23,6 +23,9 @@
 #   -m MODE             the old spelling: memory (= --plugin=bundled),
 #                       nbdkit-so, or sandbox (A: our memory plugin
 #                       sandboxed, B: under tests/policies/unconfined.policy)
+#   --no-poll           A: nbdbroker as it is, B: the same with
+#                       NBDBROKER_SPIN_US=0 (no polling of the rings'
+#                       completions at queue depth 1), same plugin
 #   -t, --runtime=S     seconds per run after a ramp (default 10)
 #   -s, --size=SIZE     export size (default 256M)
 #   -r, --rounds=N      runs per server and workload; the table shows
@@ -98,6 +101,7 @@ while [ $# -gt 0 ]; do
 	--csv) csv=$val ;;
 	--png) png=$val ;;
 	--smoke) smoke=1 ;;
+	--no-poll) compare=nopoll ;;
 	-h|--help) usage 0 ;;
 	*) echo "$0: unknown option '$opt'" >&2; usage ;;
 	esac
@@ -169,6 +173,13 @@ isolation)
 	name_b="nbdbroker ${plug[0]}"
 	b_cmd=("$nbdbroker" -f -U "$tmp/B.sock" "${plug[@]}")
 	fresh=1
+	;;
+nopoll)
+	name_a="nbdbroker ${plug[0]}"
+	a_cmd=("$nbdbroker" -f -U "$tmp/A.sock" "${plug[@]}")
+	name_b="nbdbroker ${plug[0]} (NBDBROKER_SPIN_US=0)"
+	b_cmd=(env NBDBROKER_SPIN_US=0 "$nbdbroker" -f -U "$tmp/B.sock"
+	    "${plug[@]}")
 	;;
 sandbox)
 	name_a="nbdbroker ${plug[0]} (sandboxed)"
