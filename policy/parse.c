@@ -604,6 +604,47 @@ key_filesystem(struct parser *ps, const char *key)
 	return 0;
 }
 
+/*
+ * tcp-connect ${NAME}, ${NAME?} or ${NAME:-PORT}: the port(s) the
+ * plugin parameter NAME names, found when the policy is resolved
+ * (resolve.c); ${NAME?} adds none when NAME= is not given, and
+ * ${NAME:-PORT} adds PORT then.
+ */
+static int
+add_port_ref(struct parser *ps, const char *t)
+{
+	struct policy	*p = ps->p;
+	size_t		 l = strlen(t);
+	char		 name[80], *dflt, **v;
+	const char	*why;
+	uint64_t	 port;
+
+	if (l < 4 || t[1] != '{' || t[l - 1] != '}' || l - 3 >= sizeof(name))
+		return perr(ps, ps->line, "allow: '%s': a parameter "
+		    "reference is written ${NAME}, ${NAME?} or "
+		    "${NAME:-PORT}", t);
+	memcpy(name, t + 2, l - 3);
+	name[l - 3] = '\0';
+	if ((dflt = strstr(name, ":-")) != NULL) {
+		*dflt = '\0';
+		if (uint_parse(dflt + 2, 1, 65535, &port, &why) == -1)
+			return perr(ps, ps->line, "allow: '%s': '%s' is not "
+			    "a port (1-65535)", t, dflt + 2);
+	} else if (l - 3 > 1 && name[l - 4] == '?')
+		name[l - 4] = '\0';
+	if (!word_chars(name, "-."))
+		return perr(ps, ps->line, "allow: '%s': '%s' is not a "
+		    "parameter name", t, name);
+	v = realloc(p->port_refs, (p->nport_refs + 1) * sizeof(*v));
+	if (v == NULL)
+		return perr(ps, ps->line, "out of memory");
+	p->port_refs = v;
+	if ((v[p->nport_refs] = strdup(t)) == NULL)
+		return perr(ps, ps->line, "out of memory");
+	p->nport_refs++;
+	return 0;
+}
+
 static int
 key_network(struct parser *ps, const char *key)
 {
@@ -617,6 +658,7 @@ key_network(struct parser *ps, const char *key)
 	if (scalar(ps, K_NET_ALLOW, key) == -1)
 		return -1;
 	ps->net_line = ps->line;
+	p->net_line = ps->line;
 	if (ps->ntok == 0)
 		return perr(ps, ps->line, "allow: expected none, unix, all "
 		    "or tcp-connect PORT...");
@@ -644,10 +686,13 @@ key_network(struct parser *ps, const char *key)
 				    "'tcp-connect' twice");
 			p->net |= POLICY_NET_TCP_CONNECT;
 			tcp = true;
-			if (i + 1 == ps->ntok || !isdigit((unsigned char)
-			    ps->tok[i + 1][0]))
+			if (i + 1 == ps->ntok || (!isdigit((unsigned char)
+			    ps->tok[i + 1][0]) && ps->tok[i + 1][0] != '$'))
 				return perr(ps, ps->line, "allow: "
 				    "tcp-connect needs at least one port");
+		} else if (tcp && t[0] == '$') {
+			if (add_port_ref(ps, t) == -1)
+				return -1;
 		} else if (tcp && isdigit((unsigned char)t[0])) {
 			uint16_t	*np;
 
@@ -1074,6 +1119,9 @@ policy_free(struct policy *p)
 	}
 	free(p->paths);
 	free(p->ports);
+	for (i = 0; i < p->nport_refs; i++)
+		free(p->port_refs[i]);
+	free(p->port_refs);
 	free(p->memory_param);
 	for (i = 0; i < p->merge_nstrs; i++)
 		free(p->merge_strs[i]);

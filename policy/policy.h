@@ -140,6 +140,7 @@ struct policy_syscall {
 struct policy_path {
 	char		*path;		/* absolute after resolve */
 	char		*param;		/* "${NAME}" reference, or NULL */
+	unsigned	 nth;		/* which value of a repeated NAME */
 	unsigned	 access;	/* POLICY_ACCESS_* */
 	bool		 startup_only;
 	bool		 optional;	/* built in: skipped if missing */
@@ -191,6 +192,10 @@ struct policy {
 	unsigned		 net;		/* POLICY_NET_* */
 	uint16_t		*ports;
 	size_t			 nports;
+	char			**port_refs;	/* tcp-connect ${NAME}...
+						   until resolved */
+	size_t			 nport_refs;
+	int			 net_line;	/* for resolve errors */
 	/*
 	 * [limits]; 0: unlimited.  memory bounds private memory
 	 * (RLIMIT_DATA) and, with what the worker itself needs on top

@@ -829,6 +829,70 @@ START_TEST(test_optional_reference)
 }
 END_TEST
 
+/*
+ * A path rule that references a repeated parameter grants every value,
+ * bare words of the magic-config-key included, each resolved and
+ * checked: a second value that does not exist is an error naming it.
+ */
+START_TEST(test_repeated_reference)
+{
+	static const char	 text[] = F "magic-config-key = file\n"
+	    "[filesystem]\nread = ${file}\nstartup-write = ${file}\n";
+	struct policy_param	 pa[] = {
+		{ NULL, "/tmp" }, { "size", "1M" }, { "file", "/usr" },
+		{ NULL, "/etc" },
+	};
+	struct policy_param	 missing[] = {
+		{ "file", "/tmp" }, { "file", "/nonexistent-h20" },
+	};
+	static const char	*want[] = { "/tmp", "/usr", "/etc" };
+	struct policy_env	 env = { 0 };
+	struct policy		*p;
+	char			 err[1024] = "";
+	size_t			 i, k, r, w;
+
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.cwd = "/";
+	env.root = true;
+	env.params = pa;
+	env.nparams = 4;
+	ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0, "%s",
+	    err);
+	for (k = 0; k < 3; k++) {
+		char	*real = realpath(want[k], NULL);
+
+		ck_assert_ptr_nonnull(real);
+		r = w = 0;
+		for (i = 0; i < p->npaths; i++) {
+			if (p->paths[i].param == NULL ||
+			    strcmp(p->paths[i].path, real) != 0)
+				continue;
+			ck_assert_uint_eq(p->paths[i].nth, k);
+			if (p->paths[i].startup_only)
+				w++;
+			else
+				r++;
+		}
+		ck_assert_msg(r == 1 && w == 1, "%s: %zu read, %zu "
+		    "startup-write rules", real, r, w);
+		free(real);
+	}
+	policy_free(p);
+
+	/* Every value is checked, not only the last. */
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.params = missing;
+	env.nparams = 2;
+	ck_assert_int_eq(policy_resolve(p, &env, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "/nonexistent-h20") != NULL, "%s", err);
+	policy_free(p);
+}
+END_TEST
+
 START_TEST(test_durability)
 {
 	static const struct {
@@ -1505,6 +1569,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_sizes_and_durations);
 	tcase_add_test(tc, test_size_bounds);
 	tcase_add_test(tc, test_optional_reference);
+	tcase_add_test(tc, test_repeated_reference);
 	tcase_add_test(tc, test_durability);
 	tcase_add_test(tc, test_groups_resolve);
 	tcase_add_test(tc, test_groups_as_systemd);
