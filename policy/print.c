@@ -219,6 +219,8 @@ print_network(const struct policy *p, FILE *fp)
 		fprintf(fp, " tcp-connect (TCP only, Landlock: connect to");
 		for (i = 0; i < p->nports; i++)
 			fprintf(fp, " %u", p->ports[i]);
+		for (i = 0; i < p->nport_refs; i++)	/* --check only */
+			fprintf(fp, " %s", p->port_refs[i]);
 		fprintf(fp, ")");
 	}
 	fprintf(fp, "\n");

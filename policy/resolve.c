@@ -21,6 +21,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <seccomp.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -478,6 +481,153 @@ resolve_ports(struct policy *p, const struct policy_env *env, char *err,
 }
 
 /*
+ * The host a plugin parameter's value names, for hosts = ${NAME}: a
+ * host name or address, HOST:PORT, [IPV6]:PORT, or a URL's host.
+ * Returns 0 with host, 1 when the value names no TCP connection (a
+ * +unix URL), or -1 with *why.
+ */
+static int
+host_of(const char *v, char *host, size_t len, const char **why)
+{
+	const char	*sep, *h = v, *end, *at, *colon;
+
+	if ((sep = strstr(v, "://")) != NULL) {
+		if (sep - v > 5 && strncmp(sep - 5, "+unix", 5) == 0)
+			return 1;
+		h = sep + 3;
+		end = h + strcspn(h, "/?#");
+		for (at = h; at < end; at++)
+			if (*at == '@')
+				h = at + 1;
+	} else
+		end = v + strlen(v);
+	if (*h == '[') {
+		if ((colon = memchr(h, ']', end - h)) == NULL) {
+			*why = "an IPv6 address without ']'";
+			return -1;
+		}
+		h++;
+		end = colon;
+	} else if ((colon = memchr(h, ':', end - h)) != NULL &&
+	    memchr(colon + 1, ':', end - colon - 1) == NULL)
+		end = colon;	/* HOST:PORT; more colons: IPv6 */
+	if (end == h || (size_t)(end - h) >= len) {
+		*why = end == h ? "no host" : "the host name is too long";
+		return -1;
+	}
+	snprintf(host, len, "%.*s", (int)(end - h), h);
+	if (strspn(host, "0123456789") == strlen(host)) {
+		*why = "a port, not a host";
+		return -1;
+	}
+	return 0;
+}
+
+/* Add what host resolved to (ai) to p->addrs, once each. */
+static int
+add_addrs(struct policy *p, const struct addrinfo *ai, const char *ref,
+    const char *host)
+{
+	struct policy_addr	 a, *v;
+	size_t			 i;
+
+	for (; ai != NULL; ai = ai->ai_next) {
+		memset(&a, 0, sizeof(a));
+		a.family = ai->ai_family;
+		if (ai->ai_family == AF_INET)
+			memcpy(a.addr, &((struct sockaddr_in *)
+			    ai->ai_addr)->sin_addr, 4);
+		else if (ai->ai_family == AF_INET6)
+			memcpy(a.addr, &((struct sockaddr_in6 *)
+			    ai->ai_addr)->sin6_addr, 16);
+		else
+			continue;
+		for (i = 0; i < p->naddrs; i++)
+			if (p->addrs[i].family == a.family &&
+			    memcmp(p->addrs[i].addr, a.addr, 16) == 0)
+				break;
+		if (i < p->naddrs)
+			continue;
+		if ((v = realloc(p->addrs, (p->naddrs + 1) *
+		    sizeof(*v))) == NULL)
+			return -1;
+		p->addrs = v;
+		a.ref = ref;
+		if ((a.host = strdup(host)) == NULL)
+			return -1;
+		p->addrs[p->naddrs++] = a;
+	}
+	return 0;
+}
+
+/*
+ * hosts = ${NAME}: the addresses the host of every value of NAME=
+ * resolves to, now (getaddrinfo, in the broker at start-up): the
+ * broker connects the worker to those only, on the tcp-connect ports.
+ * ${NAME?} adds none when NAME= is not given.  The references stay
+ * (the addresses point at them, for the broker's messages).
+ */
+static int
+resolve_hosts(struct policy *p, const struct policy_env *env, char *err,
+    size_t errlen)
+{
+	struct addrinfo	 hints, *ai;
+	char		 name[80], what[96], host[256];
+	const char	*ref, *v, *why;
+	unsigned	 k;
+	size_t		 i, l;
+	bool		 optional;
+	int		 r;
+
+	for (i = 0; i < p->nhost_refs; i++) {
+		ref = p->host_refs[i];
+		l = strlen(ref);
+		snprintf(name, sizeof(name), "%.*s", (int)(l - 3), ref + 2);
+		if ((optional = name[strlen(name) - 1] == '?'))
+			name[strlen(name) - 1] = '\0';
+		if (param_count(p, env, name) == 0) {
+			if (optional)
+				continue;
+			snprintf(what, sizeof(what), "[network] hosts %s",
+			    ref);
+			return missing_param(p, env, p->hosts_line, name,
+			    what, err, errlen);
+		}
+		for (k = 0; (v = param_nth(p, env, name, k)) != NULL; k++) {
+			if ((r = host_of(v, host, sizeof(host), &why)) == 1)
+				continue;
+			if (r == -1) {
+				snprintf(err, errlen, "%s: parameter %s=%s "
+				    "names no host: %s; the policy %s:%d "
+				    "reads it for [network] hosts %s",
+				    env->plugin_name ? env->plugin_name :
+				    "plugin", name, v, why, p->file,
+				    p->hosts_line, ref);
+				return -1;
+			}
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_family = AF_UNSPEC;
+			hints.ai_socktype = SOCK_STREAM;
+			if ((r = getaddrinfo(host, NULL, &hints, &ai)) != 0) {
+				snprintf(err, errlen, "%s: parameter %s=%s: "
+				    "host %s: %s; the policy %s:%d reads it "
+				    "for [network] hosts %s",
+				    env->plugin_name ? env->plugin_name :
+				    "plugin", name, v, host, gai_strerror(r),
+				    p->file, p->hosts_line, ref);
+				return -1;
+			}
+			r = add_addrs(p, ai, ref, host);
+			freeaddrinfo(ai);
+			if (r == -1)
+				return rerr(p, err, errlen, p->hosts_line,
+				    "out of memory");
+		}
+	}
+	return 0;
+}
+
+/*
  * -r: the export is read-only, and so is every path the policy names.
  * Write access goes from each rule (its read stays); a rule left with
  * no access is dropped.  The worker is told -r as well, but a
@@ -584,7 +734,8 @@ policy_resolve(struct policy *p, const struct policy_env *env, char *err,
 		}
 		i++;
 	}
-	if (!env->check_only && resolve_ports(p, env, err, errlen) == -1)
+	if (!env->check_only && (resolve_ports(p, env, err, errlen) == -1 ||
+	    resolve_hosts(p, env, err, errlen) == -1))
 		return -1;
 	if (env->readonly)
 		drop_writes(p);
