@@ -19,7 +19,8 @@
  *   3. only a TCP socket, to an address of p->addrs (an IPv4-mapped
  *      IPv6 address counts as IPv4) and a tcp-connect port, passes;
  *      anything else (another host, another port, UDP) gets the
- *      policy's errno and a line in the log naming the hosts rule;
+ *      policy's errno (EACCES under default = allow) and a line in the
+ *      log naming the rule;
  *   4. the broker connects a new socket of the same family and
  *      protocol, with the worker's TCP_NODELAY and SO_KEEPALIVE, from
  *      the event loop (non-blocking, bounded by BEHALF_CONNECT_SECS):
@@ -293,6 +294,7 @@ behalf_connect(int listener, const struct seccomp_notif *req, pid_t worker,
 	int			 fdno = (int)req->data.args[0], pidfd, wsock;
 	pid_t			 tgid;
 	int			 memfd, dom = 0, type = 0, proto = 0, err, fl;
+	int			 refuse;
 
 	/*
 	 * req->pid is the calling thread; pidfd_open wants its process.
@@ -374,17 +376,20 @@ behalf_connect(int listener, const struct seccomp_notif *req, pid_t worker,
 		}
 	}
 	if (why != NULL) {
+		/* The policy's errno; never 0 (default = allow). */
+		refuse = p->dflt == POLICY_DEFAULT_ERRNO && p->dflt_errno > 0 ?
+		    p->dflt_errno : EACCES;
 		close(wsock);
 		hosts_text(p, hosts, sizeof(hosts));
 		snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: "
 		    "%s connect to %s: refused (%s): %s; hosts: %s; "
 		    "policy=%s line=%d", (int)worker, deny_plugin(worker),
 		    in_serving ? "serving" : "startup", dest,
-		    strerror(p->dflt_errno), why, hosts, p->file,
+		    strerror(refuse), why, hosts, p->file,
 		    why_port ? p->net_line : p->hosts_line);
 		snprintf(k, sizeof(k), "connect %.100s", dest);
 		deny_report(true, dl, k, text);
-		answer(listener, req->id, worker, p->dflt_errno);
+		answer(listener, req->id, worker, refuse);
 		return 1;
 	}
 
