@@ -213,6 +213,7 @@ struct policy {
 	int			 hosts_line;
 	struct policy_addr	*addrs;		/* resolved hosts (broker) */
 	size_t			 naddrs;
+	bool			 hosts_resolved;	/* addrs is final */
 	/*
 	 * [limits]; 0: unlimited.  memory bounds private memory
 	 * (RLIMIT_DATA) and, with what the worker itself needs on top

@@ -624,6 +624,7 @@ resolve_hosts(struct policy *p, const struct policy_env *env, char *err,
 				    "out of memory");
 		}
 	}
+	p->hosts_resolved = true;
 	return 0;
 }
 
