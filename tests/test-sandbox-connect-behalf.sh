@@ -8,7 +8,10 @@
 # under a policy whose tcp-connect names another port is refused, and
 # the log says which rule; a plugin (nbdkit's sh plugin with a script
 # that opens /dev/tcp/HOST/PORT) given hostname=127.0.0.1 cannot reach
-# 127.0.0.2, where the same server listens, and can reach 127.0.0.1.
+# 127.0.0.2, where the same server listens, and can reach 127.0.0.1;
+# nbdkit's ssh plugin under its shipped policy is connected to host=
+# port= (no SSH server here: it fails at the SSH handshake, as under
+# nbdkit).
 source "$(dirname "$0")/lib/functions.sh"
 source "$(dirname "$0")/lib/sandbox.sh"
 source "$(dirname "$0")/lib/nbdkit-functions.sh"
@@ -110,3 +113,19 @@ start_nbdbroker -U "$d/bad.sock" --policy "$d/connect.policy" \
 not nbdinfo --size "$(nbd_uri "$d/bad.sock")"
 grep "connect to 127.0.0.2:$port: refused (Permission denied): not an address of a host the parameters name; hosts: \${hostname}=127.0.0.1 (127.0.0.1); policy=$d/connect.policy line=" \
     "$d/bad.sock.log"
+kill "$nbdbroker_pid"
+wait "$nbdbroker_pid" 2>/dev/null || true
+
+# 4. ssh: the broker connects it to host=:port=; the NBD server there
+# is no SSH server, so the handshake fails, after the connection.
+if [ -r "$NBDKIT_PLUGINDIR/nbdkit-ssh-plugin.so" ]; then
+	start_nbdbroker -v -U "$d/ssh.sock" nbdkit:ssh host=127.0.0.1 \
+	    port="$port" /disk verify-remote-host=false password=x \
+	    timeout=$((5 * slow))
+	not nbdinfo --size "$(nbd_uri "$d/ssh.sock")"
+	grep "connected descriptor [0-9]* to 127.0.0.1:$port on the worker's behalf" \
+	    "$d/ssh.sock.log"
+	grep "failed to connect to remote host" "$d/ssh.sock.log"
+else
+	skip_part "ssh: nbdkit-ssh-plugin.so is not installed"
+fi
