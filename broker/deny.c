@@ -117,7 +117,9 @@ deny_handles(const struct seccomp_notif *req)
 			name = p->sc[i].name;
 			if ((p->sc[i].startup & POLICY_ARG_ANY) &&
 			    (policy_syscall_takes_path(name) ||
-			    (p->memory != 0 && strcmp(name, "mmap") == 0)))
+			    (p->memory != 0 && strcmp(name, "mmap") == 0) ||
+			    ((p->net & POLICY_NET_HOSTS) &&
+			    strcmp(name, "connect") == 0)))
 				return true;
 			break;
 		}
@@ -646,6 +648,17 @@ deny_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 	    (s->startup & POLICY_ARG_ANY)) {
 		/* The limits decide; the broker only says so. */
 		deny_memory(req, worker, in_serving, dl);
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		go_on = true;
+	} else if (s != NULL && (p->net & POLICY_NET_HOSTS) &&
+	    strcmp(s->name, "connect") == 0) {
+		/*
+		 * [network] hosts: the broker connects a TCP socket itself
+		 * (connect-behalf.c) and answers; a Unix one goes on.
+		 */
+		if (behalf_connect(listener, req, worker, in_serving,
+		    dl) == 1)
+			return;
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		go_on = true;
 	} else if (s != NULL && policy_syscall_takes_path(s->name) &&

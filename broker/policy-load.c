@@ -24,6 +24,7 @@
  */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -429,6 +430,7 @@ policy_load_init(void)
 	struct config	*cfg = &broker.cfg;
 	char		 name[256], tried[2048], err[1024];
 	char		*path;
+	size_t		 i;
 
 	if (cfg->learn_path != NULL) {
 		learn_load();
@@ -478,6 +480,24 @@ policy_load_init(void)
 	log_info("plugin %s: sandbox policy %s (%s)", cfg->plugin_arg,
 	    policy->file, policy->mode == POLICY_MODE_LOG ? "mode = log: "
 	    "nothing is denied, the kernel logs what would be" : "enforce");
+	/* [network] hosts: what the broker will connect the worker to. */
+	name[0] = '\0';
+	for (i = 0; i < policy->nports && strlen(name) + 7 < sizeof(name);
+	    i++)
+		snprintf(name + strlen(name), 7, " %u", policy->ports[i]);
+	for (i = 0; i < policy->naddrs; i++) {
+		char	ip[INET6_ADDRSTRLEN] = "?";
+
+		inet_ntop(policy->addrs[i].family, policy->addrs[i].addr, ip,
+		    sizeof(ip));
+		log_info("plugin %s: sandbox: hosts %s=%s: %s, TCP port(s)%s",
+		    cfg->plugin_arg, policy->addrs[i].ref,
+		    policy->addrs[i].host, ip, policy->nports ? name :
+		    " none");
+	}
+	if ((policy->net & POLICY_NET_HOSTS) && policy->naddrs == 0)
+		log_info("plugin %s: sandbox: hosts: no parameter names a "
+		    "host: no TCP connection", cfg->plugin_arg);
 }
 
 /* The policy before the last reload, until the reload is over. */

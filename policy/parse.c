@@ -68,7 +68,7 @@ static const char *const *const section_keys[SEC_COUNT] = {
 enum scalar {
 	K_FORMAT, K_MODE, K_ISOLATION, K_USER, K_MAGIC, K_DURABILITY,
 	K_DEFAULT, K_LANDLOCK, K_NET_ALLOW, K_MEMORY, K_OPEN_FILES, K_CPU,
-	K_TIMEOUT, K_REPLAYS, K_INTENSITY, K_SHUTDOWN,
+	K_TIMEOUT, K_REPLAYS, K_INTENSITY, K_SHUTDOWN, K_NET_HOSTS,
 	K_COUNT,
 };
 
@@ -275,7 +275,7 @@ scalar(struct parser *ps, enum scalar k, const char *key)
 		    "%d)", key, ps->seen_key[k]);
 	ps->seen_key[k] = ps->line;
 	if (ps->ntok != 1 && k != K_DEFAULT && k != K_NET_ALLOW &&
-	    k != K_MEMORY)
+	    k != K_MEMORY && k != K_NET_HOSTS)
 		return perr(ps, ps->line, "'%s' takes one value, not %zu",
 		    key, ps->ntok);
 	return 0;
@@ -604,6 +604,73 @@ key_filesystem(struct parser *ps, const char *key)
 	return 0;
 }
 
+/*
+ * tcp-connect ${NAME}, ${NAME?} or ${NAME:-PORT}: the port(s) the
+ * plugin parameter NAME names, found when the policy is resolved
+ * (resolve.c); ${NAME?} adds none when NAME= is not given, and
+ * ${NAME:-PORT} adds PORT then.
+ */
+static int
+add_ref(struct parser *ps, const char *key, const char *t, char ***list,
+    size_t *n)
+{
+	size_t		 l = strlen(t);
+	char		 name[80], *dflt, **v;
+	const char	*why;
+	uint64_t	 port;
+
+	if (l < 4 || t[1] != '{' || t[l - 1] != '}' || l - 3 >= sizeof(name))
+		return perr(ps, ps->line, "%s: '%s': a parameter "
+		    "reference is written ${NAME}, ${NAME?}%s", key, t,
+		    *list == ps->p->port_refs ? " or ${NAME:-PORT}" : "");
+	memcpy(name, t + 2, l - 3);
+	name[l - 3] = '\0';
+	if ((dflt = strstr(name, ":-")) != NULL &&
+	    list == &ps->p->port_refs) {
+		*dflt = '\0';
+		if (uint_parse(dflt + 2, 1, 65535, &port, &why) == -1)
+			return perr(ps, ps->line, "allow: '%s': '%s' is not "
+			    "a port (1-65535)", t, dflt + 2);
+	} else if (l - 3 > 1 && name[l - 4] == '?')
+		name[l - 4] = '\0';
+	if (!word_chars(name, "-."))
+		return perr(ps, ps->line, "%s: '%s': '%s' is not a "
+		    "parameter name", key, t, name);
+	if ((v = realloc(*list, (*n + 1) * sizeof(*v))) == NULL)
+		return perr(ps, ps->line, "out of memory");
+	*list = v;
+	if ((v[*n] = strdup(t)) == NULL)
+		return perr(ps, ps->line, "out of memory");
+	(*n)++;
+	return 0;
+}
+
+/*
+ * hosts = ${NAME}...: TCP connects only to the addresses the hosts
+ * the parameters name resolve to (resolve.c), on the tcp-connect
+ * ports; the broker makes each connect (broker/connect-behalf.c).
+ */
+static int
+key_hosts(struct parser *ps, const char *key)
+{
+	struct policy	*p = ps->p;
+	size_t		 i;
+
+	if (scalar(ps, K_NET_HOSTS, key) == -1)
+		return -1;
+	p->hosts_line = ps->line;
+	for (i = 0; i < ps->ntok; i++) {
+		if (ps->tok[i][0] != '$')
+			return perr(ps, ps->line, "hosts: '%s': hosts are "
+			    "plugin parameters, ${NAME} or ${NAME?}",
+			    ps->tok[i]);
+		if (add_ref(ps, key, ps->tok[i], &p->host_refs,
+		    &p->nhost_refs) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 key_network(struct parser *ps, const char *key)
 {
@@ -612,11 +679,14 @@ key_network(struct parser *ps, const char *key)
 	size_t		 i;
 	bool		 tcp = false;
 
+	if (strcmp(key, "hosts") == 0)
+		return key_hosts(ps, key);
 	if (strcmp(key, "allow") != 0)
 		return unknown_key(ps, key);
 	if (scalar(ps, K_NET_ALLOW, key) == -1)
 		return -1;
 	ps->net_line = ps->line;
+	p->net_line = ps->line;
 	if (ps->ntok == 0)
 		return perr(ps, ps->line, "allow: expected none, unix, all "
 		    "or tcp-connect PORT...");
@@ -644,10 +714,14 @@ key_network(struct parser *ps, const char *key)
 				    "'tcp-connect' twice");
 			p->net |= POLICY_NET_TCP_CONNECT;
 			tcp = true;
-			if (i + 1 == ps->ntok || !isdigit((unsigned char)
-			    ps->tok[i + 1][0]))
+			if (i + 1 == ps->ntok || (!isdigit((unsigned char)
+			    ps->tok[i + 1][0]) && ps->tok[i + 1][0] != '$'))
 				return perr(ps, ps->line, "allow: "
 				    "tcp-connect needs at least one port");
+		} else if (tcp && t[0] == '$') {
+			if (add_ref(ps, "allow", t, &p->port_refs,
+			    &p->nport_refs) == -1)
+				return -1;
 		} else if (tcp && isdigit((unsigned char)t[0])) {
 			uint16_t	*np;
 
@@ -1005,6 +1079,13 @@ finish(struct parser *ps)
 	bool		 filtered = p->dflt != POLICY_DEFAULT_ALLOW;
 
 	add_implicit(ps);
+	if (p->hosts_line != 0) {
+		if (!(p->net & POLICY_NET_TCP_CONNECT) ||
+		    (p->net & POLICY_NET_ALL))
+			return perr(ps, p->hosts_line, "hosts: needs allow "
+			    "= tcp-connect PORT... (the hosts' ports)");
+		p->net |= POLICY_NET_HOSTS;
+	}
 	if (ps->net_line != 0 && p->net != POLICY_NET_NONE &&
 	    p->net != POLICY_NET_ALL && (s_nr < 0 || c_nr < 0 ||
 	    !ps->acc[s_nr].serving || !ps->acc[c_nr].serving))
@@ -1074,6 +1155,15 @@ policy_free(struct policy *p)
 	}
 	free(p->paths);
 	free(p->ports);
+	for (i = 0; i < p->nport_refs; i++)
+		free(p->port_refs[i]);
+	free(p->port_refs);
+	for (i = 0; i < p->nhost_refs; i++)
+		free(p->host_refs[i]);
+	free(p->host_refs);
+	for (i = 0; i < p->naddrs; i++)
+		free(p->addrs[i].host);
+	free(p->addrs);
 	free(p->memory_param);
 	for (i = 0; i < p->merge_nstrs; i++)
 		free(p->merge_strs[i]);

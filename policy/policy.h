@@ -88,6 +88,18 @@ enum policy_landlock {
 #define POLICY_NET_UNIX		0x1	/* AF_UNIX sockets (private netns) */
 #define POLICY_NET_TCP_CONNECT	0x2	/* TCP connect to the listed ports */
 #define POLICY_NET_ALL		0x4	/* the host's network, unfiltered */
+#define POLICY_NET_HOSTS	0x8	/* with TCP_CONNECT: [network] hosts;
+					   every TCP connect goes past the
+					   broker, which connects to one of
+					   p->addrs only (connect-behalf.c) */
+
+/* An address a [network] hosts reference resolved to (broker only). */
+struct policy_addr {
+	int		 family;	/* AF_INET, AF_INET6 */
+	uint8_t		 addr[16];	/* network order; 4 for AF_INET */
+	const char	*ref;		/* "${hostname}", in port_refs... */
+	char		*host;		/* the parameter's host, as given */
+};
 
 /*
  * Argument variants of an allowed syscall.  A syscall allowed with
@@ -140,6 +152,7 @@ struct policy_syscall {
 struct policy_path {
 	char		*path;		/* absolute after resolve */
 	char		*param;		/* "${NAME}" reference, or NULL */
+	unsigned	 nth;		/* which value of a repeated NAME */
 	unsigned	 access;	/* POLICY_ACCESS_* */
 	bool		 startup_only;
 	bool		 optional;	/* built in: skipped if missing */
@@ -191,6 +204,16 @@ struct policy {
 	unsigned		 net;		/* POLICY_NET_* */
 	uint16_t		*ports;
 	size_t			 nports;
+	char			**port_refs;	/* tcp-connect ${NAME}...
+						   until resolved */
+	size_t			 nport_refs;
+	int			 net_line;	/* for resolve errors */
+	char			**host_refs;	/* hosts = ${NAME}... */
+	size_t			 nhost_refs;
+	int			 hosts_line;
+	struct policy_addr	*addrs;		/* resolved hosts (broker) */
+	size_t			 naddrs;
+	bool			 hosts_resolved;	/* addrs is final */
 	/*
 	 * [limits]; 0: unlimited.  memory bounds private memory
 	 * (RLIMIT_DATA) and, with what the worker itself needs on top
@@ -236,6 +259,9 @@ struct policy {
 					   writable one goes past the broker:
 					   thread stacks and malloc's arena
 					   reservations do not) */
+#define POLICY_NOTIFY_CONNECT	0x10	/* connect: [network] hosts; the
+					   broker connects on the worker's
+					   behalf or refuses */
 #define POLICY_NOTIFY_BIG	(UINT64_C(8) << 20)
 	/* Merged (merge.c): a plugin's policy with its filters'. */
 	bool			 merged;

@@ -7,6 +7,7 @@
  */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -219,6 +220,26 @@ print_network(const struct policy *p, FILE *fp)
 		fprintf(fp, " tcp-connect (TCP only, Landlock: connect to");
 		for (i = 0; i < p->nports; i++)
 			fprintf(fp, " %u", p->ports[i]);
+		for (i = 0; i < p->nport_refs; i++)	/* --check only */
+			fprintf(fp, " %s", p->port_refs[i]);
+		fprintf(fp, ")");
+	}
+	if (p->net & POLICY_NET_HOSTS) {
+		char	ip[INET6_ADDRSTRLEN];
+
+		fprintf(fp, " hosts (the broker connects, to");
+		for (i = 0; i < p->naddrs; i++) {
+			if (inet_ntop(p->addrs[i].family, p->addrs[i].addr,
+			    ip, sizeof(ip)) == NULL)
+				snprintf(ip, sizeof(ip), "?");
+			fprintf(fp, " %s=%s (%s)", p->addrs[i].ref,
+			    p->addrs[i].host, ip);
+		}
+		if (p->naddrs == 0 && p->hosts_resolved)
+			fprintf(fp, " no host");
+		else if (!p->hosts_resolved)
+			for (i = 0; i < p->nhost_refs; i++)
+				fprintf(fp, " %s", p->host_refs[i]);
 		fprintf(fp, ")");
 	}
 	fprintf(fp, "\n");

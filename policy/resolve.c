@@ -18,14 +18,19 @@
  */
 #include <config.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +58,16 @@ rerr(const struct policy *p, char *err, size_t errlen, int line,
 	return -1;
 }
 
+/* Whether env's parameter pa is a value of plugin parameter name. */
+static bool
+param_is(const struct policy *p, const struct policy_param *pa,
+    const char *name)
+{
+	if (pa->key != NULL)
+		return strcmp(pa->key, name) == 0;
+	return p->magic_key != NULL && strcmp(p->magic_key, name) == 0;
+}
+
 /*
  * The value of plugin parameter name: the last name=VALUE, or, if
  * name is the policy's magic-config-key, the last bare word.
@@ -64,16 +79,51 @@ param_value(const struct policy *p, const struct policy_env *env,
 	const char	*v = NULL;
 	size_t		 i;
 
-	for (i = 0; i < env->nparams; i++) {
-		const struct policy_param	*pa = &env->params[i];
-
-		if (pa->key != NULL && strcmp(pa->key, name) == 0)
-			v = pa->value;
-		else if (pa->key == NULL && p->magic_key != NULL &&
-		    strcmp(p->magic_key, name) == 0)
-			v = pa->value;
-	}
+	for (i = 0; i < env->nparams; i++)
+		if (param_is(p, &env->params[i], name))
+			v = env->params[i].value;
 	return v;
+}
+
+/*
+ * The nth value (0: the first) of plugin parameter name, in command
+ * line order, or NULL if it is given fewer times.  A path rule names
+ * every value of a repeated parameter (split's file=A file=B).
+ */
+static const char *
+param_nth(const struct policy *p, const struct policy_env *env,
+    const char *name, unsigned nth)
+{
+	size_t	i;
+
+	for (i = 0; i < env->nparams; i++)
+		if (param_is(p, &env->params[i], name) && nth-- == 0)
+			return env->params[i].value;
+	return NULL;
+}
+
+/* How many times plugin parameter name is given. */
+static unsigned
+param_count(const struct policy *p, const struct policy_env *env,
+    const char *name)
+{
+	unsigned	n = 0;
+	size_t		i;
+
+	for (i = 0; i < env->nparams; i++)
+		if (param_is(p, &env->params[i], name))
+			n++;
+	return n;
+}
+
+/* The NAME of a "${NAME}" or "${NAME?}" reference, into name. */
+static void
+param_name(const char *ref, char *name, size_t len)
+{
+	size_t	l = strlen(ref);
+	bool	optional = l > 4 && ref[l - 2] == '?';
+
+	snprintf(name, len, "%.*s", (int)(l - 3 - optional), ref + 2);
 }
 
 /*
@@ -222,9 +272,8 @@ resolve_path(struct policy *p, struct policy_path *pp,
 		size_t	l = strlen(pp->param);
 		bool	optional = l > 4 && pp->param[l - 2] == '?';
 
-		snprintf(name, sizeof(name), "%.*s",
-		    (int)(l - 3 - optional), pp->param + 2);
-		if ((v = param_value(p, env, name)) == NULL) {
+		param_name(pp->param, name, sizeof(name));
+		if ((v = param_nth(p, env, name, pp->nth)) == NULL) {
 			if (env->check_only)
 				return 0;	/* printed as ${NAME} */
 			if (optional)
@@ -262,6 +311,324 @@ resolve_path(struct policy *p, struct policy_path *pp,
 }
 
 /*
+ * The TCP port a plugin parameter's value names, for tcp-connect
+ * ${NAME}: a port (10809), HOST:PORT or [IPV6]:PORT, or a URL,
+ * SCHEME://[USER@]HOST[:PORT][/...], whose port is the scheme's
+ * (http 80, https 443, nbd and nbds 10809, ssh 22, ftp 21) when the URL
+ * gives none.  Returns 0 with *port, 1 when the value names no TCP
+ * connection (a +unix URL: nbd+unix:///?socket=...), or -1 with *why.
+ */
+static int
+port_of(const char *v, uint16_t *port, const char **why)
+{
+	static const struct {
+		const char	*scheme;
+		uint16_t	 port;
+	} dflt[] = {
+		{ "http", 80 }, { "https", 443 }, { "nbd", 10809 },
+		{ "nbds", 10809 }, { "ssh", 22 }, { "ftp", 21 },
+	};
+	const char	*sep, *host, *end, *at, *colon;
+	char		 num[8];
+	uint64_t	 n;
+	size_t		 i, l;
+
+	if ((sep = strstr(v, "://")) != NULL) {
+		l = sep - v;
+		if (l > 5 && strncmp(sep - 5, "+unix", 5) == 0)
+			return 1;
+		host = sep + 3;
+		end = host + strcspn(host, "/?#");
+		/* userinfo: up to the last @ of the authority */
+		for (at = host; at < end; at++)
+			if (*at == '@')
+				host = at + 1;
+		if (*host == '[') {
+			if ((colon = memchr(host, ']', end - host)) == NULL) {
+				*why = "an IPv6 address without ']'";
+				return -1;
+			}
+			colon++;
+			if (colon < end && *colon != ':') {
+				*why = "something after ']' that is not :PORT";
+				return -1;
+			}
+		} else if ((colon = memchr(host, ':', end - host)) == NULL)
+			colon = end;
+		if (colon < end) {
+			if ((size_t)(end - colon - 1) >= sizeof(num))
+				goto bad_port;
+			snprintf(num, sizeof(num), "%.*s",
+			    (int)(end - colon - 1), colon + 1);
+			goto number;
+		}
+		for (i = 0; i < sizeof(dflt) / sizeof(dflt[0]); i++)
+			if (strlen(dflt[i].scheme) == l &&
+			    strncasecmp(v, dflt[i].scheme, l) == 0) {
+				*port = dflt[i].port;
+				return 0;
+			}
+		*why = "a URL with no port, of a scheme with no known port";
+		return -1;
+	}
+	if ((colon = strrchr(v, ':')) != NULL) {
+		if (v[0] == '[' ? colon[-1] != ']' :
+		    memchr(v, ':', colon - v) != NULL) {
+			*why = "an IPv6 address without [ADDRESS]:PORT";
+			return -1;
+		}
+		v = colon + 1;
+	} else if (!isdigit((unsigned char)v[0])) {
+		*why = "a host without :PORT";
+		return -1;
+	}
+	if (strlen(v) >= sizeof(num))
+		goto bad_port;
+	snprintf(num, sizeof(num), "%s", v);
+ number:
+	if (uint_parse(num, 1, 65535, &n, why) == -1)
+		goto bad_port;
+	*port = n;
+	return 0;
+
+ bad_port:
+	*why = "the port is not a number 1-65535";
+	return -1;
+}
+
+/* Add port to p's tcp-connect ports, once. */
+static int
+add_port(struct policy *p, uint16_t port)
+{
+	uint16_t	*v;
+	size_t		 i;
+
+	for (i = 0; i < p->nports; i++)
+		if (p->ports[i] == port)
+			return 0;
+	if ((v = realloc(p->ports, (p->nports + 1) * sizeof(*v))) == NULL)
+		return -1;
+	p->ports = v;
+	p->ports[p->nports++] = port;
+	return 0;
+}
+
+/*
+ * tcp-connect ${NAME}: the ports every value of NAME= names (port_of);
+ * ${NAME?} none and ${NAME:-PORT} PORT when NAME= is not given.  Each
+ * port is logged by the broker with the policy (policy_print), and the
+ * reference is gone once resolved.
+ */
+static int
+resolve_ports(struct policy *p, const struct policy_env *env, char *err,
+    size_t errlen)
+{
+	char		 name[80], what[96], *dflt;
+	const char	*ref, *v, *why;
+	uint64_t	 n;
+	uint16_t	 port;
+	unsigned	 k;
+	size_t		 i, l;
+	bool		 optional;
+	int		 r;
+
+	for (i = 0; i < p->nport_refs; i++) {
+		ref = p->port_refs[i];
+		l = strlen(ref);
+		snprintf(name, sizeof(name), "%.*s", (int)(l - 3), ref + 2);
+		optional = name[strlen(name) - 1] == '?';
+		if ((dflt = strstr(name, ":-")) != NULL)
+			*dflt = '\0';
+		else if (optional)
+			name[strlen(name) - 1] = '\0';
+		if (param_count(p, env, name) == 0) {
+			if (dflt != NULL) {
+				if (uint_parse(dflt + 2, 1, 65535, &n,
+				    &why) == -1 || add_port(p, n) == -1)
+					goto oom;
+				continue;
+			}
+			if (optional)
+				continue;
+			snprintf(what, sizeof(what), "[network] tcp-connect "
+			    "%s", ref);
+			return missing_param(p, env, p->net_line, name, what,
+			    err, errlen);
+		}
+		for (k = 0; (v = param_nth(p, env, name, k)) != NULL; k++) {
+			if ((r = port_of(v, &port, &why)) == -1) {
+				snprintf(err, errlen, "%s: parameter %s=%s "
+				    "names no TCP port: %s; the policy %s:%d "
+				    "reads it for [network] tcp-connect %s",
+				    env->plugin_name ? env->plugin_name :
+				    "plugin", name, v, why, p->file,
+				    p->net_line, ref);
+				return -1;
+			}
+			if (r == 0 && add_port(p, port) == -1)
+				goto oom;
+		}
+	}
+	for (i = 0; i < p->nport_refs; i++)
+		free(p->port_refs[i]);
+	free(p->port_refs);
+	p->port_refs = NULL;
+	p->nport_refs = 0;
+	return 0;
+
+ oom:
+	return rerr(p, err, errlen, p->net_line, "out of memory");
+}
+
+/*
+ * The host a plugin parameter's value names, for hosts = ${NAME}: a
+ * host name or address, HOST:PORT, [IPV6]:PORT, or a URL's host.
+ * Returns 0 with host, 1 when the value names no TCP connection (a
+ * +unix URL), or -1 with *why.
+ */
+static int
+host_of(const char *v, char *host, size_t len, const char **why)
+{
+	const char	*sep, *h = v, *end, *at, *colon;
+
+	if ((sep = strstr(v, "://")) != NULL) {
+		if (sep - v > 5 && strncmp(sep - 5, "+unix", 5) == 0)
+			return 1;
+		h = sep + 3;
+		end = h + strcspn(h, "/?#");
+		for (at = h; at < end; at++)
+			if (*at == '@')
+				h = at + 1;
+	} else
+		end = v + strlen(v);
+	if (*h == '[') {
+		if ((colon = memchr(h, ']', end - h)) == NULL) {
+			*why = "an IPv6 address without ']'";
+			return -1;
+		}
+		h++;
+		end = colon;
+	} else if ((colon = memchr(h, ':', end - h)) != NULL &&
+	    memchr(colon + 1, ':', end - colon - 1) == NULL)
+		end = colon;	/* HOST:PORT; more colons: IPv6 */
+	if (end == h || (size_t)(end - h) >= len) {
+		*why = end == h ? "no host" : "the host name is too long";
+		return -1;
+	}
+	snprintf(host, len, "%.*s", (int)(end - h), h);
+	if (strspn(host, "0123456789") == strlen(host)) {
+		*why = "a port, not a host";
+		return -1;
+	}
+	return 0;
+}
+
+/* Add what host resolved to (ai) to p->addrs, once each. */
+static int
+add_addrs(struct policy *p, const struct addrinfo *ai, const char *ref,
+    const char *host)
+{
+	struct policy_addr	 a, *v;
+	size_t			 i;
+
+	for (; ai != NULL; ai = ai->ai_next) {
+		memset(&a, 0, sizeof(a));
+		a.family = ai->ai_family;
+		if (ai->ai_family == AF_INET)
+			memcpy(a.addr, &((struct sockaddr_in *)
+			    ai->ai_addr)->sin_addr, 4);
+		else if (ai->ai_family == AF_INET6)
+			memcpy(a.addr, &((struct sockaddr_in6 *)
+			    ai->ai_addr)->sin6_addr, 16);
+		else
+			continue;
+		for (i = 0; i < p->naddrs; i++)
+			if (p->addrs[i].family == a.family &&
+			    memcmp(p->addrs[i].addr, a.addr, 16) == 0)
+				break;
+		if (i < p->naddrs)
+			continue;
+		if ((v = realloc(p->addrs, (p->naddrs + 1) *
+		    sizeof(*v))) == NULL)
+			return -1;
+		p->addrs = v;
+		a.ref = ref;
+		if ((a.host = strdup(host)) == NULL)
+			return -1;
+		p->addrs[p->naddrs++] = a;
+	}
+	return 0;
+}
+
+/*
+ * hosts = ${NAME}: the addresses the host of every value of NAME=
+ * resolves to, now (getaddrinfo, in the broker at start-up): the
+ * broker connects the worker to those only, on the tcp-connect ports.
+ * ${NAME?} adds none when NAME= is not given.  The references stay
+ * (the addresses point at them, for the broker's messages).
+ */
+static int
+resolve_hosts(struct policy *p, const struct policy_env *env, char *err,
+    size_t errlen)
+{
+	struct addrinfo	 hints, *ai;
+	char		 name[80], what[96], host[256];
+	const char	*ref, *v, *why;
+	unsigned	 k;
+	size_t		 i, l;
+	bool		 optional;
+	int		 r;
+
+	for (i = 0; i < p->nhost_refs; i++) {
+		ref = p->host_refs[i];
+		l = strlen(ref);
+		snprintf(name, sizeof(name), "%.*s", (int)(l - 3), ref + 2);
+		if ((optional = name[strlen(name) - 1] == '?'))
+			name[strlen(name) - 1] = '\0';
+		if (param_count(p, env, name) == 0) {
+			if (optional)
+				continue;
+			snprintf(what, sizeof(what), "[network] hosts %s",
+			    ref);
+			return missing_param(p, env, p->hosts_line, name,
+			    what, err, errlen);
+		}
+		for (k = 0; (v = param_nth(p, env, name, k)) != NULL; k++) {
+			if ((r = host_of(v, host, sizeof(host), &why)) == 1)
+				continue;
+			if (r == -1) {
+				snprintf(err, errlen, "%s: parameter %s=%s "
+				    "names no host: %s; the policy %s:%d "
+				    "reads it for [network] hosts %s",
+				    env->plugin_name ? env->plugin_name :
+				    "plugin", name, v, why, p->file,
+				    p->hosts_line, ref);
+				return -1;
+			}
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_family = AF_UNSPEC;
+			hints.ai_socktype = SOCK_STREAM;
+			if ((r = getaddrinfo(host, NULL, &hints, &ai)) != 0) {
+				snprintf(err, errlen, "%s: parameter %s=%s: "
+				    "host %s: %s; the policy %s:%d reads it "
+				    "for [network] hosts %s",
+				    env->plugin_name ? env->plugin_name :
+				    "plugin", name, v, host, gai_strerror(r),
+				    p->file, p->hosts_line, ref);
+				return -1;
+			}
+			r = add_addrs(p, ai, ref, host);
+			freeaddrinfo(ai);
+			if (r == -1)
+				return rerr(p, err, errlen, p->hosts_line,
+				    "out of memory");
+		}
+	}
+	p->hosts_resolved = true;
+	return 0;
+}
+
+/*
  * -r: the export is read-only, and so is every path the policy names.
  * Write access goes from each rule (its read stays); a rule left with
  * no access is dropped.  The worker is told -r as well, but a
@@ -289,6 +656,52 @@ drop_writes(struct policy *p)
 }
 
 /*
+ * A path rule that references a parameter given several times becomes
+ * one rule per value (nth 0, 1, ...), in command line order, each then
+ * resolved, checked and pinned like any other: split file=A file=B is
+ * granted A and B, not only B.  Returns 0, or -1 (out of memory).
+ */
+static int
+expand_repeated(struct policy *p, const struct policy_env *env)
+{
+	struct policy_path	*v;
+	char			 name[80];
+	size_t			 i, k;
+	unsigned		 n;
+
+	for (i = 0; i < p->npaths; i++) {
+		if (p->paths[i].param == NULL || p->paths[i].nth != 0)
+			continue;
+		param_name(p->paths[i].param, name, sizeof(name));
+		if ((n = param_count(p, env, name)) < 2)
+			continue;
+		v = realloc(p->paths, (p->npaths + n - 1) * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		p->paths = v;
+		memmove(&p->paths[i + n], &p->paths[i + 1],
+		    (p->npaths - i - 1) * sizeof(*v));
+		/* Copies without strings first: p stays whole for free. */
+		for (k = 1; k < n; k++) {
+			v = &p->paths[i + k];
+			*v = p->paths[i];
+			v->path = v->param = NULL;
+			v->nth = k;
+		}
+		p->npaths += n - 1;
+		for (k = 1; k < n; k++) {
+			v = &p->paths[i + k];
+			if ((v->param = strdup(p->paths[i].param)) == NULL ||
+			    (p->paths[i].path != NULL &&
+			    (v->path = strdup(p->paths[i].path)) == NULL))
+				return -1;
+		}
+		i += n - 1;
+	}
+	return 0;
+}
+
+/*
  * Resolve p for the export described by env.  Returns 0, or -1 with
  * err set to "file:line: problem".  Called once per policy.
  */
@@ -303,6 +716,9 @@ policy_resolve(struct policy *p, const struct policy_env *env, char *err,
 		return 0;
 	if (resolve_user(p, env, err, errlen) == -1)
 		return -1;
+	if (!env->check_only && expand_repeated(p, env) == -1)
+		goto oom;
+	n = p->npaths;
 	for (i = 0; i < n; ) {
 		int	r = resolve_path(p, &p->paths[i], env, err, errlen);
 
@@ -319,6 +735,9 @@ policy_resolve(struct policy *p, const struct policy_env *env, char *err,
 		}
 		i++;
 	}
+	if (!env->check_only && (resolve_ports(p, env, err, errlen) == -1 ||
+	    resolve_hosts(p, env, err, errlen) == -1))
+		return -1;
 	if (env->readonly)
 		drop_writes(p);
 	if (p->memory_param != NULL) {

@@ -282,6 +282,12 @@ build_startup(struct build *b, uint32_t trip, uint32_t deny)
 			    policy_syscall_takes_path(s->name)) {
 				if (rule(b, trip, s, 0, NULL) == -1)
 					return -1;
+			} else if ((p->notify & POLICY_NOTIFY_CONNECT) &&
+			    trip == SCMP_ACT_NOTIFY &&
+			    strcmp(s->name, "connect") == 0) {
+				/* The broker connects (hosts). */
+				if (rule(b, trip, s, 0, NULL) == -1)
+					return -1;
 			} else if (rule(b, SCMP_ACT_ALLOW, s, 0, NULL) == -1)
 				return -1;
 		} else if (s->startup != 0) {

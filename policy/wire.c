@@ -160,7 +160,7 @@ policy_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 	    POLICY_ISOLATION_CONNECTION || c->dflt > POLICY_DEFAULT_ALLOW ||
 	    c->dflt_errno < 0 || c->dflt_errno > 4095 ||
 	    c->landlock > POLICY_LANDLOCK_OFF || c->net > (POLICY_NET_UNIX |
-	    POLICY_NET_TCP_CONNECT | POLICY_NET_ALL) || c->n_ports > 65535 ||
+	    POLICY_NET_TCP_CONNECT | POLICY_NET_ALL | POLICY_NET_HOSTS) || c->n_ports > 65535 ||
 	    c->n_syscalls > POLICY_MAX_NR || c->n_paths > 4096) {
 		p = derr(p, err, errlen, "sandbox policy out of range");
 		goto out;

@@ -36,6 +36,11 @@ head -c 1M /dev/urandom > "$src/disk.img"
 truncate -s 2M "$src/disk.img"
 head -c 1M /dev/urandom >> "$src/disk.img"
 truncate -s 4M "$src/disk.img"
+# Two more files for split and partitioning with several file= values
+# (the policy grants every value of a repeated parameter): 1M and 2M of
+# random bytes.
+head -c 1M /dev/urandom > "$src/part2.img"
+head -c 2M /dev/urandom > "$src/part3.img"
 mkdir "$src/dir" "$src/od"
 head -c 100000 /dev/urandom > "$src/dir/random.bin"
 echo "a file in a directory" > "$src/dir/hello.txt"
@@ -303,6 +308,8 @@ probe_opts="--export hello"
 compare info info mode=exportname
 probe_opts=""
 compare partitioning partitioning @W@/disk.img
+compare partitioning~3-files partitioning @W@/disk.img @W@/part2.img \
+    file=@W@/part3.img
 # floppy is read-only, and its FAT holds the files' times (ctime too,
 # which a copy changes): both servers serve the same directory.
 compare floppy floppy "$src/dir"
@@ -310,6 +317,7 @@ compare floppy floppy "$src/dir"
 # nbdkit too: compared without it.
 probe_opts="--no-extents"
 compare split split @W@/disk.img
+compare split~3-files split @W@/disk.img file=@W@/part2.img @W@/part3.img
 probe_opts=""
 compare sh sh @W@/disk.sh file=@W@/disk.img
 compare eval eval config='exit 0' file=@W@/disk.img \
@@ -497,9 +505,9 @@ for f in "${skipped[@]}"; do echo "SKIPPED $f"; done
 for f in "${failed[@]}"; do echo "FAILED $f"; done
 cat <<'EOF'
 Not served with a shipped policy (see README, "Coming from nbdkit"):
-  ssh, torrent: a policy names TCP ports, not hosts, and allows no UDP
-    (no DNS); ssh's port comes from a parameter, torrent's peers from
-    the swarm
+  ssh: a shipped policy (hosts = ${host}), but no SSH server here:
+    test-sandbox-connect-behalf.sh checks the broker connects it
+  torrent: its peers come from the swarm, not from a parameter
   S3: a Python script run as a program (#!), with boto3 and the network
 EOF
 [ ${#failed[*]} -eq 0 ]

@@ -95,6 +95,12 @@ sandbox_seccomp_prepare(struct policy *p, char *err, size_t errlen)
 		    errlen);
 		return startup != NULL ? 0 : -1;
 	}
+	if (policy_seccomp_trivial(p) && (p->net & POLICY_NET_HOSTS)) {
+		snprintf(err, errlen, "sandbox: %s: [network] hosts needs a "
+		    "seccomp filter, and the policy allows every syscall",
+		    p->file);
+		return -1;
+	}
 	if (policy_seccomp_trivial(p)) {
 		log_warn("sandbox: policy %s allows every syscall: no seccomp "
 		    "filter", p->file);
@@ -119,6 +125,16 @@ sandbox_seccomp_prepare(struct policy *p, char *err, size_t errlen)
 			p->notify |= POLICY_NOTIFY_MEMORY;
 		if (p->memory != 0 && sandbox_limits_address_space())
 			p->notify |= POLICY_NOTIFY_MEMORY_AS;
+		if (p->net & POLICY_NET_HOSTS)
+			p->notify |= POLICY_NOTIFY_CONNECT;
+	} else if ((p->net & POLICY_NET_HOSTS) &&
+	    p->mode == POLICY_MODE_ENFORCE) {
+		/* Ports alone would let it reach any host. */
+		snprintf(err, errlen, "sandbox: %s: [network] hosts needs "
+		    "the broker to see connect calls (seccomp user "
+		    "notification), which this kernel or libseccomp cannot "
+		    "do", p->file);
+		return -1;
 	}
 	startup = policy_seccomp_build(p, POLICY_STAGE_STARTUP, trip,
 	    getpid(), err, errlen);

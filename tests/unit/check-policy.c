@@ -829,6 +829,188 @@ START_TEST(test_optional_reference)
 }
 END_TEST
 
+/*
+ * A path rule that references a repeated parameter grants every value,
+ * bare words of the magic-config-key included, each resolved and
+ * checked: a second value that does not exist is an error naming it.
+ */
+START_TEST(test_repeated_reference)
+{
+	static const char	 text[] = F "magic-config-key = file\n"
+	    "[filesystem]\nread = ${file}\nstartup-write = ${file}\n";
+	struct policy_param	 pa[] = {
+		{ NULL, "/tmp" }, { "size", "1M" }, { "file", "/usr" },
+		{ NULL, "/etc" },
+	};
+	struct policy_param	 missing[] = {
+		{ "file", "/tmp" }, { "file", "/nonexistent-h20" },
+	};
+	static const char	*want[] = { "/tmp", "/usr", "/etc" };
+	struct policy_env	 env = { 0 };
+	struct policy		*p;
+	char			 err[1024] = "";
+	size_t			 i, k, r, w;
+
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.cwd = "/";
+	env.root = true;
+	env.params = pa;
+	env.nparams = 4;
+	ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0, "%s",
+	    err);
+	for (k = 0; k < 3; k++) {
+		char	*real = realpath(want[k], NULL);
+
+		ck_assert_ptr_nonnull(real);
+		r = w = 0;
+		for (i = 0; i < p->npaths; i++) {
+			if (p->paths[i].param == NULL ||
+			    strcmp(p->paths[i].path, real) != 0)
+				continue;
+			ck_assert_uint_eq(p->paths[i].nth, k);
+			if (p->paths[i].startup_only)
+				w++;
+			else
+				r++;
+		}
+		ck_assert_msg(r == 1 && w == 1, "%s: %zu read, %zu "
+		    "startup-write rules", real, r, w);
+		free(real);
+	}
+	policy_free(p);
+
+	/* Every value is checked, not only the last. */
+	p = policy_parse_buf("t.policy", text, strlen(text), err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	env.params = missing;
+	env.nparams = 2;
+	ck_assert_int_eq(policy_resolve(p, &env, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "/nonexistent-h20") != NULL, "%s", err);
+	policy_free(p);
+}
+END_TEST
+
+/*
+ * tcp-connect ${NAME} takes the port from a parameter: a number,
+ * HOST:PORT, a URL's port or its scheme's; ${NAME:-PORT} when not
+ * given.  hosts = ${NAME} resolves the host of each value.
+ */
+static struct policy *
+net_resolve(const char *net, struct policy_param *pa, size_t n, char *err,
+    size_t errlen)
+{
+	struct policy_env	 env = { 0 };
+	struct policy		*p;
+	char			 text[512];
+
+	snprintf(text, sizeof(text), F "[syscalls]\ndefault = errno "
+	    "ENOSYS\nallow = @network\n[network]\n%s", net);
+	p = policy_parse_buf("t.policy", text, strlen(text), err, errlen);
+	ck_assert_msg(p != NULL, "%s", err);
+	env.cwd = "/";
+	env.params = pa;
+	env.nparams = n;
+	if (policy_resolve(p, &env, err, errlen) == -1) {
+		policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+START_TEST(test_network_params)
+{
+	static const struct {
+		const char	*value;
+		unsigned	 port;	/* 0: no TCP; 1: an error */
+	} cases[] = {
+		{ "10809", 10809 }, { "127.0.0.1:2000", 2000 },
+		{ "[::1]:2001", 2001 }, { "http://127.0.0.1/d.img", 80 },
+		{ "https://u:pw@example.com/d", 443 },
+		{ "nbd://127.0.0.1:3000/exp", 3000 },
+		{ "nbd://[::1]/", 10809 }, { "nbd+unix:///?socket=/s", 0 },
+		{ "example.com", 1 }, { "gopher://h/", 1 }, { "h:99999", 1 },
+		{ "::1", 1 },
+	};
+	static const char	 no_tcp[] = F "[syscalls]\nallow = @network\n"
+	    "[network]\nallow = unix\nhosts = ${h}\n";
+	static const char	 a_path[] = F "[network]\nhosts = /etc/hosts\n";
+	struct policy_param	 pa[2] = { { "url", NULL }, { "url", "9" } };
+	struct policy		*p;
+	char			 err[1024];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pa[0].value = cases[i].value;
+		err[0] = '\0';
+		p = net_resolve("allow = tcp-connect ${url}\n", pa, 1, err,
+		    sizeof(err));
+		if (cases[i].port == 1) {
+			ck_assert_msg(p == NULL, "%s: resolved",
+			    cases[i].value);
+			ck_assert_msg(strstr(err, "url=") != NULL, "%s", err);
+			continue;
+		}
+		ck_assert_msg(p != NULL, "%s: %s", cases[i].value, err);
+		ck_assert_uint_eq(p->nports, cases[i].port ? 1 : 0);
+		if (cases[i].port)
+			ck_assert_uint_eq(p->ports[0], cases[i].port);
+		ck_assert_uint_eq(p->nport_refs, 0);
+		policy_free(p);
+	}
+
+	/* Every value of a repeated parameter; 10 listed once. */
+	pa[0].value = "10";
+	p = net_resolve("allow = tcp-connect 10 ${url}\n", pa, 2, err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_uint_eq(p->nports, 2);
+	ck_assert_uint_eq(p->ports[0], 10);
+	ck_assert_uint_eq(p->ports[1], 9);
+	policy_free(p);
+
+	/* Not given: an error, none (?), or the default (:-). */
+	p = net_resolve("allow = tcp-connect ${port}\n", pa, 0, err,
+	    sizeof(err));
+	ck_assert_ptr_null(p);
+	ck_assert_msg(strstr(err, "no parameter port=") != NULL, "%s", err);
+	p = net_resolve("allow = tcp-connect ${port?}\n", pa, 0, err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_uint_eq(p->nports, 0);
+	policy_free(p);
+	p = net_resolve("allow = tcp-connect ${port:-10809}\n", pa, 0, err,
+	    sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_uint_eq(p->nports, 1);
+	ck_assert_uint_eq(p->ports[0], 10809);
+	policy_free(p);
+
+	/* hosts: the URL's host, resolved; IPv4 only here. */
+	pa[0].value = "http://127.0.0.1:8080/x";
+	p = net_resolve("allow = tcp-connect ${url}\nhosts = ${url}\n", pa,
+	    1, err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert(p->net & POLICY_NET_HOSTS);
+	ck_assert_uint_eq(p->naddrs, 1);
+	ck_assert_int_eq(p->addrs[0].family, AF_INET);
+	ck_assert_mem_eq(p->addrs[0].addr, "\x7f\0\0\x01", 4);
+	ck_assert_str_eq(p->addrs[0].host, "127.0.0.1");
+	ck_assert_str_eq(p->addrs[0].ref, "${url}");
+	policy_free(p);
+
+	/* hosts without tcp-connect, or naming a path: parse errors. */
+	ck_assert_ptr_null(policy_parse_buf("t.policy", no_tcp,
+	    strlen(no_tcp), err, sizeof(err)));
+	ck_assert_msg(strstr(err, "hosts: needs allow") != NULL, "%s", err);
+	ck_assert_ptr_null(policy_parse_buf("t.policy", a_path,
+	    strlen(a_path), err, sizeof(err)));
+	ck_assert_msg(strstr(err, "${NAME}") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_durability)
 {
 	static const struct {
@@ -1505,6 +1687,8 @@ policy_suite(void)
 	tcase_add_test(tc, test_sizes_and_durations);
 	tcase_add_test(tc, test_size_bounds);
 	tcase_add_test(tc, test_optional_reference);
+	tcase_add_test(tc, test_repeated_reference);
+	tcase_add_test(tc, test_network_params);
 	tcase_add_test(tc, test_durability);
 	tcase_add_test(tc, test_groups_resolve);
 	tcase_add_test(tc, test_groups_as_systemd);
