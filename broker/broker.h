@@ -763,6 +763,7 @@ int	behalf_open(int listener, const struct seccomp_notif *req,
 /* connect-behalf.c: TCP connections to the hosts a policy names */
 int	behalf_connect(int listener, const struct seccomp_notif *req,
 	    pid_t worker, bool in_serving, struct deny_log **dl);
+void	behalf_connect_stop(void);
 
 /* learn.c: --learn-policy, recording what workers do */
 struct policy	*learn_base(const char *usual, char *err, size_t errlen);

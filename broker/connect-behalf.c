@@ -78,7 +78,12 @@ struct behalf_conn {
 	bool		 cloexec;	/* the worker's close-on-exec */
 	char		 dest[80];	/* "127.0.0.1:10809", for the log */
 	struct event	*ev;
+	TAILQ_ENTRY(behalf_conn) link;	/* pending */
 };
+
+/* Connects still pending, for behalf_connect_stop(). */
+static TAILQ_HEAD(, behalf_conn)	pending =
+    TAILQ_HEAD_INITIALIZER(pending);
 
 /* The address and port of sa (AF_INET or AF_INET6), as policy_addr. */
 static int
@@ -194,8 +199,10 @@ answer(int listener, uint64_t id, pid_t worker, int err)
 static void
 conn_free(struct behalf_conn *bc)
 {
-	if (bc->ev != NULL)
+	if (bc->ev != NULL) {
+		TAILQ_REMOVE(&pending, bc, link);
 		event_free(bc->ev);
+	}
 	if (bc->sock != -1)
 		close(bc->sock);
 	close(bc->listener);
@@ -433,9 +440,25 @@ behalf_connect(int listener, const struct seccomp_notif *req, pid_t worker,
 		return 1;
 	}
 	bc->ev = event_new(broker.base, bc->sock, EV_WRITE, conn_event, bc);
-	if (bc->ev == NULL || event_add(bc->ev, &tv) == -1) {
+	if (bc->ev == NULL) {
 		conn_done(bc, ENOMEM);
 		return 1;
 	}
+	TAILQ_INSERT_TAIL(&pending, bc, link);
+	if (event_add(bc->ev, &tv) == -1)
+		conn_done(bc, ENOMEM);
 	return 1;
+}
+
+/*
+ * Shutting down: answer the connects still pending (the workers are
+ * being stopped) and free them.
+ */
+void
+behalf_connect_stop(void)
+{
+	struct behalf_conn	*bc;
+
+	while ((bc = TAILQ_FIRST(&pending)) != NULL)
+		conn_done(bc, ECONNABORTED);
 }

@@ -310,6 +310,7 @@ proc_cleanup(void)
 	while ((c = TAILQ_FIRST(&broker.conns)) != NULL)
 		conn_close(c, NULL);
 	sup_stop_all();
+	behalf_connect_stop();
 	tripwire_stop();
 	if (broker.run_pid > 0) {
 		int	status;
