@@ -244,6 +244,70 @@ worker_umask(pid_t pid)
 }
 
 /*
+ * openat2(root, rel, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) with
+ * flags (which hold O_NOFOLLOW) and mode.  Where the kernel (before
+ * 5.6) or a tool such as valgrind does not know openat2, the same
+ * walk by hand, stricter: one component at a time with O_NOFOLLOW,
+ * every symbolic link refused (ELOOP), ".." refused (EXDEV).
+ */
+static int
+open_beneath(int root, const char *rel, uint64_t flags, mode_t mode)
+{
+	struct open_how	 how;
+	struct stat	 st;
+	char		 buf[PATH_MAX], *comp, *next;
+	int		 cur, fd, saved;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = flags;
+	how.mode = mode;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+	if (fd != -1 || errno != ENOSYS)
+		return fd;
+	if (strlen(rel) >= sizeof(buf) || rel[0] == '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", rel);
+	cur = root;
+	for (comp = buf; ; comp = next) {
+		if ((next = strchr(comp, '/')) != NULL)
+			*next++ = '\0';
+		if (strcmp(comp, "..") == 0) {
+			fd = -1;
+			errno = EXDEV;
+			break;
+		}
+		if (next == NULL) {
+			fd = openat(cur, comp[0] != '\0' ? comp : ".",
+			    (int)flags, mode);
+			break;
+		}
+		if (comp[0] == '\0' || strcmp(comp, ".") == 0)
+			continue;
+		if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode)) {
+			fd = -1;
+			errno = ELOOP;
+			break;
+		}
+		fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (cur != root)
+			close(cur);
+		if (fd == -1)
+			return -1;
+		cur = fd;
+	}
+	saved = errno;
+	if (cur != root)
+		close(cur);
+	errno = saved;
+	return fd;
+}
+
+/*
  * Open c->path below grant g as the broker: a descriptor, or -1 with
  * *why set (a refusal to log) or NULL (an error: errno).
  */
@@ -251,7 +315,6 @@ static int
 open_below(const struct policy *p, const struct policy_path *g,
     struct behalf_call *c, pid_t pid, const char **why)
 {
-	struct open_how	 how;
 	struct stat	 st;
 	char		 dir[PATH_MAX], self[64], *slash;
 	const char	*rel;
@@ -288,10 +351,7 @@ open_below(const struct policy *p, const struct policy_path *g,
 		    "was loaded";
 		goto out;
 	}
-	memset(&how, 0, sizeof(how));
-	how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	opath = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+	opath = open_beneath(root, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (opath == -1 && errno == ENOENT && (c->flags & O_CREAT)) {
 		/*
 		 * A new file: only under a directory grant (behalf_open
@@ -302,12 +362,9 @@ open_below(const struct policy *p, const struct policy_path *g,
 			    "directory";
 			goto out;
 		}
-		memset(&how, 0, sizeof(how));
-		how.flags = (c->flags & ~(uint64_t)O_CLOEXEC) | O_CREAT |
-		    O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-		how.mode = c->mode & 0777 & ~worker_umask(pid);
-		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-		fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
+		fd = open_beneath(root, rel, (c->flags &
+		    ~(uint64_t)O_CLOEXEC) | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, c->mode & 0777 & ~worker_umask(pid));
 		if (fd == -1)
 			goto out;
 		if (fchown(fd, p->uid, p->gid) == -1) {
