@@ -277,6 +277,24 @@ copy_opt(int from, int to, int level, int name)
 }
 
 /*
+ * The broker cannot look at the worker's socket (Linux before 5.6 has
+ * no pidfd_getfd; valgrind 3.19 does not know it): the connect fails
+ * closed (EPERM).  Said once, as an error, naming the call.
+ */
+static void
+unusable(pid_t worker, const char *call)
+{
+	static bool	said;
+
+	if (said)
+		return;
+	said = true;
+	log_err("worker %d: sandbox: cannot connect on the worker's behalf: "
+	    "%s: %s; its TCP connects fail (EPERM) while the policy names "
+	    "hosts", (int)worker, call, strerror(errno));
+}
+
+/*
  * A connect call from worker (deny_notify found it under [network]
  * hosts).  Returns 1 if answered (or to be answered from the event
  * loop), 0 if not a TCP/IP socket (the caller lets it go on).
@@ -310,6 +328,7 @@ behalf_connect(int listener, const struct seccomp_notif *req, pid_t worker,
 	 */
 	if ((tgid = thread_group(req->pid)) == -1 ||
 	    (pidfd = syscall(SYS_pidfd_open, tgid, 0)) == -1) {
+		unusable(worker, "pidfd_open");
 		answer(listener, req->id, worker, EPERM);
 		return 1;
 	}
@@ -318,6 +337,10 @@ behalf_connect(int listener, const struct seccomp_notif *req, pid_t worker,
 	close(pidfd);
 	if (wsock == -1) {
 		/* EBADF: the worker's own connect would say so. */
+		if (err != EBADF) {
+			errno = err;
+			unusable(worker, "pidfd_getfd");
+		}
 		answer(listener, req->id, worker, err == EBADF ? EBADF :
 		    EPERM);
 		return 1;

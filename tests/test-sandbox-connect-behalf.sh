@@ -50,6 +50,20 @@ assert h.get_size() == 1024 * 1024
 h.shutdown()
 PY
 
+# Under make check-valgrind the broker runs in valgrind 3.19, which
+# knows neither pidfd_open nor pidfd_getfd: every connect fails
+# closed, and the log says why once.  Check that much, then skip the
+# rest.
+if [ -n "${NBDBROKER_VALGRIND_LOGS:-}" ]; then
+	start_nbdbroker -v -U "$d/nbd.sock" nbdkit:nbd hostname=127.0.0.1 \
+	    port="$port"
+	not /usr/bin/python3 "$d/rw.py" "$(nbd_uri "$d/nbd.sock")"
+	grep -E "cannot connect on the worker's behalf: pidfd_(open|getfd): Function not implemented" \
+	    "$d/nbd.sock.log"
+	echo "$0: valgrind does not know pidfd_open/pidfd_getfd: skipped the rest" >&2
+	exit 77
+fi
+
 # 1. The nbd plugin under its shipped policy: serves, and the broker
 # made the connection.
 start_nbdbroker -v -U "$d/nbd.sock" nbdkit:nbd hostname=127.0.0.1 \
