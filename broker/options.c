@@ -176,6 +176,7 @@ static const struct opt	opts[] = {
 	{ .name = "isolation", .kind = OPT_WORD, .dst = &isolation,
 	  .words = isolation_words, .expect = "plugin or connection",
 	  .given = &broker.cfg.rs.set_isolation },
+	{ .name = "no-spare", .kind = OPT_FLAG, .dst = &broker.cfg.no_spare },
 	{ .name = "max-starting", .kind = OPT_UINT,
 	  .dst = &broker.cfg.max_starting, .min = 1, .max = 10000,
 	  .expect = "1 to 10000" },

@@ -90,12 +90,13 @@ join_cgroup(void)
  * discarded: shutdown, reload, a newer spare), ends it quietly.
  */
 static void
-wait_start(void)
+wait_start(pid_t broker)
 {
 	RpcEnvelope	*in;
 	int		 body;
 
-	title_set("nbdbroker-worker: spare");
+	title_set("nbdbroker-spare (broker %d)",
+	    (int)(broker != 0 ? broker : getppid()));
 	if (rpc_recv_one(&in) == -1)
 		exit(EXIT_SUCCESS);
 	body = in->body_case;
@@ -249,7 +250,7 @@ main(int argc, char **argv)
 	    cfg->plugin_path, broker, cfg->threads, err, sizeof(err)) == -1)
 		fail_startup("sandbox", err);
 	if (cfg->hold)
-		wait_start();
+		wait_start(broker);
 	if (host_load(cfg->plugin_path, plugin_fd, err, sizeof(err)) == -1 ||
 	    filter_load(nf, fpaths, ffds, err, sizeof(err)) == -1 ||
 	    stack_data_init(err, sizeof(err)) == -1)
