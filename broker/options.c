@@ -282,6 +282,8 @@ usage(FILE *fp)
 "                        workers (default 2)\n"
 "      --intensity N/T   restart at once up to N deaths per T, then back\n"
 "                        off from 250ms up to 30s (default 5/60s)\n"
+"      --no-spare        keep no spare worker (sandboxed, no plugin\n"
+"                        loaded) ready to take over after a crash\n"
 "  (T is a duration: a number and ms, s, m or h; a bare number is seconds)\n"
 "\n"
 "Plugins and debugging:\n"

@@ -193,11 +193,12 @@ void
 spare_reaped(struct backend *sp, const char *desc)
 {
 	struct backend	*be = sp->spare_of;
+	pid_t		 pid = sp->pid;
 
 	sp->pid = 0;
 	if (be != NULL && !broker.shutting_down) {
-		log_warn("plugin %s: spare worker %s; the next spare starts "
-		    "in %" PRIu64 " s", backend_name(be), desc,
+		log_warn("plugin %s: spare worker %d %s; the next spare "
+		    "starts in %" PRIu64 " s", backend_name(be), (int)pid, desc,
 		    broker.cfg.rs.period_ms / 1000);
 		be->spare_failed_ms = now_ms();
 		metrics.spares_failed++;
