@@ -148,6 +148,7 @@ spare_take(struct backend *be)
 	Nbdbroker__Rpc__Start		 st = NBDBROKER__RPC__START__INIT;
 	struct backend			*sp = be->spare;
 	pid_t				 pid;
+	char				*name;
 
 	if (sp == NULL)
 		return -1;
@@ -159,7 +160,10 @@ spare_take(struct backend *be)
 		return -1;
 	}
 	pid = sp->pid;
+	name = be->plugin_name;		/* the spare has none */
+	be->plugin_name = NULL;
 	if (backend_swap(be, sp) == -1) {
+		free(name);
 		/* Out of memory: be holds the spare's worker, now lost. */
 		discard(sp);
 		sup_worker_lost(be, "cannot set up the RPC socket");
@@ -167,6 +171,8 @@ spare_take(struct backend *be)
 	}
 	be->spare = NULL;
 	sp->spare_of = NULL;
+	/* The name stays, as across a restart (sup_ready compares). */
+	be->plugin_name = name;
 	backend_free(sp);	/* the dead worker's remains */
 	be->last_start_ms = now_ms();
 	be->said_failed = false;
