@@ -137,6 +137,20 @@ backend_new_probe(struct backend *be)
 	return backend_make(be);
 }
 
+/*
+ * be's spare worker (spare.c): like a probe, on be's arenas and the
+ * other ring set, but no reload's.
+ */
+struct backend *
+backend_new_spare(struct backend *be)
+{
+	struct backend	*sp;
+
+	if ((sp = backend_make(be)) != NULL)
+		sp->probe = false;
+	return sp;
+}
+
 /* Free be, which has no connections left; never from its own events. */
 void
 backend_free(struct backend *be)
@@ -145,6 +159,7 @@ backend_free(struct backend *be)
 
 	spawn_backend_gone(be);
 	reload_backend_gone(be);
+	spare_backend_gone(be);
 	/* Only control requests can be left: connections are gone. */
 	while ((r = TAILQ_FIRST(&be->pending)) != NULL) {
 		TAILQ_REMOVE(&be->pending, r, bq);

@@ -144,6 +144,7 @@ struct config {
 	char		 *policy_dir;	/* --policy-dir */
 	char		 *metrics;	/* --metrics unix:PATH|[ADDR:]PORT */
 	char		 *learn_path;	/* --learn-policy FILE */
+	bool		  no_spare;	/* --no-spare: no spare worker */
 };
 
 /* A slot in an arena: pages [page, page + npages). */
@@ -307,6 +308,12 @@ struct backend {
 	bool			 borrowed;	/* ... on these arenas of another */
 	bool			 reload_hold;	/* send nothing: switching */
 	struct reload_be	*reload;	/* switch in progress, or NULL */
+	/* The spare worker (spare.c). */
+	struct backend		*spare;		/* held for this one, or NULL */
+	struct backend		*spare_of;	/* this is the spare of that */
+	unsigned		 spare_epoch;	/* made in this reload epoch */
+	uint64_t		 spare_failed_ms; /* a spare died by itself */
+	struct event		*ev_spare;	/* make the next spare */
 	char			 last_failure[1536];
 	char			 last_worker_err[1024];	/* its last error */
 };
@@ -604,6 +611,7 @@ void	tx_inflight_dropped(struct conn *c);
 /* ... the backend and its worker's socket */
 struct backend	*backend_new(void);
 struct backend	*backend_new_probe(struct backend *be);
+struct backend	*backend_new_spare(struct backend *be);
 int	backend_swap(struct backend *a, struct backend *b);
 void	backend_free(struct backend *be);
 void	backend_retire(struct backend *be);
@@ -700,6 +708,13 @@ pid_t	sup_switch(struct backend *be, bool lost_data);
  * is drained, flushed and hung up on, and the next one takes over.
  */
 void	reload_request(bool force);
+bool	reload_lingering(void);
+/* spare.c */
+void	spare_later(struct backend *be);
+int	spare_take(struct backend *be);
+void	spare_reaped(struct backend *sp, const char *desc);
+void	spare_discard_all(void);
+void	spare_backend_gone(struct backend *be);
 void	reload_stop(void);
 void	reload_probe_ready(struct backend *be,
 	    const Nbdbroker__Rpc__Ready *rd);

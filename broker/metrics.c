@@ -283,8 +283,8 @@ render_workers(struct evbuffer *b)
 	unsigned	 i;
 
 	TAILQ_FOREACH(be, &broker.backends, link) {
-		if (be->retiring)
-			continue;
+		if (be->retiring || be->spare_of != NULL)
+			continue;	/* a spare serves nothing */
 		if (be->pid > 0)
 			live++;
 		if (be->state == BE_ST_DOWN || be->state == BE_ST_FAILED)
@@ -322,6 +322,12 @@ render_workers(struct evbuffer *b)
 	    metrics.reloads);
 	put_plugin_value(b, "nbdbroker_reloads_total", ",result=\"refused\"",
 	    metrics.reloads_refused);
+	put_head(b, "nbdbroker_spares_total", "counter",
+	    "Spare workers (held before loading the plugin), by fate.");
+	put_plugin_value(b, "nbdbroker_spares_total", ",result=\"used\"",
+	    metrics.spares_used);
+	put_plugin_value(b, "nbdbroker_spares_total", ",result=\"failed\"",
+	    metrics.spares_failed);
 	put_head(b, "nbdbroker_workers", "gauge", "Worker processes running.");
 	put_plugin_value(b, "nbdbroker_workers", "", live);
 	put_head(b, "nbdbroker_workers_down", "gauge",

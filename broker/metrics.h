@@ -43,6 +43,8 @@ struct metrics {
 	uint64_t	poison;		/* ... then failed with EIO */
 	uint64_t	reloads;	/* backends switched by a reload */
 	uint64_t	reloads_refused;	/* ... refused (old one kept) */
+	uint64_t	spares_used;	/* restarts that started the spare */
+	uint64_t	spares_failed;	/* spares that died by themselves */
 };
 
 extern struct metrics	metrics;

@@ -176,6 +176,7 @@ static const struct opt	opts[] = {
 	{ .name = "isolation", .kind = OPT_WORD, .dst = &isolation,
 	  .words = isolation_words, .expect = "plugin or connection",
 	  .given = &broker.cfg.rs.set_isolation },
+	{ .name = "no-spare", .kind = OPT_FLAG, .dst = &broker.cfg.no_spare },
 	{ .name = "max-starting", .kind = OPT_UINT,
 	  .dst = &broker.cfg.max_starting, .min = 1, .max = 10000,
 	  .expect = "1 to 10000" },
@@ -281,6 +282,8 @@ usage(FILE *fp)
 "                        workers (default 2)\n"
 "      --intensity N/T   restart at once up to N deaths per T, then back\n"
 "                        off from 250ms up to 30s (default 5/60s)\n"
+"      --no-spare        keep no spare worker (sandboxed, no plugin\n"
+"                        loaded) ready to take over after a crash\n"
 "  (T is a duration: a number and ms, s, m or h; a bare number is seconds)\n"
 "\n"
 "Plugins and debugging:\n"

@@ -176,6 +176,7 @@ state_free(struct backend *be)
 	free(st);
 	rl.nbe--;
 	defer(rl.ev_done);
+	spare_later(be);	/* with the policy and plugin now current */
 }
 
 /* be keeps its worker: say why. */
@@ -738,8 +739,8 @@ init_events(void)
  * look at the ring set the next worker would take: wait for it (it is
  * killed 2 s after the switch at most).
  */
-static bool
-lingering(void)
+bool
+reload_lingering(void)
 {
 	struct backend	*be;
 	size_t		 i;
@@ -850,7 +851,7 @@ reload_begin(bool force)
 		log_err("reload: refused: out of memory");
 		return;
 	}
-	if (lingering()) {
+	if (reload_lingering()) {
 		struct timeval	tv = { 0, 10 * 1000 };
 
 		log_debug("reload: a replaced worker is still exiting: "
@@ -873,6 +874,8 @@ reload_begin(bool force)
 		return;
 	}
 	options_apply_policy();
+	/* Before the probes: they take the spares' ring sets. */
+	spare_discard_all();
 	rl.busy = true;
 	rl.force = force;
 	rl.switched = rl.refused = 0;

@@ -248,6 +248,7 @@ spawn_exec(const struct backend *be, int rpc_fd, int err_fd, int tw_fd,
 	sigset_t			 none, all;
 	char				 pidarg[32];
 	char				*argv[4];
+	static char			 spare0[PATH_MAX];
 	int				 e;
 
 	posix_spawn_file_actions_init(&fa);
@@ -283,6 +284,16 @@ spawn_exec(const struct backend *be, int rpc_fd, int err_fd, int tw_fd,
 	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)getpid());
 	argv[0] = broker.cfg.worker_path;
+	/*
+	 * A spare shows as nbdbroker-spare in ps (and is no match for
+	 * "nbdbroker-worker") until it takes over and names its plugin;
+	 * padded to the path's length, which the title overwrites.
+	 */
+	if (be->spare_of != NULL) {
+		snprintf(spare0, sizeof(spare0), "%-*s",
+		    (int)strlen(broker.cfg.worker_path), "nbdbroker-spare");
+		argv[0] = spare0;
+	}
 	argv[1] = (char *)"--broker-pid";
 	argv[2] = pidarg;
 	argv[3] = NULL;
@@ -451,6 +462,7 @@ spawn_queue_config(struct backend *be)
 	cfg.params = pp;
 	cfg.verbose = bc->verbose;
 	cfg.readonly = bc->readonly;
+	cfg.hold = be->spare_of != NULL;	/* a spare: wait for Start */
 	cfg.threads = bc->threads;
 	cfg.policy.data = (uint8_t *)policy_load_wire(&cfg.policy.len,
 	    (const char **)&cfg.policy_path);

@@ -98,7 +98,8 @@ sup_start(struct backend *be)
 		sup_worker_lost(be, "cannot set up the RPC socket");
 		return 0;	/* the reaper restarts it */
 	}
-	metrics.worker_starts++;
+	if (be->spare_of == NULL)	/* a spare counts when it is used */
+		metrics.worker_starts++;
 	log_debug("worker %d started (instance %u)", (int)pid, be->generation);
 	return 0;
 }
@@ -419,6 +420,7 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 	if (be->reload != NULL)
 		reload_ready(be, rd);	/* logs the switch */
 	backend_kick(be);
+	spare_later(be);	/* after the replay, not before */
 	return 0;
 }
 
@@ -676,7 +678,7 @@ restart_cb(evutil_socket_t fd, short what, void *arg)
 	if (broker.shutting_down || be->retiring)
 		return;
 	backend_pass_begin();
-	if (sup_start(be) == -1)
+	if (spare_take(be) == -1 && sup_start(be) == -1)
 		spawn_failed(be);
 	backend_pass_end();
 }
@@ -786,6 +788,11 @@ sup_reaped(pid_t pid, int status)
 	}
 	describe_status(status, desc, sizeof(desc));
 	tripwire_reaped(pid, status, desc, sizeof(desc));
+	if (be->spare_of != NULL) {	/* died unused: not a crash */
+		cgroup_worker_release(pid, desc, sizeof(desc));
+		spare_reaped(be, desc);
+		return;
+	}
 	cause = metrics_worker_reaped(pid, status, be->retiring);
 	cgroup_worker_release(pid, desc, sizeof(desc));
 	if (be->fd != -1)
@@ -892,8 +899,8 @@ sup_tick(void)
 
 	for (be = TAILQ_FIRST(&broker.backends); be != NULL; be = bnext) {
 		bnext = TAILQ_NEXT(be, link);
-		if (be->retiring)
-			continue;
+		if (be->retiring || be->spare_of != NULL)
+			continue;	/* a spare waits as long as it must */
 		if (tick_start(be, now, start_limit) || limit == 0)
 			continue;
 		if (be->state == BE_ST_READY)

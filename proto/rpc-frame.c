@@ -186,6 +186,7 @@ rpc_body_name(int body_case)
 	case NBDBROKER__RPC__ENVELOPE__BODY_EXPORT_LIST: return "ExportList";
 	case NBDBROKER__RPC__ENVELOPE__BODY_SHUTDOWN_REQUEST:
 		return "ShutdownRequest";
+	case NBDBROKER__RPC__ENVELOPE__BODY_START:	return "Start";
 	case NBDBROKER__RPC__ENVELOPE__BODY_REQUEST:	return "Request";
 	case NBDBROKER__RPC__ENVELOPE__BODY_REPLY:	return "Reply";
 	case NBDBROKER__RPC__ENVELOPE__BODY_LOG:	return "Log";

@@ -14,7 +14,8 @@
 #include "nbdbroker.pb-c.h"
 
 #define RPC_PROTOCOL_MAJOR	1
-#define RPC_PROTOCOL_MINOR	3	/* 2: Config.filters; 3: rings */
+#define RPC_PROTOCOL_MINOR	4	/* 2: Config.filters; 3: rings;
+					   4: Config.hold, Start */
 
 #define RPC_HDR_SIZE		4
 /* Largest frame either side accepts (extents replies are the biggest). */

@@ -83,6 +83,31 @@ join_cgroup(void)
 	close(RPC_WORKER_CGROUP_FD);
 }
 
+/*
+ * A spare worker (Config.hold) is as far as it gets without plugin
+ * code: sandboxed, its files open, its listener with the broker.  Wait
+ * for Start; anything else, or the broker hanging up (a spare that is
+ * discarded: shutdown, reload, a newer spare), ends it quietly.
+ */
+static void
+wait_start(pid_t broker)
+{
+	RpcEnvelope	*in;
+	int		 body;
+
+	title_set("nbdbroker-spare (broker %d)",
+	    (int)(broker != 0 ? broker : getppid()));
+	if (rpc_recv_one(&in) == -1)
+		exit(EXIT_SUCCESS);
+	body = in->body_case;
+	rpc_envelope_free(in);
+	if (body != NBDBROKER__RPC__ENVELOPE__BODY_START) {
+		log_err("spare worker: expected Start from broker, got %s",
+		    rpc_body_name(body));
+		exit(2);
+	}
+}
+
 static int
 exchange_hello(void)
 {
@@ -224,6 +249,8 @@ main(int argc, char **argv)
 	if (sandbox_stage1(cfg->policy.data, cfg->policy.len,
 	    cfg->plugin_path, broker, cfg->threads, err, sizeof(err)) == -1)
 		fail_startup("sandbox", err);
+	if (cfg->hold)
+		wait_start(broker);
 	if (host_load(cfg->plugin_path, plugin_fd, err, sizeof(err)) == -1 ||
 	    filter_load(nf, fpaths, ffds, err, sizeof(err)) == -1 ||
 	    stack_data_init(err, sizeof(err)) == -1)

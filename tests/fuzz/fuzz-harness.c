@@ -317,6 +317,34 @@ cgroup_stop(void)
 {
 }
 
+/* spare.c: the harness never makes a spare, so none is ever used. */
+void
+spare_later(struct backend *be)
+{
+	(void)be;
+}
+
+int
+spare_take(struct backend *be)
+{
+	(void)be;
+	return -1;
+}
+
+void
+spare_reaped(struct backend *sp, const char *desc)
+{
+	(void)sp;
+	(void)desc;
+	abort();
+}
+
+void
+spare_backend_gone(struct backend *be)
+{
+	(void)be;
+}
+
 /*
  * reload.c: no reload is ever started here (no SIGHUP), so no backend
  * has a reload part, no trial worker exists and no FLUSH is internal.
