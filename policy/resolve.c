@@ -116,14 +116,28 @@ param_count(const struct policy *p, const struct policy_env *env,
 	return n;
 }
 
-/* The NAME of a "${NAME}" or "${NAME?}" reference, into name. */
+/*
+ * Split a reference the parser accepted, ${NAME}, ${NAME?} or
+ * ${NAME:-VALUE}, into NAME (in name), whether it is optional, and
+ * VALUE (NULL when there is none; it points into name).
+ */
 static void
-param_name(const char *ref, char *name, size_t len)
+ref_split(const char *ref, char *name, size_t namelen, bool *optional,
+    const char **dflt)
 {
-	size_t	l = strlen(ref);
-	bool	optional = l > 4 && ref[l - 2] == '?';
+	size_t	 l = strlen(ref);
+	char	*d;
 
-	snprintf(name, len, "%.*s", (int)(l - 3 - optional), ref + 2);
+	snprintf(name, namelen, "%.*s", (int)(l - 3), ref + 2);
+	*optional = false;
+	*dflt = NULL;
+	if ((d = strstr(name, ":-")) != NULL) {
+		*d = '\0';
+		*dflt = d + 2;
+	} else if ((l = strlen(name)) > 0 && name[l - 1] == '?') {
+		*optional = true;
+		name[l - 1] = '\0';
+	}
 }
 
 /*
@@ -266,13 +280,11 @@ resolve_path(struct policy *p, struct policy_path *pp,
     const struct policy_env *env, char *err, size_t errlen)
 {
 	char		 name[80], what[96], *joined = NULL, *real;
-	const char	*v;
+	const char	*v, *dflt;
+	bool		 optional;
 
 	if (pp->param != NULL) {
-		size_t	l = strlen(pp->param);
-		bool	optional = l > 4 && pp->param[l - 2] == '?';
-
-		param_name(pp->param, name, sizeof(name));
+		ref_split(pp->param, name, sizeof(name), &optional, &dflt);
 		if ((v = param_nth(p, env, name, pp->nth)) == NULL) {
 			if (env->check_only)
 				return 0;	/* printed as ${NAME} */
@@ -423,27 +435,21 @@ static int
 resolve_ports(struct policy *p, const struct policy_env *env, char *err,
     size_t errlen)
 {
-	char		 name[80], what[96], *dflt;
-	const char	*ref, *v, *why;
+	char		 name[80], what[96];
+	const char	*ref, *v, *why, *dflt;
 	uint64_t	 n;
 	uint16_t	 port;
 	unsigned	 k;
-	size_t		 i, l;
+	size_t		 i;
 	bool		 optional;
 	int		 r;
 
 	for (i = 0; i < p->nport_refs; i++) {
 		ref = p->port_refs[i];
-		l = strlen(ref);
-		snprintf(name, sizeof(name), "%.*s", (int)(l - 3), ref + 2);
-		optional = name[strlen(name) - 1] == '?';
-		if ((dflt = strstr(name, ":-")) != NULL)
-			*dflt = '\0';
-		else if (optional)
-			name[strlen(name) - 1] = '\0';
+		ref_split(ref, name, sizeof(name), &optional, &dflt);
 		if (param_count(p, env, name) == 0) {
 			if (dflt != NULL) {
-				if (uint_parse(dflt + 2, 1, 65535, &n,
+				if (uint_parse(dflt, 1, 65535, &n,
 				    &why) == -1 || add_port(p, n) == -1)
 					goto oom;
 				continue;
@@ -573,18 +579,15 @@ resolve_hosts(struct policy *p, const struct policy_env *env, char *err,
 {
 	struct addrinfo	 hints, *ai;
 	char		 name[80], what[96], host[256];
-	const char	*ref, *v, *why;
+	const char	*ref, *v, *why, *dflt;
 	unsigned	 k;
-	size_t		 i, l;
+	size_t		 i;
 	bool		 optional;
 	int		 r;
 
 	for (i = 0; i < p->nhost_refs; i++) {
 		ref = p->host_refs[i];
-		l = strlen(ref);
-		snprintf(name, sizeof(name), "%.*s", (int)(l - 3), ref + 2);
-		if ((optional = name[strlen(name) - 1] == '?'))
-			name[strlen(name) - 1] = '\0';
+		ref_split(ref, name, sizeof(name), &optional, &dflt);
 		if (param_count(p, env, name) == 0) {
 			if (optional)
 				continue;
@@ -666,13 +669,16 @@ expand_repeated(struct policy *p, const struct policy_env *env)
 {
 	struct policy_path	*v;
 	char			 name[80];
+	const char		*dflt;
 	size_t			 i, k;
 	unsigned		 n;
+	bool			 optional;
 
 	for (i = 0; i < p->npaths; i++) {
 		if (p->paths[i].param == NULL || p->paths[i].nth != 0)
 			continue;
-		param_name(p->paths[i].param, name, sizeof(name));
+		ref_split(p->paths[i].param, name, sizeof(name), &optional,
+		    &dflt);
 		if ((n = param_count(p, env, name)) < 2)
 			continue;
 		v = realloc(p->paths, (p->npaths + n - 1) * sizeof(*v));
