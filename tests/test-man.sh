@@ -3,7 +3,7 @@
 # The man pages render without a warning (mandoc -T lint, groff -ww),
 # and cannot drift from the code: every option in broker/options.c's
 # table (names and aliases) and in --help is in nbdbroker(1); every
-# section and key of policy/parse.c is in nbdbroker-policy(5); every
+# section and key of policy/parse-keys.c is in nbdbroker-policy(5); every
 # member of struct nbdbroker_plugin (but the reserved _ ones) is in
 # nbdbroker-plugin(3).
 source "$(dirname "$0")/lib/functions.sh"
@@ -53,10 +53,10 @@ missing nbdbroker.1 $opts $help
 
 # Policy: sections and keys from the parser's tables.
 keys=$(sed -n '/^static const char \*const keys_[a-z]*\[\]/,/NULL };/p' \
-    "$abs_top_srcdir/policy/parse.c" | grep -oE '"[a-z-]+"' | tr -d '"' |
+    "$abs_top_srcdir/policy/parse-keys.c" | grep -oE '"[a-z-]+"' | tr -d '"' |
     sort -u)
 [ "$(echo "$keys" | wc -l)" -ge 15 ]
-sections=$(grep -E '^	"", "syscalls"' "$abs_top_srcdir/policy/parse.c" |
+sections=$(grep -E '^	"", "syscalls"' "$abs_top_srcdir/policy/parse-keys.c" |
     grep -oE '"[a-z]+"' | tr -d '"' | sed 's/.*/[&]/')
 [ "$(echo "$sections" | wc -l)" -ge 5 ]
 # shellcheck disable=SC2086
