@@ -437,6 +437,37 @@ resolve_at(pid_t pid, int dfd, const char *rel, char *out, size_t len)
 	return 0;
 }
 
+/*
+ * glibc's malloc opens /proc/sys/vm/overcommit_memory the first time
+ * one of a thread's heaps shrinks, and when it cannot it does what it
+ * does by default (madvise): a refused open there costs the plugin
+ * nothing, and a warning would send the admin to allow file reads for
+ * it.  Is req (a call of the syscall name, about to be refused) that
+ * open?  Read while the thread waits, before the answer.
+ */
+static bool
+deny_is_malloc_probe(int listener, const struct seccomp_notif *req,
+    const char *name)
+{
+	static const char	probe[] = "/proc/sys/vm/overcommit_memory";
+	char			mem[64], path[sizeof(probe) + 1];
+	unsigned		want;
+	int			memfd, arg, dfd, r = -1;
+
+	if (strcmp(name, "openat") != 0 && strcmp(name, "open") != 0)
+		return false;
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)req->pid);
+	if ((memfd = open(mem, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	arg = path_call(name, req->data.args, memfd, &want, &dfd);
+	if (arg >= 0 && want == POLICY_ACCESS_READ)
+		r = notif_read_string(memfd, req->data.args[arg], path,
+		    sizeof(path));
+	close(memfd);
+	return r == 0 && strcmp(path, probe) == 0 &&
+	    ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
+}
+
 /* A path call: does the policy (or the user switch) deny it? */
 static void
 deny_path(int listener, const struct seccomp_notif *req, const char *name,
@@ -633,6 +664,7 @@ deny_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 	const struct policy_syscall	*s = NULL;
 	struct seccomp_notif_resp	 resp;
 	bool				 in_serving, go_on = false;
+	bool				 quiet = false;
 	size_t				 i;
 	int				 r = 0;
 
@@ -681,13 +713,28 @@ deny_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 			    dl);
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		go_on = true;
-	} else
+	} else {
 		resp.error = -p->dflt_errno;
+		if (in_serving) {
+			char	*n = seccomp_syscall_resolve_num_arch(
+			    req->data.arch, req->data.nr);
+
+			quiet = n != NULL &&
+			    deny_is_malloc_probe(listener, req, n);
+			free(n);
+		}
+	}
 	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == -1 &&
 	    errno != ENOENT)
 		log_warn("worker %d: sandbox: answering a notification: %s",
 		    (int)worker, strerror(errno));
-	if (!go_on)
+	if (quiet) {
+		if (deny_once(dl, "malloc-probe"))
+			log_debug("worker %d (plugin %s): sandbox: serving "
+			    "denied glibc's open of /proc/sys/vm/"
+			    "overcommit_memory (malloc does without it)",
+			    (int)worker, deny_plugin(worker));
+	} else if (!go_on)
 		deny_syscall(req, worker, in_serving, s != NULL &&
 		    s->startup != 0, dl);
 }

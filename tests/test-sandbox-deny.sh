@@ -25,6 +25,19 @@ expect_blocked "$d" "Function not implemented" unix-connect \
     path="$d/open-shadow.sock"
 # ... and memory beyond [limits] memory = 512M (RLIMIT_DATA) fails.
 expect_blocked "$d" "Cannot allocate memory" alloc count=600
+# Each denial is logged as a warning naming the policy key...
+grep -q "warning: .*sandbox: serving denied openat (ENOSYS).*key=allow" \
+    "$d/open-shadow.sock.log"
+# ... but for the one open glibc's malloc makes by itself when a
+# thread's heap shrinks (/proc/sys/vm/overcommit_memory; it does without
+# it): refused as well, and only said at debug level.
+broker_opts=(-v)
+expect_blocked "$d" "Function not implemented" open \
+    path=/proc/sys/vm/overcommit_memory
+broker_opts=()
+not grep "warning: .*serving denied openat" "$d/open.sock.log"
+grep -q "debug: .*serving denied glibc's open of /proc/sys/vm/overcommit_memory" \
+    "$d/open.sock.log"
 
 # At start-up, where openat is allowed for the loader, Landlock
 # stops what is outside the policy, including files anybody may read
