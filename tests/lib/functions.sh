@@ -151,11 +151,18 @@ shared_tmpdir() {
 	echo "$d"
 }
 
-# wait_for_socket PATH [SECONDS]
+# wait_for_socket PATH [SECONDS [PID]]: wait until PATH is a socket;
+# give up early when process PID (the server that should make it) has
+# exited.
 wait_for_socket() {
 	local i
 	for ((i = 0; i < ${2:-30} * 10; i++)); do
 		[ -S "$1" ] && return 0
+		if [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null; then
+			echo "$0: socket $1 did not appear: process $3" \
+			    "exited" >&2
+			return 1
+		fi
 		sleep 0.1
 	done
 	echo "$0: socket $1 did not appear" >&2
@@ -180,7 +187,7 @@ start_nbdbroker() {
 	"$NBDBROKER" -f "$@" 2>"$sock.log" &
 	nbdbroker_pid=$!
 	cleanup_fn _stop_server "$nbdbroker_pid" "$sock.log"
-	if ! wait_for_socket "$sock" $((30 * slow)); then
+	if ! wait_for_socket "$sock" $((30 * slow)) "$nbdbroker_pid"; then
 		cat "$sock.log" >&2
 		return 1
 	fi
