@@ -9,10 +9,11 @@
 # (filter-probe.py); for the plugins that make a new filesystem each
 # time (tmpdisk, linuxdisk, ondemand), whose bytes differ by UUID and
 # time, the filesystem type, a file read back out of it and a write
-# read back.  Inputs live where the workers' user (nobody, as root) can
-# reach them.  Each plugin gets one line, PASS, FAIL (with what
-# differs) or SKIP (naming the missing tool); the network plugins
-# without a policy are listed with why.
+# read back; for iso, whose image holds the time it was made, the
+# files read back out of the image.  Inputs live where the workers'
+# user (nobody, as root) can reach them.  Each plugin gets one line,
+# PASS, FAIL (with what differs) or SKIP (naming the missing tool);
+# the network plugins without a policy are listed with why.
 source "$(dirname "$0")/lib/functions.sh"
 source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
@@ -417,7 +418,73 @@ if has_plugin ondemand mkfs.ext4; then
 	    size=16M
 fi
 
-has_plugin iso xorriso && result FAIL iso "not compared: no test written"
+# iso: an ISO 9660 image of one directory (and of two merged), made
+# by xorriso at start-up.  Two runs of xorriso write different time
+# stamps, so what is compared is what a client gets out of it: the
+# size, a read-only export that refuses a write, the volume id, and
+# the files read back out of the image (xorriso's own extraction, no
+# mount): names (Rock Ridge's, longer than ISO 9660 allows), a
+# symbolic link, and each file's bytes, which must also be the
+# source's (iso_dirs: the directories under W the image was made of).
+tree_list() { # DIR: each entry, with its bytes' MD5 or link target
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | while read -r f; do
+		if [ -L "$f" ]; then
+			echo "$f -> $(readlink "$f")"
+		elif [ -d "$f" ]; then
+			echo "$f/"
+		else
+			echo "$f $(md5sum < "$f" | cut -d' ' -f1)"
+		fi
+	done)
+}
+check_iso() { # W
+	local uri dir
+	uri=$(nbd_uri "$1/sock")
+	/usr/bin/python3 - "$uri" <<'PY'
+import nbd, sys
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+try:
+    h.pwrite(b"x" * 512, 0)
+    refused = False
+except nbd.Error:
+    refused = True
+print("size", h.get_size(), "read-only", h.is_read_only(),
+      "write refused", refused)
+PY
+	nbdcopy "$uri" "$1/copy.iso"
+	rm -rf "$1/x" "$1/want"
+	xorriso -osirrox on -indev "$1/copy.iso" -pvd_info -extract / "$1/x" \
+	    2>"$1/xorriso.log" | grep -E '^Volume Id +:'
+	chmod -R u+w "$1/x"
+	mkdir "$1/want"
+	for dir in $iso_dirs; do
+		cp -a "$1/$dir/." "$1/want/"
+	done
+	tree_list "$1/x" > "$1/got.list"
+	tree_list "$1/want" > "$1/want.list"
+	cat "$1/got.list"
+	rm -rf "$1/x" "$1/want" "$1/copy.iso"
+	if ! cmp -s "$1/got.list" "$1/want.list" ||
+	    [ ! -s "$1/want.list" ]; then
+		echo "the image's files are not the source's"
+		return 1
+	fi
+}
+if has_plugin iso xorriso; then
+	# Beside hello.txt and random.bin: a subdirectory, a symbolic
+	# link and a name longer than ISO 9660's.
+	mkdir -p "$src/iso/sub" "$src/iso2"
+	cp "$src/dir/hello.txt" "$src/dir/random.bin" "$src/iso/"
+	head -c 300000 /dev/urandom > "$src/iso/sub/a long name, with spaces.bin"
+	ln -s hello.txt "$src/iso/link"
+	echo "from the second directory" > "$src/iso2/second.txt"
+	chmod -R a+rX "$src/iso" "$src/iso2"
+	iso_dirs=iso serve_both iso check_iso iso dir=@W@/iso \
+	    params='-JrT -V nbdbroker'
+	iso_dirs="iso iso2" serve_both iso~2-dirs check_iso iso @W@/iso \
+	    dir=@W@/iso2 params=-JrT
+fi
 has_plugin cdi podman jq && result FAIL cdi "not compared: no test written"
 
 # nbd: a proxy for another server (nbdkit's file plugin on the server's
