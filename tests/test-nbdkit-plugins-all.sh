@@ -485,7 +485,57 @@ if has_plugin iso xorriso; then
 	iso_dirs="iso iso2" serve_both iso~2-dirs check_iso iso @W@/iso \
 	    dir=@W@/iso2 params=-JrT
 fi
-has_plugin cdi podman jq && result FAIL cdi "not compared: no test written"
+# cdi: pulls a container image with podman and serves one layer.  No
+# policy is shipped (README, "Coming from nbdkit"): rootless podman as
+# the worker's user needs a home, its own image store, a user
+# namespace and mounts in it; as root, mounts: the sandbox would have
+# to allow nearly everything.  So, offline, from an image made here
+# (podman import of a tar of disk/disk.img, pulled by nbdkit's script
+# as containers-storage:NAME): what nbdkit serves, and that nbdbroker,
+# under the default policy, refuses at start-up saying what the
+# sandbox denied.  The line stays SKIP (nothing served to compare),
+# FAIL only if nbdbroker's refusal is not that.
+if has_plugin cdi podman jq; then
+	img=localhost/nbdbroker-test-cdi-$$:latest
+	mkdir "$d/cdi" "$d/cdi/disk" "$d/cdi/tmp"
+	head -c 1M /dev/urandom > "$d/cdi/disk/disk.img"
+	tar -C "$d/cdi" -cf "$d/cdi/layer.tar" disk
+	if ! podman import "$d/cdi/layer.tar" "$img" >"$d/cdi/import.log" 2>&1
+	then
+		result SKIP cdi "podman cannot make a local image here: \
+$(tail -1 "$d/cdi/import.log")"
+	else
+		cleanup_fn podman rmi -f "$img"
+		# nbdkit's script leaves its copy of the image in TMPDIR
+		# when it fails.
+		if TMPDIR=$d/cdi/tmp nbdkit -U - cdi "containers-storage:$img" \
+		    --run 'nbdinfo --size "$uri"' >"$d/cdi/nbdkit.out" \
+		    2>"$d/cdi/nbdkit.log"; then
+			why="nbdkit serves it ($(cat "$d/cdi/nbdkit.out") bytes)"
+		else
+			why="nbdkit 1.32 itself fails here: \
+$(grep -v '^\(Copying\|Writing\|Storing\|Getting\)' "$d/cdi/nbdkit.log" |
+			    head -2 | tr '\n' ' ')"
+		fi
+		if "$NBDBROKER" -U - nbdkit:cdi "containers-storage:$img" \
+		    --run 'nbdinfo --size "$uri"' >"$d/cdi/nbdbroker.out" \
+		    2>"$d/cdi/nbdbroker.log"; then
+			result FAIL cdi "nbdbroker served it with no shipped \
+policy: $(grep 'sandbox policy' "$d/cdi/nbdbroker.log")"
+		elif ! grep -q "sandbox policy .*/default.policy" \
+		    "$d/cdi/nbdbroker.log" ||
+		    ! grep -q 'get_ready failed' "$d/cdi/nbdbroker.log" ||
+		    ! grep -q 'sandbox: startup .* policy=' \
+		    "$d/cdi/nbdbroker.log"; then
+			result FAIL cdi "nbdbroker's refusal does not say what \
+the sandbox denied: $(grep error "$d/cdi/nbdbroker.log" | head -3 |
+			    tr '\n' ' ')"
+		else
+			result SKIP cdi "no shipped policy (podman cannot run \
+sandboxed): nbdbroker refuses it at start-up; $why"
+		fi
+	fi
+fi
 
 # nbd: a proxy for another server (nbdkit's file plugin on the server's
 # copy of disk.img), over a Unix socket, and over TCP to 127.0.0.1
@@ -584,6 +634,9 @@ cat <<'EOF'
 Not served with a shipped policy (see README, "Coming from nbdkit"):
   ssh: a shipped policy (hosts = ${host}), but no SSH server here:
     test-sandbox-connect-behalf.sh checks the broker connects it
+  cdi: podman cannot run sandboxed (a home, an image store, a user
+    namespace and mounts, or root); nbdkit 1.32's script also fails
+    with Debian 12's podman 4.3 (its oci-dir has no manifest.json)
   torrent: its peers come from the swarm, not from a parameter
   S3: a Python script run as a program (#!), with boto3 and the network
 EOF
