@@ -663,12 +663,14 @@ deny_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 		go_on = true;
 	} else if (s != NULL && policy_syscall_takes_path(s->name) &&
 	    (s->startup & POLICY_ARG_ANY) &&
-	    (!in_serving || (s->serving & POLICY_ARG_ANY))) {
+	    (!in_serving || (s->serving & POLICY_ARG_ANY) ||
+	    p->dflt == POLICY_DEFAULT_ALLOW)) {
 		/*
-		 * An open of a granted file the worker's user cannot
-		 * reach: the broker opens it (open-behalf.c) and has
-		 * answered.  Else read the path while the thread waits;
-		 * Landlock decides.
+		 * (Under default = allow nothing is start-up only.)  An
+		 * open of a granted file the worker's user cannot reach:
+		 * the broker opens it (open-behalf.c) and has answered.
+		 * Else read the path while the thread waits; Landlock
+		 * decides.
 		 */
 		if (behalf_handles(s->name)) {
 			r = behalf_open(listener, req, s->name, worker,

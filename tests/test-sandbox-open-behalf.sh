@@ -148,3 +148,26 @@ test "$(cat "$priv/rw/new.img")" = hostile
 test "$(stat -c %U "$priv/rw/new.img")" = nobody
 grep -Eq "sandbox: opened $priv/rw/new.img \(write\) on the worker's behalf" \
     "$d/crw.sock.log"
+
+# A start-up grant is not opened on the worker's behalf while serving,
+# whatever the policy's default: under default = allow the broker
+# still learns where start-up ends (the stage mark).  The hostile
+# plugin opens the file on a client's read.
+cat > "$d/startup.policy" <<P
+format = nbdbroker-policy/1
+[syscalls]
+default = allow
+allow = @file-read
+kill = @escape @mount @module @debug @io-uring @keyring
+[filesystem]
+landlock = required
+startup-read = $priv/disk.img
+P
+start_nbdbroker -U "$d/st.sock" --policy "$d/startup.policy" \
+    "$hostile_so" attack=open path="$priv/disk.img" count=8
+out=$(nbd_read "$d/st.sock" 0)
+[ "${out%% *}" = ERROR ]
+grep -q "hostile: open: blocked: Permission denied" "$d/st.sock.log"
+not grep -q "sandbox: opened $priv/disk.img" "$d/st.sock.log"
+grep -Eq "sandbox: serving openat $priv/disk.img \(read\) is outside policy $d/startup.policy's \[filesystem\] grants.*stage=serving" \
+    "$d/st.sock.log"
