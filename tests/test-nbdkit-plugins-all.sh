@@ -484,6 +484,39 @@ if has_plugin iso xorriso; then
 	    params='-JrT -V nbdbroker'
 	iso_dirs="iso iso2" serve_both iso~2-dirs check_iso iso @W@/iso \
 	    dir=@W@/iso2 params=-JrT
+	# What an admin reads when the policy lacks something: the
+	# dynamic loader's exec right (without it Landlock refuses to run
+	# sh, and xorriso's "command failed" says nothing more), or the
+	# directory.  Each: start-up fails, and the log names the path,
+	# the setting to add it to and the policy's line.
+	w=$d/run/iso-deny
+	mkdir "$w"
+	pol=$NBDBROKER_POLICY_DIR/nbdkit-iso.policy
+	sed 's| /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2$||' "$pol" \
+	    > "$w/noloader.policy"
+	sed 's|^startup-read = ${dir} |startup-read = |' "$pol" \
+	    > "$w/nodir.policy"
+	why=
+	if "$NBDBROKER" --policy "$w/noloader.policy" -U - nbdkit:iso \
+	    "$src/iso" --run true 2>"$w/noloader.log"; then
+		why="served without the loader's exec right"
+	elif ! grep -Eq "sandbox: startup execve /[^ ]*: its interpreter /[^ ]*ld-linux[^ ]* \(exec\) is outside policy $w/noloader.policy's \[filesystem\] grants: .* add the interpreter to \[filesystem\] startup-exec; .* key=startup-exec line=[0-9]+" \
+	    "$w/noloader.log"; then
+		why="no line names the loader: $(grep error "$w/noloader.log" |
+		    tail -2 | tr '\n' ' ')"
+	elif "$NBDBROKER" --policy "$w/nodir.policy" -U - nbdkit:iso \
+	    "$src/iso" --run true 2>"$w/nodir.log"; then
+		why="served without its directory"
+	elif ! grep -q "sandbox: startup openat $src/iso (read) is outside policy $w/nodir.policy's \[filesystem\] grants: Landlock denies it; add it to \[filesystem\] startup-read; .* key=startup-read line=" \
+	    "$w/nodir.log"; then
+		why="no line names the directory: $(grep error "$w/nodir.log" |
+		    tail -2 | tr '\n' ' ')"
+	fi
+	if [ -z "$why" ]; then
+		result PASS iso~denied
+	else
+		result FAIL iso~denied "$why"
+	fi
 fi
 # cdi: pulls a container image with podman and serves one layer.  No
 # policy is shipped (README, "Coming from nbdkit"): rootless podman as
