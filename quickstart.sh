@@ -26,7 +26,7 @@ PACKAGES=(
 	check
 	qemu-utils libnbd-bin python3-libnbd fio nbdkit nbdkit-plugin-dev
 	nbdkit-plugin-python nbdkit-plugin-perl nbdkit-plugin-ruby
-	nbdkit-plugin-lua nbdkit-plugin-tcl e2fsprogs
+	nbdkit-plugin-lua nbdkit-plugin-tcl e2fsprogs xorriso
 	libgnutls28-dev gnutls-bin valgrind procps
 	clang libclang-rt-dev
 	systemd

@@ -790,6 +790,7 @@ void	learn_notify(int listener, const struct seccomp_notif *req,
 	    pid_t worker, int stage);
 int	learn_write(void);
 void	learn_stop(void);
+int	learn_interpreter(const char *path, char *out, size_t len);
 
 /*
  * cgroup.c: a memory cgroup per worker, where the broker can make one

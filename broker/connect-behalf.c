@@ -311,7 +311,7 @@ behalf_connect(int listener, const struct seccomp_notif *req, pid_t worker,
 	socklen_t		 len = sizeof(int);
 	char			 mem[64], dest[80], hosts[512], text[1024];
 	char			 k[128];
-	const char		*why = NULL;
+	const char		*why = NULL, *stage;
 	uint64_t		 alen = req->data.args[2];
 	uint16_t		 port = 0;
 	size_t			 i;
@@ -411,11 +411,12 @@ behalf_connect(int listener, const struct seccomp_notif *req, pid_t worker,
 		    p->dflt_errno : EACCES;
 		close(wsock);
 		hosts_text(p, hosts, sizeof(hosts));
+		stage = in_serving ? "serving" : "startup";
 		snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: "
 		    "%s connect to %s: refused (%s): %s; hosts: %s; "
-		    "policy=%s line=%d", (int)worker, deny_plugin(worker),
-		    in_serving ? "serving" : "startup", dest,
-		    strerror(refuse), why, hosts, p->file,
+		    "stage=%s policy=%s line=%d", (int)worker,
+		    deny_plugin(worker), stage, dest, strerror(refuse), why,
+		    hosts, stage, p->file,
 		    why_port ? p->net_line : p->hosts_line);
 		snprintf(k, sizeof(k), "connect %.100s", dest);
 		deny_report(true, dl, k, text);

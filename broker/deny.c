@@ -320,6 +320,50 @@ deny_granted(const struct policy *p, const char *path, bool in_serving)
 }
 
 /*
+ * A program the policy lets the worker run (path, granted exec) whose
+ * interpreter it does not: a script's #! line, an ELF program's
+ * dynamic loader, two levels deep as learning grants them.  Landlock
+ * refuses the exec all the same (EACCES) and nothing else would say
+ * why, so say it.  True if something was missing (reported).
+ */
+static bool
+deny_interp(const struct policy *p, const char *path, const char *name,
+    pid_t worker, bool in_serving, struct deny_log **dl)
+{
+	struct stat	 st;
+	char		 prog[PATH_MAX], interp[PATH_MAX];
+	char		 text[7 * PATH_MAX], k[160];
+	const char	*stage = in_serving ? "serving" : "startup";
+	int		 i, line;
+
+	snprintf(prog, sizeof(prog), "%s", path);
+	for (i = 0; i < 2; i++) {
+		/* Only a regular file is read (the broker's own open). */
+		if (stat(prog, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    learn_interpreter(prog, interp, sizeof(interp)) == -1)
+			return false;
+		if (deny_granted(p, interp, in_serving) & POLICY_ACCESS_EXEC) {
+			snprintf(prog, sizeof(prog), "%s", interp);
+			continue;
+		}
+		line = path_line(p, POLICY_ACCESS_EXEC, in_serving);
+		snprintf(text, sizeof(text), "worker %d (plugin %s): "
+		    "sandbox: %s %s %s: its interpreter %s (exec) is outside "
+		    "policy %s's [filesystem] grants: Landlock denies running "
+		    "%s (EACCES); add the interpreter to [filesystem] %sexec; "
+		    "path=%s access=exec stage=%s policy=%s key=%sexec%s%.0d",
+		    (int)worker, deny_plugin(worker), stage, name, path,
+		    interp, p->file, path, in_serving ? "" : "startup-",
+		    interp, stage, p->file, in_serving ? "" : "startup-",
+		    line > 0 ? " line=" : "", line);
+		snprintf(k, sizeof(k), "interp %.120s %s", interp, stage);
+		deny_report(in_serving, dl, k, text);
+		return true;
+	}
+	return false;
+}
+
+/*
  * Can uid/gid reach path with access (by its mode bits: search on
  * each directory, then read/write/exec on the file)?  Only what the
  * mode bits say (no ACLs); a path that does not exist yet is judged by
@@ -529,6 +573,10 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 		deny_report(in_serving || ro, dl, k, text);
 		return;
 	}
+	if (p->landlock != POLICY_LANDLOCK_OFF &&
+	    (want & POLICY_ACCESS_EXEC) &&
+	    deny_interp(p, path, name, worker, in_serving, dl))
+		return;
 	/*
 	 * Granted, but the worker runs as another user, which the file's
 	 * permissions may refuse though the broker's user would pass.
@@ -695,12 +743,14 @@ deny_notify(int listener, const struct seccomp_notif *req, pid_t worker,
 		go_on = true;
 	} else if (s != NULL && policy_syscall_takes_path(s->name) &&
 	    (s->startup & POLICY_ARG_ANY) &&
-	    (!in_serving || (s->serving & POLICY_ARG_ANY))) {
+	    (!in_serving || (s->serving & POLICY_ARG_ANY) ||
+	    p->dflt == POLICY_DEFAULT_ALLOW)) {
 		/*
-		 * An open of a granted file the worker's user cannot
-		 * reach: the broker opens it (open-behalf.c) and has
-		 * answered.  Else read the path while the thread waits;
-		 * Landlock decides.
+		 * (Under default = allow nothing is start-up only.)  An
+		 * open of a granted file the worker's user cannot reach:
+		 * the broker opens it (open-behalf.c) and has answered.
+		 * Else read the path while the thread waits; Landlock
+		 * decides.
 		 */
 		if (behalf_handles(s->name)) {
 			r = behalf_open(listener, req, s->name, worker,

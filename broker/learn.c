@@ -415,10 +415,10 @@ elf_interp(int fd, char *buf, size_t len)
  * What the kernel runs besides a program it is asked to run: a
  * script's interpreter ("#!/bin/sh"), an ELF program's dynamic loader.
  * Landlock asks for the right to execute each.  Into out (resolved);
- * -1: none.
+ * -1: none.  (deny.c explains a denied one with it too.)
  */
-static int
-interpreter(const char *path, char *out, size_t len)
+int
+learn_interpreter(const char *path, char *out, size_t len)
 {
 	char	 line[PATH_MAX], *e, *real;
 	ssize_t	 n;
@@ -569,7 +569,7 @@ read_paths(const struct learn_call *c, const struct seccomp_notif *req,
 	 * loader: up to two levels (#!/bin/sh, then sh's ld.so).
 	 */
 	for (i = 0; n >= 1 && n < 3 && c->kind == LK_EXEC; i++) {
-		if (interpreter(r[n - 1].path, r[n].path,
+		if (learn_interpreter(r[n - 1].path, r[n].path,
 		    sizeof(r[n].path)) == -1)
 			break;
 		r[n++].access = POLICY_ACCESS_EXEC;

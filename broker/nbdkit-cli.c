@@ -43,6 +43,35 @@ cli_nbdkit_plugin_dir(void)
 }
 
 /*
+ * The language plugin a scripted plugin names on its #! line
+ * ("#!/usr/sbin/nbdkit python": python), into buf; "sh" if it names
+ * none we can read.
+ */
+static void
+cli_script_language(const char *script, char *buf, size_t len)
+{
+	char	 line[256], *w, *nbdkit;
+	FILE	*fp;
+
+	snprintf(buf, len, "sh");
+	if ((fp = fopen(script, "re")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), fp) != NULL &&
+	    strncmp(line, "#!", 2) == 0) {
+		nbdkit = line + 2 + strspn(line + 2, " \t");
+		w = nbdkit + strcspn(nbdkit, " \t\n");
+		if (*w != '\0' && *w != '\n' && w - nbdkit >= 6 &&
+		    strncmp(w - 6, "nbdkit", 6) == 0) {
+			w += strspn(w, " \t");
+			w[strcspn(w, " \t\n")] = '\0';
+			if (*w != '\0' && strchr(w, '/') == NULL)
+				snprintf(buf, len, "%s", w);
+		}
+	}
+	fclose(fp);
+}
+
+/*
  * The absolute path of nbdkit's plugin NAME (DIR/nbdkit-NAME-plugin.so),
  * as a new string, or NULL if there is none.  With required, a missing
  * plugin ends the program with what was tried instead.  nbdkit's
@@ -53,7 +82,7 @@ char *
 cli_nbdkit_plugin_path(const char *name, bool required)
 {
 	const char	*dir = cli_nbdkit_plugin_dir();
-	char		*so, *script, *path;
+	char		*so, *script, *path, lang[64];
 
 	if (asprintf(&so, "%s/nbdkit-%s-plugin.so", dir, name) == -1 ||
 	    asprintf(&script, "%s/nbdkit-%s-plugin", dir, name) == -1)
@@ -63,11 +92,13 @@ cli_nbdkit_plugin_path(const char *name, bool required)
 		free(script);
 		return path;
 	}
-	if (access(script, X_OK) == 0)
+	if (access(script, X_OK) == 0) {
+		cli_script_language(script, lang, sizeof(lang));
 		fatalx("%s is a script for nbdkit's language plugins, which "
 		    "nbdbroker cannot run by name; run the language plugin "
-		    "with the script instead, e.g. nbdkit:sh %s", script,
+		    "with the script instead: nbdkit:%s %s", script, lang,
 		    script);
+	}
 	if (required)
 		fatalx("nbdkit plugin '%s' not found (looked for %s; "
 		    "--nbdkit-plugin-dir changes where)", name, so);

@@ -11,8 +11,8 @@
  * behalf_open() here:
  *
  *   1. the call's flags must be ones the broker understands (no
- *      O_PATH, no O_TMPFILE, no openat2 resolve flags), and the
- *      broker must run as another user than the worker;
+ *      O_PATH, no O_TMPFILE; openat2's resolve flags, see below), and
+ *      the broker must run as another user than the worker;
  *   2. the path is read from the worker's memory, joined to its cwd or
  *      dirfd (/proc/PID/cwd, /proc/PID/fd/N) and normalised by text
  *      ("." and ".." and doubled slashes; no symlink followed here);
@@ -40,6 +40,19 @@
  *   8. SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND installs
  *      it in the worker (O_CLOEXEC as asked) and answers the call with
  *      its number, in one step.
+ *
+ * openat2's resolve flags are honoured: RESOLVE_NO_SYMLINKS,
+ * RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV and RESOLVE_CACHED go into the
+ * broker's own walk; with any of them, when the worker's walk starts
+ * (its dirfd or cwd) inside the grant, the broker's starts there too
+ * (the same inode, checked), so RESOLVE_BENEATH means beneath the
+ * worker's directory; when it starts above the grant, the part above
+ * is the grant's own path (resolved by the policy: no symlink), and
+ * RESOLVE_NO_XDEV compares its mount with the start's.  An error the
+ * worker's flags make (ELOOP for a symlink under RESOLVE_NO_SYMLINKS,
+ * EXDEV, EAGAIN) is the call's answer, as the kernel's would be.
+ * RESOLVE_IN_ROOT (a different root) and ".." under any resolve flag
+ * (the broker reads ".." by text) are refused, with a line in the log.
  *
  * Whatever does not qualify goes on as before (CONTINUE: Landlock and
  * the kernel decide, deny.c explains).  What qualified but was refused
@@ -76,6 +89,16 @@
 #define O_TMPFILE	(020000000 | O_DIRECTORY)
 #endif
 
+/* openat2 resolve flags the broker knows (IN_ROOT only to refuse it). */
+#define BEHALF_RESOLVE	(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | \
+			 RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | \
+			 RESOLVE_IN_ROOT | RESOLVE_CACHED)
+/* ... and those it adds to its own walk as they are. */
+#define BEHALF_RESOLVE_WALK	(RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | \
+			 RESOLVE_NO_SYMLINKS | RESOLVE_CACHED)
+/* The largest open_how the kernel takes (a page), ours and zeroes. */
+#define BEHALF_HOW_MAX	4096
+
 /* Flags the broker passes on; any other makes the call go on. */
 #define BEHALF_FLAGS	(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | \
 			 O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | \
@@ -86,6 +109,7 @@
 struct behalf_call {
 	const char	*name;		/* "openat" */
 	uint64_t	 flags;
+	uint64_t	 resolve;	/* openat2's RESOLVE_* */
 	unsigned	 mode;		/* for O_CREAT */
 	int		 dfd;
 	char		 rel[PATH_MAX];	/* as passed */
@@ -98,6 +122,27 @@ behalf_handles(const char *name)
 {
 	return strcmp(name, "open") == 0 || strcmp(name, "openat") == 0 ||
 	    strcmp(name, "openat2") == 0 || strcmp(name, "creat") == 0;
+}
+
+/*
+ * Are the len bytes at addr in the worker's memory all zero?  (An
+ * open_how larger than ours: the kernel takes it only then.)
+ */
+static bool
+how_tail_zero(int memfd, uint64_t addr, uint64_t len)
+{
+	unsigned char	buf[BEHALF_HOW_MAX];
+	uint64_t	i;
+
+	if (len == 0)
+		return true;
+	if (len > sizeof(buf) ||
+	    pread(memfd, buf, len, (off_t)addr) != (ssize_t)len)
+		return false;
+	for (i = 0; i < len; i++)
+		if (buf[i] != 0)
+			return false;
+	return true;
 }
 
 /*
@@ -131,14 +176,23 @@ call_read(const struct seccomp_notif *req, struct behalf_call *c)
 		c->flags = a[2];
 		c->mode = (unsigned)a[3];
 	} else {
+		/*
+		 * What the kernel would refuse (a bad size, a larger
+		 * open_how whose tail is not zero, resolve flags it does
+		 * not know) it may refuse itself: the call goes on.
+		 */
 		memset(&how, 0, sizeof(how));
-		if (a[3] < sizeof(how) || pread(memfd, &how, sizeof(how),
-		    (off_t)a[2]) != (ssize_t)sizeof(how) || how.resolve != 0)
+		if (a[3] < sizeof(how) || a[3] > BEHALF_HOW_MAX ||
+		    pread(memfd, &how, sizeof(how), (off_t)a[2]) !=
+		    (ssize_t)sizeof(how) || !how_tail_zero(memfd,
+		    a[2] + sizeof(how), a[3] - sizeof(how)) ||
+		    (how.resolve & ~(uint64_t)BEHALF_RESOLVE) != 0)
 			goto out;
 		c->dfd = (int)a[0];
 		addr = a[1];
 		c->flags = how.flags;
 		c->mode = (unsigned)how.mode;
+		c->resolve = how.resolve;
 	}
 	if ((c->flags & ~(uint64_t)BEHALF_FLAGS) != 0 ||
 	    (c->flags & O_TMPFILE) == O_TMPFILE)
@@ -243,30 +297,50 @@ worker_umask(pid_t pid)
 	return r;
 }
 
+/* The mount id of fd (statx), or 0 if the kernel will not say. */
+static uint64_t
+mount_id(int fd)
+{
+	struct statx	stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID,
+	    &stx) == -1 || !(stx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return stx.stx_mnt_id;
+}
+
 /*
- * openat2(root, rel, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) with
- * flags (which hold O_NOFOLLOW) and mode.  Where the kernel (before
- * 5.6) or a tool such as valgrind does not know openat2, the same
- * walk by hand, stricter: one component at a time with O_NOFOLLOW,
- * every symbolic link refused (ELOOP), ".." refused (EXDEV).
+ * openat2(root, rel, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve)
+ * with flags (which hold O_NOFOLLOW) and mode.  Where the kernel
+ * (before 5.6) or a tool such as valgrind does not know openat2, the
+ * same walk by hand, stricter: one component at a time with
+ * O_NOFOLLOW, every symbolic link refused (ELOOP), ".." refused
+ * (EXDEV), and under RESOLVE_NO_XDEV every component on root's mount
+ * (EXDEV).  RESOLVE_CACHED is only a hint there: ignored.
  */
 static int
-open_beneath(int root, const char *rel, uint64_t flags, mode_t mode)
+open_beneath(int root, const char *rel, uint64_t flags, mode_t mode,
+    uint64_t resolve)
 {
 	struct open_how	 how;
 	struct stat	 st;
 	char		 buf[PATH_MAX], *comp, *next;
+	uint64_t	 mnt = 0;
 	int		 cur, fd, saved;
 
 	memset(&how, 0, sizeof(how));
 	how.flags = flags;
 	how.mode = mode;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve;
 	fd = (int)syscall(SYS_openat2, root, rel, &how, sizeof(how));
 	if (fd != -1 || errno != ENOSYS)
 		return fd;
 	if (strlen(rel) >= sizeof(buf) || rel[0] == '/') {
 		errno = EXDEV;
+		return -1;
+	}
+	if ((resolve & RESOLVE_NO_XDEV) && (mnt = mount_id(root)) == 0) {
+		errno = EXDEV;		/* cannot tell: refuse */
 		return -1;
 	}
 	snprintf(buf, sizeof(buf), "%s", rel);
@@ -282,6 +356,11 @@ open_beneath(int root, const char *rel, uint64_t flags, mode_t mode)
 		if (next == NULL) {
 			fd = openat(cur, comp[0] != '\0' ? comp : ".",
 			    (int)flags, mode);
+			if (fd != -1 && mnt != 0 && mount_id(fd) != mnt) {
+				close(fd);
+				fd = -1;
+				errno = EXDEV;
+			}
 			break;
 		}
 		if (comp[0] == '\0' || strcmp(comp, ".") == 0)
@@ -299,12 +378,114 @@ open_beneath(int root, const char *rel, uint64_t flags, mode_t mode)
 		if (fd == -1)
 			return -1;
 		cur = fd;
+		if (mnt != 0 && mount_id(cur) != mnt) {
+			fd = -1;
+			errno = EXDEV;
+			break;
+		}
 	}
 	saved = errno;
 	if (cur != root)
 		close(cur);
 	errno = saved;
 	return fd;
+}
+
+/*
+ * Why an openat2 with resolve flags is not opened on the worker's
+ * behalf, or NULL if it may be.
+ */
+static const char *
+resolve_refusal(const struct behalf_call *c)
+{
+	const char	*s;
+	size_t		 n;
+
+	if (c->resolve == 0)
+		return NULL;
+	if (c->resolve & RESOLVE_IN_ROOT)
+		return "openat2 with RESOLVE_IN_ROOT, which the broker does "
+		    "not honour";
+	for (s = c->rel; *s != '\0'; s += n) {
+		s += strspn(s, "/");
+		n = strcspn(s, "/");
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			return "\"..\" in a path opened with openat2's "
+			    "resolve flags, which the broker does not honour";
+	}
+	return NULL;
+}
+
+/*
+ * openat2 with resolve flags: where the worker's walk starts.  If that
+ * is in grant directory gdir (open as *root), the broker's walk starts
+ * there too: *root is replaced by that directory, opened below the
+ * grant and checked to be the worker's very one, and *rel is the
+ * worker's path; *at_start says so.  Else (it starts above) the part
+ * from the start down to the grant must pass RESOLVE_NO_XDEV: the
+ * same mount.  Returns 0, or -1 with errno (EXDEV: the kernel's own
+ * answer) or with *why set.
+ */
+static int
+resolve_start(const struct behalf_call *c, pid_t pid, const char *gdir,
+    int *root, const char **rel, bool *at_start, const char **why)
+{
+	struct stat	 wst, st;
+	char		 link[64], start[PATH_MAX];
+	const char	*srel;
+	size_t		 n = strlen(gdir);
+	int		 fd = -1;
+
+	*at_start = false;
+	if (c->rel[0] == '/')
+		snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+	else if (c->dfd == AT_FDCWD)
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+	else
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid,
+		    c->dfd);
+	if (notif_join_path(pid, c->dfd, c->rel[0] == '/' ? "/" : ".",
+	    start, sizeof(start)) == -1 || stat(link, &wst) == -1) {
+		*why = "the directory the worker's path starts from is gone";
+		return -1;
+	}
+	path_normalise(start);
+	if (strcmp(gdir, "/") == 0)
+		n = 0;
+	if (strncmp(start, gdir, n) == 0 && (start[n] == '/' ||
+	    start[n] == '\0')) {
+		srel = start[n] == '\0' ? "." : start + n + 1;
+		if (srel[0] == '\0')
+			srel = ".";
+		fd = open_beneath(*root, srel, O_PATH | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC, 0, 0);
+		if (fd == -1 || fstat(fd, &st) == -1 ||
+		    st.st_dev != wst.st_dev || st.st_ino != wst.st_ino) {
+			if (fd != -1)
+				close(fd);
+			*why = "the directory the worker's path starts from "
+			    "is not the one the broker finds in the grant";
+			return -1;
+		}
+		close(*root);
+		*root = fd;
+		*rel = c->rel + strspn(c->rel, "/");
+		if (**rel == '\0')
+			*rel = ".";
+		*at_start = true;
+		return 0;
+	}
+	if (c->resolve & RESOLVE_NO_XDEV) {
+		if ((fd = open(link, O_PATH | O_CLOEXEC)) == -1 ||
+		    mount_id(fd) == 0 || mount_id(fd) != mount_id(*root)) {
+			if (fd != -1)
+				close(fd);
+			errno = EXDEV;
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 /*
@@ -319,8 +500,8 @@ open_below(const struct policy *p, const struct policy_path *g,
 	char		 dir[PATH_MAX], self[64], *slash;
 	const char	*rel;
 	int		 root = -1, opath = -1, fd = -1, saved;
-	uint64_t	 flags;
-	bool		 exact, isdir;
+	uint64_t	 flags, walk = c->resolve & BEHALF_RESOLVE_WALK;
+	bool		 exact, isdir, at_start = false;
 
 	*why = NULL;
 	exact = strcmp(g->path, c->path) == 0;
@@ -351,7 +532,25 @@ open_below(const struct policy *p, const struct policy_path *g,
 		    "was loaded";
 		goto out;
 	}
-	opath = open_beneath(root, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (c->resolve != 0 && resolve_start(c, pid, dir, &root, &rel,
+	    &at_start, why) == -1)
+		goto out;
+	opath = open_beneath(root, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0,
+	    walk);
+	if (opath == -1 && errno == EXDEV && (walk & RESOLVE_NO_XDEV)) {
+		/*
+		 * A mount on the way (the kernel's answer to the worker
+		 * too), or a way out of the grant?  Walk again without.
+		 */
+		if ((fd = open_beneath(root, rel, O_PATH | O_NOFOLLOW |
+		    O_CLOEXEC, 0, walk & ~(uint64_t)RESOLVE_NO_XDEV)) != -1) {
+			close(fd);
+			fd = -1;
+			errno = EXDEV;
+			goto out;
+		}
+		errno = EXDEV;
+	}
 	if (opath == -1 && errno == ENOENT && (c->flags & O_CREAT)) {
 		/*
 		 * A new file: only under a directory grant (behalf_open
@@ -364,7 +563,7 @@ open_below(const struct policy *p, const struct policy_path *g,
 		}
 		fd = open_beneath(root, rel, (c->flags &
 		    ~(uint64_t)O_CLOEXEC) | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, c->mode & 0777 & ~worker_umask(pid));
+		    O_CLOEXEC, c->mode & 0777 & ~worker_umask(pid), walk);
 		if (fd == -1)
 			goto out;
 		if (fchown(fd, p->uid, p->gid) == -1) {
@@ -377,6 +576,15 @@ open_below(const struct policy *p, const struct policy_path *g,
 		goto out;
 	}
 	if (opath == -1) {
+		/*
+		 * What the worker's own resolve flags refuse is the
+		 * kernel's answer too: a symlink under NO_SYMLINKS, a way
+		 * out of its directory under BENEATH.
+		 */
+		if ((errno == ELOOP && (c->resolve & RESOLVE_NO_SYMLINKS)) ||
+		    (errno == EXDEV && at_start &&
+		    (c->resolve & RESOLVE_BENEATH)))
+			goto out;
 		if (errno == EXDEV || errno == ELOOP)
 			*why = "a symbolic link (or \"..\") leads out of the "
 			    "granted directory";
@@ -463,7 +671,13 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 		return 0;
 	stage = in_serving ? "serving" : "startup";
 	user = p->user ? p->user : "nobody";
-	if ((fd = open_below(p, g, &c, worker, &why)) == -1 && why == NULL) {
+	/* Beneath nothing but the worker's dirfd: the kernel says EXDEV. */
+	if ((c.resolve & RESOLVE_BENEATH) && c.rel[0] == '/')
+		return 0;
+	fd = -1;
+	if ((why = resolve_refusal(&c)) == NULL)
+		fd = open_below(p, g, &c, worker, &why);
+	if (fd == -1 && why == NULL) {
 		/*
 		 * The broker's open failed as the worker's would have
 		 * without the user switch (no such file, EEXIST): that is

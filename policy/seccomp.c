@@ -239,6 +239,7 @@ static int
 build_startup(struct build *b, uint32_t trip, uint32_t deny)
 {
 	const struct policy	*p = b->p;
+	struct policy_syscall	 mark;
 	struct scmp_arg_cmp	 c[2];
 	size_t			 i;
 
@@ -300,6 +301,19 @@ build_startup(struct build *b, uint32_t trip, uint32_t deny)
 			if (rule(b, trip, s, 0, NULL) == -1)
 				return -1;
 		}
+	}
+	/*
+	 * The end of start-up reaches the broker whatever the default:
+	 * under default = allow it would otherwise fail with ENOSYS in
+	 * the kernel, and the broker would take every later call for a
+	 * start-up one (startup-only grants, stage= in its log).
+	 */
+	if (trip == SCMP_ACT_NOTIFY) {
+		memset(&mark, 0, sizeof(mark));
+		mark.name = "the stage mark";
+		mark.nr = POLICY_STAGE_MARK;
+		if (rule(b, trip, &mark, 0, NULL) == -1)
+			return -1;
 	}
 	(void)deny;
 	return 0;

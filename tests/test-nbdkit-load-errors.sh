@@ -52,7 +52,15 @@ mkdir "$d/dir"
 printf '#!/usr/sbin/nbdkit sh\nexit 2\n' > "$d/dir/nbdkit-myscript-plugin"
 chmod +x "$d/dir/nbdkit-myscript-plugin"
 expect_failure "$d/script.log" --nbdkit-plugin-dir "$d/dir" nbdkit:myscript
-grep -F "is a script for nbdkit's language plugins" "$d/script.log"
+grep -F "is a script for nbdkit's language plugins, which nbdbroker cannot run by name; run the language plugin with the script instead: nbdkit:sh $d/dir/nbdkit-myscript-plugin" \
+    "$d/script.log"
+# The hint names the language the #! line names (Debian's S3 plugin is
+# a python script).
+printf '#!/usr/bin/nbdkit python\nimport nbdkit\n' > "$d/dir/nbdkit-mypy-plugin"
+chmod +x "$d/dir/nbdkit-mypy-plugin"
+expect_failure "$d/py.log" --nbdkit-plugin-dir "$d/dir" nbdkit:mypy
+grep -F "run the language plugin with the script instead: nbdkit:python $d/dir/nbdkit-mypy-plugin" \
+    "$d/py.log"
 
 # Not a plugin at all.
 requires test -r /lib/x86_64-linux-gnu/libz.so.1

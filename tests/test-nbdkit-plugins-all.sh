@@ -9,10 +9,11 @@
 # (filter-probe.py); for the plugins that make a new filesystem each
 # time (tmpdisk, linuxdisk, ondemand), whose bytes differ by UUID and
 # time, the filesystem type, a file read back out of it and a write
-# read back.  Inputs live where the workers' user (nobody, as root) can
-# reach them.  Each plugin gets one line, PASS, FAIL (with what
-# differs) or SKIP (naming the missing tool); the network plugins
-# without a policy are listed with why.
+# read back; for iso, whose image holds the time it was made, the
+# files read back out of the image.  Inputs live where the workers'
+# user (nobody, as root) can reach them.  Each plugin gets one line,
+# PASS, FAIL (with what differs) or SKIP (naming the missing tool);
+# the network plugins without a policy are listed with why.
 source "$(dirname "$0")/lib/functions.sh"
 source "$(dirname "$0")/lib/nbdkit-functions.sh"
 set -e
@@ -417,8 +418,157 @@ if has_plugin ondemand mkfs.ext4; then
 	    size=16M
 fi
 
-has_plugin iso xorriso && result FAIL iso "not compared: no test written"
-has_plugin cdi podman jq && result FAIL cdi "not compared: no test written"
+# iso: an ISO 9660 image of one directory (and of two merged), made
+# by xorriso at start-up.  Two runs of xorriso write different time
+# stamps, so what is compared is what a client gets out of it: the
+# size, a read-only export that refuses a write, the volume id, and
+# the files read back out of the image (xorriso's own extraction, no
+# mount): names (Rock Ridge's, longer than ISO 9660 allows), a
+# symbolic link, and each file's bytes, which must also be the
+# source's (iso_dirs: the directories under W the image was made of).
+tree_list() { # DIR: each entry, with its bytes' MD5 or link target
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | while read -r f; do
+		if [ -L "$f" ]; then
+			echo "$f -> $(readlink "$f")"
+		elif [ -d "$f" ]; then
+			echo "$f/"
+		else
+			echo "$f $(md5sum < "$f" | cut -d' ' -f1)"
+		fi
+	done)
+}
+check_iso() { # W
+	local uri dir
+	uri=$(nbd_uri "$1/sock")
+	/usr/bin/python3 - "$uri" <<'PY'
+import nbd, sys
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+try:
+    h.pwrite(b"x" * 512, 0)
+    refused = False
+except nbd.Error:
+    refused = True
+print("size", h.get_size(), "read-only", h.is_read_only(),
+      "write refused", refused)
+PY
+	nbdcopy "$uri" "$1/copy.iso"
+	rm -rf "$1/x" "$1/want"
+	xorriso -osirrox on -indev "$1/copy.iso" -pvd_info -extract / "$1/x" \
+	    2>"$1/xorriso.log" | grep -E '^Volume Id +:'
+	chmod -R u+w "$1/x"
+	mkdir "$1/want"
+	for dir in $iso_dirs; do
+		cp -a "$1/$dir/." "$1/want/"
+	done
+	tree_list "$1/x" > "$1/got.list"
+	tree_list "$1/want" > "$1/want.list"
+	cat "$1/got.list"
+	rm -rf "$1/x" "$1/want" "$1/copy.iso"
+	if ! cmp -s "$1/got.list" "$1/want.list" ||
+	    [ ! -s "$1/want.list" ]; then
+		echo "the image's files are not the source's"
+		return 1
+	fi
+}
+if has_plugin iso xorriso; then
+	# Beside hello.txt and random.bin: a subdirectory, a symbolic
+	# link and a name longer than ISO 9660's.
+	mkdir -p "$src/iso/sub" "$src/iso2"
+	cp "$src/dir/hello.txt" "$src/dir/random.bin" "$src/iso/"
+	head -c 300000 /dev/urandom > "$src/iso/sub/a long name, with spaces.bin"
+	ln -s hello.txt "$src/iso/link"
+	echo "from the second directory" > "$src/iso2/second.txt"
+	chmod -R a+rX "$src/iso" "$src/iso2"
+	iso_dirs=iso serve_both iso check_iso iso dir=@W@/iso \
+	    params='-JrT -V nbdbroker'
+	iso_dirs="iso iso2" serve_both iso~2-dirs check_iso iso @W@/iso \
+	    dir=@W@/iso2 params=-JrT
+	# What an admin reads when the policy lacks something: the
+	# dynamic loader's exec right (without it Landlock refuses to run
+	# sh, and xorriso's "command failed" says nothing more), or the
+	# directory.  Each: start-up fails, and the log names the path,
+	# the setting to add it to and the policy's line.
+	w=$d/run/iso-deny
+	mkdir "$w"
+	pol=$NBDBROKER_POLICY_DIR/nbdkit-iso.policy
+	sed 's| /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2$||' "$pol" \
+	    > "$w/noloader.policy"
+	sed 's|^startup-read = ${dir} |startup-read = |' "$pol" \
+	    > "$w/nodir.policy"
+	why=
+	if "$NBDBROKER" --policy "$w/noloader.policy" -U - nbdkit:iso \
+	    "$src/iso" --run true 2>"$w/noloader.log"; then
+		why="served without the loader's exec right"
+	elif ! grep -Eq "sandbox: startup execve /[^ ]*: its interpreter /[^ ]*ld-linux[^ ]* \(exec\) is outside policy $w/noloader.policy's \[filesystem\] grants: .* add the interpreter to \[filesystem\] startup-exec; .* key=startup-exec line=[0-9]+" \
+	    "$w/noloader.log"; then
+		why="no line names the loader: $(grep error "$w/noloader.log" |
+		    tail -2 | tr '\n' ' ')"
+	elif "$NBDBROKER" --policy "$w/nodir.policy" -U - nbdkit:iso \
+	    "$src/iso" --run true 2>"$w/nodir.log"; then
+		why="served without its directory"
+	elif ! grep -q "sandbox: startup openat $src/iso (read) is outside policy $w/nodir.policy's \[filesystem\] grants: Landlock denies it; add it to \[filesystem\] startup-read; .* key=startup-read line=" \
+	    "$w/nodir.log"; then
+		why="no line names the directory: $(grep error "$w/nodir.log" |
+		    tail -2 | tr '\n' ' ')"
+	fi
+	if [ -z "$why" ]; then
+		result PASS iso~denied
+	else
+		result FAIL iso~denied "$why"
+	fi
+fi
+# cdi: pulls a container image with podman and serves one layer.  No
+# policy is shipped (README, "Coming from nbdkit"): rootless podman as
+# the worker's user needs a home, its own image store, a user
+# namespace and mounts in it; as root, mounts: the sandbox would have
+# to allow nearly everything.  So, offline, from an image made here
+# (podman import of a tar of disk/disk.img, pulled by nbdkit's script
+# as containers-storage:NAME): what nbdkit serves, and that nbdbroker,
+# under the default policy, refuses at start-up saying what the
+# sandbox denied.  The line stays SKIP (nothing served to compare),
+# FAIL only if nbdbroker's refusal is not that.
+if has_plugin cdi podman jq; then
+	img=localhost/nbdbroker-test-cdi-$$:latest
+	mkdir "$d/cdi" "$d/cdi/disk" "$d/cdi/tmp"
+	head -c 1M /dev/urandom > "$d/cdi/disk/disk.img"
+	tar -C "$d/cdi" -cf "$d/cdi/layer.tar" disk
+	if ! podman import "$d/cdi/layer.tar" "$img" >"$d/cdi/import.log" 2>&1
+	then
+		result SKIP cdi "podman cannot make a local image here: \
+$(tail -1 "$d/cdi/import.log")"
+	else
+		cleanup_fn podman rmi -f "$img"
+		# nbdkit's script leaves its copy of the image in TMPDIR
+		# when it fails.
+		if TMPDIR=$d/cdi/tmp nbdkit -U - cdi "containers-storage:$img" \
+		    --run 'nbdinfo --size "$uri"' >"$d/cdi/nbdkit.out" \
+		    2>"$d/cdi/nbdkit.log"; then
+			why="nbdkit serves it ($(cat "$d/cdi/nbdkit.out") bytes)"
+		else
+			why="nbdkit 1.32 itself fails here: \
+$(grep -v '^\(Copying\|Writing\|Storing\|Getting\)' "$d/cdi/nbdkit.log" |
+			    head -2 | tr '\n' ' ')"
+		fi
+		if "$NBDBROKER" -U - nbdkit:cdi "containers-storage:$img" \
+		    --run 'nbdinfo --size "$uri"' >"$d/cdi/nbdbroker.out" \
+		    2>"$d/cdi/nbdbroker.log"; then
+			result FAIL cdi "nbdbroker served it with no shipped \
+policy: $(grep 'sandbox policy' "$d/cdi/nbdbroker.log")"
+		elif ! grep -q "sandbox policy .*/default.policy" \
+		    "$d/cdi/nbdbroker.log" ||
+		    ! grep -q 'get_ready failed' "$d/cdi/nbdbroker.log" ||
+		    ! grep -q 'sandbox: startup .* policy=' \
+		    "$d/cdi/nbdbroker.log"; then
+			result FAIL cdi "nbdbroker's refusal does not say what \
+the sandbox denied: $(grep error "$d/cdi/nbdbroker.log" | head -3 |
+			    tr '\n' ' ')"
+		else
+			result SKIP cdi "no shipped policy (podman cannot run \
+sandboxed): nbdbroker refuses it at start-up; $why"
+		fi
+	fi
+fi
 
 # nbd: a proxy for another server (nbdkit's file plugin on the server's
 # copy of disk.img), over a Unix socket, and over TCP to 127.0.0.1
@@ -517,6 +667,9 @@ cat <<'EOF'
 Not served with a shipped policy (see README, "Coming from nbdkit"):
   ssh: a shipped policy (hosts = ${host}), but no SSH server here:
     test-sandbox-connect-behalf.sh checks the broker connects it
+  cdi: podman cannot run sandboxed (a home, an image store, a user
+    namespace and mounts, or root); nbdkit 1.32's script also fails
+    with Debian 12's podman 4.3 (its oci-dir has no manifest.json)
   torrent: its peers come from the swarm, not from a parameter
   S3: a Python script run as a program (#!), with boto3 and the network
 EOF

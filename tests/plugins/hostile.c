@@ -6,8 +6,12 @@
  *   when=WHEN     config (stage 1, while the plugin is configured),
  *                 get_ready (stage 1), or pread (default: stage 2, on
  *                 each read at offset 0, so a client triggers it)
- *   path=PATH     the file for open, write, broker-file, unix-connect,
- *                 exec
+ *   path=PATH     the file for open, openat2, write, broker-file,
+ *                 unix-connect, exec
+ *   resolve=FLAGS openat2's RESOLVE_* flags for the openat2 attack, by
+ *                 name, comma-separated: beneath, in-root, no-symlinks,
+ *                 no-magiclinks, no-xdev, cached
+ *   at=DIR        openat2's dirfd: DIR opened O_PATH (default: cwd)
  *   port=PORT     for tcp-connect
  *   pid=PID       the process for broker-environ, kill-broker, ptrace
  *                 (default: getppid(), the broker, if the policy lets
@@ -52,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/mman.h>
@@ -77,6 +82,8 @@
 static char	*attack;
 static const char *when = "pread";
 static char	*path;
+static char	*at_dir;
+static uint64_t	 resolve;
 static int	 port;
 static long	 target;
 static long	 nthreads;
@@ -140,6 +147,73 @@ do_open_read(const char *p, struct outcome *o)
 	o->len = n;
 	o->err = 0;
 	close(fd);
+}
+
+/* openat2(at=, path=, O_RDONLY, resolve=) and a read, as open does. */
+static void
+do_openat2(struct outcome *o)
+{
+	struct open_how	how;
+	ssize_t		n;
+	int		dfd = AT_FDCWD, fd;
+
+	if (at_dir != NULL &&
+	    (dfd = open(at_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return blocked(o, errno);
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC;
+	how.resolve = resolve;
+	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	if (fd == -1)
+		blocked(o, errno);
+	if (dfd != AT_FDCWD)
+		close(dfd);
+	if (fd == -1)
+		return;
+	n = read(fd, o->data, sizeof(o->data) - 1);
+	if (n == -1)
+		blocked(o, errno);
+	else {
+		o->len = n;
+		o->err = 0;
+	}
+	close(fd);
+}
+
+/* resolve=: RESOLVE_* by name; -1 for a name it does not know. */
+static int
+parse_resolve(const char *value)
+{
+	static const struct {
+		const char	*name;
+		uint64_t	 flag;
+	} names[] = {
+		{ "beneath", RESOLVE_BENEATH },
+		{ "in-root", RESOLVE_IN_ROOT },
+		{ "no-symlinks", RESOLVE_NO_SYMLINKS },
+		{ "no-magiclinks", RESOLVE_NO_MAGICLINKS },
+		{ "no-xdev", RESOLVE_NO_XDEV },
+		{ "cached", RESOLVE_CACHED },
+	};
+	const char	*s = value;
+	size_t		 i, n;
+
+	resolve = 0;
+	while (*s != '\0') {
+		n = strcspn(s, ",");
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == n &&
+			    strncmp(names[i].name, s, n) == 0)
+				break;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			nbdbroker_error("hostile: resolve=%s: unknown flag",
+			    value);
+			return -1;
+		}
+		resolve |= names[i].flag;
+		s += n + (s[n] == ',');
+	}
+	return 0;
 }
 
 static void
@@ -393,6 +467,8 @@ run(const char *a, struct outcome *o)
 		do_open_read("/etc/shadow", o);
 	else if (strcmp(a, "open") == 0)
 		do_open_read(path, o);
+	else if (strcmp(a, "openat2") == 0)
+		do_openat2(o);
 	else if (strcmp(a, "environ") == 0)
 		do_open_read("/proc/1/environ", o);
 	else if (strcmp(a, "broker-environ") == 0) {
@@ -520,7 +596,12 @@ hostile_config(const char *key, const char *value)
 	}
 	else if (strcmp(key, "path") == 0)
 		path = strdup(value);
-	else if (strcmp(key, "port") == 0)
+	else if (strcmp(key, "at") == 0)
+		at_dir = strdup(value);
+	else if (strcmp(key, "resolve") == 0) {
+		if (parse_resolve(value) == -1)
+			return -1;
+	} else if (strcmp(key, "port") == 0)
 		port = atoi(value);
 	else if (strcmp(key, "export") == 0)
 		only_export = strdup(value);
