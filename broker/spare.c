@@ -16,7 +16,8 @@
  * spare's worker, socket, doorbell and ring set (the one the dead
  * worker did not use), the dead worker's bits go to the spare's
  * backend, which is freed.  The next spare starts after the new
- * worker is Ready, off the critical path.
+ * worker is Ready and its re-opens and replay are answered, off the
+ * critical path.
  *
  * The spare is a backend of its own on its owner's arenas (like a
  * reload's probe, backend_make), with spare_of set.  It is no serving
@@ -45,6 +46,16 @@
 #include "log.h"
 
 static unsigned	epoch;		/* bumped by every reload */
+
+/*
+ * After a restart the spare waits until the re-opens and the replay
+ * are answered (polled every SPARE_POLL_MS), at most SPARE_WAIT_MS
+ * after the Start: spawning blocks the event loop until the child has
+ * exec'd, and the new process competes for the CPUs with the worker
+ * that serves the replay.
+ */
+#define SPARE_POLL_MS	2
+#define SPARE_WAIT_MS	100
 
 /* May be have a spare at all? */
 static bool
@@ -85,6 +96,13 @@ make(struct backend *be)
 		evtimer_add(be->ev_spare, &tv);
 		return;
 	}
+	if ((sup_reopening(be) > 0 || be->ninflight > 0) &&
+	    now_ms() - be->last_start_ms < SPARE_WAIT_MS) {
+		struct timeval	tv = { 0, SPARE_POLL_MS * 1000 };
+
+		evtimer_add(be->ev_spare, &tv);
+		return;
+	}
 	if ((sp = backend_new_spare(be)) == NULL) {
 		log_warn("plugin %s: cannot set up a spare worker: out of "
 		    "memory", backend_name(be));
@@ -113,9 +131,9 @@ make_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Make be's spare soon (after what the event loop has to do now: the
- * replayed requests of a restart go first), or, after a spare died by
- * itself, once a restart period has passed since.
+ * Make be's spare soon (once a restart's re-opens and replayed
+ * requests are answered: make waits for them), or, after a spare died
+ * by itself, once a restart period has passed since.
  */
 void
 spare_later(struct backend *be)
