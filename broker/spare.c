@@ -52,7 +52,8 @@ static unsigned	epoch;		/* bumped by every reload */
  * are answered (polled every SPARE_POLL_MS), at most SPARE_WAIT_MS
  * after the Start: spawning blocks the event loop until the child has
  * exec'd, and the new process competes for the CPUs with the worker
- * that serves the replay.
+ * that serves the replay.  Requests that come later do not hold it
+ * back.
  */
 #define SPARE_POLL_MS	2
 #define SPARE_WAIT_MS	100
@@ -80,6 +81,27 @@ discard(struct backend *sp)
 	backend_free(sp);
 }
 
+/*
+ * Is be's restart still replaying: a connection re-opening its handle,
+ * or a request queued before the worker's start (taken back from the
+ * dead one, or waiting for the new one) not yet answered?
+ */
+static bool
+replaying(const struct backend *be)
+{
+	const struct req	*r;
+
+	if (sup_reopening(be) > 0)
+		return true;
+	TAILQ_FOREACH(r, &be->inflight, bq)
+		if (r->queued_ms <= be->last_start_ms)
+			return true;
+	TAILQ_FOREACH(r, &be->pending, bq)
+		if (r->queued_ms <= be->last_start_ms)
+			return true;
+	return false;
+}
+
 /* Start be's spare now. */
 static void
 make(struct backend *be)
@@ -96,8 +118,7 @@ make(struct backend *be)
 		evtimer_add(be->ev_spare, &tv);
 		return;
 	}
-	if ((sup_reopening(be) > 0 || be->ninflight > 0) &&
-	    now_ms() - be->last_start_ms < SPARE_WAIT_MS) {
+	if (replaying(be) && now_ms() - be->last_start_ms < SPARE_WAIT_MS) {
 		struct timeval	tv = { 0, SPARE_POLL_MS * 1000 };
 
 		evtimer_add(be->ev_spare, &tv);
