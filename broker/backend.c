@@ -36,6 +36,14 @@
 #include "log.h"
 
 #define BE_READ_CHUNK	(256 * 1024)
+/*
+ * Until Ready a worker sends small control messages only (Hello, Log,
+ * Ready, Failed), and a spare may hold its buffer for long: reading
+ * them 4 KiB at a time keeps a spare from holding 256 KiB besides the
+ * serving worker's (a crash storm's RssAnon stepped up by 256 KiB the
+ * first time both were large at once).
+ */
+#define BE_READ_CHUNK_START	4096
 #define BE_ID_INDEX(id)	((uint32_t)((id) & 0xffffffff))
 
 static void	backend_read_cb(evutil_socket_t, short, void *);
@@ -810,10 +818,13 @@ backend_read(struct backend *be, int fd)
 	RpcEnvelope	*env;
 	char		 why[256];
 	ssize_t		 n;
+	size_t		 chunk;
 	int		 d, loops = 0;
 
 	while (be->fd == fd && loops++ < 8) {
-		if (rpc_buf_reserve(&be->rbuf, BE_READ_CHUNK) == -1) {
+		chunk = be->state == BE_ST_READY ? BE_READ_CHUNK :
+		    BE_READ_CHUNK_START;
+		if (rpc_buf_reserve(&be->rbuf, chunk) == -1) {
 			sup_worker_lost(be, "out of memory");
 			return;
 		}
@@ -852,7 +863,7 @@ backend_read(struct backend *be, int fd)
 			}
 			rpc_envelope_free(env);
 		}
-		if ((size_t)n < BE_READ_CHUNK)
+		if ((size_t)n < chunk)
 			break;
 	}
 }
