@@ -36,6 +36,14 @@
 #include "log.h"
 
 #define BE_READ_CHUNK	(256 * 1024)
+/*
+ * Until Ready a worker sends small control messages only (Hello, Log,
+ * Ready, Failed), and a spare may hold its buffer for long: reading
+ * them 4 KiB at a time keeps a spare from holding 256 KiB besides the
+ * serving worker's (a crash storm's RssAnon stepped up by 256 KiB the
+ * first time both were large at once).
+ */
+#define BE_READ_CHUNK_START	4096
 #define BE_ID_INDEX(id)	((uint32_t)((id) & 0xffffffff))
 
 static void	backend_read_cb(evutil_socket_t, short, void *);
@@ -49,16 +57,17 @@ static bool			in_pass;	/* pass_end comes */
 /* Lifetime. */
 
 /*
- * A backend with its two arenas and no worker yet (sup_start starts
- * one).  Returns it, or NULL.  Freed by backend_free, or through
- * backend_retire.
- */
-/*
- * A new backend: with arenas of its own, or (for a reload's next
- * worker) on those of on, and the other ring set.
+ * A new backend with no worker yet (sup_start starts one): with arenas
+ * of its own, or (for a reload's next worker, or a spare) on those of
+ * on, and the other ring set.  A spare gets no request table and no
+ * ring of death times: it is sent no request and never restarted (its
+ * worker goes to on's backend, whose table serves it, and its backend
+ * is freed), and a crash storm makes and frees one per death, so the
+ * 40 KiB it would allocate each time only churn the heap.  Returns
+ * it, or NULL.  Freed by backend_free, or through backend_retire.
  */
 static struct backend *
-backend_make(struct backend *on)
+backend_make(struct backend *on, bool spare)
 {
 	struct backend	*be;
 
@@ -72,19 +81,24 @@ backend_make(struct backend *on)
 	TAILQ_INIT(&be->inflight);
 	TAILQ_INIT(&be->conns);
 	TAILQ_INIT(&be->waiters);
-	be->table = calloc(BACKEND_MAX_INFLIGHT, sizeof(*be->table));
-	be->deaths = calloc(broker.cfg.rs.intensity + 1, sizeof(uint64_t));
+	if (!spare) {
+		be->table = calloc(BACKEND_MAX_INFLIGHT, sizeof(*be->table));
+		be->deaths = calloc(broker.cfg.rs.intensity + 1,
+		    sizeof(uint64_t));
+		if (be->table == NULL || be->deaths == NULL)
+			goto err;
+	}
 	/* Persistent: only ever activated, never added or deleted. */
 	be->ev_send = event_new(broker.base, -1, EV_PERSIST, backend_send_cb,
 	    be);
-	if (be->table == NULL || be->deaths == NULL || be->ev_send == NULL)
+	if (be->ev_send == NULL)
 		goto err;
 	if (on != NULL) {
 		/* Borrowed: the probe never takes a slot. */
 		be->out = on->out;
 		be->in = on->in;
 		be->borrowed = true;
-		be->probe = true;
+		be->probe = !spare;
 	} else {
 		/* The ring sets come on top of the payload space. */
 		if (arena_init(&be->out, broker.cfg.arena_size +
@@ -122,7 +136,7 @@ backend_make(struct backend *on)
 struct backend *
 backend_new(void)
 {
-	return backend_make(NULL);
+	return backend_make(NULL, false);
 }
 
 /*
@@ -134,21 +148,17 @@ backend_new(void)
 struct backend *
 backend_new_probe(struct backend *be)
 {
-	return backend_make(be);
+	return backend_make(be, false);
 }
 
 /*
  * be's spare worker (spare.c): like a probe, on be's arenas and the
- * other ring set, but no reload's.
+ * other ring set, but no reload's, and with no request table.
  */
 struct backend *
 backend_new_spare(struct backend *be)
 {
-	struct backend	*sp;
-
-	if ((sp = backend_make(be)) != NULL)
-		sp->probe = false;
-	return sp;
+	return backend_make(be, true);
 }
 
 /* Free be, which has no connections left; never from its own events. */
@@ -378,7 +388,8 @@ backend_find(struct backend *be, uint64_t id, enum req_kind kind)
 	uint32_t	 idx = BE_ID_INDEX(id);
 	struct req	*r;
 
-	if (idx >= BACKEND_MAX_INFLIGHT || (r = be->table[idx]) == NULL ||
+	if (be->table == NULL || idx >= BACKEND_MAX_INFLIGHT ||
+	    (r = be->table[idx]) == NULL ||
 	    r->id != id || r->kind != kind)
 		return NULL;
 	return r;
@@ -625,6 +636,8 @@ backend_send_pending(struct backend *be)
 	uint32_t	 idx = 0;
 	bool		 data_inflight = false;
 
+	if (be->table == NULL)
+		return;		/* a spare: never sent requests */
 	if (be->nsuspects > 0)
 		TAILQ_FOREACH(r, &be->inflight, bq)
 			if (r->kind == REQ_DATA)
@@ -805,10 +818,13 @@ backend_read(struct backend *be, int fd)
 	RpcEnvelope	*env;
 	char		 why[256];
 	ssize_t		 n;
+	size_t		 chunk;
 	int		 d, loops = 0;
 
 	while (be->fd == fd && loops++ < 8) {
-		if (rpc_buf_reserve(&be->rbuf, BE_READ_CHUNK) == -1) {
+		chunk = be->state == BE_ST_READY ? BE_READ_CHUNK :
+		    BE_READ_CHUNK_START;
+		if (rpc_buf_reserve(&be->rbuf, chunk) == -1) {
 			sup_worker_lost(be, "out of memory");
 			return;
 		}
@@ -847,7 +863,7 @@ backend_read(struct backend *be, int fd)
 			}
 			rpc_envelope_free(env);
 		}
-		if ((size_t)n < BE_READ_CHUNK)
+		if ((size_t)n < chunk)
 			break;
 	}
 }

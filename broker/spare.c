@@ -16,7 +16,8 @@
  * spare's worker, socket, doorbell and ring set (the one the dead
  * worker did not use), the dead worker's bits go to the spare's
  * backend, which is freed.  The next spare starts after the new
- * worker is Ready, off the critical path.
+ * worker is Ready and its re-opens and replay are answered, off the
+ * critical path.
  *
  * The spare is a backend of its own on its owner's arenas (like a
  * reload's probe, backend_make), with spare_of set.  It is no serving
@@ -46,6 +47,17 @@
 
 static unsigned	epoch;		/* bumped by every reload */
 
+/*
+ * After a restart the spare waits until the re-opens and the replay
+ * are answered (polled every SPARE_POLL_MS), at most SPARE_WAIT_MS
+ * after the Start: spawning blocks the event loop until the child has
+ * exec'd, and the new process competes for the CPUs with the worker
+ * that serves the replay.  Requests that come later do not hold it
+ * back.
+ */
+#define SPARE_POLL_MS	2
+#define SPARE_WAIT_MS	100
+
 /* May be have a spare at all? */
 static bool
 spare_wanted(const struct backend *be)
@@ -69,6 +81,27 @@ discard(struct backend *sp)
 	backend_free(sp);
 }
 
+/*
+ * Is be's restart still replaying: a connection re-opening its handle,
+ * or a request queued before the worker's start (taken back from the
+ * dead one, or waiting for the new one) not yet answered?
+ */
+static bool
+replaying(const struct backend *be)
+{
+	const struct req	*r;
+
+	if (sup_reopening(be) > 0)
+		return true;
+	TAILQ_FOREACH(r, &be->inflight, bq)
+		if (r->queued_ms <= be->last_start_ms)
+			return true;
+	TAILQ_FOREACH(r, &be->pending, bq)
+		if (r->queued_ms <= be->last_start_ms)
+			return true;
+	return false;
+}
+
 /* Start be's spare now. */
 static void
 make(struct backend *be)
@@ -81,6 +114,12 @@ make(struct backend *be)
 	if (reload_lingering()) {
 		/* A replaced worker may still look at the free ring set. */
 		struct timeval	tv = { 0, 50 * 1000 };
+
+		evtimer_add(be->ev_spare, &tv);
+		return;
+	}
+	if (replaying(be) && now_ms() - be->last_start_ms < SPARE_WAIT_MS) {
+		struct timeval	tv = { 0, SPARE_POLL_MS * 1000 };
 
 		evtimer_add(be->ev_spare, &tv);
 		return;
@@ -113,9 +152,9 @@ make_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Make be's spare soon (after what the event loop has to do now: the
- * replayed requests of a restart go first), or, after a spare died by
- * itself, once a restart period has passed since.
+ * Make be's spare soon (once a restart's re-opens and replayed
+ * requests are answered: make waits for them), or, after a spare died
+ * by itself, once a restart period has passed since.
  */
 void
 spare_later(struct backend *be)

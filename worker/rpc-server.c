@@ -73,6 +73,20 @@ static size_t		 q_head, q_len, q_cap;
 static bool		 reader_busy;
 static unsigned		 idle;		/* threads waiting on q_cond */
 
+/*
+ * The pool starts as the main thread alone and grows, one thread at a
+ * time, while work waits and no thread is idle, up to pool_max (the
+ * thread model's size).  A cheap plugin never needs more, and a worker
+ * with fewer threads starts serving sooner after Ready and dies sooner
+ * when killed: every thread has to exit before the kernel closes the
+ * socket the broker watches (restart latency, issue 12).  Guarded by
+ * q_lock.
+ */
+static pthread_cond_t	 pool_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t	*pool_tids;	/* [pool_max]; [0] is the main thread */
+static unsigned		 pool_n, pool_max;
+static bool		 pool_growing;	/* a pthread_create is under way */
+
 /* Output, guarded by w_lock. */
 static pthread_mutex_t	 w_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rpc_buf	 wbuf;
@@ -389,15 +403,57 @@ is_slow(size_t n)
 	    RPC_INLINE_BUDGET_NS;
 }
 
+static void	*pool_thread(void *);
+
+/*
+ * Start one more pool thread, if the pool may grow.  Called with
+ * q_lock held; drops it while the thread is created.  Returns whether
+ * a thread was added.
+ */
+static bool
+pool_grow(void)
+{
+	pthread_t	tid;
+	int		e;
+
+	if (pool_growing || pool_n >= pool_max || eof)
+		return false;
+	pool_growing = true;
+	pthread_mutex_unlock(&q_lock);
+	e = pthread_create(&tid, NULL, pool_thread, NULL);
+	pthread_mutex_lock(&q_lock);
+	pool_growing = false;
+	pthread_cond_broadcast(&pool_cond);
+	if (e != 0) {
+		log_warn("rpc: could only start %u of %u threads: %s", pool_n,
+		    pool_max, strerror(e));
+		pool_max = pool_n;	/* serve with what there is */
+		return false;
+	}
+	pool_tids[pool_n++] = tid;
+	return true;
+}
+
+/* Queued work needs a thread: wake an idle one, or start one. */
+static void
+pool_wake(void)
+{
+	if (idle > 0)
+		pthread_cond_signal(&q_cond);
+	else
+		pool_grow();
+}
+
 /*
  * Pool threads.  A thread with nothing to do takes the reader role if
  * it is free, else sleeps.  A reader that gets a batch either serves
  * it all itself, replies deferred to one write at the end, when the
  * plugin is cheap (is_slow false); or, for slow plugins, queues it,
- * hands the reader role to an idle thread and serves queued messages
- * one at a time, waking one more thread per message taken while work
- * remains.  Cheap plugins thus see no thread hand-offs at all; slow
- * ones get every thread.
+ * hands the reader role to an idle thread (or a new one, pool_wake)
+ * and serves queued messages one at a time, waking or starting one
+ * more thread per message taken while work remains.  Cheap plugins
+ * thus see no thread hand-offs at all, and never more than one pool
+ * thread; slow ones get every thread.
  */
 static void *
 pool_thread(void *arg)
@@ -410,9 +466,8 @@ pool_thread(void *arg)
 	pthread_mutex_lock(&q_lock);
 	for (;;) {
 		if (q_pop(&w)) {
-			if (idle > 0 && (q_len > 0 || !reader_busy) &&
-			    is_slow(q_len + 1))
-				pthread_cond_signal(&q_cond);
+			if ((q_len > 0 || !reader_busy) && is_slow(q_len + 1))
+				pool_wake();
 			pthread_mutex_unlock(&q_lock);
 			serve_timed(&w);
 			if (w.env == NULL)
@@ -460,8 +515,7 @@ pool_thread(void *arg)
 			}
 		}
 		/* Someone must read while this thread serves. */
-		if (idle > 0)
-			pthread_cond_signal(&q_cond);
+		pool_wake();
 	}
 	pthread_mutex_unlock(&q_lock);
 	return NULL;
@@ -605,7 +659,7 @@ ring_hand_off(uint32_t n)
 	if (!is_slow(n))
 		return false;
 	pthread_mutex_lock(&q_lock);
-	r = idle > 0;
+	r = idle > 0 || pool_grow();
 	pthread_mutex_unlock(&q_lock);
 	return r;
 }
@@ -657,35 +711,42 @@ ring_thread(void *arg)
 /*
  * Serve until the broker closes the socket, then close every handle
  * still open (dispatch_shutdown).  Called once, after Ready has been
- * sent.
+ * sent.  threads: the most pool threads, this one included; the pool
+ * starts with this thread alone (pool_grow adds the others as work
+ * needs them).
  */
 void
 rpc_serve(unsigned threads)
 {
-	pthread_t	*tids, rtid;
-	unsigned	 i, started = 0;
-	bool		 ringing = false;
+	pthread_t	rtid;
+	unsigned	i, n;
+	bool		ringing = false;
 
 	if (threads == 0)
 		threads = 1;
-	if ((tids = calloc(threads, sizeof(*tids))) == NULL)
+	if ((pool_tids = calloc(threads, sizeof(*pool_tids))) == NULL)
 		fatal("calloc");
+	pthread_mutex_lock(&q_lock);
+	pool_tids[0] = pthread_self();
+	pool_n = 1;
+	pool_max = threads;
+	pthread_mutex_unlock(&q_lock);
 	if (ring_out != NULL) {
 		if (pthread_create(&rtid, NULL, ring_thread, NULL) != 0)
 			fatal("rpc: cannot start the ring thread");
 		ringing = true;
 	}
-	for (i = 1; i < threads; i++) {
-		if (pthread_create(&tids[i], NULL, pool_thread, NULL) != 0) {
-			log_warn("rpc: could only start %u threads", i);
-			break;
-		}
-		started++;
-	}
 	pool_thread(NULL);
-	for (i = 1; i <= started; i++)
-		pthread_join(tids[i], NULL);
-	free(tids);
+	/* No thread starts after eof; wait for one being started. */
+	pthread_mutex_lock(&q_lock);
+	while (pool_growing)
+		pthread_cond_wait(&pool_cond, &q_lock);
+	n = pool_n;
+	pthread_mutex_unlock(&q_lock);
+	for (i = 1; i < n; i++)
+		pthread_join(pool_tids[i], NULL);
+	free(pool_tids);
+	pool_tids = NULL;
 	if (ringing) {
 		/* A wake on our read-only mapping keys on the same page. */
 		__atomic_store_n(&ring_stop, true, __ATOMIC_RELEASE);
