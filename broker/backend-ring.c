@@ -90,14 +90,19 @@ static struct backend	*spin_be;	/* published in this pass */
  * ring_spin does: the client, woken by the answer, often runs on this
  * very CPU.  When input comes the pass ends and the event loop finds
  * it at once, without sleeping.  Adaptive like ring_spin (client_fails,
- * client_skip), and only when nothing at all is in flight and no
- * output waits.  NBDBROKER_CLIENT_SPIN_US sets the budget (0: never).
+ * client_skip), and only at depth 1: the answer was to the only
+ * request in flight, the last CLIENT_SPIN_CALM answers were too (a
+ * queue at depth drains now and then, and polling in those gaps
+ * measured slower), nothing is in flight now and no output waits.
+ * NBDBROKER_CLIENT_SPIN_US sets the budget (0: never).
  */
 #define CLIENT_SPIN_US	100	/* default (NBDBROKER_CLIENT_SPIN_US) */
+#define CLIENT_SPIN_CALM	64
 
 static uint64_t		 client_spin_ns;
 static unsigned		 client_fails, client_skip;
-static bool		 spin_replied;	/* ring_reap answered, this pass */
+static unsigned		 client_calm;	/* depth-1 answers still to see */
+static bool		 spin_replied;	/* answered at depth 1, this pass */
 
 /* Are rings offered to workers at all?  NBDBROKER_RINGS=0 turns them
  * off (frames only), to measure or to rule them out. */
@@ -362,6 +367,24 @@ ring_publish(struct backend *be)
 }
 
 /*
+ * Requests in flight in all connections, counted up to 2 (more
+ * connections than the broker would poll: 2).
+ */
+static unsigned
+clients_depth(void)
+{
+	struct conn	*c;
+	unsigned	 depth = 0;
+
+	if (broker.nconns > RING_SPIN_MAX_CONNS)
+		return 2;
+	TAILQ_FOREACH(c, &broker.conns, link)
+		if ((depth += c->inflight) > 1)
+			return 2;
+	return depth;
+}
+
+/*
  * Take every CQE the worker published: check it, copy it out and
  * answer its request.  Returns 0, or -1 with why set for a violation
  * (the caller loses the worker; requests not yet answered are
@@ -389,6 +412,14 @@ ring_reap(struct backend *be, char *why, size_t whylen)
 		    be->cq_head, be->ring_outstanding);
 		return -1;
 	}
+	if (n > 0 && client_spin_ns != 0) {
+		if (n > 1 || clients_depth() > 1)
+			client_calm = CLIENT_SPIN_CALM;
+		else if (client_calm > 0)
+			client_calm--;
+		else
+			spin_replied = true;
+	}
 	while (n-- > 0 && be->ring_on) {
 		src = &be->ring_in->cq[be->cq_head & RING_MASK];
 		id = src->id;
@@ -415,7 +446,6 @@ ring_reap(struct backend *be, char *why, size_t whylen)
 			be->dirty = true;
 		rep.err = err;
 		tx_complete(r, &rep);
-		spin_replied = true;
 	}
 	return 0;
 }
