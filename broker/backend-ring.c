@@ -69,7 +69,10 @@ static void	ring_event_cb(evutil_socket_t, short, void *);
  * answer's doorbell will find the broker awake anyway.
  *
  * Only at queue depth 1 (one request in flight in all, at most
- * RING_SPIN_MAX_CONNS connections): at depth the answer's doorbell
+ * RING_SPIN_MAX_CONNS connections, and the last SPIN_CALM answers
+ * were at depth 1 too: a queue at depth drains for a moment now and
+ * then, and polling in those gaps cost randread 4k QD16 15%, measured
+ * A/B): at depth the answer's doorbell
  * mostly lands while the broker is awake for its clients anyway, and
  * polling there measured slower on the shared two-CPU machine (write
  * 256k QD16 0.83x, randwrite 4k QD16 0.81x), while at depth 1 it won
@@ -79,6 +82,29 @@ static void	ring_event_cb(evutil_socket_t, short, void *);
 static uint64_t		 spin_ns;
 static bool		 spin_init;
 static struct backend	*spin_be;	/* published in this pass */
+
+/*
+ * The other half of a request at depth 1: after the broker wrote the
+ * answer to the only request in flight, the client sends its next one
+ * a few microseconds after reading it (fio, a VM's disk at queue depth
+ * 1).  Instead of going back to its event loop to sleep until then
+ * (and have an idle vCPU woken for it), the broker looks at the client
+ * sockets for up to client_spin_ns, yielding between looks as
+ * ring_spin does: the client, woken by the answer, often runs on this
+ * very CPU.  When input comes the pass ends and the event loop finds
+ * it at once, without sleeping.  Adaptive like ring_spin (client_fails,
+ * client_skip), and only at depth 1: the answer was to the only
+ * request in flight, the last SPIN_CALM answers were too (spin_calm),
+ * nothing is in flight now and no output waits.
+ * NBDBROKER_CLIENT_SPIN_US sets the budget (0: never).
+ */
+#define CLIENT_SPIN_US	100	/* default (NBDBROKER_CLIENT_SPIN_US) */
+#define SPIN_CALM	64	/* depth-1 answers in a row before polling */
+
+static uint64_t		 client_spin_ns;
+static unsigned		 client_fails, client_skip;
+static unsigned		 spin_calm;	/* depth-1 answers still to see */
+static bool		 spin_replied;	/* answered at depth 1, this pass */
 
 /* Are rings offered to workers at all?  NBDBROKER_RINGS=0 turns them
  * off (frames only), to measure or to rule them out. */
@@ -343,6 +369,24 @@ ring_publish(struct backend *be)
 }
 
 /*
+ * Requests in flight in all connections, counted up to 2 (more
+ * connections than the broker would poll: 2).
+ */
+static unsigned
+clients_depth(void)
+{
+	struct conn	*c;
+	unsigned	 depth = 0;
+
+	if (broker.nconns > RING_SPIN_MAX_CONNS)
+		return 2;
+	TAILQ_FOREACH(c, &broker.conns, link)
+		if ((depth += c->inflight) > 1)
+			return 2;
+	return depth;
+}
+
+/*
  * Take every CQE the worker published: check it, copy it out and
  * answer its request.  Returns 0, or -1 with why set for a violation
  * (the caller loses the worker; requests not yet answered are
@@ -369,6 +413,15 @@ ring_reap(struct backend *be, char *why, size_t whylen)
 		    PRIu32 " and %u requests outstanding", tail,
 		    be->cq_head, be->ring_outstanding);
 		return -1;
+	}
+	/* Is this depth 1, and has it been for a while (polling)? */
+	if (n > 0) {
+		if (n > 1 || clients_depth() > 1)
+			spin_calm = SPIN_CALM;
+		else if (spin_calm > 0)
+			spin_calm--;
+		else
+			spin_replied = true;
 	}
 	while (n-- > 0 && be->ring_on) {
 		src = &be->ring_in->cq[be->cq_head & RING_MASK];
@@ -409,33 +462,42 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A budget in microseconds from the environment variable name. */
+static uint64_t
+spin_budget_ns(const char *name, long dflt)
+{
+	const char	*e = getenv(name);
+	long		 us = e != NULL ? atol(e) : dflt;
+
+	if (us < 0 || us > RING_SPIN_MAX_US)
+		us = dflt;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		us = 0;
+	return (uint64_t)us * 1000;
+}
+
 static void
 spin_setup(void)
 {
-	const char	*e = getenv("NBDBROKER_SPIN_US");
-	long		 us = e != NULL ? atol(e) : RING_SPIN_US;
-
 	spin_init = true;
-	if (us < 0 || us > RING_SPIN_MAX_US)
-		us = RING_SPIN_US;
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		us = 0;
-	spin_ns = (uint64_t)us * 1000;
+	spin_ns = spin_budget_ns("NBDBROKER_SPIN_US", RING_SPIN_US);
+	client_spin_ns = spin_budget_ns("NBDBROKER_CLIENT_SPIN_US",
+	    CLIENT_SPIN_US);
 }
 
 /*
- * The client sockets to watch while polling the CQ (into pfd, at most
+ * The client sockets to watch while polling (into pfd, at most
  * RING_SPIN_MAX_CONNS): every connection that may read.  Input there
  * is work the event loop should do now; a client writing a large
  * payload must not wait for the poll.  Returns how many, or -1 when
- * the broker should not poll the CQ at all: too many connections to
- * watch, a transport holding input already, or more than
- * RING_SPIN_MAX_DEPTH requests in flight in all (the clients' queue
- * depth, which the rings' own count does not show: a fast worker
- * drains them while the queue waits in the sockets).
+ * the broker should not poll at all: too many connections to watch, a
+ * transport holding input already, more than max_depth requests in
+ * flight in all (the clients' queue depth, which the rings' own count
+ * does not show: a fast worker drains them while the queue waits in
+ * the sockets), or, with max_depth 0, an answer not yet written.
  */
 static int
-spin_watch(struct pollfd *pfd)
+spin_watch(struct pollfd *pfd, unsigned max_depth)
 {
 	struct conn	*c;
 	unsigned	 depth = 0;
@@ -446,8 +508,10 @@ spin_watch(struct pollfd *pfd)
 	TAILQ_FOREACH(c, &broker.conns, link) {
 		if (c->flags & CONN_DEAD)
 			continue;
-		if ((depth += c->inflight) > RING_SPIN_MAX_DEPTH)
+		if ((depth += c->inflight) > max_depth)
 			return -1;
+		if (max_depth == 0 && c->out_len > 0)
+			return -1;	/* the answer is not out yet */
 		if (c->pause != 0)
 			continue;
 		if (c->tr->pending != NULL && c->tr->pending(c))
@@ -488,7 +552,9 @@ ring_spin(void)
 		be->spin_skip--;
 		return false;
 	}
-	if ((npfd = spin_watch(pfd)) == -1)
+	if (spin_calm > 0)
+		return false;	/* a queue at depth, drained for a moment */
+	if ((npfd = spin_watch(pfd, RING_SPIN_MAX_DEPTH)) == -1)
 		return false;
 	tailp = &be->ring_in->cq_tail;
 	__atomic_store_n(&be->ring_out->broker_wait, 0, __ATOMIC_RELAXED);
@@ -528,6 +594,53 @@ ring_spin(void)
 		sup_worker_lost(be, msg);
 	}
 	return true;
+}
+
+/*
+ * At the end of a pass that answered requests from the rings: when
+ * nothing is in flight any more and every answer is written, poll the
+ * client sockets for a bounded time (client_spin_ns, yielding) for
+ * the next request, so that the event loop finds it without sleeping.
+ * Reads nothing itself.
+ */
+void
+ring_spin_clients(void)
+{
+	struct pollfd	 pfd[RING_SPIN_MAX_CONNS];
+	uint64_t	 deadline;
+	bool		 got = false;
+	int		 npfd;
+
+	if (!spin_replied)
+		return;
+	spin_replied = false;
+	if (!spin_init)
+		spin_setup();
+	if (client_spin_ns == 0)
+		return;
+	if (client_skip > 0) {
+		client_skip--;
+		return;
+	}
+	if ((npfd = spin_watch(pfd, 0)) <= 0)
+		return;
+	deadline = mono_ns() + client_spin_ns;
+	do {
+		sched_yield();
+		if (poll(pfd, npfd, 0) > 0) {
+			got = true;
+			break;
+		}
+	} while (mono_ns() < deadline);
+	if (got)
+		client_fails = 0;
+	else {
+		if (client_fails < 8)
+			client_fails++;
+		client_skip = 1u << client_fails;
+		if (client_skip > RING_SKIP_MAX)
+			client_skip = RING_SKIP_MAX;
+	}
 }
 
 /*

@@ -769,6 +769,8 @@ backend_pass_end(void)
 		} while (!TAILQ_EMPTY(&kicked));
 		/* The answers may be moments away: poll for them. */
 	} while (ring_spin());
+	/* So may the next request, if that was the only one. */
+	ring_spin_clients();
 	in_pass = false;
 }
 

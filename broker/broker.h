@@ -659,6 +659,7 @@ int	ring_put(struct backend *be, struct req *r, char *why,
 void	ring_publish(struct backend *be);
 int	ring_reap(struct backend *be, char *why, size_t whylen);
 bool	ring_spin(void);
+void	ring_spin_clients(void);
 
 /* backend-msg.c: what a worker sends, checked, then acted on */
 int	backend_handle(struct backend *be, RpcEnvelope *env, char *why,

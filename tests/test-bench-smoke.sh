@@ -89,6 +89,14 @@ cat "$d/iso.out"
 check_table "$d/iso.out" 2 randread-4k-qd1 randwrite-4k-qd1
 grep -q '^A = nbdbroker --isolation connection memory' "$d/iso.out"
 
+# A/B of an environment variable the broker reads at start.
+"$bench" --smoke --env-b=NBDBROKER_CLIENT_SPIN_US=0 -w randread-4k-qd1 \
+    > "$d/env.out"
+cat "$d/env.out"
+check_table "$d/env.out" 1 randread-4k-qd1
+grep -q '^A = nbdbroker memory, B = nbdbroker memory (NBDBROKER_CLIENT_SPIN_US=0)' \
+    "$d/env.out"
+
 # --help prints the usage; it fails when it should.
 "$bench" --help > "$d/help"
 grep -q -- '--isolation=connection' "$d/help"
@@ -96,4 +104,5 @@ not "$bench" --smoke -w no-such-workload
 not "$bench" --smoke --rounds=0
 not "$bench" --smoke --no-such-option
 not "$bench" --smoke --isolation=plugin
+not "$bench" --smoke --env-b=NOT-A-NAME
 NBDBROKER=/bin/false not "$bench" --smoke -w randread-4k-qd1

@@ -26,6 +26,10 @@
 #   --no-poll           A: nbdbroker as it is, B: the same with
 #                       NBDBROKER_SPIN_US=0 (no polling of the rings'
 #                       completions at queue depth 1), same plugin
+#   --env-b=NAME=VALUE  A: nbdbroker as it is, B: the same with the
+#                       environment variable NAME set to VALUE (the A/B
+#                       switch for a tunable read once at start, such
+#                       as NBDBROKER_CLIENT_SPIN_US=0), same plugin
 #   -t, --runtime=S     seconds per run after a ramp (default 10)
 #   -s, --size=SIZE     export size (default 256M)
 #   -r, --rounds=N      runs per server and workload; the table shows
@@ -67,6 +71,7 @@ compare=nbdkit
 csv=
 png=
 smoke=0
+envb=
 
 # Options take their value as --opt=VALUE, --opt VALUE or -o VALUE.
 while [ $# -gt 0 ]; do
@@ -75,7 +80,7 @@ while [ $# -gt 0 ]; do
 	case "$opt" in
 	--*=*) val=${opt#*=}; opt=${opt%%=*} ;;
 	-[tsrwm]|--runtime|--size|--rounds|--workloads|--plugin|\
-	--isolation|--csv|--png)
+	--isolation|--csv|--png|--env-b)
 		[ $# -ge 2 ] || usage
 		val=$2
 		shift ;;
@@ -101,7 +106,12 @@ while [ $# -gt 0 ]; do
 	--csv) csv=$val ;;
 	--png) png=$val ;;
 	--smoke) smoke=1 ;;
-	--no-poll) compare=nopoll ;;
+	--no-poll) compare=envb; envb=NBDBROKER_SPIN_US=0 ;;
+	--env-b)
+		[[ "$val" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] ||
+		    die "--env-b: '$val' is not NAME=VALUE"
+		compare=envb
+		envb=$val ;;
 	-h|--help) usage 0 ;;
 	*) echo "$0: unknown option '$opt'" >&2; usage ;;
 	esac
@@ -174,12 +184,11 @@ isolation)
 	b_cmd=("$nbdbroker" -f -U "$tmp/B.sock" "${plug[@]}")
 	fresh=1
 	;;
-nopoll)
+envb)
 	name_a="nbdbroker ${plug[0]}"
 	a_cmd=("$nbdbroker" -f -U "$tmp/A.sock" "${plug[@]}")
-	name_b="nbdbroker ${plug[0]} (NBDBROKER_SPIN_US=0)"
-	b_cmd=(env NBDBROKER_SPIN_US=0 "$nbdbroker" -f -U "$tmp/B.sock"
-	    "${plug[@]}")
+	name_b="nbdbroker ${plug[0]} ($envb)"
+	b_cmd=(env "$envb" "$nbdbroker" -f -U "$tmp/B.sock" "${plug[@]}")
 	;;
 sandbox)
 	name_a="nbdbroker ${plug[0]} (sandboxed)"
