@@ -34,7 +34,7 @@ grep -q "^NoNewPrivs:[[:space:]]*1$" "/proc/$pid/status"
 # Under enforce this read fails (test-sandbox-deny); here it works.
 out=$(nbd_read "$d/sock" 0 5)
 [ "$out" = "DATA root:" ]
-grep -q "hostile: open: succeeded: root:" "$d/sock.log"
+wait_for_log "$d/sock.log" "hostile: open: succeeded: root:" $((5 * slow))
 [ "$(worker_pid)" = "$pid" ]
 not grep -q "sandbox: killed" "$d/sock.log"
 
