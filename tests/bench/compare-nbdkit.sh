@@ -30,6 +30,10 @@
 #                       environment variable NAME set to VALUE (the A/B
 #                       switch for a tunable read once at start, such
 #                       as NBDBROKER_CLIENT_SPIN_US=0), same plugin
+#   --broker-b=PATH     A: nbdbroker as built, B: the nbdbroker at PATH
+#                       (another build tree's ./nbdbroker, e.g. of main,
+#                       with its own worker), same plugin: a change A/B
+#                       in one run
 #   -t, --runtime=S     seconds per run after a ramp (default 10)
 #   -s, --size=SIZE     export size (default 256M)
 #   -r, --rounds=N      runs per server and workload; the table shows
@@ -80,7 +84,7 @@ while [ $# -gt 0 ]; do
 	case "$opt" in
 	--*=*) val=${opt#*=}; opt=${opt%%=*} ;;
 	-[tsrwm]|--runtime|--size|--rounds|--workloads|--plugin|\
-	--isolation|--csv|--png|--env-b)
+	--isolation|--csv|--png|--env-b|--broker-b)
 		[ $# -ge 2 ] || usage
 		val=$2
 		shift ;;
@@ -112,6 +116,9 @@ while [ $# -gt 0 ]; do
 		    die "--env-b: '$val' is not NAME=VALUE"
 		compare=envb
 		envb=$val ;;
+	--broker-b)
+		compare=brokerb
+		broker_b=$val ;;
 	-h|--help) usage 0 ;;
 	*) echo "$0: unknown option '$opt'" >&2; usage ;;
 	esac
@@ -133,6 +140,9 @@ nbdbroker=${NBDBROKER:-$top/nbdbroker}
 [ -x "$nbdbroker" ] || die "build first ($nbdbroker missing)"
 command -v fio >/dev/null || die "fio is required"
 fio --enghelp 2>/dev/null | grep -qw nbd || die "fio lacks the nbd engine"
+if [ "$compare" = brokerb ]; then
+	[ -x "$broker_b" ] || die "--broker-b: '$broker_b' is not an executable"
+fi
 if [ "$compare" = nbdkit ]; then
 	command -v nbdkit >/dev/null || die "nbdkit is required"
 fi
@@ -189,6 +199,14 @@ envb)
 	a_cmd=("$nbdbroker" -f -U "$tmp/A.sock" "${plug[@]}")
 	name_b="nbdbroker ${plug[0]} ($envb)"
 	b_cmd=(env "$envb" "$nbdbroker" -f -U "$tmp/B.sock" "${plug[@]}")
+	;;
+brokerb)
+	name_a="nbdbroker ${plug[0]}"
+	a_cmd=("$nbdbroker" -f -U "$tmp/A.sock" "${plug[@]}")
+	name_b="nbdbroker ${plug[0]} ($broker_b)"
+	# The other tree's ./nbdbroker finds its own worker.
+	b_cmd=(env -u NBDBROKER_WORKER "$broker_b" -f -U "$tmp/B.sock"
+	    "${plug[@]}")
 	;;
 sandbox)
 	name_a="nbdbroker ${plug[0]} (sandboxed)"
