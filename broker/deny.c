@@ -482,6 +482,30 @@ resolve_at(pid_t pid, int dfd, const char *rel, char *out, size_t len)
 }
 
 /*
+ * The path argument of req (a call of the syscall name), read from the
+ * waiting thread's memory into out, with the access it asks for and the
+ * directory it is relative to.  -1: no path to judge, or not ours to
+ * read (an unprivileged broker).  The caller checks that req is still
+ * pending (NOTIF_ID_VALID) before it believes what was read.
+ */
+static int
+deny_read_path(const struct seccomp_notif *req, const char *name,
+    unsigned *want, int *dfd, char *out, size_t len)
+{
+	char	mem[64];
+	int	memfd, arg, r = -1;
+
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)req->pid);
+	if ((memfd = open(mem, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	arg = path_call(name, req->data.args, memfd, want, dfd);
+	if (arg >= 0)
+		r = notif_read_string(memfd, req->data.args[arg], out, len);
+	close(memfd);
+	return r;
+}
+
+/*
  * glibc's malloc opens /proc/sys/vm/overcommit_memory the first time
  * one of a thread's heaps shrinks, and when it cannot it does what it
  * does by default (madvise): a refused open there costs the plugin
@@ -494,21 +518,15 @@ deny_is_malloc_probe(int listener, const struct seccomp_notif *req,
     const char *name)
 {
 	static const char	probe[] = "/proc/sys/vm/overcommit_memory";
-	char			mem[64], path[sizeof(probe) + 1];
+	char			path[sizeof(probe) + 1];
 	unsigned		want;
-	int			memfd, arg, dfd, r = -1;
+	int			dfd;
 
 	if (strcmp(name, "openat") != 0 && strcmp(name, "open") != 0)
 		return false;
-	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)req->pid);
-	if ((memfd = open(mem, O_RDONLY | O_CLOEXEC)) == -1)
-		return false;
-	arg = path_call(name, req->data.args, memfd, &want, &dfd);
-	if (arg >= 0 && want == POLICY_ACCESS_READ)
-		r = notif_read_string(memfd, req->data.args[arg], path,
-		    sizeof(path));
-	close(memfd);
-	return r == 0 && strcmp(path, probe) == 0 &&
+	return deny_read_path(req, name, &want, &dfd, path,
+	    sizeof(path)) == 0 && want == POLICY_ACCESS_READ &&
+	    strcmp(path, probe) == 0 &&
 	    ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
 }
 
@@ -519,22 +537,15 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 {
 	const struct policy	*p = policy_load_parsed();
 	struct passwd		*pw;
-	char			 mem[64], rel[PATH_MAX], path[PATH_MAX];
+	char			 rel[PATH_MAX], path[PATH_MAX];
 	char			 text[2 * PATH_MAX + 2048], k[160], bu[64];
 	const char		*stage, *key;
 	unsigned		 want, have, bit;
-	int			 memfd, arg, dfd, line, r = -1;
+	int			 dfd, line;
 	bool			 ro;
 
-	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)req->pid);
-	if ((memfd = open(mem, O_RDONLY | O_CLOEXEC)) == -1)
-		return;		/* not ours to read (unprivileged broker) */
-	arg = path_call(name, req->data.args, memfd, &want, &dfd);
-	if (arg >= 0)
-		r = notif_read_string(memfd, req->data.args[arg], rel,
-		    sizeof(rel));
-	close(memfd);
-	if (r == -1 || rel[0] == '\0' || resolve_at(req->pid, dfd, rel, path,
+	if (deny_read_path(req, name, &want, &dfd, rel, sizeof(rel)) == -1 ||
+	    rel[0] == '\0' || resolve_at(req->pid, dfd, rel, path,
 	    sizeof(path)) == -1)
 		return;
 	/* Still the same thread's call: what was read is its path. */
