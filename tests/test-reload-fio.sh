@@ -54,26 +54,8 @@ reloader &
 rpid=$!
 cleanup_fn kill "$rpid"
 
-run_fio "$d" --name=verify --ioengine=nbd --uri="$(nbd_uri "$d/sock")" \
-    --rw=randwrite --bs=4k --iodepth=8 --numjobs=4 \
-    --size=32M --offset_increment=64M \
-    --verify=crc32c --verify_backlog=256 --verify_fatal=1 \
-    --runtime=32 --time_based --group_reporting \
-    --output-format=json --output="$d/fio.json"
+fio_verify_storm "$d" "$d/sock"
 wait "$rpid"
-
-/usr/bin/python3 - "$d/fio.json" <<'PY'
-import json, sys
-j = json.load(open(sys.argv[1]))
-job = j["jobs"][0]
-assert job["error"] == 0, job["error"]
-w, r = job["write"], job["read"]
-print("writes", w["total_ios"], "verify reads", r["total_ios"])
-assert w["total_ios"] > 1000, w["total_ios"]
-assert r["total_ios"] > 1000, r["total_ios"]
-for k in ("short_ios", "drop_ios"):
-    assert w[k] == 0 and r[k] == 0, k
-PY
 
 reloads=$(cat "$d/reloads")
 echo "reloads sent: $reloads"

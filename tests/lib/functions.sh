@@ -336,6 +336,33 @@ run_fio() {
 	(cd "$dir" && fio --verify_state_save=0 "$@")
 }
 
+# fio_verify_storm DIR SOCK: 32 s of 4k random writes from 4 jobs at
+# depth 8 to the server at SOCK, each block read back and checked
+# (crc32c) soon after it is written, while the test disturbs the server
+# (kills workers, reloads).  Fails unless fio saw no error and no short
+# or dropped I/O, with over 1000 writes and 1000 verifying reads.
+fio_verify_storm() {
+	local d=$1 sock=$2
+	run_fio "$d" --name=verify --ioengine=nbd --uri="$(nbd_uri "$sock")" \
+	    --rw=randwrite --bs=4k --iodepth=8 --numjobs=4 \
+	    --size=32M --offset_increment=64M \
+	    --verify=crc32c --verify_backlog=256 --verify_fatal=1 \
+	    --runtime=32 --time_based --group_reporting \
+	    --output-format=json --output="$d/fio.json"
+	/usr/bin/python3 - "$d/fio.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+job = j["jobs"][0]
+assert job["error"] == 0, job["error"]
+w, r = job["write"], job["read"]
+print("writes", w["total_ios"], "verify reads", r["total_ios"])
+assert w["total_ios"] > 1000, w["total_ios"]
+assert r["total_ios"] > 1000, r["total_ios"]
+for k in ("short_ios", "drop_ios"):
+    assert w[k] == 0 and r[k] == 0, k
+PY
+}
+
 # fd_count PID: how many descriptors PID has open.
 fd_count() {
 	local fds=("/proc/$1/fd/"*)
