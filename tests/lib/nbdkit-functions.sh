@@ -71,3 +71,38 @@ n = int(sys.argv[1])
 b = b"".join(struct.pack(">Q", i) for i in range(0, n + 7, 8))[:n]
 open(sys.argv[2], "wb").write(b)' "$1" "$2"
 }
+
+# copy_through_crash DIR MARKER: the test's server at DIR/sock serves
+# 16 MiB of nbdkit's pattern from a plugin or filter that crashes once
+# (SIGSEGV) during the copy and then creates MARKER.  nbdcopy's copy
+# must come out exact, the log DIR/sock.log must show the crash and
+# the connection re-opened, and another worker must serve now.
+copy_through_crash() {
+	local d=$1 marker=$2 before after
+	before=$(worker_pids)
+	test -n "$before"
+	pattern_file $((16 * 1048576)) "$d/want.img"
+	nbdcopy --request-size=65536 --connections=1 "$(nbd_uri "$d/sock")" \
+	    "$d/got.img"
+	cmp "$d/want.img" "$d/got.img"
+	test -e "$marker"
+	grep -E "worker $before .*(signal 11|Segmentation)" "$d/sock.log"
+	grep -E "re-opening [0-9]+ connection" "$d/sock.log"
+	after=$(worker_pids)
+	test -n "$after"
+	test "$after" != "$before"
+}
+
+# pattern_reads URI: one connection to URI reads 8 bytes at each of
+# the first ten 4 KiB blocks, which must hold nbdkit's pattern: a
+# client that stays connected across a crash must see nothing of it.
+pattern_reads() {
+	/usr/bin/python3 - "$1" <<'PY'
+import nbd, struct, sys
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+for i in range(10):
+    off = i * 4096
+    assert h.pread(8, off) == struct.pack(">Q", off), i
+PY
+}
