@@ -99,36 +99,6 @@ EOF
 touch "$src/stats.txt" "$src/log.txt"
 chmod -R a+rwX "$src"
 
-# The servers.  spid: the one running.
-start_server() { # nbdkit|nbdbroker W ARGS...
-	local srv=$1 w=$2
-	shift 2
-	rm -f "$w/sock"
-	if [ "$srv" = nbdkit ]; then
-		nbdkit -f -U "$w/sock" "$@" 2>"$w/log" &
-	else
-		"$NBDBROKER" -f -U "$w/sock" "$@" 2>"$w/log" &
-	fi
-	spid=$!
-	if ! wait_for_socket "$w/sock" 20; then
-		stop_server
-		return 1
-	fi
-}
-stop_server() {
-	kill "$spid" 2>/dev/null || true
-	wait "$spid" 2>/dev/null || true
-}
-
-# A fresh copy of the inputs for one server, so that what one server's
-# client writes does not change what the other serves.
-workdir() { # NAME SERVER
-	local w=$d/run/$1.$2
-	rm -rf "$w"
-	cp -a "$src" "$w"
-	echo "$w"
-}
-
 passed=()
 failed=()
 # What differs between two probe outputs: the JSON keys, or the text.
@@ -172,20 +142,20 @@ compare() {
 		bargs=("nbdkit:${kargs[0]}" "${kargs[@]:1}")
 	fi
 	for srv in nbdkit nbdbroker; do
-		w=$(workdir "$name" $srv)
+		w=$(cmp_workdir "$name" $srv)
 		if [ $srv = nbdkit ]; then
 			set -- "${opts[@]//@W@/$w}" "${kargs[@]//@W@/$w}"
 		else
 			set -- "${opts[@]//@W@/$w}" "${bargs[@]//@W@/$w}"
 		fi
 		ok=0
-		start_server $srv "$w" "$@" && ok=1
+		cmp_start $srv "$w" "$@" && ok=1
 		if [ $ok = 1 ]; then
 			# shellcheck disable=SC2086
 			timeout 60 /usr/bin/python3 "$probe" \
 			    "$(nbd_uri "$w/sock")" $probe_opts > "$w/out" \
 			    2>&1 || echo "probe failed" >> "$w/out"
-			stop_server
+			cmp_stop
 		else
 			echo "did not start" > "$w/out"
 		fi
@@ -305,7 +275,7 @@ probe_opts=""
 behave() {
 	local name=$1 fn=$2 srv w
 	for srv in nbdkit nbdbroker; do
-		w=$(workdir "$name" $srv)
+		w=$(cmp_workdir "$name" $srv)
 		"$fn" $srv "$w" > "$w/out" 2>>"$w/check.log" ||
 		    echo "check failed" >> "$w/out"
 	done
@@ -327,18 +297,18 @@ gone_within() { # SECONDS: has the server exited?
 		sleep 0.1
 	done
 	echo running
-	stop_server
+	cmp_stop
 }
 
 # exitlast: serves, and exits when the last client leaves.
 check_exitlast() {
-	start_server "$1" "$2" --filter=exitlast "$(plugin_for "$1" memory)" 1M
+	cmp_start "$1" "$2" --filter=exitlast "$(plugin_for "$1" memory)" 1M
 	probe "$2" | head -c 40
 	gone_within 10
 }
 # exitwhen: exits when a file appears (checked every second).
 check_exitwhen() {
-	start_server "$1" "$2" --filter=exitwhen "$(plugin_for "$1" memory)" \
+	cmp_start "$1" "$2" --filter=exitwhen "$(plugin_for "$1" memory)" \
 	    1M exit-when-file-created="$2/stop" exit-when-poll=1
 	probe "$2" | head -c 40
 	sleep 1
@@ -348,19 +318,19 @@ check_exitwhen() {
 }
 # ip: a Unix client of this uid is let in by uid, refused by deny=all.
 check_ip() {
-	start_server "$1" "$2" --filter=ip "$(plugin_for "$1" memory)" 1M \
+	cmp_start "$1" "$2" --filter=ip "$(plugin_for "$1" memory)" 1M \
 	    allow="uid:$(id -u)" deny=all
 	probe "$2" | head -c 40
 	echo
-	stop_server
-	start_server "$1" "$2" --filter=ip "$(plugin_for "$1" memory)" 1M \
+	cmp_stop
+	cmp_start "$1" "$2" --filter=ip "$(plugin_for "$1" memory)" 1M \
 	    deny=all
 	probe "$2"
-	stop_server
+	cmp_stop
 }
 # limit: limit=1 refuses a second client while the first is there.
 check_limit() {
-	start_server "$1" "$2" --filter=limit "$(plugin_for "$1" memory)" 1M \
+	cmp_start "$1" "$2" --filter=limit "$(plugin_for "$1" memory)" 1M \
 	    limit=1
 	/usr/bin/python3 - "$(nbd_uri "$2/sock")" <<'PY'
 import nbd, sys, time
@@ -386,7 +356,7 @@ for _ in range(50):
 else:
     print("after the first left: still refused")
 PY
-	stop_server
+	cmp_stop
 }
 behave exitlast check_exitlast
 behave exitwhen check_exitwhen
@@ -401,13 +371,13 @@ if command -v psktool >/dev/null &&
 	psktool -u alice -p "$src/keys.psk" >/dev/null
 	chmod 0644 "$src/keys.psk"
 	check_tls_fallback() {
-		start_server "$1" "$2" --tls=on --tls-psk="$2/keys.psk" \
+		cmp_start "$1" "$2" --tls=on --tls-psk="$2/keys.psk" \
 		    --filter=tls-fallback "$(plugin_for "$1" file)" \
 		    "$2/disk.img"
 		probe "$2" --no-write
 		echo
 		probe "$2" --no-write --tls "$2/keys.psk"
-		stop_server
+		cmp_stop
 	}
 	behave tls-fallback~tls check_tls_fallback
 else
@@ -435,7 +405,7 @@ check_pause() {
 
 	[ "$1" = nbdbroker ] && pol=(--policy-dir "$d/pause-policies")
 	chmod 1777 "$2"
-	start_server "$1" "$2" "${pol[@]}" --filter=pause \
+	cmp_start "$1" "$2" "${pol[@]}" --filter=pause \
 	    "$(plugin_for "$1" memory)" 1M pause-control="$2/ctl.sock"
 	/usr/bin/python3 - "$(nbd_uri "$2/sock")" "$2/ctl.sock" <<'PY'
 import nbd, socket, sys, threading, time
@@ -455,7 +425,7 @@ print("resume:", ctl.recv(1))
 t.join(30)
 print("read after resume:", bool(done))
 PY
-	stop_server
+	cmp_stop
 }
 behave pause check_pause
 admin=("pause: it binds a Unix socket at pause-control=, which a policy can \

@@ -178,36 +178,6 @@ NBDKIT_REGISTER_PLUGIN(plugin)
 C
 chmod -R a+rwX "$src"
 
-# The servers.  spid: the one running.
-start_server() { # nbdkit|nbdbroker W ARGS...
-	local srv=$1 w=$2
-	shift 2
-	rm -f "$w/sock"
-	if [ "$srv" = nbdkit ]; then
-		nbdkit -f -U "$w/sock" "$@" 2>"$w/log" &
-	else
-		"$NBDBROKER" -f -U "$w/sock" "$@" 2>"$w/log" &
-	fi
-	spid=$!
-	if ! wait_for_socket "$w/sock" $((20 * slow)); then
-		stop_server
-		return 1
-	fi
-}
-stop_server() {
-	kill "$spid" 2>/dev/null || true
-	wait "$spid" 2>/dev/null || true
-}
-
-# A fresh copy of the inputs for one server, so that what one server's
-# client writes does not change what the other serves.
-workdir() { # NAME SERVER
-	local w=$d/run/$1.$2
-	rm -rf "$w"
-	cp -a "$src" "$w"
-	echo "$w"
-}
-
 passed=()
 failed=()
 skipped=()
@@ -263,14 +233,14 @@ serve_both() {
 	local -a args
 	shift 2
 	for srv in nbdkit nbdbroker; do
-		w=$(workdir "$name" $srv)
+		w=$(cmp_workdir "$name" $srv)
 		plugin=$1
 		[ $srv = nbdbroker ] && plugin=nbdkit:$1
 		args=("${@:2}")
-		if start_server $srv "$w" "$plugin" "${args[@]//@W@/$w}"; then
+		if cmp_start $srv "$w" "$plugin" "${args[@]//@W@/$w}"; then
 			"$check" "$w" > "$w/out" 2>>"$w/check.log" ||
 			    echo "check failed" >> "$w/out"
-			stop_server
+			cmp_stop
 		else
 			echo "did not start" > "$w/out"
 		fi
@@ -357,10 +327,10 @@ print("write", h.pread(4096, 8192) == b"\xa5" * 4096)
 PY
 }
 if has_plugin ruby; then
-	w=$(workdir ruby nbdbroker)
-	if start_server nbdbroker "$w" nbdkit:ruby "$w/disk.rb"; then
+	w=$(cmp_workdir ruby nbdbroker)
+	if cmp_start nbdbroker "$w" nbdkit:ruby "$w/disk.rb"; then
 		check_ruby "$w" > "$w/out" 2>>"$w/check.log" || true
-		stop_server
+		cmp_stop
 	fi
 	if [ "$(cat "$w/out" 2>/dev/null)" = "size 1048576 data True
 write True" ] && shipped_policy "$w" ruby; then
@@ -593,16 +563,16 @@ if has_plugin nbd && [ -n "$no_behalf" ]; then
 	skip_part "nbd: $no_behalf"
 elif has_plugin nbd; then
 	for srv in nbdkit nbdbroker; do
-		w=$(workdir nbd~unix $srv)
+		w=$(cmp_workdir nbd~unix $srv)
 		upstream "$w" -U "$w/up.sock"
 		wait_for_socket "$w/up.sock" $((20 * slow))
 		chmod 0777 "$w/up.sock"
 		plugin=nbd
 		[ $srv = nbdbroker ] && plugin=nbdkit:nbd
-		if start_server $srv "$w" $plugin socket="$w/up.sock"; then
+		if cmp_start $srv "$w" $plugin socket="$w/up.sock"; then
 			check_probe "$w" > "$w/out" 2>>"$w/check.log" ||
 			    echo "check failed" >> "$w/out"
-			stop_server
+			cmp_stop
 		else
 			echo "did not start" > "$w/out"
 		fi
@@ -613,17 +583,17 @@ elif has_plugin nbd; then
 	if ! nbdinfo --size nbd://127.0.0.1:10809 >/dev/null 2>&1 &&
 	    ! (: < /dev/tcp/127.0.0.1/10809) 2>/dev/null; then
 		for srv in nbdkit nbdbroker; do
-			w=$(workdir nbd~tcp $srv)
+			w=$(cmp_workdir nbd~tcp $srv)
 			upstream "$w" -i 127.0.0.1 -p 10809
 			sleep 1
 			plugin=nbd
 			[ $srv = nbdbroker ] && plugin=nbdkit:nbd
-			if start_server $srv "$w" $plugin hostname=127.0.0.1 \
+			if cmp_start $srv "$w" $plugin hostname=127.0.0.1 \
 			    port=10809; then
 				check_probe "$w" > "$w/out" \
 				    2>>"$w/check.log" ||
 				    echo "check failed" >> "$w/out"
-				stop_server
+				cmp_stop
 			else
 				echo "did not start" > "$w/out"
 			fi

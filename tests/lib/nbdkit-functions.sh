@@ -106,3 +106,42 @@ for i in range(10):
     assert h.pread(8, off) == struct.pack(">Q", off), i
 PY
 }
+
+# Tests that compare nbdkit and nbdbroker serving the same thing
+# (test-nbdkit-filters.sh, test-nbdkit-plugins-all.sh) run one server
+# at a time, each on its own copy of the inputs in $src.
+#
+# cmp_start nbdkit|nbdbroker W ARGS...: start that server on W/sock,
+# logging to W/log; $spid is its pid.  Fails (server stopped) if the
+# socket does not come.
+cmp_start() {
+	local srv=$1 w=$2
+	shift 2
+	rm -f "$w/sock"
+	if [ "$srv" = nbdkit ]; then
+		nbdkit -f -U "$w/sock" "$@" 2>"$w/log" &
+	else
+		"$NBDBROKER" -f -U "$w/sock" "$@" 2>"$w/log" &
+	fi
+	spid=$!
+	if ! wait_for_socket "$w/sock" $((20 * slow)); then
+		cmp_stop
+		return 1
+	fi
+}
+
+# cmp_stop: stop the server cmp_start started.
+cmp_stop() {
+	kill "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+}
+
+# cmp_workdir NAME SERVER: a fresh copy of $src for one server, so that
+# what one server's client writes does not change what the other
+# serves; prints its path ($d/run/NAME.SERVER).
+cmp_workdir() {
+	local w=$d/run/$1.$2
+	rm -rf "$w"
+	cp -a "$src" "$w"
+	echo "$w"
+}
