@@ -103,12 +103,17 @@ import subprocess, sys, threading, time
 import nbd
 sock, broker, slow = sys.argv[1], sys.argv[2], int(sys.argv[3])
 done = []
+# Each client stays connected (its worker alive) until all are served.
+served = threading.Barrier(6)
 def client(i):
     h = nbd.NBD()
     h.connect_uri("nbd+unix:///?socket=" + sock)
     h.pread(512, 0)
     done.append(i)
-    time.sleep(8 * slow)
+    try:
+        served.wait(60 * slow)
+    except threading.BrokenBarrierError:
+        pass
     h.shutdown()
 ts = [threading.Thread(target=client, args=(i,)) for i in range(6)]
 for t in ts:
