@@ -789,6 +789,7 @@ bool	learn_active(void);
 void	learn_worker(void);
 void	learn_notify(int listener, const struct seccomp_notif *req,
 	    pid_t worker, int stage);
+void	learn_magic_key(const char *key);
 int	learn_write(void);
 void	learn_stop(void);
 int	learn_interpreter(const char *path, char *out, size_t len);

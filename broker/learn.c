@@ -35,6 +35,7 @@
  */
 #include <config.h>
 
+#include <ctype.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -122,6 +123,7 @@ static struct {
 	bool			 on;
 	const struct policy	*base;		/* resolved; borrowed */
 	struct policy		*usual;		/* parsed, or NULL */
+	char			*magic;		/* the plugin's (Ready) */
 	const struct learn_call	*by_nr[POLICY_MAX_NR];
 	int			 nr_clone, nr_mmap, nr_mprotect;
 	int			 nr_pkey_mprotect, nr_tgkill, nr_prlimit;
@@ -681,6 +683,43 @@ created(const char *dir)
 }
 
 /*
+ * The plugin's magic_config_key, as its worker's Ready said: the
+ * parameter a bare word sets, for a plugin whose usual policy does not
+ * say (or that has none).  The worker is not trusted: a key that is
+ * not a plain parameter name (it goes into the learned policy) is
+ * ignored with a warning.
+ */
+void
+learn_magic_key(const char *key)
+{
+	size_t	i, n;
+
+	if (!lrn.on || lrn.magic != NULL || key == NULL || *key == '\0')
+		return;
+	n = strlen(key);
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)key[i]) && strchr("_-.",
+		    key[i]) == NULL)
+			break;
+	if (n > 64 || i < n) {
+		log_warn("--learn-policy: the plugin's magic_config_key is "
+		    "not a parameter name: ignored");
+		return;
+	}
+	if ((lrn.magic = strdup(key)) == NULL)
+		log_warn("--learn-policy: out of memory");
+}
+
+/* The key a bare word sets: the usual policy's, else the plugin's. */
+static const char *
+magic_key(void)
+{
+	if (lrn.usual != NULL && lrn.usual->magic_key != NULL)
+		return lrn.usual->magic_key;
+	return lrn.magic;
+}
+
+/*
  * The parameter a path comes from: ${NAME} if path is NAME='s value
  * (a bare word: the magic-config-key's), or lies under it, and NAME
  * was given once.  Into buf; NULL if none.
@@ -689,8 +728,7 @@ static const char *
 param_ref(const char *path, char *buf, size_t len)
 {
 	const struct config	*cfg = &broker.cfg;
-	const char		*magic = lrn.usual ? lrn.usual->magic_key :
-				    NULL;
+	const char		*magic = magic_key();
 	char			 key[80], *real, *joined;
 	size_t			 i, k, n;
 
@@ -868,6 +906,7 @@ learn_write(void)
 	l.ports = lrn.ports;
 	l.nports = lrn.nports;
 	l.usual = lrn.usual;
+	l.magic_key = magic_key();
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
 	    gmtime(&now));
 	if (note(&l, "Plugin %s, learned %s from %u worker%s, %lu "
@@ -932,6 +971,8 @@ learn_stop(void)
 	if (lrn.usual != NULL)
 		policy_free(lrn.usual);
 	lrn.usual = NULL;
+	free(lrn.magic);
+	lrn.magic = NULL;
 	while (lrn.npaths > 0)
 		free(lrn.paths[--lrn.npaths].path);
 	free(lrn.paths);

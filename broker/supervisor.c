@@ -390,6 +390,7 @@ sup_ready(struct backend *be, const Nbdbroker__Rpc__Ready *rd, char *why,
 		be->durability = broker.cfg.rs.durability;
 	be->has_list_exports = rd->has_list_exports;
 	be->state = BE_ST_READY;
+	learn_magic_key(rd->magic_config_key);
 	if (be->probe) {
 		reload_probe_ready(be, rd);
 		return 0;

@@ -385,10 +385,10 @@ write_usual_top(struct writer *w)
 {
 	const struct policy	*u = w->l->usual;
 
+	if (w->l->magic_key != NULL)
+		fprintf(w->fp, "magic-config-key = %s\n", w->l->magic_key);
 	if (u == NULL)
 		return;
-	if (u->magic_key != NULL)
-		fprintf(w->fp, "magic-config-key = %s\n", u->magic_key);
 	if (u->user_keep)
 		fprintf(w->fp, "user = keep\n");
 	else if (u->user != NULL)

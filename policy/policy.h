@@ -391,6 +391,7 @@ struct policy_learned {
 	char				**notes;	/* comment lines */
 	size_t				 nnotes;
 	const struct policy		*usual;	/* parsed, or NULL */
+	const char			*magic_key;	/* or NULL */
 };
 int	policy_learn_write(const struct policy_learned *l, FILE *fp);
 

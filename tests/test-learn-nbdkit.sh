@@ -93,6 +93,16 @@ enforce_run "$d/scratch.policy" "$rw" "$scratch_so" "dir=$d/scratch" \
 # The policy follows ${dir}: another directory serves too...
 enforce_run "$d/scratch.policy" "$rw" "$scratch_so" "dir=$d/scratch2" \
     "conf=$d/scratch.conf"
+# ...and a bare word sets dir (the plugin's magic_config_key, which has
+# no usual policy to say so: its worker's Ready does), so the learned
+# policy names the key and grants ${dir}, not the literal directory.
+learn_run "$d/scratch-bare.policy" "$rw" "$scratch_so" "$d/scratch" \
+    "conf=$d/scratch.conf"
+grep -qx 'magic-config-key = dir' "$d/scratch-bare.policy"
+policy_has "$d/scratch-bare.policy" write '${dir}'
+not policy_has "$d/scratch-bare.policy" write "$d/scratch"
+enforce_run "$d/scratch-bare.policy" "$rw" "$scratch_so" "$d/scratch2" \
+    "conf=$d/scratch.conf"
 
 # sh: a script run for every callback (a process, programs run, each
 # with the interpreter and dynamic loader the kernel runs too: exec

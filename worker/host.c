@@ -301,6 +301,8 @@ host_fill_ready(Nbdbroker__Rpc__Ready *r)
 	r->durability = wire_durability(durability);
 	r->has_list_exports = filter_has_list_exports();
 	r->nbdkit_plugin = host.nbdkit;
+	r->magic_config_key = (char *)(host.p.magic_config_key ?
+	    host.p.magic_config_key : "");
 }
 
 /* Validate what block_size returned; 0 if acceptable. */

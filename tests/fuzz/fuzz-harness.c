@@ -345,6 +345,13 @@ spare_backend_gone(struct backend *be)
 	(void)be;
 }
 
+/* learn.c: --learn-policy is never on here. */
+void
+learn_magic_key(const char *key)
+{
+	(void)key;
+}
+
 /*
  * reload.c: no reload is ever started here (no SIGHUP), so no backend
  * has a reload part, no trial worker exists and no FLUSH is internal.

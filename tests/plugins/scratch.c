@@ -168,6 +168,7 @@ scratch_pwrite(void *handle, const void *buf, uint32_t count,
 
 static struct nbdbroker_plugin	plugin = {
 	.name = "scratch",
+	.magic_config_key = "dir",
 	.config = scratch_config,
 	.config_complete = scratch_config_complete,
 	.open = scratch_open,
