@@ -466,22 +466,19 @@ if has_plugin iso xorriso; then
 	    > "$w/noloader.policy"
 	sed 's|^startup-read = ${dir} |startup-read = |' "$pol" \
 	    > "$w/nodir.policy"
-	why=
-	if "$NBDBROKER" --policy "$w/noloader.policy" -U - nbdkit:iso \
-	    "$src/iso" --run true 2>"$w/noloader.log"; then
-		why="served without the loader's exec right"
-	elif ! grep -Eq "sandbox: startup execve /[^ ]*: its interpreter /[^ ]*ld-linux[^ ]* \(exec\) is outside policy $w/noloader.policy's \[filesystem\] grants: .* add the interpreter to \[filesystem\] startup-exec; .* key=startup-exec line=[0-9]+" \
-	    "$w/noloader.log"; then
-		why="no line names the loader: $(grep error "$w/noloader.log" |
-		    tail -2 | tr '\n' ' ')"
-	elif "$NBDBROKER" --policy "$w/nodir.policy" -U - nbdkit:iso \
-	    "$src/iso" --run true 2>"$w/nodir.log"; then
-		why="served without its directory"
-	elif ! grep -q "sandbox: startup openat $src/iso (read) is outside policy $w/nodir.policy's \[filesystem\] grants: Landlock denies it; add it to \[filesystem\] startup-read; .* key=startup-read line=" \
-	    "$w/nodir.log"; then
-		why="no line names the directory: $(grep error "$w/nodir.log" |
-		    tail -2 | tr '\n' ' ')"
-	fi
+	# refused NAME WHAT ERE: start-up under $w/NAME.policy fails, and
+	# its log has a line matching ERE; else prints why not.
+	refused() {
+		if "$NBDBROKER" --policy "$w/$1.policy" -U - nbdkit:iso \
+		    "$src/iso" --run true 2>"$w/$1.log"; then
+			echo "served without $2"
+		elif ! grep -Eq "$3" "$w/$1.log"; then
+			echo "no line names $2: $(grep error "$w/$1.log" |
+			    tail -2 | tr '\n' ' ')"
+		fi
+	}
+	why=$(refused noloader "the loader's exec right" "sandbox: startup execve /[^ ]*: its interpreter /[^ ]*ld-linux[^ ]* \(exec\) is outside policy $w/noloader.policy's \[filesystem\] grants: .* add the interpreter to \[filesystem\] startup-exec; .* key=startup-exec line=[0-9]+")
+	[ -n "$why" ] || why=$(refused nodir "its directory" "sandbox: startup openat $src/iso \(read\) is outside policy $w/nodir.policy's \[filesystem\] grants: Landlock denies it; add it to \[filesystem\] startup-read; .* key=startup-read line=")
 	if [ -z "$why" ]; then
 		result PASS iso~denied
 	else
