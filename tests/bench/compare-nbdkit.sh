@@ -38,8 +38,9 @@
 #   -s, --size=SIZE     export size (default 256M)
 #   -r, --rounds=N      runs per server and workload; the table shows
 #                       medians (default 3)
-#   -w, --workloads=LIST  comma-separated names (default: all seven,
-#                       listed by `measure.py workloads`)
+#   -w, --workloads=LIST  comma-separated names (default: the seven
+#                       listed by `measure.py workloads`; `measure.py
+#                       workloads --all` adds those run only when named)
 #   --csv=FILE          write every run's raw numbers to FILE
 #   --png=FILE          draw the ratios as a bar chart (needs gnuplot;
 #                       without it the chart is skipped with a warning)
@@ -147,9 +148,9 @@ if [ "$compare" = nbdkit ]; then
 	command -v nbdkit >/dev/null || die "nbdkit is required"
 fi
 
-all=$("${measure[@]}" workloads)
+all=$("${measure[@]}" workloads --all)
 if [ -z "$workloads" ]; then
-	mapfile -t wl <<<"$all"
+	mapfile -t wl < <("${measure[@]}" workloads)
 else
 	IFS=, read -r -a wl <<<"$workloads"
 	for w in "${wl[@]}"; do

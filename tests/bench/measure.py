@@ -53,6 +53,10 @@ WORKLOADS = [
     ("randwrite-4k-qd16", "randwrite", "4k", 16, []),
     ("randrw70-4k-qd8", "randrw", "4k", 8, ["--rwmixread=70"]),
 ]
+# Run only when named (-w): not part of the default seven.
+EXTRA_WORKLOADS = [
+    ("randread-4k-qd8", "randread", "4k", 8, []),
+]
 
 FIELDS = ["workload", "side", "server", "round", "window_s", "mib_s",
           "iops", "ios", "cpu_s", "cpu_us_per_io", "ctxsw",
@@ -178,7 +182,7 @@ def window_deltas(samples, start, end):
 
 def run(raw, wname, side, server, rnd, sock, pid, runtime, size):
     """Run one workload once against one server and append its row."""
-    workload = [w for w in WORKLOADS if w[0] == wname]
+    workload = [w for w in WORKLOADS + EXTRA_WORKLOADS if w[0] == wname]
     if not workload:
         fail("unknown workload %s" % wname)
     runtime = float(runtime)
@@ -270,7 +274,7 @@ def report(raw, name_a, name_b, plot_data=None):
             "ctxsw"))
     print(hdr)
     plot = []
-    for wname, *_ in WORKLOADS:
+    for wname, *_ in WORKLOADS + EXTRA_WORKLOADS:
         a = {f: med(wname, "A", f) for f in
              ("mib_s", "iops", "cpu_us_per_io", "ctxsw_per_io")}
         b = {f: med(wname, "B", f) for f in a}
@@ -296,6 +300,9 @@ def report(raw, name_a, name_b, plot_data=None):
 def main(argv):
     if len(argv) == 2 and argv[1] == "workloads":
         for w in WORKLOADS:
+            print(w[0])
+    elif len(argv) == 3 and argv[1:] == ["workloads", "--all"]:
+        for w in WORKLOADS + EXTRA_WORKLOADS:
             print(w[0])
     elif len(argv) == 11 and argv[1] == "run":
         run(*argv[2:])
