@@ -61,6 +61,8 @@ const struct transport	transport_plain = {
  * two writev with an event-loop round in between, and QD16 reads of
  * 256 KiB ran at 0.6x what they do with it (A/B in one run).
  * NBDBROKER_SNDBUF=bytes overrides it for A/B runs (0: the default).
+ * Unix sockets only: TCP grows its send buffer by itself (tcp_wmem, up
+ * to 4 MiB by default), and a size set by hand would stop that.
  */
 static void
 conn_set_sndbuf(int fd)
@@ -201,7 +203,8 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 		}
 	} else if (sa != NULL)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	conn_set_sndbuf(wfd);
+	if (c->flags & CONN_UNIX)
+		conn_set_sndbuf(wfd);	/* TCP sizes its own */
 	if (set_nonblock(fd) == -1 || (wfd != fd && set_nonblock(wfd) == -1)) {
 		log_err("conn %" PRIu64 ": fcntl: %s", c->id, strerror(errno));
 		goto err;
