@@ -51,6 +51,7 @@
 #define CONN_MAX_INFLIGHT	256		/* requests per connection */
 #define CONN_IBUF_SIZE		(64 * 1024)
 #define CONN_MAX_OUT_ITEMS	64		/* iovecs per writev */
+#define CONN_SNDBUF		(4 * 1024 * 1024) /* client SO_SNDBUF */
 #define CONN_MAX_OUT_BYTES	(4u * 1024 * 1024) /* queued, then pause */
 #define CONN_OUT_ITEM_COST	64		/* an item's memory, beyond its bytes */
 #define CONN_HANDSHAKE_MS	(60 * 1000)	/* to reach transmission */
@@ -163,7 +164,9 @@ struct arena {
 	size_t		 size;
 	uint32_t	 npages;
 	uint32_t	 nfree;
-	uint32_t	 rover;
+	uint32_t	 head;		/* first payload page */
+	uint32_t	 rover;		/* next search, with use_rover */
+	bool		 use_rover;	/* else lowest first (arena.c) */
 	uint64_t	*bitmap;	/* 1 = page in use */
 };
 

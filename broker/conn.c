@@ -54,6 +54,30 @@ const struct transport	transport_plain = {
 	.writev = plain_writev,
 };
 
+/*
+ * A send buffer as large as the output the broker queues for a client
+ * (CONN_SNDBUF; the kernel caps it at net.core.wmem_max): with the
+ * default (208 KiB) a 256 KiB READ reply never fit, every reply took
+ * two writev with an event-loop round in between, and QD16 reads of
+ * 256 KiB ran at 0.6x what they do with it (A/B in one run).
+ * NBDBROKER_SNDBUF=bytes overrides it for A/B runs (0: the default).
+ * Unix sockets only: TCP grows its send buffer by itself (tcp_wmem, up
+ * to 4 MiB by default), and a size set by hand would stop that.
+ */
+static void
+conn_set_sndbuf(int fd)
+{
+	static int	 sndbuf = -1;
+	const char	*e;
+
+	if (sndbuf == -1)
+		sndbuf = (e = getenv("NBDBROKER_SNDBUF")) != NULL ? atoi(e) :
+		    CONN_SNDBUF;
+	if (sndbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		    sizeof(sndbuf));
+}
+
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
 static void	conn_flush(struct conn *c);
@@ -179,6 +203,8 @@ conn_new(int fd, int wfd, const struct sockaddr *sa, socklen_t salen)
 		}
 	} else if (sa != NULL)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c->flags & CONN_UNIX)
+		conn_set_sndbuf(wfd);	/* TCP sizes its own */
 	if (set_nonblock(fd) == -1 || (wfd != fd && set_nonblock(wfd) == -1)) {
 		log_err("conn %" PRIu64 ": fcntl: %s", c->id, strerror(errno));
 		goto err;
