@@ -35,7 +35,6 @@
  */
 #include <config.h>
 
-#include <ctype.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -692,16 +691,9 @@ created(const char *dir)
 void
 learn_magic_key(const char *key)
 {
-	size_t	i, n;
-
 	if (!lrn.on || lrn.magic != NULL || key == NULL || *key == '\0')
 		return;
-	n = strlen(key);
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)key[i]) && strchr("_-.",
-		    key[i]) == NULL)
-			break;
-	if (n > 64 || i < n) {
+	if (!policy_param_name_ok(key)) {
 		log_warn("--learn-policy: the plugin's magic_config_key is "
 		    "not a parameter name: ignored");
 		return;

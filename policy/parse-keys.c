@@ -164,7 +164,7 @@ key_top(struct parser *ps, const char *key)
 	} else if (strcmp(key, "magic-config-key") == 0) {
 		if (scalar(ps, K_MAGIC, key) == -1)
 			return -1;
-		if (!word_chars(v, "-.") || strlen(v) > 64)
+		if (!policy_param_name_ok(v))
 			return perr(ps, ps->line, "magic-config-key: '%s' is "
 			    "not a parameter name", v);
 		if ((p->magic_key = strdup(v)) == NULL)
@@ -350,7 +350,7 @@ add_path(struct parser *ps, const char *t, unsigned access, bool startup)
 		/* ${NAME?}: the rule is dropped if NAME= is not given. */
 		if (l - 3 > 1 && name[l - 4] == '?')
 			name[l - 4] = '\0';
-		if (!word_chars(name, "-."))
+		if (!policy_param_name_ok(name))
 			return perr(ps, ps->line, "'%s': '%s' is not a "
 			    "parameter name", t, name);
 	} else if (t[0] != '/')
@@ -451,7 +451,7 @@ add_ref(struct parser *ps, const char *key, const char *t, char ***list,
 			    "a port (1-65535)", t, dflt + 2);
 	} else if (l - 3 > 1 && name[l - 4] == '?')
 		name[l - 4] = '\0';
-	if (!word_chars(name, "-."))
+	if (!policy_param_name_ok(name))
 		return perr(ps, ps->line, "%s: '%s': '%s' is not a "
 		    "parameter name", key, t, name);
 	if ((v = realloc(*list, (*n + 1) * sizeof(*v))) == NULL)
@@ -587,7 +587,7 @@ key_limits(struct parser *ps, const char *key)
 				    v);
 			if ((p->memory_param = strndup(v + 2, l - 3)) == NULL)
 				return perr(ps, ps->line, "out of memory");
-			if (!word_chars(p->memory_param, "-."))
+			if (!policy_param_name_ok(p->memory_param))
 				return perr(ps, ps->line, "memory: '%s' is "
 				    "not a parameter name", p->memory_param);
 			if (ps->ntok == 3 && size_parse(ps->tok[2],

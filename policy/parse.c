@@ -109,6 +109,18 @@ policy_parse_size(const char *s, uint64_t *v)
 	return size_parse(s, UINT64_MAX, v, &why);
 }
 
+/*
+ * Is name a parameter name: letters, digits, '_', '-' and '.', at most
+ * POLICY_PARAM_NAME_MAX of them?  The rule for magic-config-key, for
+ * ${NAME} references, and for a key learned from a worker.
+ */
+bool
+policy_param_name_ok(const char *name)
+{
+	return word_chars(name, "-.") &&
+	    strlen(name) <= POLICY_PARAM_NAME_MAX;
+}
+
 static int
 unknown_section(struct parser *ps, const char *name)
 {

@@ -31,6 +31,7 @@
 #define POLICY_MAX_SIZE		(256 * 1024)	/* bytes in a policy file */
 #define POLICY_MAX_LINE		4096
 #define POLICY_MAX_NR		1024		/* syscall numbers below this */
+#define POLICY_PARAM_NAME_MAX	64		/* bytes in a parameter name */
 #define POLICY_WIRE_VERSION	1
 
 /*
@@ -294,6 +295,7 @@ struct policy	*policy_parse_buf(const char *name, const char *buf,
 		    size_t len, char *err, size_t errlen);
 void		 policy_free(struct policy *p);
 int		 policy_parse_size(const char *s, uint64_t *v);
+bool		 policy_param_name_ok(const char *name);
 
 /*
  * suggest.c: "did you mean" for a name that was typed, among the names

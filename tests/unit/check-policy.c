@@ -22,6 +22,8 @@
 #include "size.h"
 
 #define F	"format = nbdbroker-policy/1\n"
+/* One byte over POLICY_PARAM_NAME_MAX. */
+#define K65	"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
 
 /* ------------------------------------------------------------------ */
 /* Parse errors. */
@@ -120,6 +122,10 @@ static const struct {
 	    "uid or 'keep'" },
 	{ F "magic-config-key = a/b\n", "t.policy:2: magic-config-key: "
 	    "'a/b' is not a parameter name" },
+	{ F "magic-config-key = " K65 "\n", "t.policy:2: magic-config-key: "
+	    "'" K65 "' is not a parameter name" },
+	{ F "[filesystem]\nread = ${" K65 "}\n", "t.policy:3: '${" K65 "}': '"
+	    K65 "' is not a parameter name" },
 	{ F "[syscalls]\ndefault = errno ENOPE\n", "t.policy:3: default: "
 	    "unknown errno 'ENOPE'" },
 	{ F "[syscalls]\ndefault = deny\n", "t.policy:3: default: expected "
@@ -225,6 +231,22 @@ START_TEST(test_parse_errors)
 	    err, sizeof(err));
 	ck_assert_msg(p == NULL, "case %d parsed: %s", _i, bad[_i].text);
 	ck_assert_str_eq(err, bad[_i].err);
+}
+END_TEST
+
+/* The one parameter-name rule: its bounds and its characters. */
+START_TEST(test_param_name)
+{
+	ck_assert_uint_eq(strlen(K65), POLICY_PARAM_NAME_MAX + 1);
+	ck_assert(!policy_param_name_ok(K65));
+	ck_assert(policy_param_name_ok(K65 + 1));
+	ck_assert(policy_param_name_ok("a"));
+	ck_assert(policy_param_name_ok("file.name-2_x"));
+	ck_assert(!policy_param_name_ok(""));
+	ck_assert(!policy_param_name_ok("a/b"));
+	ck_assert(!policy_param_name_ok("a b"));
+	ck_assert(!policy_param_name_ok("${a}"));
+	ck_assert(!policy_param_name_ok("a=b"));
 }
 END_TEST
 
@@ -703,6 +725,7 @@ policy_suite(void)
 
 	tcase_add_loop_test(tc, test_parse_errors, 0,
 	    sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, test_param_name);
 	tcase_add_test(tc, test_parse_long_line_and_nul);
 	tcase_add_loop_test(tc, test_parse_good, 0,
 	    sizeof(good) / sizeof(good[0]));
