@@ -15,9 +15,8 @@
  * payload page, so that the pages just freed are the next ones used:
  * the slots in use stay within a few MiB that the caches hold, where a
  * rover walked the whole arena and every payload (the worker's copy
- * into a READ slot, the broker's out of it) missed the caches.
- * NBDBROKER_ARENA_ROVER=1 restores the rover (an A/B switch).  Runs in
- * the event loop only.
+ * into a READ slot, the broker's out of it) missed the caches
+ * (docs/benchmarks.md).  Runs in the event loop only.
  */
 #include <config.h>
 
@@ -57,12 +56,10 @@ int
 arena_init(struct arena *a, size_t size, bool seal_writes)
 {
 	unsigned	 seals = F_SEAL_SHRINK | F_SEAL_GROW;
-	const char	*e = getenv("NBDBROKER_ARENA_ROVER");
 	int		 fd;
 	void		*p;
 
 	memset(a, 0, sizeof(*a));
-	a->use_rover = e != NULL && strcmp(e, "1") == 0;
 	a->fd = -1;
 	size = (size + ARENA_PAGE - 1) / ARENA_PAGE * ARENA_PAGE;
 	if ((fd = memfd_create("nbdbroker-arena",
@@ -120,7 +117,6 @@ arena_reserve_head(struct arena *a, size_t bytes)
 	bits_set(a->bitmap, 0, n, true);
 	a->nfree -= n;
 	a->head = n;
-	a->rover = n < a->npages ? n : 0;
 }
 
 void
@@ -172,16 +168,12 @@ arena_alloc(struct arena *a, uint32_t len, struct slot *s)
 		errno = ENOSPC;
 		return -1;
 	}
-	p = find_run(a, a->use_rover ? a->rover : a->head, a->npages, n);
-	if (p == UINT32_MAX && a->use_rover)
-		p = find_run(a, 0, a->npages, n);
-	if (p == UINT32_MAX) {
+	if ((p = find_run(a, a->head, a->npages, n)) == UINT32_MAX) {
 		errno = ENOSPC;
 		return -1;
 	}
 	bits_set(a->bitmap, p, n, true);
 	a->nfree -= n;
-	a->rover = p + n < a->npages ? p + n : 0;
 	s->page = p;
 	s->npages = n;
 	return 0;

@@ -156,7 +156,7 @@ struct slot {
 
 /*
  * A shared-memory arena (memfd) the broker owns and hands to each
- * worker it starts.  Pages are allocated first-fit from a rover.
+ * worker it starts.  Pages are allocated first-fit from the lowest.
  */
 struct arena {
 	int		 fd;		/* kept for the next worker */
@@ -165,8 +165,6 @@ struct arena {
 	uint32_t	 npages;
 	uint32_t	 nfree;
 	uint32_t	 head;		/* first payload page */
-	uint32_t	 rover;		/* next search, with use_rover */
-	bool		 use_rover;	/* else lowest first (arena.c) */
 	uint64_t	*bitmap;	/* 1 = page in use */
 };
 
