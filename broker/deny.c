@@ -539,6 +539,7 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	struct passwd		*pw;
 	char			 rel[PATH_MAX], path[PATH_MAX];
 	char			 text[2 * PATH_MAX + 2048], k[160], bu[64];
+	char			 nb[128] = "";
 	const char		*stage, *key;
 	unsigned		 want, have, bit;
 	int			 dfd, line;
@@ -592,22 +593,28 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	 * Granted, but the worker runs as another user, which the file's
 	 * permissions may refuse though the broker's user would pass.
 	 * At start-up a root broker's worker may still hold its DAC
-	 * capabilities: only serving is judged.
+	 * capabilities (worker/sandbox.c), so only serving is judged --
+	 * unless the policy says open-on-behalf = no, which withholds
+	 * them.
 	 */
-	if (!p->switch_user || !in_serving ||
+	if (!p->switch_user || (!in_serving && !p->no_behalf) ||
 	    deny_user_may(path, want, p->uid, p->gid))
 		return;
 	snprintf(bu, sizeof(bu), "%s", (pw = getpwuid(geteuid())) != NULL ?
 	    pw->pw_name : "?");
+	if (p->no_behalf)
+		snprintf(nb, sizeof(nb), " (the policy's open-on-behalf = no, "
+		    "line %d, keeps the broker from opening it for the "
+		    "worker)", p->no_behalf_line);
 	snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: %s "
 	    "%s %s (%s) as user %s: the file's permissions refuse that "
-	    "user, though the broker's user %s may; make it reachable by "
+	    "user, though the broker's user %s may%s; make it reachable by "
 	    "%s, or set user = in policy %s; path=%s access=%s stage=%s "
 	    "user=%s policy=%s key=user%s%.0d", (int)worker,
 	    deny_plugin(worker), stage, name, path, deny_access_text(want),
-	    p->user ? p->user : "nobody", bu, p->user ? p->user : "nobody",
-	    p->file, path, deny_access_text(want), stage, p->user ? p->user :
-	    "nobody", p->file, p->user_line > 0 ? " line=" : "",
+	    p->user ? p->user : "nobody", bu, nb, p->user ? p->user :
+	    "nobody", p->file, path, deny_access_text(want), stage, p->user ?
+	    p->user : "nobody", p->file, p->user_line > 0 ? " line=" : "",
 	    p->user_line);
 	snprintf(k, sizeof(k), "user %.120s %s", path, stage);
 	deny_report(in_serving, dl, k, text);

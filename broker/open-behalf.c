@@ -11,8 +11,9 @@
  * behalf_open() here:
  *
  *   1. the call's flags must be ones the broker understands (no
- *      O_PATH, no O_TMPFILE; openat2's resolve flags, see below), and
- *      the broker must run as another user than the worker;
+ *      O_PATH, no O_TMPFILE; openat2's resolve flags, see below), the
+ *      broker must run as another user than the worker, and the
+ *      policy must not say open-on-behalf = no;
  *   2. the path is read from the worker's memory, joined to its cwd or
  *      dirfd (/proc/PID/cwd, /proc/PID/fd/N) and normalised by text
  *      ("." and ".." and doubled slashes; no symlink followed here);
@@ -648,7 +649,8 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 	int				 fd, r, saved;
 	unsigned			 have;
 
-	if (p == NULL || !p->switch_user || p->landlock == POLICY_LANDLOCK_OFF)
+	if (p == NULL || !p->switch_user || p->no_behalf ||
+	    p->landlock == POLICY_LANDLOCK_OFF)
 		return 0;
 	memset(&c, 0, sizeof(c));
 	c.name = name;

@@ -421,6 +421,30 @@ learn_load(void)
 }
 
 /*
+ * Under open-on-behalf = no the worker's user's own permissions are
+ * final: say at start which of the policy's grants that user cannot
+ * reach, rather than leave the operator with the plugin's EACCES.
+ */
+static void
+warn_unreachable(const struct policy *p)
+{
+	const struct policy_path	*pp;
+	size_t				 i;
+
+	for (i = 0; p->no_behalf && p->switch_user && i < p->npaths; i++) {
+		pp = &p->paths[i];
+		if (pp->line <= 0 || pp->path == NULL ||
+		    deny_user_may(pp->path, pp->access, p->uid, p->gid))
+			continue;
+		log_warn("sandbox policy %s: user %s cannot reach %s (line "
+		    "%d), and open-on-behalf = no (line %d) keeps the broker "
+		    "from opening it for the worker: the plugin will be "
+		    "refused it", p->file, p->user ? p->user : "nobody",
+		    pp->path, pp->line, p->no_behalf_line);
+	}
+}
+
+/*
  * Start-up: load, resolve and encode the export's policy, or exit.
  * Called once the plugin path is known, before any worker starts.
  */
@@ -480,6 +504,7 @@ policy_load_init(void)
 	log_info("plugin %s: sandbox policy %s (%s)", cfg->plugin_arg,
 	    policy->file, policy->mode == POLICY_MODE_LOG ? "mode = log: "
 	    "nothing is denied, the kernel logs what would be" : "enforce");
+	warn_unreachable(policy);
 	/* [network] hosts: what the broker will connect the worker to. */
 	name[0] = '\0';
 	for (i = 0; i < policy->nports && strlen(name) + 7 < sizeof(name);

@@ -16,6 +16,9 @@
  *   of their access; network, the union of what is allowed.  The
  *   weaker default wins (allow over errno over kill), as do the weaker
  *   landlock (off over best-effort over required) and mode = log.
+ *   The exception is open-on-behalf = no: it is not a right of the
+ *   worker's code but the admin's word on what the broker does for it,
+ *   and it holds if any policy says it.
  * - A tripwire stays a tripwire only while no policy allows the
  *   syscall: one layer's need beats another's "never".  --check-policy
  *   shows the result, origins included, before anything runs.
@@ -421,6 +424,10 @@ policy_merge(struct policy *p, const struct policy *q, char *err,
 	}
 	if (q->landlock > p->landlock)
 		p->landlock = q->landlock;
+	if (q->no_behalf && !p->no_behalf) {
+		p->no_behalf = true;
+		p->no_behalf_line = q->no_behalf_line;
+	}
 	p->memory = limit_add(p->memory, q->memory);
 	if (q->memory_param != NULL &&
 	    (p->memory_param = strdup(q->memory_param)) == NULL)

@@ -30,7 +30,7 @@ static const char *const keys_syscalls[] = { "default", "allow",
     "startup-allow", "kill", NULL };
 static const char *const keys_filesystem[] = { "landlock", "read",
     "write", "exec", "startup-read", "startup-write", "startup-exec",
-    NULL };
+    "open-on-behalf", NULL };
 static const char *const keys_network[] = { "allow", NULL };
 static const char *const keys_limits[] = { "memory", "open-files",
     "cpu-seconds", NULL };
@@ -401,6 +401,16 @@ key_filesystem(struct parser *ps, const char *key)
 		    one_of(ps, key, ps->tok[0], ll, &v) == -1)
 			return -1;
 		ps->p->landlock = v;
+		return 0;
+	}
+	if (strcmp(key, "open-on-behalf") == 0) {
+		static const char *const yesno[] = { "no", "yes", NULL };
+
+		if (scalar(ps, K_BEHALF, key) == -1 ||
+		    one_of(ps, key, ps->tok[0], yesno, &v) == -1)
+			return -1;
+		ps->p->no_behalf = v == 0;
+		ps->p->no_behalf_line = ps->line;
 		return 0;
 	}
 	if (strcmp(key, "read") == 0 || strcmp(key, "startup-read") == 0)

@@ -199,6 +199,8 @@ struct policy {
 	size_t			 nrules;
 	/* [filesystem] */
 	enum policy_landlock	 landlock;
+	bool			 no_behalf;	/* open-on-behalf = no */
+	int			 no_behalf_line;
 	struct policy_path	*paths;
 	size_t			 npaths;
 	/* [network] */

@@ -171,6 +171,10 @@ print_paths(const struct policy *p, FILE *fp)
 	    POLICY_LANDLOCK_BEST_EFFORT ? "best-effort" : "off");
 	if (p->landlock == POLICY_LANDLOCK_OFF)
 		return;
+	if (p->no_behalf)
+		fprintf(fp, "  (open-on-behalf = no, line %d: the broker opens "
+		    "nothing the worker's user cannot reach)\n",
+		    p->no_behalf_line);
 	if (p->mode == POLICY_MODE_LOG)
 		fprintf(fp, "  (mode = log: not enforced; Landlock cannot "
 		    "log without denying)\n");

@@ -90,6 +90,7 @@ policy_encode(const struct policy *p, uint8_t **buf, size_t *len)
 	c.open_files = p->open_files;
 	c.cpu_seconds = p->cpu_seconds;
 	c.switch_user = p->switch_user;
+	c.no_behalf = p->no_behalf;
 	c.user = (char *)(p->user_keep ? "keep" : p->user ? p->user :
 	    "nobody");
 	c.uid = p->uid;
@@ -177,6 +178,7 @@ policy_decode(const uint8_t *buf, size_t len, char *err, size_t errlen)
 	p->open_files = c->open_files;
 	p->cpu_seconds = c->cpu_seconds;
 	p->switch_user = c->switch_user;
+	p->no_behalf = c->no_behalf;
 	p->uid = c->uid;
 	p->gid = c->gid;
 	if ((p->file = strdup(c->file)) == NULL ||

@@ -119,6 +119,39 @@ grep -Eq "sandbox: serving open(at)? $priv/disk.img \(read\+write\) is outside p
     "$d/out.sock.log"
 not grep -q "sandbox: opened $priv/disk.img" "$d/out.sock.log"
 
+# open-on-behalf = no: the same grant, but the worker's user's own
+# permissions are final: no capabilities at start-up, no open on its
+# behalf; the broker says so before the plugin fails.  A file that
+# user can reach still serves, opened by the worker itself.
+sed 's|^\[filesystem\]$|&\nopen-on-behalf = no|' \
+    "$policy_dir/nbdkit-file.policy" > "$d/nobehalf.policy"
+grep -q "^open-on-behalf = no\$" "$d/nobehalf.policy"
+set +e
+timeout $((60 * slow)) "$NBDBROKER" -f -U "$d/nb.sock" \
+    --policy "$d/nobehalf.policy" nbdkit:file file="$priv/disk.img" \
+    2> "$d/nb.log"
+status=$?
+set -e
+cat "$d/nb.log"
+[ "$status" -eq 1 ]
+grep -Eq "warning: sandbox policy $d/nobehalf.policy: user nobody cannot reach $priv/disk.img \(line [0-9]+\), and open-on-behalf = no \(line [0-9]+\) keeps the broker from opening it for the worker" \
+    "$d/nb.log"
+grep -q "realpath: $priv/disk.img: Permission denied" "$d/nb.log"
+not grep -q "on the worker's behalf" "$d/nb.log"
+pub=$d/pub
+mkdir -m 0755 "$pub"
+cp "$priv/disk.img" "$pub/disk.img"
+chmod 0666 "$pub/disk.img"
+start_nbdbroker -U "$d/nbp.sock" --policy "$d/nobehalf.policy" \
+    nbdkit:file file="$pub/disk.img"
+nbdcopy "$(nbd_uri "$d/nbp.sock")" "$d/nbp-copy.img"
+cmp "$pub/disk.img" "$d/nbp-copy.img"
+not grep -q "cannot reach\|on the worker's behalf" "$d/nbp.sock.log"
+out=$("$NBDBROKER" --check-policy "$d/nobehalf.policy" \
+    nbdkit:file file="$pub/disk.img")
+grep -Eq "^  \(open-on-behalf = no, line [0-9]+: the broker opens nothing the worker's user cannot reach\)\$" \
+    <<< "$out"
+
 # O_CREAT: only under a write grant on a directory.  The hostile test
 # plugin creates path= on a client's read.
 mkdir -m 0700 "$priv/ro" "$priv/rw"

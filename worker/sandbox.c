@@ -298,7 +298,9 @@ user_reaches(const char *path)
  * grants a path its user cannot reach (an image in a directory only
  * root may enter: the plugin's config resolves and checks it, and
  * while serving the broker opens it on the worker's behalf,
- * broker/open-behalf.c); and not if it may connect sockets at
+ * broker/open-behalf.c), unless the policy says open-on-behalf = no
+ * (the user's own permissions are then final, at start-up too); and
+ * not if it may connect sockets at
  * start-up: Landlock does not cover connecting to a UNIX socket by
  * path, which DAC override would open.
  */
@@ -313,7 +315,8 @@ startup_grants(const char *plugin_path)
 		if (!pol->paths[i].optional &&
 		    strcmp(pol->paths[i].path, plugin_path) != 0 &&
 		    (pol->paths[i].startup_only ||
-		    (pol->switch_user && !user_reaches(pol->paths[i].path))))
+		    (pol->switch_user && !pol->no_behalf &&
+		    !user_reaches(pol->paths[i].path))))
 			grants = true;
 	for (i = 0; grants && i < pol->nsc; i++)
 		if (pol->sc[i].nr == connect_nr && pol->sc[i].startup != 0) {

@@ -163,6 +163,29 @@ START_TEST(test_merge_weaker)
 }
 END_TEST
 
+/*
+ * open-on-behalf = no is the admin's word on the broker, not a right of
+ * the worker's code: it holds if either policy says it.
+ */
+START_TEST(test_merge_behalf)
+{
+	static const char	nb[] = F "[filesystem]\nopen-on-behalf = no\n";
+	static const char	yb[] = F "[filesystem]\nopen-on-behalf = yes\n";
+	struct policy		*p;
+
+	p = merged(PLUGIN, F);
+	ck_assert(!p->no_behalf);
+	policy_free(p);
+	p = merged(PLUGIN, nb);
+	ck_assert(p->no_behalf);
+	ck_assert_int_eq(p->no_behalf_line, 3);
+	policy_free(p);
+	p = merged(nb, yb);
+	ck_assert(p->no_behalf);
+	policy_free(p);
+}
+END_TEST
+
 /* A filter that allows what it does not kill drops the plugin's traps. */
 START_TEST(test_merge_default_allow)
 {
@@ -373,6 +396,7 @@ merge_suite(void)
 	tcase_add_loop_test(tc, test_merge_weaker, 0,
 	    sizeof(weaker) / sizeof(weaker[0]));
 	tcase_add_test(tc, test_merge_default_allow);
+	tcase_add_test(tc, test_merge_behalf);
 	tcase_add_test(tc, test_merge_limits);
 	tcase_add_loop_test(tc, test_merge_durability, 0,
 	    sizeof(durs) / sizeof(durs[0]));

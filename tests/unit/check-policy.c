@@ -165,7 +165,11 @@ static const struct {
 	    "middle of a value" },
 	{ F "[filesystem]\nexecute = /bin\n", "t.policy:3: unknown setting "
 	    "'execute' in [filesystem] (landlock, read, write, exec, "
-	    "startup-read, startup-write, startup-exec)" },
+	    "startup-read, startup-write, startup-exec, open-on-behalf)" },
+	{ F "[filesystem]\nopen-on-behalf = never\n", "t.policy:3: "
+	    "open-on-behalf: 'never' is not no or yes" },
+	{ F "[filesystem]\nopen-on-behalf = no\nopen-on-behalf = no\n",
+	  "t.policy:4: 'open-on-behalf' is set twice (first on line 3)" },
 	{ F "[network]\nallow = none unix\n", "t.policy:3: allow: 'none' "
 	    "must stand alone" },
 	{ F "[network]\nallow = tcp-connect\n", "t.policy:3: allow: "
@@ -247,6 +251,42 @@ START_TEST(test_param_name)
 	ck_assert(!policy_param_name_ok("a b"));
 	ck_assert(!policy_param_name_ok("${a}"));
 	ck_assert(!policy_param_name_ok("a=b"));
+}
+END_TEST
+
+/*
+ * open-on-behalf: off by default, on with no, and where it was said;
+ * on the wire, since the worker's start-up capabilities depend on it.
+ */
+START_TEST(test_parse_behalf)
+{
+	static const char *const text[] = { F,
+	    F "[filesystem]\nopen-on-behalf = yes\n",
+	    F "[filesystem]\nread = /srv\nopen-on-behalf = no\n" };
+	struct policy_env	 env = { .cwd = "/", .plugin_path = "/usr/lib",
+	    .root = true };
+	struct policy		*p, *q;
+	uint8_t			*wire;
+	size_t			 len;
+	char			 err[256];
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		p = policy_parse_buf("t.policy", text[i], strlen(text[i]), err,
+		    sizeof(err));
+		ck_assert_msg(p != NULL, "%s", err);
+		ck_assert(p->no_behalf == (i == 2));
+		ck_assert_int_eq(p->no_behalf_line, i == 0 ? 0 : i + 2);
+		ck_assert_msg(policy_resolve(p, &env, err, sizeof(err)) == 0,
+		    "%s", err);
+		ck_assert_int_eq(policy_encode(p, &wire, &len), 0);
+		q = policy_decode(wire, len, err, sizeof(err));
+		ck_assert_msg(q != NULL, "%s", err);
+		ck_assert(q->no_behalf == (i == 2));
+		free(wire);
+		policy_free(q);
+		policy_free(p);
+	}
 }
 END_TEST
 
@@ -726,6 +766,7 @@ policy_suite(void)
 	tcase_add_loop_test(tc, test_parse_errors, 0,
 	    sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_param_name);
+	tcase_add_test(tc, test_parse_behalf);
 	tcase_add_test(tc, test_parse_long_line_and_nul);
 	tcase_add_loop_test(tc, test_parse_good, 0,
 	    sizeof(good) / sizeof(good[0]));
