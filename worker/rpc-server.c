@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -456,6 +457,27 @@ is_computing(void)
 	return wall != 0 && cpu * 2 >= wall;
 }
 
+/*
+ * How many threads serving handed-off work at once keep the CPUs busy:
+ * a message on the CPU for a fraction f of its time leaves room for
+ * pool_cpus / f of them (pool_cpus for a plugin that only copies, all
+ * for one that only waits).  Unmeasured: no limit.
+ */
+static unsigned
+run_limit(void)
+{
+	uint64_t	wall = __atomic_load_n(&avg_wall_ns, __ATOMIC_RELAXED);
+	uint64_t	cpu = __atomic_load_n(&avg_cpu_ns, __ATOMIC_RELAXED);
+	uint64_t	l;
+
+	if (wall == 0 || cpu == 0)
+		return UINT_MAX;
+	l = pool_cpus * wall / cpu;
+	if (l < pool_cpus)
+		l = pool_cpus;	/* CPU time above wall time: clock skew */
+	return l > UINT_MAX ? UINT_MAX : l;
+}
+
 /* Would n more messages take longer than the inline budget? */
 static bool
 is_slow(size_t n)
@@ -543,9 +565,8 @@ pool_thread(void *arg)
 	for (;;) {
 		if (q_pop(&w)) {
 			serving++;
-			if (((q_len > 0 && (!is_computing() ||
-			    serving < pool_cpus)) || !reader_busy) &&
-			    is_slow(q_len + 1))
+			if (((q_len > 0 && serving < run_limit()) ||
+			    !reader_busy) && is_slow(q_len + 1))
 				pool_wake();
 			pthread_mutex_unlock(&q_lock);
 			serve_timed(&w, true);
@@ -770,10 +791,10 @@ ring_hand_off(uint32_t n)
 static void
 ring_share(uint32_t n)
 {
-	unsigned	want = 0, k;
+	unsigned	want = 0, k, l = run_limit();
 
-	if (serving + 1 < pool_cpus)
-		want = pool_cpus - 1 - serving;
+	if (serving + 1 < l)
+		want = l - 1 - serving;
 	if (want > n - 1)
 		want = n - 1;
 	for (k = 0; k < want; k++) {
