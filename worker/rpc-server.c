@@ -91,11 +91,12 @@ static bool		 pool_growing;	/* a pthread_create is under way */
 
 /*
  * Work the plugin spends computing or copying runs no faster on more
- * threads than the CPUs that can run them: for it, at most pool_cpus
- * threads (the ring thread included) serve handed-off work at once,
- * and the ring thread serves along instead of only queueing.  Work
- * that waits (a network plugin, a delay) still gets every thread.
- * serving is guarded by q_lock.
+ * threads than the CPUs that can run them, and each thread more only
+ * adds wake-ups: handed-off work is served by at most as many threads
+ * at once as keep the CPUs busy (run_limit: the CPUs for a plugin that
+ * copies, every thread for one that waits, such as a network plugin
+ * or a delay), and for a plugin that computes the ring thread serves
+ * along instead of only queueing.  serving is guarded by q_lock.
  */
 static unsigned		 pool_cpus;	/* CPUs this process may use */
 static unsigned		 serving;	/* threads serving handed-off work */
@@ -549,9 +550,10 @@ pool_wake(void)
  * plugin is cheap (is_slow false); or, for slow plugins, queues it,
  * hands the reader role to an idle thread (or a new one, pool_wake)
  * and serves queued messages one at a time, waking or starting one
- * more thread per message taken while work remains.  Cheap plugins
- * thus see no thread hand-offs at all, and never more than one pool
- * thread; slow ones get every thread.
+ * more thread per message taken while work remains and fewer threads
+ * serve than run_limit.  Cheap plugins thus see no thread hand-offs
+ * at all, and never more than one pool thread; slow ones that wait
+ * get every thread, slow ones that compute one per CPU.
  */
 static void *
 pool_thread(void *arg)
@@ -625,9 +627,9 @@ pool_thread(void *arg)
 /*
  * The rings (proto/rpc-ring.h): one thread takes the SQEs.  While the
  * plugin is cheap it serves a batch itself and rings the broker once
- * at the end; when the batch would take long and a pool thread is
- * idle, it hands the SQEs to the pool (each thread rings after its
- * answer).  Control messages stay on the socket, read by the pool.
+ * at the end; when the batch would take long it hands the SQEs to the
+ * pool (ring_hand_off; each thread rings after its answer).  Control
+ * messages stay on the socket, read by the pool.
  */
 #define RING_MASK	(RPC_RING_ENTRIES - 1)
 #define RING_BATCH	256
