@@ -428,15 +428,15 @@ avg_update(uint64_t *avg, uint64_t d)
 static void
 serve_timed(struct work *w, bool cpu)
 {
-	uint64_t	t0 = mono_ns(), c0 = cpu ? thread_cpu_ns() : 0, d, a;
+	uint64_t	t0 = mono_ns(), c0 = cpu ? thread_cpu_ns() : 0, c1, d, a;
 
 	if (w->env != NULL)
 		dispatch(w->env);
 	else
 		ring_post(w->sqe.id, dispatch_sqe(&w->sqe));
 	d = mono_ns() - t0;
-	if (cpu && c0 != 0) {
-		avg_update(&avg_cpu_ns, thread_cpu_ns() - c0);
+	if (c0 != 0 && (c1 = thread_cpu_ns()) >= c0) {
+		avg_update(&avg_cpu_ns, c1 - c0);
 		avg_update(&avg_wall_ns, d);
 	}
 	a = __atomic_load_n(&avg_serve_ns, __ATOMIC_RELAXED);
