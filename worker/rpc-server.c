@@ -98,8 +98,8 @@ static bool		 pool_growing;	/* a pthread_create is under way */
  * or a delay), and for a plugin that computes the ring thread serves
  * along instead of only queueing.  serving is guarded by q_lock.
  */
-static unsigned		 pool_cpus;	/* CPUs this process may use */
-static unsigned		 serving;	/* threads serving handed-off work */
+static unsigned		 pool_cpus;	/* CPUs we may run on */
+static unsigned		 serving;	/* threads serving queued work */
 
 /* Output, guarded by w_lock. */
 static pthread_mutex_t	 w_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -428,8 +428,9 @@ avg_update(uint64_t *avg, uint64_t d)
 static void
 serve_timed(struct work *w, bool cpu)
 {
-	uint64_t	t0 = mono_ns(), c0 = cpu ? thread_cpu_ns() : 0, c1, d, a;
+	uint64_t	t0 = mono_ns(), c0, c1, d, a;
 
+	c0 = cpu ? thread_cpu_ns() : 0;
 	if (w->env != NULL)
 		dispatch(w->env);
 	else
