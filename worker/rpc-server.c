@@ -23,8 +23,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,18 @@ static pthread_cond_t	 pool_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t	*pool_tids;	/* [pool_max]; [0] is the main thread */
 static unsigned		 pool_n, pool_max;
 static bool		 pool_growing;	/* a pthread_create is under way */
+
+/*
+ * Work the plugin spends computing or copying runs no faster on more
+ * threads than the CPUs that can run them, and each thread more only
+ * adds wake-ups: handed-off work is served by at most as many threads
+ * at once as keep the CPUs busy (run_limit: the CPUs for a plugin that
+ * copies, every thread for one that waits, such as a network plugin
+ * or a delay), and for a plugin that computes the ring thread serves
+ * along instead of only queueing.  serving is guarded by q_lock.
+ */
+static unsigned		 pool_cpus;	/* CPUs we may run on */
+static unsigned		 serving;	/* threads serving queued work */
 
 /* Output, guarded by w_lock. */
 static pthread_mutex_t	 w_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -367,6 +381,13 @@ q_pop(struct work *w)
  */
 static uint64_t		 avg_serve_ns;
 
+/*
+ * Wall and CPU time of handed-off messages, moving averages (weight
+ * 1/4), 0 until measured.  They tell a plugin that computes from one
+ * that waits; read and written without a lock like avg_serve_ns.
+ */
+static uint64_t		 avg_wall_ns, avg_cpu_ns;
+
 static uint64_t
 mono_ns(void)
 {
@@ -379,20 +400,84 @@ mono_ns(void)
 static void	ring_post(uint64_t id, int err);
 static void	ring_doorbell(void);
 
-/* Serve w; an SQE's answer goes to the CQ (the caller rings). */
-static void
-serve_timed(struct work *w)
+/* This thread's CPU time in ns, or 0 if the clock cannot be read. */
+static uint64_t
+thread_cpu_ns(void)
 {
-	uint64_t	t0 = mono_ns(), d, a;
+	struct timespec	ts;
 
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+avg_update(uint64_t *avg, uint64_t d)
+{
+	uint64_t	a = __atomic_load_n(avg, __ATOMIC_RELAXED);
+
+	a = a == 0 ? d : a - a / 4 + d / 4;
+	__atomic_store_n(avg, a, __ATOMIC_RELAXED);
+}
+
+/*
+ * Serve w; an SQE's answer goes to the CQ (the caller rings).  With
+ * cpu set (handed-off work, which is slow enough that two more clock
+ * reads do not show), also measure how much of the time it computed.
+ */
+static void
+serve_timed(struct work *w, bool cpu)
+{
+	uint64_t	t0 = mono_ns(), c0, c1, d, a;
+
+	c0 = cpu ? thread_cpu_ns() : 0;
 	if (w->env != NULL)
 		dispatch(w->env);
 	else
 		ring_post(w->sqe.id, dispatch_sqe(&w->sqe));
 	d = mono_ns() - t0;
+	if (c0 != 0 && (c1 = thread_cpu_ns()) >= c0) {
+		avg_update(&avg_cpu_ns, c1 - c0);
+		avg_update(&avg_wall_ns, d);
+	}
 	a = __atomic_load_n(&avg_serve_ns, __ATOMIC_RELAXED);
 	a = d > a ? (a + d) / 2 : a - a / 16 + d / 16;
 	__atomic_store_n(&avg_serve_ns, a, __ATOMIC_RELAXED);
+}
+
+/*
+ * Does the plugin compute (or copy) rather than wait?  Yes when its
+ * handed-off messages kept the CPU at least half of their wall time;
+ * unmeasured, it is taken to wait (every thread it may need).
+ */
+static bool
+is_computing(void)
+{
+	uint64_t	wall = __atomic_load_n(&avg_wall_ns, __ATOMIC_RELAXED);
+	uint64_t	cpu = __atomic_load_n(&avg_cpu_ns, __ATOMIC_RELAXED);
+
+	return wall != 0 && cpu * 2 >= wall;
+}
+
+/*
+ * How many threads serving handed-off work at once keep the CPUs busy:
+ * a message on the CPU for a fraction f of its time leaves room for
+ * pool_cpus / f of them (pool_cpus for a plugin that only copies, all
+ * for one that only waits).  Unmeasured: no limit.
+ */
+static unsigned
+run_limit(void)
+{
+	uint64_t	wall = __atomic_load_n(&avg_wall_ns, __ATOMIC_RELAXED);
+	uint64_t	cpu = __atomic_load_n(&avg_cpu_ns, __ATOMIC_RELAXED);
+	uint64_t	l;
+
+	if (wall == 0 || cpu == 0)
+		return UINT_MAX;
+	l = pool_cpus * wall / cpu;
+	if (l < pool_cpus)
+		l = pool_cpus;	/* CPU time above wall time: clock skew */
+	return l > UINT_MAX ? UINT_MAX : l;
 }
 
 /* Would n more messages take longer than the inline budget? */
@@ -404,6 +489,21 @@ is_slow(size_t n)
 }
 
 static void	*pool_thread(void *);
+
+/* How many CPUs this process may run on (at least 1). */
+static unsigned
+rpc_cpus(void)
+{
+	cpu_set_t	set;
+	long		n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
+	    (n = CPU_COUNT(&set)) > 0)
+		return n;
+	if ((n = sysconf(_SC_NPROCESSORS_ONLN)) > 0)
+		return n;
+	return 1;
+}
 
 /*
  * Start one more pool thread, if the pool may grow.  Called with
@@ -451,9 +551,10 @@ pool_wake(void)
  * plugin is cheap (is_slow false); or, for slow plugins, queues it,
  * hands the reader role to an idle thread (or a new one, pool_wake)
  * and serves queued messages one at a time, waking or starting one
- * more thread per message taken while work remains.  Cheap plugins
- * thus see no thread hand-offs at all, and never more than one pool
- * thread; slow ones get every thread.
+ * more thread per message taken while work remains and fewer threads
+ * serve than run_limit.  Cheap plugins thus see no thread hand-offs
+ * at all, and never more than one pool thread; slow ones that wait
+ * get every thread, slow ones that compute one per CPU.
  */
 static void *
 pool_thread(void *arg)
@@ -466,13 +567,16 @@ pool_thread(void *arg)
 	pthread_mutex_lock(&q_lock);
 	for (;;) {
 		if (q_pop(&w)) {
-			if ((q_len > 0 || !reader_busy) && is_slow(q_len + 1))
+			serving++;
+			if (((q_len > 0 && serving < run_limit()) ||
+			    !reader_busy) && is_slow(q_len + 1))
 				pool_wake();
 			pthread_mutex_unlock(&q_lock);
-			serve_timed(&w);
+			serve_timed(&w, true);
 			if (w.env == NULL)
 				ring_doorbell();
 			pthread_mutex_lock(&q_lock);
+			serving--;
 			continue;
 		}
 		if (eof)
@@ -492,7 +596,7 @@ pool_thread(void *arg)
 			defer_flush = true;
 			for (i = 0; i < n; i++) {
 				w.env = batch[i];
-				serve_timed(&w);
+				serve_timed(&w, false);
 			}
 			defer_flush = false;
 			rpc_flush();
@@ -524,9 +628,9 @@ pool_thread(void *arg)
 /*
  * The rings (proto/rpc-ring.h): one thread takes the SQEs.  While the
  * plugin is cheap it serves a batch itself and rings the broker once
- * at the end; when the batch would take long and a pool thread is
- * idle, it hands the SQEs to the pool (each thread rings after its
- * answer).  Control messages stay on the socket, read by the pool.
+ * at the end; when the batch would take long it hands the SQEs to the
+ * pool (ring_hand_off; each thread rings after its answer).  Control
+ * messages stay on the socket, read by the pool.
  */
 #define RING_MASK	(RPC_RING_ENTRIES - 1)
 #define RING_BATCH	256
@@ -650,18 +754,77 @@ ring_wait(uint32_t head)
 	__atomic_store_n(&ring_in->worker_sleeps, 0, __ATOMIC_RELAXED);
 }
 
-/* Would handing n SQEs to the pool pay, and can it take them? */
-static bool
+/*
+ * How the ring thread serves a batch: itself, with one doorbell at the
+ * end (cheap plugins, or no pool thread to take it); queued for the
+ * pool while it goes back to the ring (a plugin that waits: the pool
+ * grows to wait in parallel); or queued and shared, the ring thread
+ * serving from the queue along with as many pool threads as, with it,
+ * the CPUs can run (a plugin that computes: more threads would only
+ * take turns on the CPUs, each turn a context switch).
+ */
+enum ring_mode {
+	RING_INLINE,
+	RING_QUEUE,
+	RING_SHARE
+};
+
+static enum ring_mode
 ring_hand_off(uint32_t n)
 {
-	bool	r;
+	enum ring_mode	m = RING_INLINE;
 
 	if (!is_slow(n))
-		return false;
+		return m;
+	if (is_computing())
+		return RING_SHARE;
 	pthread_mutex_lock(&q_lock);
-	r = idle > 0 || pool_grow();
+	if (idle > 0 || pool_grow())
+		m = RING_QUEUE;
 	pthread_mutex_unlock(&q_lock);
-	return r;
+	return m;
+}
+
+/*
+ * Wake or start pool threads to serve queued work along with the ring
+ * thread: at most n - 1 (the ring thread serves one), and no more than
+ * the CPUs left besides the threads serving already.  Called with
+ * q_lock held.
+ */
+static void
+ring_share(uint32_t n)
+{
+	unsigned	want = 0, k, l = run_limit();
+
+	if (serving + 1 < l)
+		want = l - 1 - serving;
+	if (want > n - 1)
+		want = n - 1;
+	for (k = 0; k < want; k++) {
+		if (k < idle)
+			pthread_cond_signal(&q_cond);
+		else if (!pool_grow())
+			break;
+	}
+}
+
+/* Serve queued work on the ring thread until the queue is empty. */
+static void
+ring_drain(void)
+{
+	struct work	w;
+
+	pthread_mutex_lock(&q_lock);
+	serving++;
+	while (q_pop(&w)) {
+		pthread_mutex_unlock(&q_lock);
+		serve_timed(&w, true);
+		if (w.env == NULL)
+			ring_doorbell();
+		pthread_mutex_lock(&q_lock);
+	}
+	serving--;
+	pthread_mutex_unlock(&q_lock);
 }
 
 static void *
@@ -669,7 +832,7 @@ ring_thread(void *arg)
 {
 	struct work	w = { 0 };
 	uint32_t	head = 0, tail, n, k;
-	bool		inline_;
+	enum ring_mode	m;
 
 	(void)arg;
 	while (!__atomic_load_n(&ring_stop, __ATOMIC_ACQUIRE)) {
@@ -685,25 +848,29 @@ ring_thread(void *arg)
 		}
 		if (n > RING_BATCH)
 			n = RING_BATCH;
-		inline_ = !ring_hand_off(n);
-		if (!inline_)
+		m = ring_hand_off(n);
+		if (m != RING_INLINE)
 			pthread_mutex_lock(&q_lock);
 		for (k = 0; k < n; k++, head++) {
 			w.sqe = ring_out->sq[head & RING_MASK];
-			if (inline_)
-				serve_timed(&w);
+			if (m == RING_INLINE)
+				serve_timed(&w, false);
 			else if (q_push(&w) == -1) {
 				log_err("rpc: out of memory queueing work");
 				_exit(EXIT_FAILURE);
 			}
 		}
-		if (!inline_) {
+		if (m == RING_QUEUE)
 			pthread_cond_signal(&q_cond);
+		else if (m == RING_SHARE)
+			ring_share(n);
+		if (m != RING_INLINE)
 			pthread_mutex_unlock(&q_lock);
-		}
 		__atomic_store_n(&ring_in->sq_head, head, __ATOMIC_RELEASE);
-		if (inline_)
+		if (m == RING_INLINE)
 			ring_doorbell();
+		else if (m == RING_SHARE)
+			ring_drain();
 	}
 	return NULL;
 }
@@ -730,6 +897,7 @@ rpc_serve(unsigned threads)
 	pool_tids[0] = pthread_self();
 	pool_n = 1;
 	pool_max = threads;
+	pool_cpus = rpc_cpus();
 	pthread_mutex_unlock(&q_lock);
 	if (ring_out != NULL) {
 		if (pthread_create(&rtid, NULL, ring_thread, NULL) != 0)
