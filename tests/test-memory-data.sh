@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The bundled memory plugin keeps every byte: writes of every length
 # from 1 byte to 200 KiB at unaligned offsets (across chunk boundaries,
-# through both of the plugin's copies into a chunk: memcpy below 1 KiB,
-# streaming stores above), mixed with zeroes and trims, read back
+# and around the sizes where a copy routine may change how it copies:
+# 16, 64, 1 KiB, 4 KiB, 64 KiB), mixed with zeroes and trims, read back
 # against a copy of the disk kept by the test; and the extents: written
 # chunks are data, the rest holes.
 source "$(dirname "$0")/lib/functions.sh"
