@@ -490,6 +490,20 @@ is_slow(size_t n)
 
 static void	*pool_thread(void *);
 
+/*
+ * Serve w, taken from the queue, outside q_lock (held on entry and on
+ * return); an SQE's answer is rung at once, one doorbell per answer.
+ */
+static void
+serve_queued(struct work *w)
+{
+	pthread_mutex_unlock(&q_lock);
+	serve_timed(w, true);
+	if (w->env == NULL)
+		ring_doorbell();
+	pthread_mutex_lock(&q_lock);
+}
+
 /* How many CPUs this process may run on (at least 1). */
 static unsigned
 rpc_cpus(void)
@@ -571,11 +585,7 @@ pool_thread(void *arg)
 			if (((q_len > 0 && serving < run_limit()) ||
 			    !reader_busy) && is_slow(q_len + 1))
 				pool_wake();
-			pthread_mutex_unlock(&q_lock);
-			serve_timed(&w, true);
-			if (w.env == NULL)
-				ring_doorbell();
-			pthread_mutex_lock(&q_lock);
+			serve_queued(&w);
 			serving--;
 			continue;
 		}
@@ -816,13 +826,8 @@ ring_drain(void)
 
 	pthread_mutex_lock(&q_lock);
 	serving++;
-	while (q_pop(&w)) {
-		pthread_mutex_unlock(&q_lock);
-		serve_timed(&w, true);
-		if (w.env == NULL)
-			ring_doorbell();
-		pthread_mutex_lock(&q_lock);
-	}
+	while (q_pop(&w))
+		serve_queued(&w);
 	serving--;
 	pthread_mutex_unlock(&q_lock);
 }
