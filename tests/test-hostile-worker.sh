@@ -60,6 +60,18 @@ while read -r mode cmd expect pattern; do
 	    --disk="$d/disk") \
 	    start_nbdbroker -U "$sock" --replays 1 --intensity 1000/60s \
 	    --request-timeout "${timeout}s" memory size=1M
+	if [ "$mode" = send-fds ]; then
+		# Count the broker's descriptors once its spare worker is up
+		# (spare.c starts it after the first worker's Ready; its
+		# socket, stderr pipe, pidfd and doorbell are the broker's),
+		# which can be after the socket appears (under valgrind).
+		for _ in $(seq $((100 * slow))); do
+			[ "$(grep -c 'broker speaks protocol' "$sock.log")" \
+			    -ge 2 ] && break
+			sleep 0.1
+		done
+		[ "$(grep -c 'broker speaks protocol' "$sock.log")" -ge 2 ]
+	fi
 	fds_before=$(fd_count "$nbdbroker_pid")
 	/usr/bin/python3 "$testlib/hostile.py" victim \
 	    "$(nbd_uri "$sock")" "$poison" "$cmd" "$expect"
