@@ -768,8 +768,6 @@ const char *deny_plugin(pid_t pid);
 const char *deny_access_text(unsigned access);
 unsigned deny_granted(const struct policy *p, const char *path,
 	    bool in_serving);
-bool	deny_user_may(const char *path, unsigned access, uid_t uid,
-	    gid_t gid);
 
 /* open-behalf.c: files the worker cannot reach, opened for it */
 bool	behalf_handles(const char *name);

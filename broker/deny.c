@@ -363,46 +363,6 @@ deny_interp(const struct policy *p, const char *path, const char *name,
 	return false;
 }
 
-/*
- * Can uid/gid reach path with access (by its mode bits: search on
- * each directory, then read/write/exec on the file)?  Only what the
- * mode bits say (no ACLs); a path that does not exist yet is judged by
- * its directory (write).
- */
-bool
-deny_user_may(const char *path, unsigned access, uid_t uid, gid_t gid)
-{
-	char		 buf[PATH_MAX], *s;
-	struct stat	 st;
-	unsigned	 need;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (s = buf + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		if (stat(buf, &st) == -1)
-			return true;	/* cannot tell */
-		if (!(st.st_uid == uid ? st.st_mode & S_IXUSR :
-		    st.st_gid == gid ? st.st_mode & S_IXGRP :
-		    st.st_mode & S_IXOTH))
-			return false;
-		*s = '/';
-	}
-	if (stat(path, &st) == -1)
-		return true;		/* being made: Landlock's matter */
-	need = 0;
-	if (access & POLICY_ACCESS_READ)
-		need |= 4;
-	if (access & POLICY_ACCESS_WRITE)
-		need |= 2;
-	if (access & POLICY_ACCESS_EXEC)
-		need |= 1;
-	if (st.st_uid == uid)
-		return ((st.st_mode >> 6) & need) == need;
-	if (st.st_gid == gid)
-		return ((st.st_mode >> 3) & need) == need;
-	return (st.st_mode & need) == need;
-}
-
 /* The access a path call asks for, and its path argument's index. */
 static int
 path_call(const char *name, const __u64 *a, int memfd, unsigned *access,
@@ -598,7 +558,7 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	 * them.
 	 */
 	if (!p->switch_user || (!in_serving && !p->no_behalf) ||
-	    deny_user_may(path, want, p->uid, p->gid))
+	    policy_user_may(path, want, p->uid, p->gid))
 		return;
 	snprintf(bu, sizeof(bu), "%s", (pw = getpwuid(geteuid())) != NULL ?
 	    pw->pw_name : "?");

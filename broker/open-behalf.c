@@ -666,7 +666,7 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 	if ((c.want & ~have) != 0 || ((c.want & POLICY_ACCESS_WRITE) &&
 	    (p->readonly || broker.cfg.readonly)))
 		return 0;	/* deny.c explains; Landlock denies */
-	if (deny_user_may(c.path, c.want, p->uid, p->gid))
+	if (policy_user_may(c.path, c.want, p->uid, p->gid))
 		return 0;	/* the worker can itself */
 	/* Still the same thread's call: what was read is its path. */
 	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == -1)

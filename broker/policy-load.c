@@ -434,7 +434,7 @@ warn_unreachable(const struct policy *p)
 	for (i = 0; p->no_behalf && p->switch_user && i < p->npaths; i++) {
 		pp = &p->paths[i];
 		if (pp->line <= 0 || pp->path == NULL ||
-		    deny_user_may(pp->path, pp->access, p->uid, p->gid))
+		    policy_user_may(pp->path, pp->access, p->uid, p->gid))
 			continue;
 		log_warn("sandbox policy %s: user %s cannot reach %s (line "
 		    "%d), and open-on-behalf = no (line %d) keeps the broker "

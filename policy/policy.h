@@ -337,6 +337,10 @@ int		 policy_errno_value(const char *name);	/* -1: unknown */
 extern const char *const policy_loader_paths[];
 extern const char *const policy_worker_groups[];	/* implicit ones */
 
+/* perm.c: what a user's mode bits allow (both sides) */
+bool	policy_user_may(const char *path, unsigned access, uid_t uid,
+	    gid_t gid);
+
 /* resolve.c (broker only) */
 int	policy_resolve(struct policy *p, const struct policy_env *env,
 	    char *err, size_t errlen);

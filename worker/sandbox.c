@@ -269,30 +269,6 @@ change_identity(bool userns, bool want_dac, char *err, size_t errlen)
 }
 
 /*
- * Can the policy's user reach path by the mode bits (search on each
- * directory above it)?  Asked as root, before the switch.
- */
-static bool
-user_reaches(const char *path)
-{
-	char		 buf[PATH_MAX], *s;
-	struct stat	 st;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (s = buf + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		if (stat(buf, &st) == -1)
-			return true;	/* cannot tell: not our concern */
-		if (!(st.st_uid == pol->uid ? st.st_mode & S_IXUSR :
-		    st.st_gid == pol->gid ? st.st_mode & S_IXGRP :
-		    st.st_mode & S_IXOTH))
-			return false;
-		*s = '/';
-	}
-	return true;
-}
-
-/*
  * Should a root worker keep DAC capabilities until stage 2?  Only if
  * the policy grants start-up paths (not just the built-in ones), or
  * grants a path its user cannot reach (an image in a directory only
@@ -316,7 +292,8 @@ startup_grants(const char *plugin_path)
 		    strcmp(pol->paths[i].path, plugin_path) != 0 &&
 		    (pol->paths[i].startup_only ||
 		    (pol->switch_user && !pol->no_behalf &&
-		    !user_reaches(pol->paths[i].path))))
+		    !policy_user_may(pol->paths[i].path, 0, pol->uid,
+		    pol->gid))))
 			grants = true;
 	for (i = 0; grants && i < pol->nsc; i++)
 		if (pol->sc[i].nr == connect_nr && pol->sc[i].startup != 0) {

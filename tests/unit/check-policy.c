@@ -657,6 +657,61 @@ START_TEST(test_memory)
 }
 END_TEST
 
+/*
+ * What the mode bits let a user do (policy_user_may): a directory
+ * only its owner may search hides what is in it, a file's owner,
+ * group and other bits each count for their own, and access 0 asks
+ * for the directories alone.
+ */
+START_TEST(test_user_may)
+{
+	char		 dir[] = "/tmp/check-policy.XXXXXX", sub[64], f[96],
+			 none[96];
+	uid_t		 me = getuid(), other = getuid() + 1000;
+	gid_t		 mine = getgid(), alien = getgid() + 1000;
+	int		 fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(sub, sizeof(sub), "%s/d", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(f, sizeof(f), "%s/f", sub);
+	snprintf(none, sizeof(none), "%s/not-yet", sub);
+	fd = open(f, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(chmod(f, 0640), 0);
+
+	/* d is 0700: only its owner gets in, whatever f's bits say. */
+	ck_assert(policy_user_may(f, POLICY_ACCESS_READ | POLICY_ACCESS_WRITE,
+	    me, mine));
+	ck_assert(!policy_user_may(f, POLICY_ACCESS_READ, other, mine));
+	ck_assert(!policy_user_may(f, 0, other, alien));
+	ck_assert(!policy_user_may(none, POLICY_ACCESS_WRITE, other, alien));
+	ck_assert(policy_user_may(none, POLICY_ACCESS_WRITE, me, alien));
+	ck_assert(policy_user_may(sub, POLICY_ACCESS_READ, other, alien) ==
+	    false);
+	ck_assert(policy_user_may(sub, 0, other, alien));
+
+	/* d searchable by all: f's group and other bits decide. */
+	ck_assert_int_eq(chmod(sub, 0711), 0);
+	ck_assert(policy_user_may(f, 0, other, alien));
+	ck_assert(policy_user_may(f, POLICY_ACCESS_READ, other, mine));
+	ck_assert(!policy_user_may(f, POLICY_ACCESS_WRITE, other, mine));
+	ck_assert(!policy_user_may(f, POLICY_ACCESS_READ, other, alien));
+	ck_assert_int_eq(chmod(f, 0604), 0);
+	ck_assert(policy_user_may(f, POLICY_ACCESS_READ, other, alien));
+	/* The group's bits are the group's, even where other has more. */
+	ck_assert(!policy_user_may(f, POLICY_ACCESS_READ, other, mine));
+	ck_assert(!policy_user_may(f, POLICY_ACCESS_EXEC, me, mine));
+	ck_assert(policy_user_may(none, POLICY_ACCESS_WRITE, other, alien));
+
+	unlink(f);
+	rmdir(sub);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_decode_rejects)
 {
 	static const uint8_t	junk[] = { 0xff, 0xff, 0xff };
@@ -774,6 +829,7 @@ policy_suite(void)
 	tcase_add_loop_test(tc, test_cgroup_find, 0,
 	    sizeof(cgroups) / sizeof(cgroups[0]));
 	tcase_add_test(tc, test_memory);
+	tcase_add_test(tc, test_user_may);
 	tcase_add_test(tc, test_learn_write);
 	suite_add_tcase(s, tc);
 
