@@ -201,7 +201,8 @@ rule_line(const struct policy *p, const char *key)
  * The line of the first [filesystem] rule with access bit in this
  * stage (read, write, exec; startup-* at start-up), or 0: where to add
  * a path.  A path named by rules of two keys is one entry with one
- * line: not counted, so the line is never another key's.
+ * line: not counted, so the line is never another key's.  Merged
+ * policies have no one file to name a line in: 0.
  */
 static int
 path_line(const struct policy *p, unsigned bit, bool in_serving)
@@ -209,7 +210,8 @@ path_line(const struct policy *p, unsigned bit, bool in_serving)
 	size_t	i;
 
 	for (i = 0; i < p->npaths; i++)
-		if (p->paths[i].line > 0 && p->paths[i].access == bit &&
+		if (p->paths[i].line > 0 && p->paths[i].file == NULL &&
+		    p->paths[i].access == bit &&
 		    p->paths[i].startup_only == !in_serving)
 			return p->paths[i].line;
 	return 0;
@@ -499,7 +501,7 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	struct passwd		*pw;
 	char			 rel[PATH_MAX], path[PATH_MAX];
 	char			 text[2 * PATH_MAX + 2048], k[160], bu[64];
-	char			 nb[128] = "";
+	char			 nb[PATH_MAX + 128] = "", at[PATH_MAX + 32];
 	const char		*stage, *key;
 	unsigned		 want, have, bit;
 	int			 dfd, line;
@@ -564,8 +566,9 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	    pw->pw_name : "?");
 	if (p->no_behalf)
 		snprintf(nb, sizeof(nb), " (the policy's open-on-behalf = no, "
-		    "line %d, keeps the broker from opening it for the "
-		    "worker)", p->no_behalf_line);
+		    "%s, keeps the broker from opening it for the worker)",
+		    policy_where(p->no_behalf_file, p->no_behalf_line, at,
+		    sizeof(at)));
 	snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: %s "
 	    "%s %s (%s) as user %s: the file's permissions refuse that "
 	    "user, though the broker's user %s may%s; make it reachable by "

@@ -703,7 +703,8 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 		    "path=%s access=%s stage=%s policy=%s line=%d",
 		    (int)worker, deny_plugin(worker), stage, name, c.path,
 		    deny_access_text(c.want), why, c.path,
-		    deny_access_text(c.want), stage, p->file, g->line);
+		    deny_access_text(c.want), stage, g->file != NULL ? g->file :
+		    p->file, g->line);
 		snprintf(k, sizeof(k), "behalf %.120s", c.path);
 		deny_report(true, dl, k, text);
 		return -1;
@@ -731,7 +732,8 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 		    "access=%s policy=%s line=%d", (int)worker,
 		    deny_plugin(worker), c.path, deny_access_text(c.want),
 		    pw != NULL ? pw->pw_name : user, c.path,
-		    deny_access_text(c.want), p->file, g->line);
+		    deny_access_text(c.want), g->file != NULL ? g->file :
+		    p->file, g->line);
 	}
 	return 1;
 }

@@ -429,6 +429,7 @@ static void
 warn_unreachable(const struct policy *p)
 {
 	const struct policy_path	*pp;
+	char				 at[PATH_MAX + 32], nb[PATH_MAX + 32];
 	size_t				 i;
 
 	for (i = 0; p->no_behalf && p->switch_user && i < p->npaths; i++) {
@@ -436,11 +437,13 @@ warn_unreachable(const struct policy *p)
 		if (pp->line <= 0 || pp->path == NULL ||
 		    policy_user_may(pp->path, pp->access, p->uid, p->gid))
 			continue;
-		log_warn("sandbox policy %s: user %s cannot reach %s (line "
-		    "%d), and open-on-behalf = no (line %d) keeps the broker "
-		    "from opening it for the worker: the plugin will be "
-		    "refused it", p->file, p->user ? p->user : "nobody",
-		    pp->path, pp->line, p->no_behalf_line);
+		log_warn("sandbox policy %s: user %s cannot reach %s (%s), "
+		    "and open-on-behalf = no (%s) keeps the broker from "
+		    "opening it for the worker: the plugin will be refused "
+		    "it", p->file, p->user ? p->user : "nobody", pp->path,
+		    policy_where(pp->file, pp->line, at, sizeof(at)),
+		    policy_where(p->no_behalf_file, p->no_behalf_line, nb,
+		    sizeof(nb)));
 	}
 }
 

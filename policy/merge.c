@@ -114,7 +114,8 @@ origin(struct policy *p, const char *file, int line, const char *via,
 static int
 origins_name_file(struct policy *p, const char *file)
 {
-	size_t	i;
+	const char	*kept = NULL;
+	size_t		 i;
 
 	for (i = 0; i < p->nsc; i++) {
 		struct policy_syscall	*s = &p->sc[i];
@@ -132,15 +133,26 @@ origins_name_file(struct policy *p, const char *file)
 			s->kill_line = 0;
 		}
 	}
+	/*
+	 * Paths keep their line, with its file beside it: the broker
+	 * names both when it opens one on the worker's behalf, and a
+	 * line of 0 still means built in.
+	 */
 	for (i = 0; i < p->npaths; i++) {
 		struct policy_path	*pp = &p->paths[i];
 
-		if (pp->line > 0) {
+		if (pp->line > 0 && pp->file == NULL) {
 			if ((pp->why = origin(p, file, pp->line, pp->param,
-			    NULL)) == NULL)
+			    NULL)) == NULL || (kept == NULL &&
+			    (kept = keep(p, strdup(file))) == NULL))
 				return -1;
-			pp->line = 0;
+			pp->file = kept;
 		}
+	}
+	if (p->no_behalf && p->no_behalf_file == NULL) {
+		if (kept == NULL && (kept = keep(p, strdup(file))) == NULL)
+			return -1;
+		p->no_behalf_file = kept;
 	}
 	return 0;
 }
@@ -303,9 +315,13 @@ merge_paths(struct policy *p, const struct policy *q)
 			return -1;
 		}
 		/* q's origin texts belong to q: p keeps its own copy. */
-		if (qp->why != NULL && (pp->why = keep(p,
-		    strdup(qp->why))) == NULL)
+		if ((qp->why != NULL && (pp->why = keep(p,
+		    strdup(qp->why))) == NULL) || (qp->file != NULL &&
+		    (pp->file = keep(p, strdup(qp->file))) == NULL)) {
+			free(pp->path);
+			free(pp->param);
 			return -1;
+		}
 		p->npaths++;
 	}
 	return 0;
@@ -400,11 +416,16 @@ policy_merge(struct policy *p, const struct policy *q, char *err,
 
 	/*
 	 * Origins name their file from the first merge on: p's now, and
-	 * q's once they are in p (every origin still with a line is q's).
+	 * q's once they are in p (every origin with a line and no file yet
+	 * is q's).
 	 */
 	if (!p->merged && origins_name_file(p, p->file) == -1)
 		goto oom;
 	p->merged = true;
+	if (q->no_behalf && !p->no_behalf) {	/* named with q's paths */
+		p->no_behalf = true;
+		p->no_behalf_line = q->no_behalf_line;
+	}
 	if (merge_syscalls(p, q) == -1 || merge_paths(p, q) == -1 ||
 	    merge_network(p, q) == -1 || origins_name_file(p, q->file) == -1)
 		goto oom;
@@ -424,10 +445,7 @@ policy_merge(struct policy *p, const struct policy *q, char *err,
 	}
 	if (q->landlock > p->landlock)
 		p->landlock = q->landlock;
-	if (q->no_behalf && !p->no_behalf) {
-		p->no_behalf = true;
-		p->no_behalf_line = q->no_behalf_line;
-	}
+
 	p->memory = limit_add(p->memory, q->memory);
 	if (q->memory_param != NULL &&
 	    (p->memory_param = strdup(q->memory_param)) == NULL)

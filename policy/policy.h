@@ -160,6 +160,7 @@ struct policy_path {
 	uint64_t	 dev;		/* st_dev after resolve */
 	uint64_t	 ino;		/* st_ino after resolve; 0: none */
 	int		 line;		/* 0: built in */
+	const char	*file;		/* merged: line's file; NULL: p's */
 	const char	*why;		/* built in: what needs it; static */
 };
 
@@ -201,6 +202,7 @@ struct policy {
 	enum policy_landlock	 landlock;
 	bool			 no_behalf;	/* open-on-behalf = no */
 	int			 no_behalf_line;
+	const char		*no_behalf_file;	/* merged: line's */
 	struct policy_path	*paths;
 	size_t			 npaths;
 	/* [network] */
@@ -374,6 +376,7 @@ int	policy_merge(struct policy *p, const struct policy *q, char *err,
 
 /* print.c */
 void	policy_print(const struct policy *p, FILE *fp);
+const char *policy_where(const char *file, int line, char *buf, size_t len);
 int	policy_groups_print(const char *name, FILE *fp, char *err,
 	    size_t errlen);
 const char *policy_syscall_name(const struct policy *p, int nr);

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <seccomp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,7 @@ print_paths(const struct policy *p, FILE *fp)
 {
 	static const char *const acc[] = { "-", "read", "write", "read+write",
 	    "exec", "read+exec", "write+exec", "read+write+exec" };
+	char	where[PATH_MAX + 32];
 	size_t	i;
 	bool	serving = false;
 
@@ -172,9 +174,10 @@ print_paths(const struct policy *p, FILE *fp)
 	if (p->landlock == POLICY_LANDLOCK_OFF)
 		return;
 	if (p->no_behalf)
-		fprintf(fp, "  (open-on-behalf = no, line %d: the broker opens "
+		fprintf(fp, "  (open-on-behalf = no, %s: the broker opens "
 		    "nothing the worker's user cannot reach)\n",
-		    p->no_behalf_line);
+		    policy_where(p->no_behalf_file, p->no_behalf_line, where,
+		    sizeof(where)));
 	if (p->mode == POLICY_MODE_LOG)
 		fprintf(fp, "  (mode = log: not enforced; Landlock cannot "
 		    "log without denying)\n");
@@ -185,7 +188,7 @@ print_paths(const struct policy *p, FILE *fp)
 		const struct policy_path	*pp = &p->paths[i];
 		char				 from[128];
 
-		if (pp->line > 0)
+		if (pp->line > 0 && pp->file == NULL)
 			snprintf(from, sizeof(from), "line %d%s%s", pp->line,
 			    pp->param ? ": " : "", pp->param ? pp->param : "");
 		else
@@ -284,6 +287,21 @@ print_memory(const struct policy *p, FILE *fp)
 	    "at start + its threads' stacks + %s%s\n", slack,
 	    policy_allows_memfd(p) ? "; cannot count memfd_create's "
 	    "memory: the worker fails without a cgroup" : "");
+}
+
+/*
+ * Where a setting is: "line N" in the policy's own file (file NULL),
+ * "FILE line N" once policies are merged (a path's or open-on-behalf's
+ * file, struct policy).  Returns buf.
+ */
+const char *
+policy_where(const char *file, int line, char *buf, size_t len)
+{
+	if (file != NULL)
+		snprintf(buf, len, "%s line %d", file, line);
+	else
+		snprintf(buf, len, "line %d", line);
+	return buf;
 }
 
 void

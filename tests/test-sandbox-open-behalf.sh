@@ -11,6 +11,7 @@
 source "$(dirname "$0")/lib/functions.sh"
 source "$(dirname "$0")/lib/sandbox.sh"
 source "$(dirname "$0")/lib/nbdkit-functions.sh"
+source "$(dirname "$0")/lib/filter-functions.sh"
 set -e
 set -x
 
@@ -85,6 +86,19 @@ grep -Eq "sandbox: opened $priv/disk.img \(read\) on the worker's behalf" \
     "$d/ro.sock.log"
 not grep -q "sandbox: opened $priv/disk.img (read+write)" "$d/ro.sock.log"
 
+# A filter stacked, its policy merged into the plugin's: the plugin's
+# grant still opens the image on the worker's behalf (a merge once
+# dropped every rule's line, and with it every such open), and the log
+# names the file and line of the grant, not the merged pair.
+if [ -r "$NBDKIT_FILTERDIR/nbdkit-cow-filter.so" ]; then
+	start_nbdbroker -U "$d/cow.sock" --filter=cow \
+	    nbdkit:file file="$priv/disk.img"
+	nbdcopy "$(nbd_uri "$d/cow.sock")" "$d/cow-copy.img"
+	cmp "$priv/disk.img" "$d/cow-copy.img"
+	grep -Eq "sandbox: opened $priv/disk.img \(read\) on the worker's behalf: user nobody cannot reach it; path=$priv/disk.img access=read policy=[^ ]*/nbdkit-file.policy line=[0-9]+\$" \
+	    "$d/cow.sock.log"
+fi
+
 # dir=: a root-only directory of images, one export per file; a
 # symlink in it to a file outside it does not open.
 mkdir -m 0700 "$priv/images"
@@ -151,6 +165,13 @@ out=$("$NBDBROKER" --check-policy "$d/nobehalf.policy" \
     nbdkit:file file="$pub/disk.img")
 grep -Eq "^  \(open-on-behalf = no, line [0-9]+: the broker opens nothing the worker's user cannot reach\)\$" \
     <<< "$out"
+# Merged with a filter's policy: the file that says it is named.
+if [ -r "$NBDKIT_FILTERDIR/nbdkit-cow-filter.so" ]; then
+	out=$("$NBDBROKER" --check-policy "$d/nobehalf.policy" --filter=cow \
+	    nbdkit:file file="$pub/disk.img")
+	grep -Eq "^  \(open-on-behalf = no, $d/nobehalf.policy line [0-9]+: the broker opens" \
+	    <<< "$out"
+fi
 
 # O_CREAT: only under a write grant on a directory.  The hostile test
 # plugin creates path= on a client's read.

@@ -179,9 +179,12 @@ START_TEST(test_merge_behalf)
 	p = merged(PLUGIN, nb);
 	ck_assert(p->no_behalf);
 	ck_assert_int_eq(p->no_behalf_line, 3);
+	ck_assert_str_eq(p->no_behalf_file, "f.policy");
 	policy_free(p);
 	p = merged(nb, yb);
 	ck_assert(p->no_behalf);
+	ck_assert_int_eq(p->no_behalf_line, 3);
+	ck_assert_str_eq(p->no_behalf_file, "plugin.policy");
 	policy_free(p);
 }
 END_TEST
@@ -264,10 +267,15 @@ START_TEST(test_merge_paths_network)
 	ck_assert_uint_eq(pp->access, POLICY_ACCESS_READ |
 	    POLICY_ACCESS_WRITE);
 	ck_assert_str_eq(pp->why, "plugin.policy line 9");
+	/* Each rule keeps its line, with its file: open-on-behalf's. */
+	ck_assert_int_eq(pp->line, 9);
+	ck_assert_str_eq(pp->file, "plugin.policy");
 	/* Another stage: another rule, the filter's. */
 	ck_assert_ptr_nonnull(pp = path(p, "/tmp", false));
 	ck_assert_uint_eq(pp->access, POLICY_ACCESS_READ);
 	ck_assert_str_eq(pp->why, "f.policy line 6: ${dir}");
+	ck_assert_int_eq(pp->line, 6);
+	ck_assert_str_eq(pp->file, "f.policy");
 	ck_assert_uint_eq(p->net, POLICY_NET_UNIX | POLICY_NET_TCP_CONNECT);
 	ck_assert_uint_eq(p->nports, 1);
 	ck_assert_uint_eq(p->ports[0], 443);
@@ -307,7 +315,9 @@ START_TEST(test_merge_two)
 	struct policy	*q = parse_resolve("f1.policy", F "[syscalls]\n"
 	    "allow = pwrite64\n");
 	struct policy	*r = parse_resolve("f2.policy", F "\n[syscalls]\n"
-	    "allow = fsync\n");
+	    "allow = fsync\n[filesystem]\nread = /tmp\n"
+	    "open-on-behalf = no\n");
+	const struct policy_path *pp;
 	char		 err[512];
 
 	ck_assert_int_eq(policy_merge(p, q, err, sizeof(err)), 0);
@@ -317,6 +327,13 @@ START_TEST(test_merge_two)
 	ck_assert_str_eq(sc(p, "fsync")->allow_via, "f2.policy line 4");
 	ck_assert_str_eq(sc(p, "execve")->kill_via,
 	    "plugin.policy line 4: @exec");
+	/* A later merge names its own file, not the first one's. */
+	ck_assert_ptr_nonnull(pp = path(p, "/tmp", false));
+	ck_assert_int_eq(pp->line, 6);
+	ck_assert_str_eq(pp->file, "f2.policy");
+	ck_assert(p->no_behalf);
+	ck_assert_int_eq(p->no_behalf_line, 7);
+	ck_assert_str_eq(p->no_behalf_file, "f2.policy");
 	policy_free(r);
 	policy_free(q);
 	policy_free(p);
