@@ -34,10 +34,13 @@ names = [r[0] for r in rows]
 if len(rows) != n or names != want:
     sys.exit("table rows %s, expected %d: %s" % (names, n, want))
 for r in rows:
-    if len(r) != 12:
-        sys.exit("row %s: %d cells, expected 12" % (r, len(r)))
+    if len(r) != 13:
+        sys.exit("row %s: %d cells, expected 13" % (r, len(r)))
     for c in r[1:]:
         float(c[:-1] if c.endswith("x") else c)
+    # One round per side: the spread of a single round is 1.
+    if r[12] != "1.00x":
+        sys.exit("row %s: spread %s with one round" % (r[0], r[12]))
 for k in ("load at start:", "load at end:"):
     if not any(l.startswith(k) and "nproc" in l for l in open(out)):
         sys.exit("no line '%s ... nproc N'" % k)
@@ -96,6 +99,21 @@ cat "$d/env.out"
 check_table "$d/env.out" 1 randread-4k-qd1
 grep -q '^A = nbdbroker memory, B = nbdbroker memory (NBDBROKER_CLIENT_SPIN_US=0)' \
     "$d/env.out"
+
+# The report from a CSV of two rounds: medians, ratios and the spread
+# (A's rounds 100 and 150 IOPS, B's 200 and 220: the wider is A's 1.5).
+cat > "$d/two.csv" <<'CSV'
+workload,side,server,round,window_s,mib_s,iops,ios,cpu_s,cpu_us_per_io,ctxsw,ctxsw_per_io,ctxsw_voluntary,ctxsw_involuntary,load1
+randread-4k-qd1,A,a,1,1,0.39,100,100,0.001,10,100,1,100,0,0.5
+randread-4k-qd1,B,b,1,1,0.78,200,200,0.001,5,100,0.5,100,0,0.5
+randread-4k-qd1,A,a,2,1,0.59,150,150,0.001,10,100,1,100,0,0.5
+randread-4k-qd1,B,b,2,1,0.86,220,220,0.001,5,100,0.5,100,0,0.5
+CSV
+/usr/bin/python3 "$abs_top_srcdir/tests/bench/measure.py" report \
+    "$d/two.csv" a b > "$d/two.out"
+cat "$d/two.out"
+grep -Eq '^randread-4k-qd1 +0\.5 +0\.8 +125 +210 +0\.60x .* 1\.50x$' \
+    "$d/two.out"
 
 # --help prints the usage; it fails when it should.
 "$bench" --help > "$d/help"

@@ -262,16 +262,29 @@ def report(raw, name_a, name_b, plot_data=None):
              if r["workload"] == wname and r["side"] == side]
         return statistics.median(v) if v else None
 
+    def spread(wname):
+        # The wider of the two sides' fastest / slowest round.
+        s = 1.0
+        for side in ("A", "B"):
+            v = [float(r["iops"]) for r in rows
+                 if r["workload"] == wname and r["side"] == side]
+            if v and min(v) > 0:
+                s = max(s, max(v) / min(v))
+        return "%.2fx" % s
+
     print("A = %s, B = %s; medians of %d round%s" %
           (name_a, name_b, rounds, "" if rounds == 1 else "s"))
     print("cpu/IO: microseconds of server CPU per I/O; cs/IO: context"
           " switches per I/O;")
     print("speed, cpu, ctxsw: ratios A/B (speed above 1: A is faster;"
           " cpu, ctxsw below 1: A is cheaper)")
-    hdr = ("%-18s %9s %9s %8s %8s %6s %8s %8s %6s %7s %7s %6s" %
+    print("spread: one side's fastest round over its slowest (the wider"
+          " side's); a speed ratio")
+    print("  closer to 1 than the spread is within this run's noise")
+    hdr = ("%-18s %9s %9s %8s %8s %6s %8s %8s %6s %7s %7s %6s %6s" %
            ("workload", "MiB/s A", "MiB/s B", "IOPS A", "IOPS B",
             "speed", "cpu/IO A", "cpu/IO B", "cpu", "cs/IO A", "cs/IO B",
-            "ctxsw"))
+            "ctxsw", "spread"))
     print(hdr)
     plot = []
     for wname, *_ in WORKLOADS + EXTRA_WORKLOADS:
@@ -284,10 +297,10 @@ def report(raw, name_a, name_b, plot_data=None):
               ratio(a["cpu_us_per_io"], b["cpu_us_per_io"]),
               ratio(a["ctxsw_per_io"], b["ctxsw_per_io"]))
         print("%-18s %9.1f %9.1f %8.0f %8.0f %6s %8.1f %8.1f %6s "
-              "%7.2f %7.2f %6s" %
+              "%7.2f %7.2f %6s %6s" %
               (wname, a["mib_s"], b["mib_s"], a["iops"], b["iops"], rs[0],
                a["cpu_us_per_io"], b["cpu_us_per_io"], rs[1],
-               a["ctxsw_per_io"], b["ctxsw_per_io"], rs[2]))
+               a["ctxsw_per_io"], b["ctxsw_per_io"], rs[2], spread(wname)))
         plot.append((wname,) + tuple(r.rstrip("x").replace("-", "0")
                                      for r in rs))
     if plot_data:
