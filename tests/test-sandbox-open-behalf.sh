@@ -165,12 +165,24 @@ out=$("$NBDBROKER" --check-policy "$d/nobehalf.policy" \
     nbdkit:file file="$pub/disk.img")
 grep -Eq "^  \(open-on-behalf = no, line [0-9]+: the broker opens nothing the worker's user cannot reach\)\$" \
     <<< "$out"
-# Merged with a filter's policy: the file that says it is named.
+# Merged with a filter's policy: the file that says it is named, and
+# the start-up warning still comes (a merge once hid every rule from
+# it).
 if [ -r "$NBDKIT_FILTERDIR/nbdkit-cow-filter.so" ]; then
 	out=$("$NBDBROKER" --check-policy "$d/nobehalf.policy" --filter=cow \
 	    nbdkit:file file="$pub/disk.img")
 	grep -Eq "^  \(open-on-behalf = no, $d/nobehalf.policy line [0-9]+: the broker opens" \
 	    <<< "$out"
+	set +e
+	timeout $((60 * slow)) "$NBDBROKER" -f -U "$d/nbf.sock" \
+	    --policy "$d/nobehalf.policy" --filter=cow \
+	    nbdkit:file file="$priv/disk.img" 2> "$d/nbf.log"
+	status=$?
+	set -e
+	cat "$d/nbf.log"
+	[ "$status" -eq 1 ]
+	grep -Eq "warning: sandbox policy $d/nobehalf.policy \+ [^ ]*nbdkit-cow-filter.policy: user nobody cannot reach $priv/disk.img \($d/nobehalf.policy line [0-9]+\), and open-on-behalf = no \($d/nobehalf.policy line [0-9]+\) keeps the broker" \
+	    "$d/nbf.log"
 fi
 
 # O_CREAT: only under a write grant on a directory.  The hostile test

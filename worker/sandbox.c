@@ -274,11 +274,12 @@ change_identity(bool userns, bool want_dac, char *err, size_t errlen)
  * grants a path its user cannot reach (an image in a directory only
  * root may enter: the plugin's config resolves and checks it, and
  * while serving the broker opens it on the worker's behalf,
- * broker/open-behalf.c), unless the policy says open-on-behalf = no
- * (the user's own permissions are then final, at start-up too); and
- * not if it may connect sockets at
- * start-up: Landlock does not cover connecting to a UNIX socket by
- * path, which DAC override would open.
+ * broker/open-behalf.c); never if it switches user and says
+ * open-on-behalf = no (that user's own permissions are then final, at
+ * start-up too: a filter's start-up grant, merged in, must not bring
+ * the override back); and not if it may connect sockets at start-up:
+ * Landlock does not cover connecting to a UNIX socket by path, which
+ * DAC override would open.
  */
 static bool
 startup_grants(const char *plugin_path)
@@ -287,11 +288,12 @@ startup_grants(const char *plugin_path)
 	size_t	i;
 	bool	grants = false;
 
+	if (pol->switch_user && pol->no_behalf)
+		return false;
 	for (i = 0; i < pol->npaths; i++)
 		if (!pol->paths[i].optional &&
 		    strcmp(pol->paths[i].path, plugin_path) != 0 &&
-		    (pol->paths[i].startup_only ||
-		    (pol->switch_user && !pol->no_behalf &&
+		    (pol->paths[i].startup_only || (pol->switch_user &&
 		    !policy_user_may(pol->paths[i].path, 0, pol->uid,
 		    pol->gid))))
 			grants = true;
