@@ -184,6 +184,17 @@ deny_once(struct deny_log **dlp, const char *key)
 	return true;
 }
 
+/*
+ * The policy file a setting goes into: a merged policy's is the
+ * plugin's own (a filter's policy grants the filter's own needs, and
+ * [syscalls] rules and their lines are the plugin's file's).
+ */
+static const char *
+setting_file(const struct policy *p)
+{
+	return p->merged && p->own_file != NULL ? p->own_file : p->file;
+}
+
 /* The line of the first "KEY =" rule in [syscalls], or 0. */
 static int
 rule_line(const struct policy *p, const char *key)
@@ -199,21 +210,28 @@ rule_line(const struct policy *p, const char *key)
 
 /*
  * The line of the first [filesystem] rule with access bit in this
- * stage (read, write, exec; startup-* at start-up), or 0: where to add
- * a path.  A path named by rules of two keys is one entry with one
- * line: not counted, so the line is never another key's.  Merged
- * policies have no one file to name a line in: 0.
+ * stage (read, write, exec; startup-* at start-up), or 0, and the file
+ * it is in (*file, also without a line): where to add a path.  A
+ * merged policy's is the plugin's own file (a filter's policy grants
+ * the filter's own needs).  A path named by rules of two keys is one
+ * entry with one line: not counted, so the line is never another
+ * key's.
  */
 static int
-path_line(const struct policy *p, unsigned bit, bool in_serving)
+path_line(const struct policy *p, unsigned bit, bool in_serving,
+    const char **file)
 {
-	size_t	i;
+	const struct policy_path	*pp;
+	size_t				 i;
 
-	for (i = 0; i < p->npaths; i++)
-		if (p->paths[i].line > 0 && p->paths[i].file == NULL &&
-		    p->paths[i].access == bit &&
-		    p->paths[i].startup_only == !in_serving)
-			return p->paths[i].line;
+	*file = setting_file(p);
+	for (i = 0; i < p->npaths; i++) {
+		pp = &p->paths[i];
+		if (pp->line > 0 && pp->access == bit &&
+		    pp->startup_only == !in_serving &&
+		    (pp->file == NULL || strcmp(pp->file, *file) == 0))
+			return pp->line;
+	}
 	return 0;
 }
 
@@ -254,7 +272,7 @@ deny_syscall(const struct seccomp_notif *req, pid_t worker, bool in_serving,
     bool startup_only, struct deny_log **dl)
 {
 	const struct policy	*p = policy_load_parsed();
-	const char		*stage, *key, *g;
+	const char		*stage, *key, *g, *file = setting_file(p);
 	char			 name[64], text[1024], k[160], where[32] = "";
 	char			*n;
 	int			 line;
@@ -274,8 +292,8 @@ deny_syscall(const struct seccomp_notif *req, pid_t worker, bool in_serving,
 	    "syscall=%s stage=%s policy=%s key=%s%s%s%s", (int)worker,
 	    deny_plugin(worker), stage, name, policy_errno_name(p->dflt_errno),
 	    startup_only ? ", which the policy allows only at start-up" :
-	    "", key, p->file, g ? ", or a group with it: " : "", g ? g : "",
-	    name, stage, p->file, key, where, g ? " group=" : "", g ? g : "");
+	    "", key, file, g ? ", or a group with it: " : "", g ? g : "",
+	    name, stage, file, key, where, g ? " group=" : "", g ? g : "");
 	snprintf(k, sizeof(k), "syscall %s %s", name, stage);
 	deny_report(in_serving, dl, k, text);
 }
@@ -335,7 +353,7 @@ deny_interp(const struct policy *p, const char *path, const char *name,
 	struct stat	 st;
 	char		 prog[PATH_MAX], interp[PATH_MAX];
 	char		 text[7 * PATH_MAX], k[160];
-	const char	*stage = in_serving ? "serving" : "startup";
+	const char	*stage = in_serving ? "serving" : "startup", *file;
 	int		 i, line;
 
 	snprintf(prog, sizeof(prog), "%s", path);
@@ -348,16 +366,17 @@ deny_interp(const struct policy *p, const char *path, const char *name,
 			snprintf(prog, sizeof(prog), "%s", interp);
 			continue;
 		}
-		line = path_line(p, POLICY_ACCESS_EXEC, in_serving);
+		line = path_line(p, POLICY_ACCESS_EXEC, in_serving, &file);
 		snprintf(text, sizeof(text), "worker %d (plugin %s): "
 		    "sandbox: %s %s %s: its interpreter %s (exec) is outside "
 		    "policy %s's [filesystem] grants: Landlock denies running "
-		    "%s (EACCES); add the interpreter to [filesystem] %sexec; "
-		    "path=%s access=exec stage=%s policy=%s key=%sexec%s%.0d",
-		    (int)worker, deny_plugin(worker), stage, name, path,
-		    interp, p->file, path, in_serving ? "" : "startup-",
-		    interp, stage, p->file, in_serving ? "" : "startup-",
-		    line > 0 ? " line=" : "", line);
+		    "%s (EACCES); add the interpreter to [filesystem] %sexec"
+		    "%s%s; path=%s access=exec stage=%s policy=%s "
+		    "key=%sexec%s%.0d", (int)worker, deny_plugin(worker),
+		    stage, name, path, interp, p->file, path, in_serving ? "" :
+		    "startup-", file != p->file ? " in " : "", file != p->file ?
+		    file : "", interp, stage, file, in_serving ? "" :
+		    "startup-", line > 0 ? " line=" : "", line);
 		snprintf(k, sizeof(k), "interp %.120s %s", interp, stage);
 		deny_report(in_serving, dl, k, text);
 		return true;
@@ -502,7 +521,7 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 	char			 rel[PATH_MAX], path[PATH_MAX];
 	char			 text[2 * PATH_MAX + 2048], k[160], bu[64];
 	char			 nb[PATH_MAX + 128] = "", at[PATH_MAX + 32];
-	const char		*stage, *key;
+	const char		*stage, *key, *file;
 	unsigned		 want, have, bit;
 	int			 dfd, line;
 	bool			 ro;
@@ -531,17 +550,18 @@ deny_path(int listener, const struct seccomp_notif *req, const char *name,
 		    POLICY_ACCESS_READ;
 		key = bit == POLICY_ACCESS_EXEC ? "exec" :
 		    bit == POLICY_ACCESS_WRITE ? "write" : "read";
-		line = path_line(p, bit, in_serving);
+		line = path_line(p, bit, in_serving, &file);
 		snprintf(text, sizeof(text), "worker %d (plugin %s): "
 		    "sandbox: %s %s %s (%s) is outside policy %s's "
 		    "[filesystem] grants: Landlock denies it; add it to "
-		    "[filesystem] %s%s%s; path=%s access=%s stage=%s "
+		    "[filesystem] %s%s%s%s%s; path=%s access=%s stage=%s "
 		    "policy=%s key=%s%s%s%.0d", (int)worker,
 		    deny_plugin(worker), stage, name, path,
 		    deny_access_text(want), p->file, in_serving ? "" :
-		    "startup-", key, ro ? " (a plugin that then opens it "
-		    "read-only serves a read-only export)" : "", path,
-		    deny_access_text(want), stage, p->file, in_serving ? "" :
+		    "startup-", key, file != p->file ? " in " : "",
+		    file != p->file ? file : "", ro ? " (a plugin that then "
+		    "opens it read-only serves a read-only export)" : "", path,
+		    deny_access_text(want), stage, file, in_serving ? "" :
 		    "startup-", key, line > 0 ? " line=" : "", line);
 		snprintf(k, sizeof(k), "path %.120s %s", path, stage);
 		deny_report(in_serving || ro, dl, k, text);

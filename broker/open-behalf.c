@@ -643,7 +643,7 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 	struct seccomp_notif_resp	 resp;
 	struct behalf_call		 c;
 	struct passwd			*pw;
-	const char			*why, *stage, *user;
+	const char			*why, *stage, *user, *rule_file;
 	char				 joined[2 * PATH_MAX], text[3 * PATH_MAX];
 	char				 k[160];
 	int				 fd, r, saved;
@@ -662,6 +662,7 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 	path_normalise(c.path);
 	if ((g = grant_for(p, c.path, c.want, in_serving)) == NULL)
 		return 0;
+	rule_file = g->file != NULL ? g->file : p->file;
 	have = deny_granted(p, c.path, in_serving);
 	if ((c.want & ~have) != 0 || ((c.want & POLICY_ACCESS_WRITE) &&
 	    (p->readonly || broker.cfg.readonly)))
@@ -703,8 +704,7 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 		    "path=%s access=%s stage=%s policy=%s line=%d",
 		    (int)worker, deny_plugin(worker), stage, name, c.path,
 		    deny_access_text(c.want), why, c.path,
-		    deny_access_text(c.want), stage, g->file != NULL ? g->file :
-		    p->file, g->line);
+		    deny_access_text(c.want), stage, rule_file, g->line);
 		snprintf(k, sizeof(k), "behalf %.120s", c.path);
 		deny_report(true, dl, k, text);
 		return -1;
@@ -732,8 +732,7 @@ behalf_open(int listener, const struct seccomp_notif *req, const char *name,
 		    "access=%s policy=%s line=%d", (int)worker,
 		    deny_plugin(worker), c.path, deny_access_text(c.want),
 		    pw != NULL ? pw->pw_name : user, c.path,
-		    deny_access_text(c.want), g->file != NULL ? g->file :
-		    p->file, g->line);
+		    deny_access_text(c.want), rule_file, g->line);
 	}
 	return 1;
 }

@@ -419,7 +419,8 @@ policy_merge(struct policy *p, const struct policy *q, char *err,
 	 * q's once they are in p (every origin with a line and no file yet
 	 * is q's).
 	 */
-	if (!p->merged && origins_name_file(p, p->file) == -1)
+	if (!p->merged && ((p->own_file = keep(p, strdup(p->file))) ==
+	    NULL || origins_name_file(p, p->file) == -1))
 		goto oom;
 	p->merged = true;
 	if (q->no_behalf && !p->no_behalf) {	/* named with q's paths */

@@ -9,8 +9,8 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <seccomp.h>
 #include <limits.h>
+#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

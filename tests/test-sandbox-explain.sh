@@ -42,6 +42,16 @@ grep -Eq "warning: worker [0-9]+ \(plugin hostile\): sandbox: serving denied soc
 # Once per worker.
 nbd_read "$d/tcp.sock" 0
 [ "$(grep -c "syscall=socket stage=serving" "$d/tcp.sock.log")" = 1 ]
+# Under a filter, whose policy is merged into the plugin's, the
+# [syscalls] line named is the plugin's own file's, and so is the file.
+if [ -r "$NBDKIT_FILTERDIR/nbdkit-cow-filter.so" ]; then
+	start_nbdbroker -U "$d/tcpf.sock" --filter=cow "$hostile_so" \
+	    attack=tcp-connect port=9
+	nbd_read "$d/tcpf.sock" 0
+	wait_for_log "$d/tcpf.sock.log" "hostile: tcp-connect: blocked"
+	grep -Eq "sandbox: serving denied socket \(ENOSYS\): add it to \[syscalls\] allow in policy $default, or a group with it: @network; syscall=socket stage=serving policy=$default key=allow line=[0-9]+ group=@network$" \
+	    "$d/tcpf.sock.log"
+fi
 
 # A tripwire: one line, with the same kind of tail.
 start_nbdbroker -U "$d/exec.sock" "$hostile_so" attack=exec export=attack
@@ -82,6 +92,17 @@ nbd_read "$d/outside.sock" 0
 wait_for_log "$d/outside.sock.log" "hostile: open: blocked: Permission denied"
 grep -Eq "warning: worker [0-9]+ \(plugin hostile\): sandbox: serving openat /etc/passwd \(read\) is outside policy $d/read.policy's \[filesystem\] grants: Landlock denies it; add it to \[filesystem\] read; path=/etc/passwd access=read stage=serving policy=$d/read.policy key=read line=7$" \
     "$d/outside.sock.log"
+# Under a filter (its policy merged into the plugin's), the setting
+# to change is the plugin's own policy's: the line names that file and
+# a line in it, not the merged pair (no line was named at all before).
+if [ -r "$NBDKIT_FILTERDIR/nbdkit-cow-filter.so" ]; then
+	start_nbdbroker -U "$d/merged.sock" --policy "$d/read.policy" \
+	    --filter=cow "$hostile_so" attack=open path=/etc/passwd
+	nbd_read "$d/merged.sock" 0
+	wait_for_log "$d/merged.sock.log" "hostile: open: blocked: Permission denied"
+	grep -Eq "warning: worker [0-9]+ \(plugin hostile\): sandbox: serving openat /etc/passwd \(read\) is outside policy $d/read.policy \+ [^ ]*/nbdkit-cow-filter.policy's \[filesystem\] grants: Landlock denies it; add it to \[filesystem\] read in $d/read.policy; path=/etc/passwd access=read stage=serving policy=$d/read.policy key=read line=7$" \
+	    "$d/merged.sock.log"
+fi
 # The granted one is read, and explained by nothing.
 start_nbdbroker -U "$d/inside.sock" --policy "$d/read.policy" \
     "$hostile_so" attack=open path="$d/granted.txt"

@@ -323,6 +323,8 @@ START_TEST(test_merge_two)
 	ck_assert_int_eq(policy_merge(p, q, err, sizeof(err)), 0);
 	ck_assert_int_eq(policy_merge(p, r, err, sizeof(err)), 0);
 	ck_assert_str_eq(p->file, "plugin.policy + f1.policy + f2.policy");
+	/* Where a denial's setting goes: still the plugin's own file. */
+	ck_assert_str_eq(p->own_file, "plugin.policy");
 	ck_assert_str_eq(sc(p, "pwrite64")->allow_via, "f1.policy line 3");
 	ck_assert_str_eq(sc(p, "fsync")->allow_via, "f2.policy line 4");
 	ck_assert_str_eq(sc(p, "execve")->kill_via,
