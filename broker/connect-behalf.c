@@ -319,7 +319,7 @@ behalf_connect(int listener, const struct seccomp_notif *req, pid_t worker,
 	int			 fdno = (int)req->data.args[0], pidfd, wsock;
 	pid_t			 tgid;
 	int			 memfd, dom = 0, type = 0, proto = 0, err, fl;
-	int			 refuse;
+	int			 refuse, line;
 
 	/*
 	 * req->pid is the calling thread; pidfd_open wants its process.
@@ -412,12 +412,13 @@ behalf_connect(int listener, const struct seccomp_notif *req, pid_t worker,
 		close(wsock);
 		hosts_text(p, hosts, sizeof(hosts));
 		stage = in_serving ? "serving" : "startup";
+		line = why_port ? p->net_line : p->hosts_line;
 		snprintf(text, sizeof(text), "worker %d (plugin %s): sandbox: "
 		    "%s connect to %s: refused (%s): %s; hosts: %s; "
-		    "stage=%s policy=%s line=%d", (int)worker,
+		    "stage=%s policy=%s%s%.0d", (int)worker,
 		    deny_plugin(worker), stage, dest, strerror(refuse), why,
-		    hosts, stage, p->file,
-		    why_port ? p->net_line : p->hosts_line);
+		    hosts, stage, policy_own_file(p), line > 0 ? " line=" : "",
+		    line);
 		snprintf(k, sizeof(k), "connect %.100s", dest);
 		deny_report(true, dl, k, text);
 		answer(listener, req->id, worker, refuse);

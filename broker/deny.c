@@ -184,17 +184,6 @@ deny_once(struct deny_log **dlp, const char *key)
 	return true;
 }
 
-/*
- * The policy file a setting goes into: a merged policy's is the
- * plugin's own (a filter's policy grants the filter's own needs, and
- * [syscalls] rules and their lines are the plugin's file's).
- */
-static const char *
-setting_file(const struct policy *p)
-{
-	return p->merged && p->own_file != NULL ? p->own_file : p->file;
-}
-
 /* The line of the first "KEY =" rule in [syscalls], or 0. */
 static int
 rule_line(const struct policy *p, const char *key)
@@ -224,7 +213,7 @@ path_line(const struct policy *p, unsigned bit, bool in_serving,
 	const struct policy_path	*pp;
 	size_t				 i;
 
-	*file = setting_file(p);
+	*file = policy_own_file(p);
 	for (i = 0; i < p->npaths; i++) {
 		pp = &p->paths[i];
 		if (pp->line > 0 && pp->access == bit &&
@@ -272,7 +261,7 @@ deny_syscall(const struct seccomp_notif *req, pid_t worker, bool in_serving,
     bool startup_only, struct deny_log **dl)
 {
 	const struct policy	*p = policy_load_parsed();
-	const char		*stage, *key, *g, *file = setting_file(p);
+	const char		*stage, *key, *g, *file = policy_own_file(p);
 	char			 name[64], text[1024], k[160], where[32] = "";
 	char			*n;
 	int			 line;

@@ -384,6 +384,18 @@ user_differs(const struct policy *p, const struct policy *q)
 }
 
 /*
+ * The file a setting of p goes into: the plugin's own policy file,
+ * also once merged (a filter's policy grants the filter's own needs,
+ * and [syscalls] rules, their lines and the [network] lines are the
+ * plugin's file's).
+ */
+const char *
+policy_own_file(const struct policy *p)
+{
+	return p->merged && p->own_file != NULL ? p->own_file : p->file;
+}
+
+/*
  * Merge q (the resolved policy of a filter stacked above the plugin)
  * into p (the plugin's resolved policy, or the result of earlier
  * merges), by the rules above.  q is not changed.  Returns 0, or -1

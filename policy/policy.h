@@ -376,6 +376,7 @@ bool	 policy_allows_memfd(const struct policy *p);
 /* merge.c (broker only) */
 int	policy_merge(struct policy *p, const struct policy *q, char *err,
 	    size_t errlen);
+const char *policy_own_file(const struct policy *p);
 
 /* print.c */
 void	policy_print(const struct policy *p, FILE *fp);

@@ -86,6 +86,17 @@ grep "sandbox: serving connect to 127.0.0.1:$port: refused (.*): not a tcp-conne
     "$d/port.sock.log"
 kill "$nbdbroker_pid"
 wait "$nbdbroker_pid" 2>/dev/null || true
+# Under a filter (its policy merged): the plugin's own file and line,
+# where the port goes, not the merged pair.
+if [ -r "$NBDKIT_FILTERDIR/nbdkit-cow-filter.so" ]; then
+	start_nbdbroker -U "$d/portf.sock" --policy "$d/other-port.policy" \
+	    --filter=cow nbdkit:nbd hostname=127.0.0.1 port="$port"
+	not /usr/bin/python3 "$d/rw.py" "$(nbd_uri "$d/portf.sock")"
+	grep -E "sandbox: serving connect to 127.0.0.1:$port: refused \(.*\): not a tcp-connect port; .* stage=serving policy=$d/other-port.policy line=[0-9]+\$" \
+	    "$d/portf.sock.log"
+	kill "$nbdbroker_pid"
+	wait "$nbdbroker_pid" 2>/dev/null || true
+fi
 
 # 3. A plugin that connects where it likes: only the host given.
 cat > "$d/connect.policy" <<'POL'
