@@ -34,16 +34,26 @@ names = [r[0] for r in rows]
 if len(rows) != n or names != want:
     sys.exit("table rows %s, expected %d: %s" % (names, n, want))
 for r in rows:
-    if len(r) != 13:
-        sys.exit("row %s: %d cells, expected 13" % (r, len(r)))
+    if len(r) != 15:
+        sys.exit("row %s: %d cells, expected 15" % (r, len(r)))
     for c in r[1:]:
         float(c[:-1] if c.endswith("x") else c)
+    # The machine's idle share, in percent.
+    for c in r[12:14]:
+        if not 0 <= float(c) <= 100:
+            sys.exit("row %s: idle %s is not a percentage" % (r[0], c))
     # One round per side: the spread of a single round is 1.
-    if r[12] != "1.00x":
-        sys.exit("row %s: spread %s with one round" % (r[0], r[12]))
+    if r[14] != "1.00x":
+        sys.exit("row %s: spread %s with one round" % (r[0], r[14]))
 for k in ("load at start:", "load at end:"):
     if not any(l.startswith(k) and "nproc" in l for l in open(out)):
         sys.exit("no line '%s ... nproc N'" % k)
+# What a wake-up costs here, measured (make builds the probe).
+import re
+if not any(re.match(r"wake-ups \(futex round trip between two threads\): "
+                    r"[0-9.]+ us on one CPU, ([0-9.]+|-) us across two$",
+                    l) for l in open(out)):
+    sys.exit("no 'wake-ups (...): X us on one CPU, Y us across two' line")
 PY
 }
 
@@ -64,8 +74,11 @@ if sorted({r["side"] for r in rows}) != ["A", "B"]:
 for r in rows:
     for k in ("window_s", "mib_s", "iops", "ios", "cpu_s",
               "cpu_us_per_io", "ctxsw", "ctxsw_per_io",
-              "ctxsw_voluntary", "ctxsw_involuntary", "load1"):
+              "ctxsw_voluntary", "ctxsw_involuntary", "load1",
+              "idle_pct"):
         float(r[k])
+    if not 0 <= float(r["idle_pct"]) <= 100:
+        sys.exit("CSV row: idle_pct is not a percentage: %s" % r)
     if float(r["ios"]) <= 0 or float(r["window_s"]) <= 0:
         sys.exit("CSV row without I/O: %s" % r)
     if int(r["ctxsw"]) != (int(r["ctxsw_voluntary"]) +

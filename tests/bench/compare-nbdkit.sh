@@ -282,10 +282,32 @@ machine() {
 	echo "$1: $(uptime | sed 's/^ *//'); nproc $(nproc)"
 }
 
+# What a wake-up costs on this machine (tests/bench/wake-cost.c), on one
+# CPU and across two: where the second is ten times the first (an idle
+# vCPU halts at once), every hand-off between processes on different
+# CPUs pays it, and the table is read in that light.
+wake_cost() {
+	local w r
+	# Beside this script (built in the source tree), else in the tree
+	# of the nbdbroker run.
+	w=$here/wake-cost
+	[ -x "$w" ] || w=$(dirname "$nbdbroker")/tests/bench/wake-cost
+	if [ ! -x "$w" ]; then
+		echo "wake-ups: not measured ($w missing: run make)"
+	elif r=$("$w") && [[ "$r" =~ ^same_cpu_us=([0-9.]+)\ cross_cpu_us=([0-9.]+|-)$ ]]; then
+		echo "wake-ups (futex round trip between two threads):" \
+		    "${BASH_REMATCH[1]} us on one CPU," \
+		    "${BASH_REMATCH[2]} us across two"
+	else
+		echo "wake-ups: not measured ($w failed)"
+	fi
+}
+
 echo "compare-nbdkit.sh: A = $name_a; B = $name_b"
 echo "$(fio --version), $(nbdkit --version 2>/dev/null || echo 'no nbdkit')," \
     "export $size, $runtime s per run, $rounds round(s), rounds interleaved"
 machine "load at start"
+wake_cost
 
 if [ "$fresh" = 0 ]; then
 	for side in A B; do

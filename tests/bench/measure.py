@@ -24,7 +24,10 @@
 # (voluntary + involuntary context switches).  The window is the part
 # of fio's measured time (after its ramp) minus a margin at each end,
 # located from fio's report: it ends at fio's timestamp and lasts
-# job_runtime.  A thread's share is its last value seen in the window
+# job_runtime.  The machine's idle share (every CPU, /proc/stat's idle
+# and iowait over all its time) is read with each sample too: a server
+# that waits on wake-ups leaves CPUs idle that one doing work would
+# use (docs/benchmarks.md).  A thread's share is its last value seen in the window
 # minus its value at the window's first sample (0 if it was born later),
 # so a thread that ends during the window (a connection's threads end at
 # disconnect) still counts up to its last sample.  The I/Os in the window
@@ -61,7 +64,7 @@ EXTRA_WORKLOADS = [
 FIELDS = ["workload", "side", "server", "round", "window_s", "mib_s",
           "iops", "ios", "cpu_s", "cpu_us_per_io", "ctxsw",
           "ctxsw_per_io", "ctxsw_voluntary", "ctxsw_involuntary",
-          "load1"]
+          "load1", "idle_pct"]
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -131,6 +134,14 @@ def thread_ctxsw(pid, tid):
     return vol, invol
 
 
+def machine_idle():
+    """(idle, total) jiffies of every CPU so far: /proc/stat's cpu line,
+    idle and iowait over user to steal."""
+    f = read_file("/proc/stat").splitlines()[0].split()
+    v = [int(x) for x in f[1:9]]
+    return v[3] + v[4], sum(v)
+
+
 def sample(pids):
     """{(pid, tid): (cpu ns, voluntary, involuntary context switches)}
     for every thread now."""
@@ -160,24 +171,27 @@ def fio_args(sock, workload, runtime, ramp, size):
 
 
 def window_deltas(samples, start, end):
-    """CPU seconds, voluntary and involuntary context switches and the
+    """CPU seconds, voluntary and involuntary context switches, the
     length of the window from the first sample at or after start to the
-    last at or before end."""
+    last at or before end, and the machine's idle share (percent)."""
     inside = [s for s in samples if start <= s[0] <= end]
     if len(inside) < 2:
         fail("only %d samples inside the %.2f s window: fio ran too "
              "briefly or the machine is too busy" % (len(inside),
                                                       end - start))
-    t0, first = inside[0]
+    t0, first, idle0 = inside[0]
     last = {}
-    for _, threads in inside:
+    for _, threads, _ in inside:
         last.update(threads)
     d = [0, 0, 0]
     for k, v in last.items():
         base = first.get(k, (0, 0, 0))
         for i in range(3):
             d[i] += v[i] - base[i]
-    return d[0] / 1e9, d[1], d[2], inside[-1][0] - t0
+    idle1 = inside[-1][2]
+    total = idle1[1] - idle0[1]
+    idle = 100.0 * (idle1[0] - idle0[0]) / total if total > 0 else 0.0
+    return d[0] / 1e9, d[1], d[2], inside[-1][0] - t0, idle
 
 
 def run(raw, wname, side, server, rnd, sock, pid, runtime, size):
@@ -204,7 +218,7 @@ def run(raw, wname, side, server, rnd, sock, pid, runtime, size):
                  % (wname, server, FIO_GRACE_S))
         if n % TREE_EVERY == 0:
             pids = process_tree([int(pid)])
-        samples.append((time.time(), sample(pids)))
+        samples.append((time.time(), sample(pids), machine_idle()))
         n += 1
         time.sleep(SAMPLE_S)
     out, err = fio.communicate()
@@ -220,8 +234,8 @@ def run(raw, wname, side, server, rnd, sock, pid, runtime, size):
     mib_s = sum(o["bw_bytes"] for o in ops) / MiB
     end = report["timestamp_ms"] / 1000.0
     start = end - job["job_runtime"] / 1000.0
-    cpu_s, vol, invol, secs = window_deltas(samples, start + margin,
-                                            end - margin)
+    cpu_s, vol, invol, secs, idle = window_deltas(samples, start + margin,
+                                                  end - margin)
     cs = vol + invol
     ios = iops * secs
     if ios <= 0:
@@ -235,6 +249,7 @@ def run(raw, wname, side, server, rnd, sock, pid, runtime, size):
         "ctxsw": "%d" % cs, "ctxsw_per_io": "%.4f" % (cs / ios),
         "ctxsw_voluntary": "%d" % vol, "ctxsw_involuntary": "%d" % invol,
         "load1": read_file("/proc/loadavg").split()[0],
+        "idle_pct": "%.1f" % idle,
     }
     new = not os.path.exists(raw) or os.path.getsize(raw) == 0
     with open(raw, "a", newline="") as f:
@@ -258,9 +273,14 @@ def report(raw, name_a, name_b, plot_data=None):
     rounds = len({r["round"] for r in rows})
 
     def med(wname, side, field):
+        # A CSV of an older measure.py may lack a column (idle_pct).
         v = [float(r[field]) for r in rows
-             if r["workload"] == wname and r["side"] == side]
+             if r["workload"] == wname and r["side"] == side and
+             r.get(field) not in (None, "")]
         return statistics.median(v) if v else None
+
+    def pct(v):
+        return "-" if v is None else "%.1f" % v
 
     def spread(wname):
         # The wider of the two sides' fastest / slowest round.
@@ -278,18 +298,23 @@ def report(raw, name_a, name_b, plot_data=None):
           " switches per I/O;")
     print("speed, cpu, ctxsw: ratios A/B (speed above 1: A is faster;"
           " cpu, ctxsw below 1: A is cheaper)")
+    print("idle: percent of the machine's CPU time left idle during the"
+          " runs (fio's and")
+    print("  the server's waits for wake-ups show here)")
     print("spread: one side's fastest round over its slowest (the wider"
           " side's); a speed ratio")
     print("  closer to 1 than the spread is within this run's noise")
-    hdr = ("%-18s %9s %9s %8s %8s %6s %8s %8s %6s %7s %7s %6s %6s" %
+    hdr = ("%-18s %9s %9s %8s %8s %6s %8s %8s %6s %7s %7s %6s %6s %6s "
+           "%6s" %
            ("workload", "MiB/s A", "MiB/s B", "IOPS A", "IOPS B",
             "speed", "cpu/IO A", "cpu/IO B", "cpu", "cs/IO A", "cs/IO B",
-            "ctxsw", "spread"))
+            "ctxsw", "idle A", "idle B", "spread"))
     print(hdr)
     plot = []
     for wname, *_ in WORKLOADS + EXTRA_WORKLOADS:
         a = {f: med(wname, "A", f) for f in
-             ("mib_s", "iops", "cpu_us_per_io", "ctxsw_per_io")}
+             ("mib_s", "iops", "cpu_us_per_io", "ctxsw_per_io",
+              "idle_pct")}
         b = {f: med(wname, "B", f) for f in a}
         if a["iops"] is None or b["iops"] is None:
             continue
@@ -297,10 +322,11 @@ def report(raw, name_a, name_b, plot_data=None):
               ratio(a["cpu_us_per_io"], b["cpu_us_per_io"]),
               ratio(a["ctxsw_per_io"], b["ctxsw_per_io"]))
         print("%-18s %9.1f %9.1f %8.0f %8.0f %6s %8.1f %8.1f %6s "
-              "%7.2f %7.2f %6s %6s" %
+              "%7.2f %7.2f %6s %6s %6s %6s" %
               (wname, a["mib_s"], b["mib_s"], a["iops"], b["iops"], rs[0],
                a["cpu_us_per_io"], b["cpu_us_per_io"], rs[1],
-               a["ctxsw_per_io"], b["ctxsw_per_io"], rs[2], spread(wname)))
+               a["ctxsw_per_io"], b["ctxsw_per_io"], rs[2],
+               pct(a["idle_pct"]), pct(b["idle_pct"]), spread(wname)))
         plot.append((wname,) + tuple(r.rstrip("x").replace("-", "0")
                                      for r in rs))
     if plot_data:
