@@ -392,7 +392,7 @@ user_differs(const struct policy *p, const struct policy *q)
 const char *
 policy_own_file(const struct policy *p)
 {
-	return p->merged && p->own_file != NULL ? p->own_file : p->file;
+	return p->own_file != NULL ? p->own_file : p->file;
 }
 
 /*

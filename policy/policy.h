@@ -270,9 +270,9 @@ struct policy {
 #define POLICY_NOTIFY_BIG	(UINT64_C(8) << 20)
 	/* Merged (merge.c): a plugin's policy with its filters'. */
 	bool			 merged;
-	const char		*own_file;	/* merged: the plugin's own
-						   policy file (p's file
-						   before the first merge) */
+	const char		*own_file;	/* the plugin's own policy
+						   file (p's before the first
+						   merge); NULL: not merged */
 	char			**merge_strs;	/* origin texts merge.c made */
 	size_t			 merge_nstrs;
 };
