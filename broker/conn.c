@@ -525,10 +525,15 @@ conn_read(struct conn *c)
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn	*c = arg;
+
 	(void)fd;
 	(void)what;
 	backend_pass_begin();
-	conn_read(arg);
+	/* Its worker's answers are taken at the end of this pass anyway. */
+	if (c->be != NULL)
+		ring_quiet(c->be);
+	conn_read(c);
 	backend_pass_end();
 }
 
