@@ -175,14 +175,10 @@ ring_unquiet(struct backend *be)
  * The end of a pass: raise the quiet backends' flags, then take what
  * their workers answered while they were down.  Returns true if
  * answers were taken (the pass goes on: replies to write; whatever
- * it concerns is quiet again until the next call).  With take false
- * (the pass went on long enough) answers are left to the event loop,
- * which runs the backend's doorbell callback after what else is
- * ready: a worker that keeps answering must not hold the loop in one
- * pass (signals, timers and other clients wait for it).
+ * it concerns is quiet again until the next call).
  */
 bool
-ring_rearm(bool take)
+ring_rearm(void)
 {
 	struct backend	*be;
 	bool		 got = false;
@@ -200,11 +196,6 @@ ring_rearm(bool take)
 		if (!be->ring_on || __atomic_load_n(&be->ring_in->cq_tail,
 		    __ATOMIC_ACQUIRE) == be->cq_head)
 			continue;
-		if (!take) {
-			if (be->ev_ring != NULL)
-				event_active(be->ev_ring, EV_READ, 0);
-			continue;
-		}
 		got = true;
 		if (ring_reap(be, why, sizeof(why)) == -1) {
 			snprintf(msg, sizeof(msg), "protocol violation: %s",

@@ -53,11 +53,6 @@ static void	backend_send_cb(evutil_socket_t, short, void *);
 /* Backends kicked since their last send (backend_kick). */
 static TAILQ_HEAD(, backend)	kicked = TAILQ_HEAD_INITIALIZER(kicked);
 static bool			in_pass;	/* pass_end comes */
-/*
- * How often one pass takes the answers that came while it ran (ring
- * rearm) before it leaves the rest to the event loop.
- */
-#define PASS_TAKES	4
 
 /* Lifetime. */
 
@@ -766,7 +761,6 @@ void
 backend_pass_end(void)
 {
 	struct backend	*be;
-	unsigned	 takes = 0;
 
 	do {
 		do {
@@ -784,7 +778,7 @@ backend_pass_end(void)
 		 * The answers may be moments away: poll for them; take
 		 * those that came while the worker was not to ring.
 		 */
-	} while (ring_spin() || ring_rearm(takes++ < PASS_TAKES));
+	} while (ring_spin() || ring_rearm());
 	/* So may the next request, if that was the only one. */
 	ring_spin_clients();
 	in_pass = false;

@@ -662,7 +662,7 @@ void	ring_publish(struct backend *be);
 int	ring_reap(struct backend *be, char *why, size_t whylen);
 bool	ring_spin(void);
 void	ring_quiet(struct backend *);
-bool	ring_rearm(bool);
+bool	ring_rearm(void);
 void	ring_spin_clients(void);
 
 /* backend-msg.c: what a worker sends, checked, then acted on */
