@@ -64,6 +64,8 @@ static void	ring_event_cb(evutil_socket_t, short, void *);
  */
 static struct backend	*quiet[RING_QUIET_MAX];
 static unsigned		 nquiet;
+static bool		 passing;	/* between ring_pass_begin and
+					   ring_pass_end */
 
 /*
  * Bounded adaptive polling: after a pass that submitted SQEs, the
@@ -134,6 +136,20 @@ ring_enabled(void)
 	return e == NULL || strcmp(e, "0") != 0;
 }
 
+/* A pass begins: backends it concerns may be quiet until it ends. */
+void
+ring_pass_begin(void)
+{
+	passing = true;
+}
+
+/* The pass is over (ring_rearm has run): flags stay up. */
+void
+ring_pass_end(void)
+{
+	passing = false;
+}
+
 /*
  * The pass concerns be: its worker need not ring until the pass ends.
  * Outside a pass, or with RING_QUIET_MAX backends quiet already, the
@@ -144,7 +160,7 @@ ring_quiet(struct backend *be)
 {
 	unsigned	i;
 
-	if (!backend_in_pass() || !be->ring_on || be->ring_out == NULL)
+	if (!passing || !be->ring_on || be->ring_out == NULL)
 		return;
 	for (i = 0; i < nquiet; i++)
 		if (quiet[i] == be)

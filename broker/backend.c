@@ -742,13 +742,7 @@ void
 backend_pass_begin(void)
 {
 	in_pass = true;
-}
-
-/* Is a pass under way (backend_pass_end still to come)? */
-bool
-backend_in_pass(void)
-{
-	return in_pass;
+	ring_pass_begin();
 }
 
 /*
@@ -779,6 +773,7 @@ backend_pass_end(void)
 		 * those that came while the worker was not to ring.
 		 */
 	} while (ring_spin() || ring_rearm());
+	ring_pass_end();
 	/* So may the next request, if that was the only one. */
 	ring_spin_clients();
 	in_pass = false;

@@ -626,7 +626,6 @@ int	backend_queue_msg(struct backend *be, const RpcEnvelope *env);
 void	backend_kick(struct backend *be);
 void	backend_pass_begin(void);
 void	backend_pass_end(void);
-bool	backend_in_pass(void);
 void	backend_arena_released(struct backend *be);
 /* ... requests: queued, sent once a loop pass, answered or failed */
 struct req	*req_new(struct backend *be, enum req_kind kind,
@@ -661,6 +660,8 @@ int	ring_put(struct backend *be, struct req *r, char *why,
 void	ring_publish(struct backend *be);
 int	ring_reap(struct backend *be, char *why, size_t whylen);
 bool	ring_spin(void);
+void	ring_pass_begin(void);
+void	ring_pass_end(void);
 void	ring_quiet(struct backend *);
 bool	ring_rearm(void);
 void	ring_spin_clients(void);
