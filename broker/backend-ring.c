@@ -197,18 +197,17 @@ bool
 ring_rearm(void)
 {
 	struct backend	*be;
+	unsigned	 i;
 	bool		 got = false;
 	char		 why[256], msg[300];
 
-	/*
-	 * One at a time, each raised before it is looked at: losing a
-	 * worker may take others off the list.
-	 */
+	for (i = 0; i < nquiet; i++)
+		__atomic_store_n(&quiet[i]->ring_out->broker_wait, 1,
+		    __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* One at a time: losing a worker may take others off the list. */
 	while (nquiet > 0) {
 		be = quiet[--nquiet];
-		__atomic_store_n(&be->ring_out->broker_wait, 1,
-		    __ATOMIC_SEQ_CST);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (!be->ring_on || __atomic_load_n(&be->ring_in->cq_tail,
 		    __ATOMIC_ACQUIRE) == be->cq_head)
 			continue;
