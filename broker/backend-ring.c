@@ -44,28 +44,8 @@
 #define RING_SKIP_MAX	256	/* passes without spinning, at most */
 #define RING_SPIN_MAX_CONNS	8	/* more connections: never poll */
 #define RING_SPIN_MAX_DEPTH	1	/* deeper queues: never poll */
-#define RING_QUIET_MAX	8	/* backends quiet in one pass, at most */
 
 static void	ring_event_cb(evutil_socket_t, short, void *);
-
-/*
- * The broker's "ring me" flag (broker_wait) is down while it works
- * through a pass that concerns a backend: it takes the CQ at the
- * pass's end anyway, so a worker that answers meanwhile need not write
- * the eventfd, and the broker need not wake (or go round its event
- * loop) once more to read it.  The pass's end raises the flag, fences
- * and takes what the CQ holds (ring_rearm): either the worker saw the
- * flag up and rang, or the broker sees its answers.  Between passes,
- * when the broker may sleep, every flag is up.  Measured on the
- * two-CPU VM (docs/design-notes.md, "The flag down during a pass"):
- * at depth the worker's answers mostly come while the broker reads
- * the client's next requests, and taking them in that same pass kept
- * both the doorbell and an event-loop round per batch.
- */
-static struct backend	*quiet[RING_QUIET_MAX];
-static unsigned		 nquiet;
-static bool		 passing;	/* between ring_pass_begin and
-					   ring_pass_end */
 
 /*
  * Bounded adaptive polling: after a pass that submitted SQEs, the
@@ -136,91 +116,6 @@ ring_enabled(void)
 	return e == NULL || strcmp(e, "0") != 0;
 }
 
-/* A pass begins: backends it concerns may be quiet until it ends. */
-void
-ring_pass_begin(void)
-{
-	passing = true;
-}
-
-/* The pass is over (ring_rearm has run): flags stay up. */
-void
-ring_pass_end(void)
-{
-	passing = false;
-}
-
-/*
- * The pass concerns be: its worker need not ring until the pass ends.
- * Outside a pass, or with RING_QUIET_MAX backends quiet already, the
- * flag stays up.
- */
-void
-ring_quiet(struct backend *be)
-{
-	unsigned	i;
-
-	if (!passing || !be->ring_on || be->ring_out == NULL)
-		return;
-	for (i = 0; i < nquiet; i++)
-		if (quiet[i] == be)
-			return;
-	if (nquiet == RING_QUIET_MAX)
-		return;
-	quiet[nquiet++] = be;
-	__atomic_store_n(&be->ring_out->broker_wait, 0, __ATOMIC_RELAXED);
-}
-
-/* be's rings go away or change hands: its flag up, and not quiet. */
-static void
-ring_unquiet(struct backend *be)
-{
-	unsigned	i;
-
-	for (i = 0; i < nquiet; i++)
-		if (quiet[i] == be) {
-			quiet[i] = quiet[--nquiet];
-			break;
-		}
-	if (be->ring_out != NULL)
-		__atomic_store_n(&be->ring_out->broker_wait, 1,
-		    __ATOMIC_SEQ_CST);
-}
-
-/*
- * The end of a pass: raise the quiet backends' flags, then take what
- * their workers answered while they were down.  Returns true if
- * answers were taken (the pass goes on: replies to write; whatever
- * it concerns is quiet again until the next call).
- */
-bool
-ring_rearm(void)
-{
-	struct backend	*be;
-	unsigned	 i;
-	bool		 got = false;
-	char		 why[256], msg[300];
-
-	for (i = 0; i < nquiet; i++)
-		__atomic_store_n(&quiet[i]->ring_out->broker_wait, 1,
-		    __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	/* One at a time: losing a worker may take others off the list. */
-	while (nquiet > 0) {
-		be = quiet[--nquiet];
-		if (!be->ring_on || __atomic_load_n(&be->ring_in->cq_tail,
-		    __ATOMIC_ACQUIRE) == be->cq_head)
-			continue;
-		got = true;
-		if (ring_reap(be, why, sizeof(why)) == -1) {
-			snprintf(msg, sizeof(msg), "protocol violation: %s",
-			    why);
-			sup_worker_lost(be, msg);
-		}
-	}
-	return got;
-}
-
 /*
  * Set up be's rings: ring set `set' of the region at the start of each
  * arena (reserved there by the caller) and the eventfd its workers
@@ -253,7 +148,6 @@ ring_init(struct backend *be, unsigned set)
 void
 ring_destroy(struct backend *be)
 {
-	ring_unquiet(be);
 	if (be->ev_ring != NULL)
 		event_free(be->ev_ring);
 	be->ev_ring = NULL;
@@ -270,7 +164,6 @@ ring_destroy(struct backend *be)
 void
 ring_switch_set(struct backend *be)
 {
-	ring_unquiet(be);	/* the old set's flag up */
 	be->ring_set ^= 1;
 	if (be->ring_out == NULL)
 		return;
@@ -293,9 +186,6 @@ ring_swap(struct backend *a, struct backend *b)
 	struct backend	*be[2] = { a, b };
 	int		 i, r = 0;
 
-	/* A flag down moves with its rings, where nobody raises it. */
-	ring_unquiet(a);
-	ring_unquiet(b);
 	t.ring_set = a->ring_set;
 	t.ring_out = a->ring_out;
 	t.ring_in = a->ring_in;
@@ -366,7 +256,6 @@ ring_reset(struct backend *be)
 	struct rpc_ring_out	*o = be->ring_out;
 	struct rpc_ring_in	*i = be->ring_in;
 
-	ring_unquiet(be);
 	be->ring_on = false;
 	be->sq_tail = be->sq_head = be->cq_head = 0;
 	be->ring_outstanding = 0;
@@ -472,7 +361,6 @@ ring_publish(struct backend *be)
 
 	if (!be->ring_on || o->sq_tail == be->sq_tail)
 		return;
-	ring_quiet(be);		/* its answers are taken at the pass's end */
 	__atomic_store_n(&o->sq_tail, be->sq_tail, __ATOMIC_RELEASE);
 	spin_be = be;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -768,7 +656,6 @@ ring_event_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	backend_pass_begin();
-	ring_quiet(be);
 	while (read(fd, &v, sizeof(v)) == -1 && errno == EINTR)
 		;
 	if (ring_reap(be, why, sizeof(why)) == -1) {

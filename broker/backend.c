@@ -742,7 +742,6 @@ void
 backend_pass_begin(void)
 {
 	in_pass = true;
-	ring_pass_begin();
 }
 
 /*
@@ -768,12 +767,8 @@ backend_pass_end(void)
 			}
 			conn_flush_dirty();
 		} while (!TAILQ_EMPTY(&kicked));
-		/*
-		 * The answers may be moments away: poll for them; take
-		 * those that came while the worker was not to ring.
-		 */
-	} while (ring_spin() || ring_rearm());
-	ring_pass_end();
+		/* The answers may be moments away: poll for them. */
+	} while (ring_spin());
 	/* So may the next request, if that was the only one. */
 	ring_spin_clients();
 	in_pass = false;

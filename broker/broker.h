@@ -660,10 +660,6 @@ int	ring_put(struct backend *be, struct req *r, char *why,
 void	ring_publish(struct backend *be);
 int	ring_reap(struct backend *be, char *why, size_t whylen);
 bool	ring_spin(void);
-void	ring_pass_begin(void);
-void	ring_pass_end(void);
-void	ring_quiet(struct backend *);
-bool	ring_rearm(void);
 void	ring_spin_clients(void);
 
 /* backend-msg.c: what a worker sends, checked, then acted on */

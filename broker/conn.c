@@ -525,15 +525,10 @@ conn_read(struct conn *c)
 static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn	*c = arg;
-
 	(void)fd;
 	(void)what;
 	backend_pass_begin();
-	/* Its worker's answers are taken at the end of this pass anyway. */
-	if (c->be != NULL)
-		ring_quiet(c->be);
-	conn_read(c);
+	conn_read(arg);
 	backend_pass_end();
 }
 
